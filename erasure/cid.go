@@ -1,0 +1,76 @@
+package erasure
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
+)
+
+// ErrCIDMismatch is returned, wrapped with the CID, when data does not hash
+// to the CID it is supposed to have.
+var ErrCIDMismatch = errors.New("erasure: data does not match its CID")
+
+// ErrUnsupportedHash is returned, wrapped with the hash function's name, by
+// Verify for a CID whose multihash uses a hash function other than sha2-256.
+var ErrUnsupportedHash = errors.New("erasure: unsupported multihash function")
+
+// ChunkCID returns a chunk's content address: CIDv1, codec raw (0x55),
+// multihash sha2-256 of data. It is the CID IPFS gives the same bytes as a
+// raw leaf.
+func ChunkCID(data []byte) cid.Cid {
+	return rawSHA256CID(cid.Raw, data)
+}
+
+// ShardCID returns a shard's content address. It is built like ChunkCID
+// today; callers must not assume that it stays so.
+func ShardCID(data []byte) cid.Cid {
+	return rawSHA256CID(cid.Raw, data)
+}
+
+// rawSHA256CID returns the CIDv1 with the given codec and a sha2-256
+// multihash of data.
+func rawSHA256CID(codec uint64, data []byte) cid.Cid {
+	var mh [2 + sha256.Size]byte
+	mh[0], mh[1] = multihash.SHA2_256, sha256.Size
+	sum := sha256.Sum256(data)
+	copy(mh[2:], sum[:])
+	return cid.NewCidV1(codec, mh[:])
+}
+
+// Verify checks that data hashes to id. It returns nil on a match, an error
+// wrapping ErrCIDMismatch (and naming id) if the digest differs, one
+// wrapping ErrUnsupportedHash if id's multihash function is not sha2-256,
+// and a plain error if id or its multihash is malformed. A truncated
+// sha2-256 digest (length below 32) is compared on its length. The CID's
+// codec is not checked: it says how to interpret the bytes, not what they
+// hash to.
+func Verify(id cid.Cid, data []byte) error {
+	if !id.Defined() {
+		return errors.New("erasure: verify: undefined CID")
+	}
+	dm, err := multihash.Decode(id.Hash())
+	if err != nil {
+		return fmt.Errorf("erasure: verify %s: %w", id, err)
+	}
+	switch dm.Code {
+	case multihash.SHA2_256:
+		if dm.Length < 1 || dm.Length > sha256.Size {
+			return fmt.Errorf("erasure: verify %s: sha2-256 digest length %d", id, dm.Length)
+		}
+		sum := sha256.Sum256(data)
+		if !bytes.Equal(sum[:dm.Length], dm.Digest) {
+			return fmt.Errorf("%w: %s", ErrCIDMismatch, id)
+		}
+		return nil
+	default:
+		name := multihash.Codes[dm.Code]
+		if name == "" {
+			name = fmt.Sprintf("0x%x", dm.Code)
+		}
+		return fmt.Errorf("%w: %s (CID %s)", ErrUnsupportedHash, name, id)
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package blob
+
+func isNotDir(err error) bool { return false }

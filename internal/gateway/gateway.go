@@ -1,0 +1,287 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"cairn/erasure"
+	"cairn/internal/meta"
+	"cairn/placement"
+	"cairn/s3gw"
+)
+
+// ShardStore is one storage node's shards as the gateway sees them.
+// blob.Store satisfies it for a local node; a node API client will for a
+// remote one. Put is durable when it returns nil. Get may or may not verify
+// the bytes: the gateway verifies every shard it reads against its CID.
+type ShardStore interface {
+	Put(ctx context.Context, id cid.Cid, data []byte) error
+	Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, error)
+}
+
+// Nodes resolves a storage node ID to its shards.
+type Nodes interface {
+	Shards(nodeID string) (ShardStore, error)
+}
+
+// Meta is the metadata the gateway needs. *meta.Store satisfies it; so will
+// a client that forwards to the metadata leader.
+type Meta interface {
+	CreateBucket(ctx context.Context, name string, now time.Time) error
+	DeleteBucket(ctx context.Context, name string) error
+	GetBucket(ctx context.Context, name string) (*meta.Bucket, error)
+	ListBuckets(ctx context.Context) ([]*meta.Bucket, error)
+	PutObject(ctx context.Context, obj *meta.Object) error
+	GetObject(ctx context.Context, bucket, key string) (*meta.Object, error)
+	DeleteObjects(ctx context.Context, bucket string, keys []string) error
+	ListObjects(ctx context.Context, bucket string, q meta.ListQuery) (*meta.ListResult, error)
+	CreateUpload(ctx context.Context, u *meta.Upload) error
+	GetUpload(ctx context.Context, bucket, key, id string) (*meta.Upload, error)
+	PutPart(ctx context.Context, bucket, key, id string, p *meta.Part) error
+	ListParts(ctx context.Context, bucket, key, id string, marker, max int) ([]*meta.Part, bool, error)
+	CompleteUpload(ctx context.Context, id string, parts []meta.PartRef, obj *meta.Object) error
+	AbortUpload(ctx context.Context, bucket, key, id string) error
+	ListUploads(ctx context.Context, bucket string, q meta.UploadQuery) (*meta.UploadList, error)
+	GetKey(ctx context.Context, id string) (*meta.Key, error)
+	Layout(ctx context.Context) (*meta.Layout, error)
+	LayoutVersion(ctx context.Context, v uint64) (*meta.Layout, error)
+}
+
+var _ Meta = (*meta.Store)(nil)
+
+// Config configures a Gateway. Default returns a complete one but for Meta
+// and Nodes, which the caller must set.
+type Config struct {
+	Meta  Meta
+	Nodes Nodes
+	// K and M are the data and parity shards of every new stripe.
+	K, M int
+	// ChunkSize is the plaintext size of every chunk but an object's (or a
+	// part's) last.
+	ChunkSize int
+	// WriteQuorum is how many of a stripe's K+M shards must be stored before
+	// the chunk counts as written; the rest are left to repair. Default K+1.
+	WriteQuorum int
+	// ChunksInFlight bounds the chunks one PUT encodes and sends at once.
+	ChunksInFlight int
+	// ReadAhead is how many chunks a GET fetches ahead of the client.
+	ReadAhead int
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+// Default returns the default configuration: 4+2 stripes of 1 MiB chunks.
+func Default() Config {
+	return Config{
+		K:              4,
+		M:              2,
+		ChunkSize:      erasure.DefaultChunkSize,
+		ChunksInFlight: 4,
+		ReadAhead:      4,
+		Logger:         slog.New(slog.DiscardHandler),
+		Now:            time.Now,
+	}
+}
+
+// Validate reports the first thing wrong with c.
+func (c *Config) Validate() error {
+	switch {
+	case c.Meta == nil:
+		return errors.New("gateway: Meta is required")
+	case c.Nodes == nil:
+		return errors.New("gateway: Nodes is required")
+	case c.K < 1 || c.M < 0 || c.K+c.M > 256:
+		return fmt.Errorf("gateway: bad stripe %d+%d: want k>=1, m>=0, k+m<=256", c.K, c.M)
+	case c.ChunkSize < c.K:
+		return fmt.Errorf("gateway: chunk size %d is smaller than k=%d", c.ChunkSize, c.K)
+	case c.WriteQuorum != 0 && (c.WriteQuorum < c.K || c.WriteQuorum > c.K+c.M):
+		return fmt.Errorf("gateway: write quorum %d outside [k=%d, k+m=%d]", c.WriteQuorum, c.K, c.K+c.M)
+	case c.ChunksInFlight < 1 || c.ReadAhead < 0:
+		return errors.New("gateway: ChunksInFlight must be >= 1 and ReadAhead >= 0")
+	}
+	return nil
+}
+
+// Gateway stores and reads objects: it chunks, hashes, erasure-codes and
+// places data on storage nodes, and keeps manifests in the metadata store.
+// It implements s3gw.Backend and s3gw.Credentials. Safe for concurrent use.
+type Gateway struct {
+	cfg    Config
+	log    *slog.Logger
+	codec  *erasure.Codec // for new stripes
+	quorum int
+
+	chunkBufs sync.Pool // *[]byte of cap ChunkSize
+
+	current atomic.Pointer[layoutView]
+	mu      sync.Mutex
+	layouts map[uint64]*layoutView // immutable once stored
+	codecs  map[[2]int]*erasure.Codec
+}
+
+var (
+	_ s3gw.Backend     = (*Gateway)(nil)
+	_ s3gw.Credentials = (*Gateway)(nil)
+)
+
+// New returns a gateway over cfg, reading the current layout from the
+// metadata store (which must have one).
+func New(ctx context.Context, cfg Config) (*Gateway, error) {
+	d := Default()
+	if cfg.ChunkSize == 0 {
+		cfg.ChunkSize = d.ChunkSize
+	}
+	if cfg.K == 0 {
+		cfg.K, cfg.M = d.K, d.M
+	}
+	if cfg.ChunksInFlight == 0 {
+		cfg.ChunksInFlight = d.ChunksInFlight
+	}
+	if cfg.ReadAhead == 0 {
+		cfg.ReadAhead = d.ReadAhead
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = d.Logger
+	}
+	if cfg.Now == nil {
+		cfg.Now = d.Now
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	// Chunks are coded in parallel already (ChunksInFlight); reedsolomon's
+	// own goroutines on top made 4+2 encoding slower (9.5 vs 15.8 GB/s on 2
+	// cores, erasure benchmarks).
+	codec, err := erasure.NewCodec(cfg.K, cfg.M, erasure.WithConcurrency(1))
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g := &Gateway{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		codec:   codec,
+		quorum:  cfg.WriteQuorum,
+		layouts: make(map[uint64]*layoutView),
+		codecs:  map[[2]int]*erasure.Codec{{cfg.K, cfg.M}: codec},
+	}
+	if g.quorum == 0 {
+		g.quorum = min(cfg.K+1, cfg.K+cfg.M)
+	}
+	size := cfg.ChunkSize
+	g.chunkBufs.New = func() any { b := make([]byte, size); return &b }
+	if err := g.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// layoutView is a layout ready for placement.
+type layoutView struct {
+	version uint64
+	key     []byte
+	nodes   []placement.Node
+}
+
+func newLayoutView(l *meta.Layout) *layoutView {
+	v := &layoutView{version: l.Version, key: l.PlacementKey}
+	for _, n := range l.Nodes {
+		v.nodes = append(v.nodes, placement.Node{ID: n.ID, Zone: n.Zone, Weight: n.Weight})
+	}
+	return v
+}
+
+// Refresh reloads the current layout from the metadata store. New stripes
+// are placed under the layout of the last Refresh.
+func (g *Gateway) Refresh(ctx context.Context) error {
+	l, err := g.cfg.Meta.Layout(ctx)
+	if err != nil {
+		return fmt.Errorf("gateway: read layout: %w", err)
+	}
+	if l == nil || len(l.Nodes) == 0 {
+		return errors.New("gateway: the cluster has no storage nodes in its layout yet")
+	}
+	v := newLayoutView(l)
+	g.mu.Lock()
+	g.layouts[v.version] = v
+	g.mu.Unlock()
+	g.current.Store(v)
+	return nil
+}
+
+// layoutAt returns the layout of the given version, fetching it once.
+func (g *Gateway) layoutAt(ctx context.Context, version uint64) (*layoutView, error) {
+	g.mu.Lock()
+	v, ok := g.layouts[version]
+	g.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	l, err := g.cfg.Meta.LayoutVersion(ctx, version)
+	if err != nil {
+		return nil, fmt.Errorf("read layout version %d: %w", version, err)
+	}
+	if l == nil {
+		return nil, fmt.Errorf("layout version %d is unknown", version)
+	}
+	v = newLayoutView(l)
+	g.mu.Lock()
+	g.layouts[version] = v
+	g.mu.Unlock()
+	return v, nil
+}
+
+// codecFor returns a codec for k+m stripes (stripes written under another
+// redundancy setting stay readable).
+func (g *Gateway) codecFor(k, m int) (*erasure.Codec, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.codecs[[2]int{k, m}]; ok {
+		return c, nil
+	}
+	c, err := erasure.NewCodec(k, m, erasure.WithConcurrency(1))
+	if err != nil {
+		return nil, err
+	}
+	g.codecs[[2]int{k, m}] = c
+	return c, nil
+}
+
+// SecretKey implements s3gw.Credentials from the access keys in the
+// metadata store.
+func (g *Gateway) SecretKey(ctx context.Context, accessKey string) (string, error) {
+	k, err := g.cfg.Meta.GetKey(ctx, accessKey)
+	if err != nil {
+		return "", s3err(err)
+	}
+	return k.Secret, nil
+}
+
+// s3err translates metadata errors into the s3gw sentinels, keeping the
+// original in the chain for logs. It is the one place that knows both.
+func s3err(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, m := range []struct{ from, to error }{
+		{meta.ErrNoSuchBucket, s3gw.ErrNoSuchBucket},
+		{meta.ErrBucketExists, s3gw.ErrBucketAlreadyOwnedByYou},
+		{meta.ErrBucketNotEmpty, s3gw.ErrBucketNotEmpty},
+		{meta.ErrNoSuchKey, s3gw.ErrNoSuchKey},
+		{meta.ErrNoSuchUpload, s3gw.ErrNoSuchUpload},
+		{meta.ErrInvalidPart, s3gw.ErrInvalidPart},
+		{meta.ErrNoSuchAccess, s3gw.ErrInvalidAccessKeyID},
+		{meta.ErrNotLeader, s3gw.ErrServiceUnavailable},
+	} {
+		if errors.Is(err, m.from) {
+			return fmt.Errorf("%w: %w", m.to, err)
+		}
+	}
+	return err
+}

@@ -1,0 +1,345 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/ipfs/go-cid"
+
+	"cairn/internal/blob"
+	"cairn/internal/meta"
+	"cairn/s3gw"
+)
+
+// faultyStore wraps a shard store with switchable failures.
+type faultyStore struct {
+	ShardStore
+	down    atomic.Bool // every call fails
+	corrupt atomic.Bool // Get returns flipped bytes
+	gets    atomic.Int64
+}
+
+var (
+	errDown  = errors.New("node down")
+	testTime = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+)
+
+func (f *faultyStore) Put(ctx context.Context, id cid.Cid, data []byte) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.ShardStore.Put(ctx, id, data)
+}
+
+func (f *faultyStore) Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, error) {
+	f.gets.Add(1)
+	if f.down.Load() {
+		return nil, errDown
+	}
+	b, err := f.ShardStore.Get(ctx, id, dst)
+	if err == nil && f.corrupt.Load() && len(b) > 0 {
+		b[len(b)/2] ^= 1
+	}
+	return b, err
+}
+
+type testNodes map[string]*faultyStore
+
+func (n testNodes) Shards(id string) (ShardStore, error) {
+	s, ok := n[id]
+	if !ok {
+		return nil, fmt.Errorf("no node %s", id)
+	}
+	return s, nil
+}
+
+type env struct {
+	g     *Gateway
+	nodes testNodes
+	ids   []string
+}
+
+// newEnv builds a gateway over a real single-voter metadata store and six
+// real directory stores in three zones, with chunkSize-byte chunks.
+func newEnv(t *testing.T, chunkSize int) *env {
+	t.Helper()
+	dir := t.TempDir()
+	_, tr := raft.NewInmemTransport("")
+	mc := meta.Default()
+	mc.Dir, mc.NodeID, mc.Transport, mc.Bootstrap = filepath.Join(dir, "meta"), "n1", tr, true
+	ms, err := meta.Open(mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ms.Close() })
+	ctx := context.Background()
+	if err := ms.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l := &meta.Layout{V: 1, Version: 1, PlacementKey: []byte("test key")}
+	e := &env{nodes: testNodes{}}
+	for i := range 6 {
+		id := fmt.Sprintf("n%d", i)
+		st, err := blob.OpenDir(filepath.Join(dir, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.nodes[id] = &faultyStore{ShardStore: st}
+		e.ids = append(e.ids, id)
+		l.Nodes = append(l.Nodes, meta.LayoutNode{ID: id, Zone: fmt.Sprintf("z%d", i%3), Weight: 1})
+	}
+	if err := ms.SetLayout(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if err := ms.CreateBucket(ctx, "b", testTime); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Default()
+	cfg.Meta, cfg.Nodes, cfg.ChunkSize = ms, e.nodes, chunkSize
+	e.g, err = New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func randBytes(seed uint64, n int) []byte {
+	b := make([]byte, n)
+	r := rand.New(rand.NewPCG(seed, 1))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func (e *env) put(t *testing.T, key string, data []byte) s3gw.ObjectInfo {
+	t.Helper()
+	info, err := e.g.PutObject(context.Background(), "b", key, bytes.NewReader(data), int64(len(data)), s3gw.PutOptions{})
+	if err != nil {
+		t.Fatalf("put %s: %v", key, err)
+	}
+	return info
+}
+
+func (e *env) read(key string, off, n int64) ([]byte, error) {
+	ctx := context.Background()
+	o, err := e.g.GetObject(ctx, "b", key)
+	if err != nil {
+		return nil, err
+	}
+	r, err := o.Open(ctx, off, n)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+func TestPutGetSizes(t *testing.T) {
+	e := newEnv(t, 1024)
+	for _, n := range []int{0, 1, 3, 1023, 1024, 1025, 4096, 10000} {
+		data := randBytes(uint64(n), n)
+		info := e.put(t, fmt.Sprint(n), data)
+		if info.Size != int64(n) || info.ETag != fmt.Sprintf("%x", md5.Sum(data)) {
+			t.Fatalf("size %d: info %+v", n, info)
+		}
+		got, err := e.read(fmt.Sprint(n), 0, int64(n))
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("size %d: read %d bytes, err %v", n, len(got), err)
+		}
+		// Every range that crosses a chunk boundary.
+		for _, r := range [][2]int64{{0, 1}, {1000, 100}, {1023, 2}, {int64(n) / 3, int64(n) / 3}} {
+			if r[0]+r[1] > int64(n) {
+				continue
+			}
+			got, err := e.read(fmt.Sprint(n), r[0], r[1])
+			if err != nil || !bytes.Equal(got, data[r[0]:r[0]+r[1]]) {
+				t.Fatalf("size %d range %v: %d bytes, err %v", n, r, len(got), err)
+			}
+		}
+	}
+}
+
+func TestDegradedAndCorrupt(t *testing.T) {
+	e := newEnv(t, 4096)
+	data := randBytes(7, 50000)
+	e.put(t, "k", data)
+	for i := range e.ids {
+		for j := i + 1; j < len(e.ids); j++ {
+			a, b := e.nodes[e.ids[i]], e.nodes[e.ids[j]]
+			a.down.Store(true)
+			b.corrupt.Store(true)
+			got, err := e.read("k", 0, int64(len(data)))
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("%s down, %s corrupt: %d bytes, err %v", e.ids[i], e.ids[j], len(got), err)
+			}
+			a.down.Store(false)
+			b.corrupt.Store(false)
+		}
+	}
+	// Three bad nodes: more than parity covers. An error, never wrong bytes.
+	for _, id := range e.ids[:3] {
+		e.nodes[id].corrupt.Store(true)
+	}
+	got, err := e.read("k", 0, int64(len(data)))
+	if err == nil {
+		t.Fatalf("read with 3 corrupt nodes succeeded (equal=%v)", bytes.Equal(got, data))
+	}
+	if !errors.Is(err, s3gw.ErrServiceUnavailable) {
+		t.Fatalf("read with 3 corrupt nodes: %v, want ErrServiceUnavailable", err)
+	}
+}
+
+func TestHappyPathReadsOnlyDataShards(t *testing.T) {
+	e := newEnv(t, 4096)
+	e.put(t, "k", randBytes(8, 4096*3))
+	var before int64
+	for _, n := range e.nodes {
+		before += n.gets.Load()
+	}
+	if _, err := e.read("k", 0, 4096*3); err != nil {
+		t.Fatal(err)
+	}
+	var after int64
+	for _, n := range e.nodes {
+		after += n.gets.Load()
+	}
+	if got := after - before; got != 3*4 {
+		t.Fatalf("read 3 chunks with %d shard GETs, want 12 (data shards only)", got)
+	}
+}
+
+func TestWriteQuorum(t *testing.T) {
+	e := newEnv(t, 4096)
+	e.nodes[e.ids[0]].down.Store(true)
+	data := randBytes(9, 9000)
+	e.put(t, "one-down", data) // 5 of 6 shards: quorum k+1 holds
+	if got, err := e.read("one-down", 0, 9000); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read after one-down write: %v", err)
+	}
+	e.nodes[e.ids[1]].down.Store(true)
+	_, err := e.g.PutObject(context.Background(), "b", "two-down", bytes.NewReader(data), 9000, s3gw.PutOptions{})
+	if !errors.Is(err, s3gw.ErrServiceUnavailable) {
+		t.Fatalf("write with two nodes down: %v, want ErrServiceUnavailable", err)
+	}
+	if _, err := e.g.GetObject(context.Background(), "b", "two-down"); !errors.Is(err, s3gw.ErrNoSuchKey) {
+		t.Fatalf("a failed write is visible: %v", err)
+	}
+}
+
+func TestPutErrors(t *testing.T) {
+	e := newEnv(t, 1024)
+	ctx := context.Background()
+	if _, err := e.g.PutObject(ctx, "nope", "k", bytes.NewReader(nil), 0, s3gw.PutOptions{}); !errors.Is(err, s3gw.ErrNoSuchBucket) {
+		t.Fatalf("missing bucket: %v", err)
+	}
+	_, err := e.g.PutObject(ctx, "b", "k", bytes.NewReader([]byte("abc")), 3, s3gw.PutOptions{ContentMD5: make([]byte, 16)})
+	if !errors.Is(err, s3gw.ErrBadDigest) {
+		t.Fatalf("bad MD5: %v", err)
+	}
+	_, err = e.g.PutObject(ctx, "b", "k", bytes.NewReader([]byte("abc")), 10, s3gw.PutOptions{})
+	if !errors.Is(err, s3gw.ErrIncompleteBody) {
+		t.Fatalf("short body: %v", err)
+	}
+	boom := errors.New("client went away")
+	_, err = e.g.PutObject(ctx, "b", "k", io.MultiReader(bytes.NewReader(randBytes(1, 5000)), errReader{boom}), -1, s3gw.PutOptions{})
+	if !errors.Is(err, boom) {
+		t.Fatalf("reader error: %v", err)
+	}
+	if _, err := e.g.GetObject(ctx, "b", "k"); !errors.Is(err, s3gw.ErrNoSuchKey) {
+		t.Fatalf("failed puts left an object: %v", err)
+	}
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+func TestMultipartAndCopy(t *testing.T) {
+	e := newEnv(t, 256<<10) // a 5 MiB part in 1 KiB chunks would be 30k fsynced files
+	ctx := context.Background()
+	id, err := e.g.CreateMultipartUpload(ctx, "b", "mp", s3gw.PutOptions{ContentType: "text/plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, p2 := randBytes(1, MinPartSize), randBytes(2, 3000)
+	var parts []s3gw.CompletePart
+	for i, p := range [][]byte{p1, p2} {
+		pi, err := e.g.UploadPart(ctx, "b", "mp", id, i+1, bytes.NewReader(p), int64(len(p)), s3gw.PutOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, s3gw.CompletePart{Number: i + 1, ETag: pi.ETag})
+	}
+	info, err := e.g.CompleteMultipartUpload(ctx, "b", "mp", id, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m1, m2 := md5.Sum(p1), md5.Sum(p2)
+	if want := fmt.Sprintf("%x-2", md5.Sum(append(m1[:], m2[:]...))); info.ETag != want || info.PartsCount != 2 {
+		t.Fatalf("etag %q parts %d, want %q 2", info.ETag, info.PartsCount, want)
+	}
+	want := append(bytes.Clone(p1), p2...)
+	if got, err := e.read("mp", 0, int64(len(want))); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("multipart read: %v", err)
+	}
+	c, err := e.g.CopyObject(ctx, "b", "mp", "b", "copy", s3gw.CopyOptions{ReplaceMetadata: true, Put: s3gw.PutOptions{ContentType: "x/y"}})
+	if err != nil || c.ContentType != "x/y" || c.CID != info.CID {
+		t.Fatalf("copy: %+v %v", c, err)
+	}
+	// Deleting the source leaves the copy readable: chunks are shared.
+	if err := e.g.DeleteObject(ctx, "b", "mp"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.read("copy", 0, int64(len(want))); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("copy read: %v", err)
+	}
+}
+
+// TestConcurrentReadersClose opens many readers and closes them part way:
+// every read-ahead goroutine and buffer is given back (run with -race).
+func TestConcurrentReadersClose(t *testing.T) {
+	e := newEnv(t, 1024)
+	data := randBytes(3, 64*1024)
+	e.put(t, "k", data)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := context.Background()
+			o, err := e.g.GetObject(ctx, "b", "k")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			r, err := o.Open(ctx, int64(i), int64(len(data)-i))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			buf := make([]byte, 1000*(i+1))
+			if _, err := io.ReadFull(r, buf); err != nil {
+				t.Error(err)
+			} else if !bytes.Equal(buf, data[i:i+len(buf)]) {
+				t.Error("wrong bytes")
+			}
+			r.Close()
+			if _, err := r.Read(buf); err == nil {
+				t.Error("read after close succeeded")
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,278 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/ipfs/go-cid"
+
+	"cairn/erasure"
+	"cairn/internal/meta"
+	"cairn/placement"
+	"cairn/s3gw"
+)
+
+// GetObject implements s3gw.Backend.
+func (g *Gateway) GetObject(ctx context.Context, bucket, key string) (s3gw.Object, error) {
+	o, err := g.cfg.Meta.GetObject(ctx, bucket, key)
+	if err != nil {
+		return nil, s3err(err)
+	}
+	return newObject(g, o), nil
+}
+
+// object is a handle on one manifest; it keeps reading that version even if
+// the key is overwritten.
+type object struct {
+	g       *Gateway
+	m       *meta.Object
+	offsets []int64 // offsets[i] is where chunk i starts; len(chunks)+1 entries
+}
+
+func newObject(g *Gateway, m *meta.Object) *object {
+	offs := make([]int64, len(m.Chunks)+1)
+	for i, c := range m.Chunks {
+		offs[i+1] = offs[i] + c.Size
+	}
+	return &object{g: g, m: m, offsets: offs}
+}
+
+func (o *object) Info() s3gw.ObjectInfo { return objectInfo(o.m) }
+
+// Open implements s3gw.Object. The first chunk is fetched before Open
+// returns, so a stripe that cannot be read fails the request before any
+// byte is sent.
+func (o *object) Open(ctx context.Context, offset, length int64) (io.ReadCloser, error) {
+	if offset < 0 || length < 0 || offset+length > o.m.Size {
+		return nil, fmt.Errorf("range %d+%d outside object of %d bytes", offset, length, o.m.Size)
+	}
+	if length == 0 {
+		return io.NopCloser(eofReader{}), nil
+	}
+	// chunk i holds bytes [offsets[i], offsets[i+1]).
+	first := sort.Search(len(o.m.Chunks), func(i int) bool { return o.offsets[i+1] > offset })
+	last := sort.Search(len(o.m.Chunks), func(i int) bool { return o.offsets[i+1] >= offset+length })
+	ctx, cancel := context.WithCancel(ctx)
+	r := &reader{
+		cancel:  cancel,
+		g:       o.g,
+		pending: make(chan *fetch, o.g.cfg.ReadAhead),
+		skip:    offset - o.offsets[first],
+		left:    length,
+	}
+	r.wg.Add(1)
+	go r.produce(ctx, o.m.Chunks[first:last+1])
+	if err := r.next(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// fetch is one chunk being read.
+type fetch struct {
+	done chan struct{}
+	buf  *[]byte // from the gateway's chunk pool
+	data []byte
+	err  error
+}
+
+// reader streams a byte range of an object, fetching up to ReadAhead chunks
+// ahead of the consumer. Every goroutine it starts is joined by Close.
+type reader struct {
+	cancel  context.CancelFunc
+	g       *Gateway
+	pending chan *fetch
+	wg      sync.WaitGroup
+
+	cur  *fetch
+	rest []byte // unread bytes of cur
+	skip int64  // bytes to drop from the first chunk
+	left int64  // bytes still to return
+	err  error
+}
+
+// produce starts one fetch per chunk, in order; the channel's capacity
+// bounds how far it runs ahead.
+func (r *reader) produce(ctx context.Context, chunks []meta.Chunk) {
+	defer r.wg.Done()
+	defer close(r.pending)
+	for _, c := range chunks {
+		f := &fetch{done: make(chan struct{}), buf: r.g.chunkBufs.Get().(*[]byte)}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			defer close(f.done)
+			f.data, f.err = r.g.readChunk(ctx, c, (*f.buf)[:0])
+		}()
+		select {
+		case r.pending <- f:
+		case <-ctx.Done():
+			<-f.done
+			r.g.chunkBufs.Put(f.buf)
+			return
+		}
+	}
+}
+
+// next makes the next fetched chunk current.
+func (r *reader) next() error {
+	if r.cur != nil {
+		r.g.chunkBufs.Put(r.cur.buf)
+		r.cur = nil
+	}
+	f, ok := <-r.pending
+	if !ok {
+		return io.ErrUnexpectedEOF
+	}
+	<-f.done
+	r.cur = f
+	if f.err != nil {
+		return f.err
+	}
+	r.rest = f.data[r.skip:]
+	r.skip = 0
+	return nil
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	if len(r.rest) == 0 {
+		if err := r.next(); err != nil {
+			r.err = err
+			return 0, err
+		}
+	}
+	n := copy(p[:min(int64(len(p)), r.left)], r.rest)
+	r.rest = r.rest[n:]
+	r.left -= int64(n)
+	return n, nil
+}
+
+// Close stops the read-ahead and waits for it.
+func (r *reader) Close() error {
+	r.cancel()
+	for f := range r.pending {
+		<-f.done
+		r.g.chunkBufs.Put(f.buf)
+	}
+	r.wg.Wait()
+	if r.cur != nil {
+		r.g.chunkBufs.Put(r.cur.buf)
+		r.cur = nil
+	}
+	if r.err == nil {
+		r.err = errors.New("gateway: read after close")
+	}
+	return nil
+}
+
+// readChunk reads one chunk into dst: the data shards first (no decoding on
+// the happy path), then parity in place of any shard that is missing or fails
+// its CID. It never returns bytes that fail their content address.
+func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, dst []byte) ([]byte, error) {
+	id, err := cid.Cast(c.CID)
+	if err != nil {
+		return nil, fmt.Errorf("manifest chunk CID: %w", err)
+	}
+	st := c.Stripe
+	n := st.K + st.M
+	if len(st.Shards) != n {
+		return nil, fmt.Errorf("chunk %s: manifest lists %d shards for a %d+%d stripe", id, len(st.Shards), st.K, st.M)
+	}
+	codec, err := g.codecFor(st.K, st.M)
+	if err != nil {
+		return nil, fmt.Errorf("chunk %s: %w", id, err)
+	}
+	lv, err := g.layoutAt(ctx, st.Layout)
+	if err != nil {
+		return nil, fmt.Errorf("chunk %s: %w", id, err)
+	}
+	nodes, err := placement.Place(lv.key, lv.nodes, c.CID, n)
+	if err != nil {
+		return nil, fmt.Errorf("chunk %s: %w", id, err)
+	}
+	shards := make([][]byte, n)
+	errs := make([]error, n)
+	get := func(from, to int) {
+		var wg sync.WaitGroup
+		for i := from; i < to; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				shards[i], errs[i] = g.getShard(ctx, nodes[i], st.Shards[i], st.ShardSize)
+			}()
+		}
+		wg.Wait()
+	}
+	get(0, st.K)
+	missing := 0
+	for i := range st.K {
+		if shards[i] == nil {
+			missing++
+		}
+	}
+	if missing > 0 {
+		get(st.K, n)
+		have := 0
+		for _, s := range shards {
+			if s != nil {
+				have++
+			}
+		}
+		if have < st.K {
+			return nil, fmt.Errorf("%w: chunk %s: %d of %d shards readable, need %d: %w",
+				s3gw.ErrServiceUnavailable, id, have, n, st.K, errors.Join(errs...))
+		}
+		g.log.Warn("degraded read: rebuilding chunk from parity", "chunk", id, "missing", missing, "err", errors.Join(errs...))
+		if err := codec.ReconstructData(shards); err != nil {
+			return nil, fmt.Errorf("chunk %s: reconstruct: %w", id, err)
+		}
+	}
+	out, err := codec.Join(dst, shards, int(c.Size))
+	if err != nil {
+		return nil, fmt.Errorf("chunk %s: join: %w", id, err)
+	}
+	if missing > 0 {
+		// Rebuilt bytes are checked against the chunk's own CID too: a
+		// manifest's shard list is trusted, but cheaply double-checked when
+		// the decoder had to work.
+		if err := erasure.Verify(id, out); err != nil {
+			return nil, fmt.Errorf("chunk %s after reconstruction: %w", id, err)
+		}
+	}
+	return out, nil
+}
+
+// getShard reads one shard and checks it against its CID.
+func (g *Gateway) getShard(ctx context.Context, node string, raw []byte, size int) ([]byte, error) {
+	id, err := cid.Cast(raw)
+	if err != nil {
+		return nil, fmt.Errorf("manifest shard CID: %w", err)
+	}
+	st, err := g.cfg.Nodes.Shards(node)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", node, err)
+	}
+	b, err := st.Get(ctx, id, make([]byte, 0, size))
+	if err != nil {
+		return nil, fmt.Errorf("get shard %s from node %s: %w", id, node, err)
+	}
+	if err := erasure.Verify(id, b); err != nil {
+		return nil, fmt.Errorf("shard %s from node %s: %w", id, node, err)
+	}
+	return b, nil
+}

@@ -1,0 +1,297 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/ipfs/go-cid"
+	"golang.org/x/sync/errgroup"
+
+	"cairn/erasure"
+	"cairn/internal/meta"
+	"cairn/placement"
+	"cairn/s3gw"
+)
+
+// written is what writeChunks stored: the chunks in stream order, the MD5 of
+// the whole stream and its length.
+type written struct {
+	chunks []meta.Chunk
+	md5    []byte
+	size   int64
+}
+
+// writeChunks streams r through the chunker and stores every chunk as a
+// stripe on the nodes placement picks, with at most ChunksInFlight chunks in
+// memory. It reads r to EOF; any error (from r, or too few shards stored)
+// fails the whole write, leaving only unreferenced shards behind.
+func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64) (*written, error) {
+	lv := g.current.Load()
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(g.cfg.ChunksInFlight)
+	h := md5.New()
+	ch := erasure.NewChunker(r, g.cfg.ChunkSize)
+	var (
+		chunks []*meta.Chunk
+		total  int64
+		rerr   error
+	)
+	for ectx.Err() == nil {
+		buf := g.chunkBufs.Get().(*[]byte)
+		data, err := ch.Next(*buf)
+		if err != nil {
+			g.chunkBufs.Put(buf)
+			if !errors.Is(err, io.EOF) {
+				rerr = err
+			}
+			break
+		}
+		h.Write(data)
+		total += int64(len(data))
+		c := new(meta.Chunk)
+		chunks = append(chunks, c)
+		eg.Go(func() error {
+			defer g.chunkBufs.Put(buf)
+			return g.writeChunk(ectx, lv, data, c)
+		})
+	}
+	werr := eg.Wait()
+	switch {
+	case rerr != nil:
+		return nil, fmt.Errorf("read body: %w", rerr)
+	case werr != nil:
+		return nil, werr
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case size >= 0 && total != size:
+		return nil, fmt.Errorf("%w: got %d of %d bytes", s3gw.ErrIncompleteBody, total, size)
+	}
+	w := &written{md5: h.Sum(nil), size: total, chunks: make([]meta.Chunk, len(chunks))}
+	for i, c := range chunks {
+		w.chunks[i] = *c
+	}
+	return w, nil
+}
+
+// writeChunk encodes one chunk into a stripe and stores its shards in
+// parallel, succeeding once the write quorum has them.
+func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, out *meta.Chunk) error {
+	id := erasure.ChunkCID(data)
+	shards, err := g.codec.Encode(data, nil)
+	if err != nil {
+		return fmt.Errorf("encode chunk %s: %w", id, err)
+	}
+	n := len(shards)
+	nodes, err := placement.Place(lv.key, lv.nodes, id.Bytes(), n)
+	if err != nil {
+		return fmt.Errorf("place chunk %s: %w", id, err)
+	}
+	ids := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, s := range shards {
+		sid := erasure.ShardCID(s)
+		ids[i] = sid.Bytes()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = g.putShard(ctx, nodes[i], sid, s)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		}
+	}
+	if ok < g.quorum {
+		return fmt.Errorf("%w: chunk %s: %d of %d shards stored, need %d: %w",
+			s3gw.ErrServiceUnavailable, id, ok, n, g.quorum, errors.Join(errs...))
+	}
+	if ok < n {
+		g.log.Warn("chunk stored without all shards; repair will complete it",
+			"chunk", id, "stored", ok, "shards", n, "err", errors.Join(errs...))
+	}
+	*out = meta.Chunk{
+		CID:  id.Bytes(),
+		Size: int64(len(data)),
+		Stripe: meta.Stripe{
+			K: g.cfg.K, M: g.cfg.M,
+			Layout:    lv.version,
+			ShardSize: len(shards[0]),
+			Shards:    ids,
+		},
+	}
+	return nil
+}
+
+func (g *Gateway) putShard(ctx context.Context, node string, id cid.Cid, data []byte) error {
+	st, err := g.cfg.Nodes.Shards(node)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", node, err)
+	}
+	if err := st.Put(ctx, id, data); err != nil {
+		return fmt.Errorf("put shard %s on node %s: %w", id, node, err)
+	}
+	return nil
+}
+
+// rootCID computes the object's UnixFS root CID over its chunks.
+func rootCID(chunks []meta.Chunk) (string, error) {
+	b := erasure.NewDAGBuilder()
+	for _, c := range chunks {
+		id, err := cid.Cast(c.CID)
+		if err != nil {
+			return "", fmt.Errorf("chunk CID: %w", err)
+		}
+		b.Add(id, uint64(c.Size))
+	}
+	root, err := b.Root()
+	if err != nil {
+		return "", err
+	}
+	return root.String(), nil
+}
+
+// PutObject implements s3gw.Backend.
+func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader, size int64, opts s3gw.PutOptions) (s3gw.ObjectInfo, error) {
+	// Fail fast on a missing bucket before reading a byte of the body.
+	if _, err := g.cfg.Meta.GetBucket(ctx, bucket); err != nil {
+		return s3gw.ObjectInfo{}, s3err(err)
+	}
+	w, err := g.writeChunks(ctx, r, size)
+	if err != nil {
+		return s3gw.ObjectInfo{}, err
+	}
+	if opts.ContentMD5 != nil && !bytes.Equal(opts.ContentMD5, w.md5) {
+		return s3gw.ObjectInfo{}, s3gw.ErrBadDigest
+	}
+	root, err := rootCID(w.chunks)
+	if err != nil {
+		return s3gw.ObjectInfo{}, err
+	}
+	obj := &meta.Object{
+		V:           meta.FormatVersion,
+		Bucket:      bucket,
+		Key:         key,
+		Size:        w.size,
+		ETag:        hex.EncodeToString(w.md5),
+		CID:         root,
+		Modified:    g.cfg.Now().UTC(),
+		ContentType: opts.ContentType,
+		Headers:     opts.Headers,
+		UserMeta:    opts.UserMeta,
+		Chunks:      w.chunks,
+	}
+	if err := g.cfg.Meta.PutObject(ctx, obj); err != nil {
+		return s3gw.ObjectInfo{}, s3err(err)
+	}
+	return objectInfo(obj), nil
+}
+
+// CopyObject implements s3gw.Backend: the copy shares the source's chunks,
+// so no data moves.
+func (g *Gateway) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, dstKey string, opts s3gw.CopyOptions) (s3gw.ObjectInfo, error) {
+	src, err := g.cfg.Meta.GetObject(ctx, srcBucket, srcKey)
+	if err != nil {
+		return s3gw.ObjectInfo{}, s3err(err)
+	}
+	dst := *src
+	dst.Bucket, dst.Key = dstBucket, dstKey
+	dst.Modified = g.cfg.Now().UTC()
+	if opts.ReplaceMetadata {
+		dst.ContentType = opts.Put.ContentType
+		dst.Headers = opts.Put.Headers
+		dst.UserMeta = opts.Put.UserMeta
+	}
+	if err := g.cfg.Meta.PutObject(ctx, &dst); err != nil {
+		return s3gw.ObjectInfo{}, s3err(err)
+	}
+	return objectInfo(&dst), nil
+}
+
+// DeleteObject implements s3gw.Backend.
+func (g *Gateway) DeleteObject(ctx context.Context, bucket, key string) error {
+	return s3err(g.cfg.Meta.DeleteObjects(ctx, bucket, []string{key}))
+}
+
+// DeleteObjects implements s3gw.Backend with one metadata commit.
+func (g *Gateway) DeleteObjects(ctx context.Context, bucket string, keys []string) ([]error, error) {
+	if err := g.cfg.Meta.DeleteObjects(ctx, bucket, keys); err != nil {
+		return nil, s3err(err)
+	}
+	return make([]error, len(keys)), nil
+}
+
+// ListBuckets implements s3gw.Backend.
+func (g *Gateway) ListBuckets(ctx context.Context) ([]s3gw.BucketInfo, error) {
+	bs, err := g.cfg.Meta.ListBuckets(ctx)
+	if err != nil {
+		return nil, s3err(err)
+	}
+	out := make([]s3gw.BucketInfo, len(bs))
+	for i, b := range bs {
+		out[i] = s3gw.BucketInfo{Name: b.Name, Created: b.Created}
+	}
+	return out, nil
+}
+
+// CreateBucket implements s3gw.Backend.
+func (g *Gateway) CreateBucket(ctx context.Context, bucket string) error {
+	return s3err(g.cfg.Meta.CreateBucket(ctx, bucket, g.cfg.Now().UTC()))
+}
+
+// HeadBucket implements s3gw.Backend.
+func (g *Gateway) HeadBucket(ctx context.Context, bucket string) (s3gw.BucketInfo, error) {
+	b, err := g.cfg.Meta.GetBucket(ctx, bucket)
+	if err != nil {
+		return s3gw.BucketInfo{}, s3err(err)
+	}
+	return s3gw.BucketInfo{Name: b.Name, Created: b.Created}, nil
+}
+
+// DeleteBucket implements s3gw.Backend.
+func (g *Gateway) DeleteBucket(ctx context.Context, bucket string) error {
+	return s3err(g.cfg.Meta.DeleteBucket(ctx, bucket))
+}
+
+// ListObjects implements s3gw.Backend.
+func (g *Gateway) ListObjects(ctx context.Context, bucket string, q s3gw.ListQuery) (s3gw.ListResult, error) {
+	res, err := g.cfg.Meta.ListObjects(ctx, bucket, meta.ListQuery{
+		Prefix: q.Prefix, Delimiter: q.Delimiter, Marker: q.Marker, Max: q.MaxKeys,
+	})
+	if err != nil {
+		return s3gw.ListResult{}, s3err(err)
+	}
+	out := s3gw.ListResult{
+		CommonPrefixes: res.CommonPrefixes,
+		IsTruncated:    res.Truncated,
+		NextMarker:     res.NextMarker,
+		Objects:        make([]s3gw.ObjectInfo, len(res.Objects)),
+	}
+	for i, o := range res.Objects {
+		out.Objects[i] = objectInfo(o)
+	}
+	return out, nil
+}
+
+func objectInfo(o *meta.Object) s3gw.ObjectInfo {
+	return s3gw.ObjectInfo{
+		Key:          o.Key,
+		Size:         o.Size,
+		ETag:         o.ETag,
+		CID:          o.CID,
+		LastModified: o.Modified,
+		ContentType:  o.ContentType,
+		Headers:      o.Headers,
+		UserMeta:     o.UserMeta,
+		PartsCount:   len(o.PartSizes),
+	}
+}

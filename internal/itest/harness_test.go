@@ -1,0 +1,297 @@
+//go:build integration
+
+// Package itest holds the integration tests: they build storaged, start
+// real processes on loopback (random ports, temp dirs) and drive them with
+// real S3 clients. Run with `make integration`.
+package itest
+
+import (
+	"bufio"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+const (
+	accessKey = "CAIRNTESTACCESSKEY"
+	secretKey = "cairn-test-secret-key-0123456789abcdef"
+	region    = "us-east-1"
+)
+
+// storagedBin is the storaged binary built once for the whole run.
+var storagedBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cairn-itest-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	storagedBin = filepath.Join(dir, "storaged")
+	build := exec.Command("go", "build", "-o", storagedBin, "cairn/cmd/storaged")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build storaged:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running storaged process.
+type proc struct {
+	t        *testing.T
+	cmd      *exec.Cmd
+	data     string
+	endpoint string // host:port of S3
+	access   string // the access key the banner printed
+	secret   string
+	exited   chan struct{}
+	logPath  string
+}
+
+// startDev starts `storaged --dev` on a free port over data (a fresh temp
+// dir when empty) and waits until it serves S3. The process is killed when
+// the test ends.
+func startDev(t *testing.T, data string) *proc {
+	t.Helper()
+	return startDevEnv(t, data, "CAIRN_ACCESS_KEY="+accessKey, "CAIRN_SECRET_KEY="+secretKey)
+}
+
+// startDevEnv is startDev with the given extra environment.
+func startDevEnv(t *testing.T, data string, env ...string) *proc {
+	t.Helper()
+	if data == "" {
+		data = t.TempDir()
+	}
+	logf, err := os.CreateTemp(t.TempDir(), "storaged-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(storagedBin, "--dev", "--data", data, "--s3", "127.0.0.1:0", "--log-level", "debug")
+	cmd.Env = append(withoutCairnEnv(os.Environ()), env...)
+	cmd.Stderr = logf
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, cmd: cmd, data: data, exited: make(chan struct{}), logPath: logf.Name()}
+	addr := make(chan string, 1)
+	go func() {
+		// The banner's last line is the secret key; the endpoint comes
+		// before it.
+		sc := bufio.NewScanner(out)
+		var ep string
+		for sc.Scan() {
+			line := sc.Text()
+			if v, ok := strings.CutPrefix(line, "S3 endpoint:"); ok {
+				ep = strings.TrimPrefix(strings.TrimSpace(v), "http://")
+			}
+			if v, ok := strings.CutPrefix(line, "Access key:"); ok {
+				p.access = strings.TrimSpace(v)
+			}
+			if v, ok := strings.CutPrefix(line, "Secret key:"); ok {
+				if !strings.Contains(v, "CAIRN_SECRET_KEY") {
+					p.secret = strings.TrimSpace(v)
+				}
+				addr <- ep
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	go func() { cmd.Wait(); logf.Close(); close(p.exited) }()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			b, _ := os.ReadFile(p.logPath)
+			if len(b) > 8000 {
+				b = b[len(b)-8000:]
+			}
+			t.Logf("storaged log (tail):\n%s", b)
+		}
+	})
+	select {
+	case p.endpoint = <-addr:
+		for _, e := range env {
+			if v, ok := strings.CutPrefix(e, "CAIRN_SECRET_KEY="); ok {
+				p.secret = v
+			}
+		}
+	case <-p.exited:
+		b, _ := os.ReadFile(p.logPath)
+		t.Fatalf("storaged exited before serving: %s", b)
+	case <-time.After(60 * time.Second):
+		t.Fatal("storaged did not print its S3 endpoint within 60s")
+	}
+	return p
+}
+
+// kill sends SIGKILL and waits: a crash at an arbitrary point.
+func (p *proc) kill() {
+	p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop() {
+	p.t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		p.t.Fatal("storaged did not stop within 30s of SIGTERM")
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		p.t.Fatalf("storaged exited %d after SIGTERM", code)
+	}
+}
+
+// peakRSS returns the process's peak resident set (VmHWM) in bytes.
+func (p *proc) peakRSS() int64 {
+	p.t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				p.t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	p.t.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+// withoutCairnEnv drops CAIRN_* variables so tests control them.
+func withoutCairnEnv(env []string) []string {
+	var out []string
+	for _, e := range env {
+		if !strings.HasPrefix(e, "CAIRN_") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (p *proc) url() string { return "http://" + p.endpoint }
+
+// client returns a minio-go client for the process.
+func (p *proc) client() *minio.Client {
+	p.t.Helper()
+	c, err := minio.New(p.endpoint, &minio.Options{
+		Creds:      credentials.NewStaticV4(p.access, p.secret, ""),
+		Region:     region,
+		MaxRetries: 2, // a test sees a failure rather than ten retries of it
+	})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return c
+}
+
+// nodeDirs returns the storage node directories of a dev cluster.
+func (p *proc) nodeDirs() []string {
+	p.t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(p.data, "nodes", "*"))
+	if err != nil || len(dirs) == 0 {
+		p.t.Fatalf("no node dirs under %s: %v", p.data, err)
+	}
+	return dirs
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// payload is a deterministic, seekable-by-regeneration byte stream.
+type payload struct {
+	rng  *rand.ChaCha8
+	left int64
+}
+
+func newPayload(seed uint64, size int64) *payload {
+	var s [32]byte
+	for i := range 8 {
+		s[i] = byte(seed >> (8 * i))
+	}
+	return &payload{rng: rand.NewChaCha8(s), left: size}
+}
+
+func (p *payload) Read(b []byte) (int, error) {
+	if p.left == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(b)) > p.left {
+		b = b[:p.left]
+	}
+	n, _ := p.rng.Read(b)
+	p.left -= int64(n)
+	return n, nil
+}
+
+// payloadBytes returns the payload of a given seed and size in memory (for
+// small objects only).
+func payloadBytes(seed uint64, size int64) []byte {
+	b, err := io.ReadAll(newPayload(seed, size))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// digest hashes a stream.
+func digest(t *testing.T, r io.Reader) ([32]byte, int64) {
+	t.Helper()
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		t.Fatalf("read after %d bytes: %v", n, err)
+	}
+	var d [32]byte
+	copy(d[:], h.Sum(nil))
+	return d, n
+}
+
+func mkBucket(t *testing.T, c *minio.Client, name string) {
+	t.Helper()
+	if err := c.MakeBucket(ctxT(t), name, minio.MakeBucketOptions{Region: region}); err != nil {
+		t.Fatalf("make bucket %s: %v", name, err)
+	}
+}
+
+// rawClient is a plain HTTP client with a deadline, for hand-built requests.
+var rawClient = &http.Client{Timeout: 2 * time.Minute}
+
+func md5Of(t *testing.T, r io.Reader) []byte {
+	t.Helper()
+	h := md5.New()
+	if _, err := io.Copy(h, r); err != nil {
+		t.Fatal(err)
+	}
+	return h.Sum(nil)
+}

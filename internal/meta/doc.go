@@ -1,0 +1,132 @@
+// Package meta is Cairn's metadata store: buckets, object manifests,
+// multipart uploads, access keys, the placement layout and chunk reference
+// counts, kept in a state machine that hashicorp/raft replicates over a
+// group of 1 (dev), 3 or 5 voters.
+//
+// # Use
+//
+//	cfg := meta.Default()
+//	cfg.Dir, cfg.NodeID, cfg.BindAddr = dir, "meta1", "10.0.0.1:7001"
+//	cfg.Bootstrap = true // first node of a new group only
+//	s, err := meta.Open(cfg)
+//	...
+//	defer s.Close()
+//	err = s.WaitLeader(ctx)
+//	err = s.CreateBucket(ctx, "photos", time.Now())
+//	err = s.PutObject(ctx, manifest)
+//
+// Dev mode passes raft's in-memory transport (raft.NewInmemTransport) as
+// cfg.Transport with Bootstrap; a multi-node group uses the TCP transport
+// Open creates, and its leader adds the other nodes with
+// s.Raft().AddVoter. Every method is safe for concurrent use.
+//
+// # Guarantees
+//
+// Writes are raft entries proposed on the leader. Each method is one entry,
+// which carries everything the call changes: an object together with the
+// reference counts of the chunks it adds and releases, a multipart
+// completion with the object, the upload and every part. A method returns
+// nil once its entry is committed (in the fsynced raft log of a majority)
+// and applied to the leader's state machine (a fsynced bbolt
+// transaction); an error wrapping a sentinel (ErrNoSuchBucket...) means the
+// entry was applied and refused and changed nothing. If ctx ends or
+// ApplyTimeout passes first, the error says so and the entry may still be
+// applied. Arguments are checked before they are proposed
+// (ErrInvalidArgument).
+//
+// Reads are linearizable and served by the leader: once per term the
+// leader applies every earlier entry (a raft barrier), and before each read
+// it confirms it is still the leader (raft's VerifyLeader, one round of
+// heartbeats; skipped when it is the group's only voter, since then no
+// other node can be elected without a configuration entry it appends
+// itself). Writes acknowledged before a read starts are visible to it:
+// S3's read-after-write and list-after-write.
+//
+// On a follower every method returns a *NotLeaderError, which wraps
+// ErrNotLeader and names the leader when known, for the caller to forward
+// the call.
+//
+// The state machine is deterministic: it reads no clock (a command carries
+// the proposer's time, from Config.Now or the caller), no network, no
+// randomness.
+//
+// # Raft wiring
+//
+// The raft log and stable store are raft-wal (Dir/wal); snapshots are
+// raft's file snapshot store (Dir/snapshots); the state machine is one bbolt
+// file (Dir/fsm.db) that also records, in the transaction of each batch,
+// the last raft index applied. Raft runs with NoSnapshotRestoreOnStart, so a
+// restart keeps the bbolt state and raft replays its log from the last
+// snapshot: entries at or below the recorded index are skipped, so every
+// entry takes effect exactly once. If the state machine is behind the
+// newest snapshot (a crash in the middle of installing one, or a lost
+// fsm.db), Open restores that snapshot first.
+//
+// The state machine implements raft.BatchingFSM: raft hands it the
+// committed entries in batches, and a batch is one bbolt transaction. So
+// that batches are large under concurrent writes, the log store waits
+// before each append while the state machine is applying a batch (see
+// pacedLog): proposals pile up meanwhile and the next log append and the
+// next transaction take them all.
+//
+// A snapshot is a bbolt read transaction streamed with Tx.WriteTo, without
+// holding the state in memory; writes go on meanwhile. Restore (a leader's
+// InstallSnapshot, or Raft().Restore) writes the stream to a file beside
+// fsm.db, syncs it and renames it over fsm.db. Raft().Restore must be given
+// the snapshot's own SnapshotMeta (from the snapshot store it came from),
+// whose Index is at least the index recorded in the snapshot.
+//
+// A node that is its group's only voter when it opens (dev mode, or a
+// restarted single-voter group) uses Config.SoloTimeout (100ms) for raft's
+// heartbeat, election and lease timeouts instead of the cluster timers
+// (1s): a lone voter waits one to two heartbeat timeouts before it elects
+// itself, so it leads within about 100-200ms of Open.
+//
+// Raft, raft-wal and the transports log through Config.Logger: their hclog
+// records are adapted to slog (attributes stay structured) and raft's Info
+// records, which are many, are logged at Debug.
+//
+// # Stored format
+//
+// Version 1 (FormatVersion). The bbolt buckets of fsm.db, and what they
+// map:
+//
+//	raft     "applied" -> last raft index applied, 8 bytes big endian
+//	         "format"  -> FormatVersion, 8 bytes big endian
+//	buckets  bucket name -> Bucket, JSON
+//	objects  esc(bucket) key -> object manifest
+//	uploads  esc(bucket) esc(key) esc(upload ID) -> Upload, JSON
+//	parts    esc(bucket) esc(key) esc(upload ID) part number (4 bytes BE) -> part manifest
+//	keys     access key ID -> Key, JSON
+//	layouts  version (8 bytes BE) -> Layout, JSON; the last is the current layout
+//	refs     chunk CID -> reference count, 8 bytes BE; at zero, 8 more
+//	         bytes: when it became zero (Unix ns BE)
+//	garbage  when (Unix ns, 8 bytes BE) chunk CID -> stripe: FormatVersion byte, then
+//	         the stripe as in a manifest
+//
+// esc(s) is s with each 0x00 byte written 0x00 0xFF, then 0x00 0x01: it
+// keeps byte order and no encoding is a prefix of another, so keys sort by
+// bucket, then key (objects: in S3 order, raw after the bucket), then
+// upload ID, whatever bytes they hold. Every JSON record carries "v":
+// FormatVersion.
+//
+// A manifest (an object's or a part's) is
+//
+//	byte     FormatVersion
+//	uvarint  n, then n bytes: the Object or Part as JSON, with "chunks": null
+//	uvarint  number of chunks, then per chunk:
+//	         uvarint len, CID bytes; uvarint size;
+//	         the stripe: uvarint k, m, layout, shard size, seal, number of
+//	         shards, then per shard uvarint len, shard CID bytes
+//
+// so that listings decode only the JSON (ListObjects returns objects
+// without Chunks) and reference counting decodes only the chunks.
+//
+// A snapshot is the 8 bytes "CRNMETA" FormatVersion, then the bbolt file.
+//
+// A raft command is cmdVersion (1), the op, the proposer's time (Unix ns,
+// 8 bytes BE), then the op's arguments (uvarints and length-prefixed
+// strings; an object or part travels as its manifest, stored as is). A node
+// that meets a command version or op it does not know stops (panics)
+// rather than diverge: upgrade every node before proposing a new command.
+package meta

@@ -1,0 +1,427 @@
+package meta
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// This file holds the byte layouts of the bbolt keys and values (see
+// "Stored format" in doc.go) and the little binary encoder they and the raft
+// commands share.
+
+// errCorrupt marks a stored record or a command that does not decode.
+var errCorrupt = errors.New("meta: corrupt record")
+
+// Escaped strings: every 0x00 byte becomes 0x00 0xFF and the string ends
+// with 0x00 0x01. The encoding keeps byte order (a < b iff esc(a) < esc(b))
+// and is prefix-free, so a composite key of escaped strings sorts by its
+// components in order, whatever bytes the strings hold.
+
+// appendEsc appends s escaped, without the terminator: the encoding of
+// every string that starts with s starts with appendEsc(s).
+func appendEsc(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			dst = append(dst, 0, 0xFF)
+		} else {
+			dst = append(dst, s[i])
+		}
+	}
+	return dst
+}
+
+// appendEscT appends s escaped, with the terminator.
+func appendEscT(dst []byte, s string) []byte {
+	return append(appendEsc(dst, s), 0, 1)
+}
+
+// readEscT reads one escaped, terminated string off the front of b.
+func readEscT(b []byte) (s string, rest []byte, ok bool) {
+	buf := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] != 0 {
+			buf = append(buf, b[i])
+			continue
+		}
+		if i+1 >= len(b) {
+			return "", nil, false
+		}
+		switch b[i+1] {
+		case 1:
+			return string(buf), b[i+2:], true
+		case 0xFF:
+			buf = append(buf, 0)
+			i++
+		default:
+			return "", nil, false
+		}
+	}
+	return "", nil, false
+}
+
+// bucketPrefix is the start of every objects and uploads key of a bucket.
+func bucketPrefix(bucket string) []byte { return appendEscT(nil, bucket) }
+
+// objectKey is bucketPrefix(bucket) followed by the raw key, so a cursor
+// walks a bucket's objects in S3 key order.
+func objectKey(bucket, key string) []byte {
+	return append(bucketPrefix(bucket), key...)
+}
+
+// uploadKey is esc(bucket) esc(key) esc(id), each terminated: uploads sort
+// by (bucket, key, upload ID).
+func uploadKey(bucket, key, id string) []byte {
+	return appendEscT(appendEscT(bucketPrefix(bucket), key), id)
+}
+
+// partKey is the upload's key followed by the part number, 4 bytes big
+// endian.
+func partKey(uk []byte, n int) []byte {
+	k := make([]byte, len(uk), len(uk)+4)
+	copy(k, uk)
+	return binary.BigEndian.AppendUint32(k, uint32(n))
+}
+
+// prefixEnd returns the smallest key greater than every key that starts
+// with p, or nil if there is none (p is all 0xFF).
+func prefixEnd(p []byte) []byte {
+	end := make([]byte, len(p))
+	copy(end, p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xFF {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+// unixNano is t in Unix nanoseconds, clamped to [1970, 2262].
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, 0)):
+		return 0
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// timeKey is a time as 8 big-endian bytes of Unix nanoseconds (unixNano),
+// so that byte order is time order.
+func timeKey(t time.Time) []byte { return u64(uint64(unixNano(t))) }
+
+// Reference counts: 8 bytes big endian; when the count is zero, 8 more
+// bytes hold the time it became zero (timeKey), which is also the first
+// half of the chunk's garbage key.
+
+func encodeRefs(n uint64, since []byte) []byte {
+	v := u64(n)
+	if n == 0 {
+		v = append(v, since...)
+	}
+	return v
+}
+
+func decodeRefs(v []byte) (n uint64, since []byte, err error) {
+	if len(v) < 8 {
+		return 0, nil, errCorrupt
+	}
+	n = binary.BigEndian.Uint64(v)
+	if n == 0 {
+		if len(v) != 16 {
+			return 0, nil, errCorrupt
+		}
+		return 0, v[8:16], nil
+	}
+	return n, nil, nil
+}
+
+func garbageKey(since, cid []byte) []byte {
+	k := make([]byte, 0, len(since)+len(cid))
+	return append(append(k, since...), cid...)
+}
+
+// enc appends the binary encoding used by manifests and commands: unsigned
+// varints, and byte strings as a varint length then the bytes.
+type enc struct{ b []byte }
+
+func (e *enc) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *enc) bytes(p []byte) {
+	e.uvarint(uint64(len(p)))
+	e.b = append(e.b, p...)
+}
+func (e *enc) str(s string) {
+	e.uvarint(uint64(len(s)))
+	e.b = append(e.b, s...)
+}
+
+// dec reads what enc wrote; the first failure sticks in err and makes every
+// later read return zero values.
+type dec struct {
+	b   []byte
+	err error
+}
+
+func (d *dec) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// int reads a uvarint that must fit an int.
+func (d *dec) int() int {
+	v := d.uvarint()
+	if v > 1<<31-1 {
+		d.err = errCorrupt
+		return 0
+	}
+	return int(v)
+}
+
+// raw returns the next byte string without copying it.
+func (d *dec) raw() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.err = errCorrupt
+		return nil
+	}
+	p := d.b[:n:n]
+	d.b = d.b[n:]
+	return p
+}
+
+// bytes returns a copy of the next byte string.
+func (d *dec) bytes() []byte {
+	p := d.raw()
+	if p == nil {
+		return nil
+	}
+	return append([]byte(nil), p...)
+}
+
+func (d *dec) str() string { return string(d.raw()) }
+
+// Manifests (object and part values) are
+//
+//	byte     FormatVersion
+//	bytes    JSON of the record with Chunks left out (null)
+//	uvarint  number of chunks, then each chunk:
+//	         bytes CID, uvarint size, then the stripe:
+//	         uvarint k, m, layout, shard size, seal, number of shards,
+//	         then bytes per shard CID
+//
+// so that a listing decodes only the JSON and a reference count update only
+// the chunks.
+
+func appendStripe(e *enc, s *Stripe) {
+	e.uvarint(uint64(s.K))
+	e.uvarint(uint64(s.M))
+	e.uvarint(s.Layout)
+	e.uvarint(uint64(s.ShardSize))
+	e.uvarint(uint64(s.Seal))
+	e.uvarint(uint64(len(s.Shards)))
+	for _, sh := range s.Shards {
+		e.bytes(sh)
+	}
+}
+
+func readStripe(d *dec) Stripe {
+	s := Stripe{K: d.int(), M: d.int(), Layout: d.uvarint(), ShardSize: d.int(), Seal: d.int()}
+	n := d.int()
+	if d.err == nil && n > len(d.b) { // each shard takes at least one byte
+		d.err = errCorrupt
+	}
+	if d.err != nil {
+		return Stripe{}
+	}
+	if n > 0 {
+		s.Shards = make([][]byte, n)
+		for i := range s.Shards {
+			s.Shards[i] = d.bytes()
+		}
+	}
+	return s
+}
+
+func checkChunks(chunks []Chunk) error {
+	for i := range chunks {
+		c := &chunks[i]
+		s := &c.Stripe
+		switch {
+		case len(c.CID) == 0:
+			return fmt.Errorf("%w: chunk %d has no CID", ErrInvalidArgument, i)
+		case len(c.CID) > maxCIDLen:
+			return fmt.Errorf("%w: chunk %d CID too long", ErrInvalidArgument, i)
+		case c.Size < 0 || s.K < 0 || s.M < 0 || s.ShardSize < 0 || s.Seal < 0:
+			return fmt.Errorf("%w: chunk %d has a negative size or count", ErrInvalidArgument, i)
+		}
+	}
+	return nil
+}
+
+// encodeManifest encodes header (an *Object or *Part whose Chunks the
+// caller has set to nil) and chunks.
+func encodeManifest(header any, chunks []Chunk) ([]byte, error) {
+	if err := checkChunks(chunks); err != nil {
+		return nil, err
+	}
+	h, err := json.Marshal(header)
+	if err != nil {
+		return nil, err
+	}
+	e := enc{b: make([]byte, 0, 1+binary.MaxVarintLen64+len(h)+len(chunks)*192)}
+	e.b = append(e.b, FormatVersion)
+	e.bytes(h)
+	e.uvarint(uint64(len(chunks)))
+	for i := range chunks {
+		c := &chunks[i]
+		e.bytes(c.CID)
+		e.uvarint(uint64(c.Size))
+		appendStripe(&e, &c.Stripe)
+	}
+	return e.b, nil
+}
+
+// splitManifest returns the JSON header of a manifest and a decoder
+// positioned on its chunk count.
+func splitManifest(v []byte) ([]byte, *dec, error) {
+	if len(v) == 0 || v[0] != FormatVersion {
+		return nil, nil, fmt.Errorf("%w: manifest format %v", errCorrupt, v[:min(len(v), 1)])
+	}
+	d := &dec{b: v[1:]}
+	h := d.raw()
+	if d.err != nil {
+		return nil, nil, d.err
+	}
+	return h, d, nil
+}
+
+// decodeManifestHeader decodes only the JSON part of a manifest into into.
+func decodeManifestHeader(v []byte, into any) error {
+	h, _, err := splitManifest(v)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(h, into); err != nil {
+		return fmt.Errorf("%w: %v", errCorrupt, err)
+	}
+	return nil
+}
+
+// decodeManifestChunks decodes only the chunks of a manifest; every byte
+// slice is a copy.
+func decodeManifestChunks(v []byte) ([]Chunk, error) {
+	_, d, err := splitManifest(v)
+	if err != nil {
+		return nil, err
+	}
+	n := d.int()
+	if d.err == nil && n > len(d.b) {
+		d.err = errCorrupt
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	chunks := make([]Chunk, n)
+	for i := range chunks {
+		chunks[i].CID = d.bytes()
+		chunks[i].Size = int64(d.uvarint())
+		chunks[i].Stripe = readStripe(d)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if len(d.b) != 0 {
+		return nil, fmt.Errorf("%w: trailing bytes after manifest", errCorrupt)
+	}
+	return chunks, nil
+}
+
+func decodeObject(v []byte, withChunks bool) (*Object, error) {
+	o := new(Object)
+	if err := decodeManifestHeader(v, o); err != nil {
+		return nil, err
+	}
+	if withChunks {
+		c, err := decodeManifestChunks(v)
+		if err != nil {
+			return nil, err
+		}
+		o.Chunks = c
+	}
+	return o, nil
+}
+
+func decodePart(v []byte) (*Part, error) {
+	p := new(Part)
+	if err := decodeManifestHeader(v, p); err != nil {
+		return nil, err
+	}
+	c, err := decodeManifestChunks(v)
+	if err != nil {
+		return nil, err
+	}
+	p.Chunks = c
+	return p, nil
+}
+
+// encodeObject returns obj's stored manifest, with V set to FormatVersion;
+// obj is not modified.
+func encodeObject(obj *Object) ([]byte, error) {
+	h := *obj
+	h.V = FormatVersion
+	h.Chunks = nil
+	return encodeManifest(&h, obj.Chunks)
+}
+
+func encodePart(p *Part) ([]byte, error) {
+	h := *p
+	h.V = FormatVersion
+	h.Chunks = nil
+	return encodeManifest(&h, p.Chunks)
+}
+
+// Garbage values: FormatVersion, then the stripe as in a manifest.
+
+func encodeGarbage(s *Stripe) []byte {
+	e := enc{b: []byte{FormatVersion}}
+	appendStripe(&e, s)
+	return e.b
+}
+
+func decodeGarbage(v []byte) (Stripe, error) {
+	if len(v) == 0 || v[0] != FormatVersion {
+		return Stripe{}, errCorrupt
+	}
+	d := &dec{b: v[1:]}
+	s := readStripe(d)
+	return s, d.err
+}
+
+// decodeJSON decodes a stored JSON record and checks its format version.
+func decodeJSON(v []byte, into any, version *int) error {
+	if err := json.Unmarshal(v, into); err != nil {
+		return fmt.Errorf("%w: %v", errCorrupt, err)
+	}
+	if *version != FormatVersion {
+		return fmt.Errorf("%w: record format %d, want %d", errCorrupt, *version, FormatVersion)
+	}
+	return nil
+}

@@ -1,0 +1,176 @@
+package meta
+
+import (
+	"errors"
+	"time"
+)
+
+// FormatVersion is the version of the records below as stored; every stored
+// record carries it in its V field. docs/format.md describes the format.
+const FormatVersion = 1
+
+// Bucket is a bucket record.
+type Bucket struct {
+	V       int       `json:"v"`
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
+// Object is an object manifest: everything needed to serve the object's
+// metadata and to find and check every byte of it.
+type Object struct {
+	V           int               `json:"v"`
+	Bucket      string            `json:"bucket"`
+	Key         string            `json:"key"`
+	Size        int64             `json:"size"`
+	ETag        string            `json:"etag"` // hex MD5, or hex-N for multipart
+	CID         string            `json:"cid"`  // root CID of the object (CIDv1 string)
+	Modified    time.Time         `json:"modified"`
+	ContentType string            `json:"ctype,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	UserMeta    map[string]string `json:"meta,omitempty"`
+	// PartSizes lists the part sizes of a multipart object (nil otherwise).
+	PartSizes []int64 `json:"parts,omitempty"`
+	Chunks    []Chunk `json:"chunks"`
+}
+
+// Chunk is one chunk of an object, in object order, and the stripe that
+// stores it.
+type Chunk struct {
+	CID    []byte `json:"cid"`  // binary CID of the plaintext chunk
+	Size   int64  `json:"size"` // plaintext bytes
+	Stripe Stripe `json:"stripe"`
+}
+
+// Stripe says how a chunk was erasure coded and placed. Storage nodes see
+// only stripes, never object names.
+type Stripe struct {
+	K         int      `json:"k"`
+	M         int      `json:"m"`
+	Layout    uint64   `json:"layout"` // layout version the shards were placed under
+	ShardSize int      `json:"shard_size"`
+	Seal      int      `json:"seal,omitempty"` // 0: not sealed
+	Shards    [][]byte `json:"shards"`         // k+m binary shard CIDs, data shards first
+}
+
+// Upload is a multipart upload in progress.
+type Upload struct {
+	V           int               `json:"v"`
+	ID          string            `json:"id"`
+	Bucket      string            `json:"bucket"`
+	Key         string            `json:"key"`
+	Initiated   time.Time         `json:"initiated"`
+	ContentType string            `json:"ctype,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	UserMeta    map[string]string `json:"meta,omitempty"`
+}
+
+// Part is one uploaded part of an upload.
+type Part struct {
+	V        int       `json:"v"`
+	Number   int       `json:"n"`
+	ETag     string    `json:"etag"` // hex MD5 of the part
+	Size     int64     `json:"size"`
+	Modified time.Time `json:"modified"`
+	Chunks   []Chunk   `json:"chunks"`
+}
+
+// Key is an S3 access key.
+type Key struct {
+	V       int       `json:"v"`
+	ID      string    `json:"id"`
+	Secret  string    `json:"secret"`
+	Created time.Time `json:"created"`
+}
+
+// Layout is the versioned set of storage nodes that placement uses.
+type Layout struct {
+	V       int          `json:"v"`
+	Version uint64       `json:"version"`
+	Nodes   []LayoutNode `json:"nodes"`
+	// PlacementKey keys the rendezvous hash. It is chosen once when the
+	// cluster is created and never changes: shards are found by recomputing
+	// placement, so a new key would lose track of every shard.
+	PlacementKey []byte `json:"placement_key"`
+}
+
+// LayoutNode is one storage node in a layout.
+type LayoutNode struct {
+	ID     string  `json:"id"`
+	Zone   string  `json:"zone"`
+	Weight float64 `json:"weight"`
+	Addr   string  `json:"addr,omitempty"`
+}
+
+// ListQuery selects keys for ListObjects: keys with Prefix, strictly after
+// Marker, rolled up at the first Delimiter after the prefix, at most Max
+// entries (objects plus common prefixes).
+type ListQuery struct {
+	Prefix    string
+	Delimiter string
+	Marker    string
+	Max       int
+}
+
+// ListResult is one page of ListObjects.
+type ListResult struct {
+	Objects        []*Object
+	CommonPrefixes []string
+	Truncated      bool
+	NextMarker     string // last key or prefix returned, when Truncated
+}
+
+// UploadQuery selects uploads for ListUploads, ordered by (key, upload ID).
+type UploadQuery struct {
+	Prefix         string
+	Delimiter      string
+	KeyMarker      string
+	UploadIDMarker string
+	Max            int
+}
+
+// UploadList is one page of ListUploads.
+type UploadList struct {
+	Uploads            []*Upload
+	CommonPrefixes     []string
+	Truncated          bool
+	NextKeyMarker      string
+	NextUploadIDMarker string
+}
+
+// PartRef names a part, and the ETag it must have, when completing an upload.
+type PartRef struct {
+	Number int
+	ETag   string
+}
+
+// GarbageChunk is a chunk that no object or part references any more, and
+// since when: a candidate for garbage collection once Since is old enough.
+// Stripe is the stripe of the last reference released.
+type GarbageChunk struct {
+	CID    []byte
+	Stripe Stripe
+	Since  time.Time
+}
+
+// Errors returned by the metadata store.
+var (
+	ErrNoSuchBucket   = errors.New("meta: no such bucket")
+	ErrBucketExists   = errors.New("meta: bucket exists")
+	ErrBucketNotEmpty = errors.New("meta: bucket not empty")
+	ErrNoSuchKey      = errors.New("meta: no such key")
+	ErrNoSuchUpload   = errors.New("meta: no such upload")
+	ErrInvalidPart    = errors.New("meta: invalid part")
+	ErrNoSuchAccess   = errors.New("meta: no such access key")
+	ErrNotLeader      = errors.New("meta: not the raft leader")
+
+	// ErrInvalidArgument: a malformed request (empty or oversized name,
+	// part number out of range, negative size...), rejected before it is
+	// proposed. The wrapping error says which.
+	ErrInvalidArgument = errors.New("meta: invalid argument")
+	// ErrStaleLayout: SetLayout with a version not greater than the
+	// current layout's.
+	ErrStaleLayout = errors.New("meta: layout version not newer than current")
+	// ErrNoSuchLayout: LayoutVersion for a version never stored.
+	ErrNoSuchLayout = errors.New("meta: no such layout version")
+)

@@ -1,0 +1,82 @@
+package placement
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+)
+
+// moved counts the shards, over stripes stripes of n, whose node differs
+// between two member sets, and the shards that before sat on node gone.
+func moved(t *testing.T, before, after []Node, stripes, n int, gone string, effective bool) (changed, onGone, toNew int) {
+	if effective {
+		before, after = EffectiveWeights(before, n), EffectiveWeights(after, n)
+	}
+	rb, ra := mustRing(t, before), mustRing(t, after)
+	for s := range stripes {
+		id := stripeID(s)
+		pb, pa := mustPlace(t, rb, id, n), mustPlace(t, ra, id, n)
+		for i := range pb {
+			if pb[i] == gone {
+				onGone++
+			}
+			if pb[i] != pa[i] {
+				changed++
+				if pa[i] == "new" {
+					toNew++
+				}
+			}
+		}
+	}
+	return changed, onGone, toNew
+}
+
+// TestMinimalMovement adds a node to and removes a node from a 20-node
+// cluster and counts the shards that change node, for 4+2 stripes.
+//
+// Adding: the theoretical minimum is the new node's share of all shards,
+// n*stripes*w/W. Removing: the minimum is the shards the node held; the
+// excess is shards that other nodes pass among themselves (a shard's slot
+// race had its winner taken by another slot, and zone caps).
+func TestMinimalMovement(t *testing.T) {
+	const n = 6
+	stripes := propertyStripes(t)
+	for _, tc := range []struct {
+		nodes, zones       int
+		effective          bool    // place with EffectiveWeights of each member set
+		addBound, remBound float64 // allowed excess over the minimum
+	}{
+		{20, 1, false, 0.10, 0.10},
+		{20, 1, true, 0.10, 0.10},
+		{20, 4, false, 0.40, 0.40}, // cap 2 of 6 with 4 zones: counts vary per stripe
+		{21, 3, false, 0.10, 0.10}, // cap 2 with 3 zones: every zone holds exactly 2
+		{20, 2, false, 0.10, 0.10}, // cap 3 with 2 zones: every zone holds exactly 3
+	} {
+		t.Run(fmt.Sprintf("nodes=%d,zones=%d,effective=%v", tc.nodes, tc.zones, tc.effective), func(t *testing.T) {
+			nodes := mixedNodes(tc.nodes, tc.zones)
+			var W float64
+			for _, nd := range nodes {
+				W += nd.Weight
+			}
+			// Add a node of average weight in zone z0.
+			added := append(slices.Clone(nodes), Node{ID: "new", Zone: "z0", Weight: 2.5})
+			changed, _, toNew := moved(t, nodes, added, stripes, n, "", tc.effective)
+			min := float64(n*stripes) * 2.5 / (W + 2.5)
+			excess := float64(changed)/min - 1
+			t.Logf("add a node (weight 2.5 of %.1f): %d shards moved, theoretical minimum %.0f, excess %.1f%%; %d went to the new node (excess over that %.1f%%)",
+				W+2.5, changed, min, 100*excess, toNew, 100*(float64(changed)/float64(toNew)-1))
+			if excess > tc.addBound {
+				t.Errorf("adding a node moved %.1f%% more than the minimum, bound %.0f%%", 100*excess, 100*tc.addBound)
+			}
+			// Remove node-07 (weight 2 with one zone, 1+(7/4)%4 = 2 with four).
+			gone := "node-07"
+			removed := slices.DeleteFunc(slices.Clone(nodes), func(nd Node) bool { return nd.ID == gone })
+			changed, onGone, _ := moved(t, nodes, removed, stripes, n, gone, tc.effective)
+			excess = float64(changed)/float64(onGone) - 1
+			t.Logf("remove %s: %d shards moved, %d were on it, excess %d (%.1f%%)", gone, changed, onGone, changed-onGone, 100*excess)
+			if excess > tc.remBound {
+				t.Errorf("removing a node moved %.1f%% more than the shards it held, bound %.0f%%", 100*excess, 100*tc.remBound)
+			}
+		})
+	}
+}

@@ -1,0 +1,313 @@
+package s3gw
+
+import (
+	"bytes"
+	"crypto/md5"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// maxDeleteKeys is the most keys one DeleteObjects request may name.
+const maxDeleteKeys = 1000
+
+// responseOverrides are the GetObject query parameters that set a response
+// header.
+var responseOverrides = []struct{ param, header string }{
+	{"response-content-type", "Content-Type"},
+	{"response-content-language", "Content-Language"},
+	{"response-expires", "Expires"},
+	{"response-cache-control", "Cache-Control"},
+	{"response-content-disposition", "Content-Disposition"},
+	{"response-content-encoding", "Content-Encoding"},
+}
+
+// checkVersionID accepts no version ID or "null", the ID S3 gives objects
+// in a bucket without versioning; any other names a version that does not
+// exist.
+func checkVersionID(v url.Values) error {
+	if id := v.Get("versionId"); id != "" && id != "null" {
+		return errNoSuchVersion
+	}
+	return nil
+}
+
+func (s *Server) putObject(w http.ResponseWriter, r *http.Request, o *op) error {
+	if r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Match") != "" {
+		return errNotImplemented.withMessage("Conditional writes are not implemented.")
+	}
+	opts, err := putOptions(r.Header)
+	if err != nil {
+		return err
+	}
+	p, err := openPayload(r, o.auth, true)
+	if err != nil {
+		return err
+	}
+	if p.size > maxSinglePut {
+		return errEntityTooLarge
+	}
+	info, err := s.backend.PutObject(r.Context(), o.bucket, o.key, p, p.size, opts)
+	if err != nil {
+		return p.cause(err)
+	}
+	w.Header().Set("ETag", quoteETag(info.ETag))
+	setCID(w, info.CID)
+	p.echoChecksum(w)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// getObject serves GetObject and HeadObject.
+func (s *Server) getObject(w http.ResponseWriter, r *http.Request, o *op) error {
+	q := o.query
+	if err := checkVersionID(q); err != nil {
+		return err
+	}
+	partNumber := 0
+	if v := q.Get("partNumber"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxObjectParts {
+			return errInvalidArgument.withMessage("Part number must be an integer between 1 and 10000, inclusive")
+		}
+		if r.Header.Get("Range") != "" {
+			return errInvalidRequest.withMessage("Cannot specify both Range header and partNumber query parameter")
+		}
+		partNumber = n
+	}
+	obj, err := s.backend.GetObject(r.Context(), o.bucket, o.key)
+	if err != nil {
+		return err
+	}
+	info := obj.Info()
+	h := w.Header()
+
+	switch plainConditions(r.Header).eval(info) {
+	case condFailed:
+		return errPreconditionFailed
+	case condNotModified:
+		h.Set("ETag", quoteETag(info.ETag))
+		h.Set("Last-Modified", httpTime(info.LastModified))
+		setCID(w, info.CID)
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+
+	var rng *byteRange
+	switch {
+	case partNumber > 0:
+		if info.PartsCount > 0 {
+			return errNotImplemented.withMessage("Reading one part of a multipart object is not implemented.")
+		}
+		if partNumber != 1 {
+			return errInvalidPartNumber
+		}
+		if info.Size > 0 { // part 1 of a simple object is all of it
+			rng = &byteRange{0, info.Size}
+		}
+	default:
+		rng, err = parseRange(r.Header.Get("Range"), info.Size)
+		if err != nil {
+			h.Set("Content-Range", "bytes */"+strconv.FormatInt(info.Size, 10))
+			return err
+		}
+	}
+
+	setObjectHeaders(w, info)
+	for _, ov := range responseOverrides {
+		if v := q.Get(ov.param); v != "" {
+			h.Set(ov.header, v)
+		}
+	}
+	h.Set("Accept-Ranges", "bytes")
+	start, length, status := int64(0), info.Size, http.StatusOK
+	if rng != nil {
+		start, length, status = rng.start, rng.length, http.StatusPartialContent
+		h.Set("Content-Range", rng.contentRange(info.Size))
+	}
+	if partNumber > 0 && info.PartsCount > 0 {
+		h.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(info.PartsCount))
+	}
+	h.Set("Content-Length", strconv.FormatInt(length, 10))
+	if r.Method == http.MethodHead || length == 0 {
+		w.WriteHeader(status)
+		return nil
+	}
+	rc, err := obj.Open(r.Context(), start, length)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	w.WriteHeader(status)
+	n, err := io.Copy(w, rc)
+	if err == nil && n != length {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return fmt.Errorf("send %s/%s [%d, +%d): %w", o.bucket, o.key, start, length, err)
+	}
+	return nil
+}
+
+func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, o *op) error {
+	if err := checkVersionID(o.query); err != nil {
+		return err
+	}
+	if r.Header.Get("If-Match") != "" {
+		return errNotImplemented.withMessage("Conditional deletes are not implemented.")
+	}
+	if err := s.backend.DeleteObject(r.Context(), o.bucket, o.key); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request, o *op) error {
+	wantMD5, err := contentMD5(r.Header)
+	if err != nil {
+		return err
+	}
+	p, err := openPayload(r, o.auth, true)
+	if err != nil {
+		return err
+	}
+	var req deleteRequest
+	data, err := readXML(p, &req, false)
+	if err != nil {
+		return err
+	}
+	if sum := md5.Sum(data); wantMD5 != nil && !bytes.Equal(sum[:], wantMD5) {
+		return errBadDigest
+	}
+	if len(req.Objects) == 0 || len(req.Objects) > maxDeleteKeys {
+		return errMalformedXML
+	}
+
+	// Keys that fail validation get their error here; the rest go to the
+	// Backend in one call.
+	out := deleteResult{}
+	perKey := make([]error, len(req.Objects))
+	var keys []string
+	var idx []int
+	for i, obj := range req.Objects {
+		if obj.Key == nil {
+			return errMalformedXML
+		}
+		switch {
+		case obj.VersionID != "" && obj.VersionID != "null":
+			perKey[i] = errNoSuchVersion
+		default:
+			perKey[i] = checkKey(*obj.Key)
+		}
+		if perKey[i] == nil {
+			keys = append(keys, *obj.Key)
+			idx = append(idx, i)
+		}
+	}
+	if len(keys) > 0 {
+		errs, err := s.backend.DeleteObjects(r.Context(), o.bucket, keys)
+		if err != nil {
+			return err
+		}
+		if len(errs) != len(keys) {
+			return fmt.Errorf("backend DeleteObjects returned %d results for %d keys", len(errs), len(keys))
+		}
+		for j, e := range errs {
+			perKey[idx[j]] = e
+		}
+	}
+	for i, obj := range req.Objects {
+		if e := perKey[i]; e != nil {
+			api, known := toAPIError(e)
+			if !known {
+				s.log.Error("internal error deleting a key", "bucket", o.bucket, "key", *obj.Key, "err", e)
+			}
+			out.Errors = append(out.Errors, deleteErrXML{Key: *obj.Key, VersionID: obj.VersionID, Code: api.Code, Message: api.Message})
+		} else if !req.Quiet {
+			out.Deleted = append(out.Deleted, deletedXML{Key: *obj.Key, VersionID: obj.VersionID})
+		}
+	}
+	return writeXML(w, http.StatusOK, out)
+}
+
+// parseCopySource parses x-amz-copy-source: "[/]bucket/key[?versionId=id]",
+// URL-encoded.
+func parseCopySource(v string) (bucket, key string, err error) {
+	bad := errInvalidArgument.withMessage("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	path, query, _ := strings.Cut(v, "?")
+	if query != "" {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return "", "", bad
+		}
+		if err := checkVersionID(q); err != nil {
+			return "", "", err
+		}
+	}
+	path, err = url.PathUnescape(path)
+	if err != nil {
+		return "", "", bad
+	}
+	bucket, key, ok := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	if !ok || bucket == "" || key == "" {
+		return "", "", bad
+	}
+	return bucket, key, checkKey(key)
+}
+
+// copySource resolves the source of CopyObject and UploadPartCopy and
+// applies the x-amz-copy-source-if-* conditions, which fail with 412 where
+// GetObject's would answer 304.
+func (s *Server) copySource(r *http.Request) (Object, string, string, error) {
+	bucket, key, err := parseCopySource(r.Header.Get("X-Amz-Copy-Source"))
+	if err != nil {
+		return nil, "", "", err
+	}
+	src, err := s.backend.GetObject(r.Context(), bucket, key)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if copySourceConditions(r.Header).eval(src.Info()) != condPass {
+		return nil, "", "", errPreconditionFailed
+	}
+	return src, bucket, key, nil
+}
+
+func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, o *op) error {
+	var opts CopyOptions
+	switch d := strings.ToUpper(r.Header.Get("X-Amz-Metadata-Directive")); d {
+	case "", "COPY":
+	case "REPLACE":
+		opts.ReplaceMetadata = true
+	default:
+		return errInvalidArgument.withMessage("Unknown metadata directive.")
+	}
+	if opts.ReplaceMetadata {
+		put, err := putOptions(r.Header)
+		if err != nil {
+			return err
+		}
+		put.ContentMD5 = nil
+		opts.Put = put
+	}
+	_, srcBucket, srcKey, err := s.copySource(r)
+	if err != nil {
+		return err
+	}
+	if srcBucket == o.bucket && srcKey == o.key && !opts.ReplaceMetadata {
+		return errInvalidRequest.withMessage("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+	}
+	info, err := s.backend.CopyObject(r.Context(), srcBucket, srcKey, o.bucket, o.key, opts)
+	if err != nil {
+		return err
+	}
+	setCID(w, info.CID)
+	return writeXML(w, http.StatusOK, copyObjectResult{
+		LastModified: isoTime(info.LastModified),
+		ETag:         quoteETag(info.ETag),
+	})
+}
