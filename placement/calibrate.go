@@ -12,12 +12,13 @@ import "math"
 // slots it keeps one and the other goes to a runner-up. Heavy nodes win
 // twice more often, so for n > 1 they end up slightly below their share
 // and light nodes slightly above it (with 20 nodes of weights 1 to 4 and
-// n = 6, about -3% and +4.5%). EffectiveWeights models that loss (the
+// n = 6, about -3.5% and +5%). EffectiveWeights models that loss (the
 // chance that a node wins the race of more than one slot, from the
 // distribution of its stratified variates) and raises each node's weight
 // to make up for it. With 20 nodes of weights 1 to 4 and n = 6 it cuts the
-// worst deviation from 5.6% to 2.4%; with 21 nodes in three zones (where
-// each zone's nodes race for its two slots) from 7.9% to 4.9%. It cannot
+// worst deviation over 100,000 stripes from 6.7% to 3.3% (sampling noise
+// is about 1%); with 21 nodes in three zones (where each zone's nodes race
+// for its two slots) from 8.0% to 4.9%. It cannot
 // give a node more than one shard per stripe, so a node whose weight
 // exceeds 1/n of the total stays below its share.
 //

@@ -40,9 +40,10 @@
 //     proportional. A node's share of whole stripes deviates slightly for
 //     n > 1, because a stripe needs n distinct nodes (see EffectiveWeights).
 //   - Adding or removing a node moves little more than the shards that
-//     node gains or held (measured in the tests: +4% and +3% for 20 nodes
-//     and 4+2 in one zone, about +30% when four zones compete for 4+2
-//     under a cap of 2, +0-12% when the cap fixes every zone's count).
+//     node gains or held (measured in the tests, 4+2: +2% to +4% for 20
+//     nodes in one zone; +3% to +12% when the cap fixes every zone's count,
+//     as with three zones; about +30% when four zones compete under a cap
+//     of 2).
 //
 // # Algorithm
 //

@@ -349,6 +349,40 @@ func TestWeightProportional(t *testing.T) {
 	}
 }
 
+// TestZoneShares: with three zones for 4+2, every zone holds two shards of
+// each stripe, and a node's share is its weight's share of its zone's two.
+func TestZoneShares(t *testing.T) {
+	stripes := propertyStripes(t)
+	nodes := mixedNodes(21, 3)
+	zoneWeight := map[string]float64{}
+	for _, nd := range nodes {
+		zoneWeight[nd.Zone] += nd.Weight
+	}
+	for _, tc := range []struct {
+		effective bool
+		bound     float64
+	}{{false, 0.10}, {true, 0.07}} {
+		placed := nodes
+		if tc.effective {
+			placed = EffectiveWeights(nodes, 6)
+		}
+		count := shares(t, placed, stripes, 6)
+		worst := 0.0
+		for _, nd := range nodes {
+			want := float64(2*stripes) * nd.Weight / zoneWeight[nd.Zone]
+			worst = max(worst, math.Abs(float64(count[nd.ID])/want-1))
+		}
+		t.Logf("21 nodes, weights 1-4, 3 zones, n=6, effective weights %v: worst deviation from the share of the zone's 2 shards %.2f%%", tc.effective, 100*worst)
+		bound := tc.bound
+		if stripes < 100_000 {
+			bound *= 2.5
+		}
+		if worst > bound {
+			t.Errorf("worst deviation %.2f%% > %.1f%%", 100*worst, 100*bound)
+		}
+	}
+}
+
 // TestConcurrentPlace places from many goroutines on one Ring (which pools
 // its scratch space) and compares with sequential results; run with -race.
 func TestConcurrentPlace(t *testing.T) {

@@ -152,16 +152,16 @@ type stripeMsg struct {
 
 func (m *stripeMsg) init(stripe []byte) {
 	m.nw = len(stripe) / 8
-	words := m.buf[:0]
 	if m.nw > len(m.buf) {
-		m.long = make([]uint64, 0, m.nw)
-		words = m.long
-	}
-	for i := range m.nw {
-		words = append(words, binary.LittleEndian.Uint64(stripe[8*i:]))
-	}
-	if m.nw > len(m.buf) {
-		m.long = words
+		long := make([]uint64, m.nw)
+		for i := range long {
+			long[i] = binary.LittleEndian.Uint64(stripe[8*i:])
+		}
+		m.long = long
+	} else {
+		for i := range m.nw {
+			m.buf[i] = binary.LittleEndian.Uint64(stripe[8*i:])
+		}
 	}
 	var last [8]byte
 	copy(last[:], stripe[8*m.nw:])

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ipfs/go-cid"
@@ -327,4 +328,34 @@ func BenchmarkGet(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkPutParallel puts new 256 KiB shards from several goroutines:
+// their fsyncs overlap, so throughput grows with concurrency.
+func BenchmarkPutParallel(b *testing.B) {
+	s := openTemp(b)
+	const size = 256 << 10
+	var seq atomic.Uint64
+	b.SetBytes(size)
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		rng := rand.New(rand.NewPCG(seq.Add(1), 12))
+		data := make([]byte, size)
+		for i := range data {
+			data[i] = byte(rng.Uint32())
+		}
+		for i := 0; pb.Next(); i++ {
+			data[0], data[1], data[2], data[3] = byte(i), byte(i>>8), byte(i>>16), byte(i>>24)
+			id, err := cid.Prefix{Version: 1, Codec: cid.Raw, MhType: mh.SHA2_256, MhLength: -1}.Sum(data)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if err := s.Put(context.Background(), id, data); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -182,19 +182,23 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// layoutView is a layout ready for placement.
+// layoutView is a layout ready for placement: its ring is built once per
+// layout version, not once per chunk.
 type layoutView struct {
 	version uint64
-	key     []byte
-	nodes   []placement.Node
+	ring    *placement.Ring
 }
 
-func newLayoutView(l *meta.Layout) *layoutView {
-	v := &layoutView{version: l.Version, key: l.PlacementKey}
-	for _, n := range l.Nodes {
-		v.nodes = append(v.nodes, placement.Node{ID: n.ID, Zone: n.Zone, Weight: n.Weight})
+func newLayoutView(l *meta.Layout) (*layoutView, error) {
+	nodes := make([]placement.Node, len(l.Nodes))
+	for i, n := range l.Nodes {
+		nodes[i] = placement.Node{ID: n.ID, Zone: n.Zone, Weight: n.Weight}
 	}
-	return v
+	ring, err := placement.NewRing(l.PlacementKey, nodes)
+	if err != nil {
+		return nil, fmt.Errorf("layout version %d: %w", l.Version, err)
+	}
+	return &layoutView{version: l.Version, ring: ring}, nil
 }
 
 // Refresh reloads the current layout from the metadata store. New stripes
@@ -207,7 +211,10 @@ func (g *Gateway) Refresh(ctx context.Context) error {
 	if l == nil || len(l.Nodes) == 0 {
 		return errors.New("gateway: the cluster has no storage nodes in its layout yet")
 	}
-	v := newLayoutView(l)
+	v, err := newLayoutView(l)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
 	g.mu.Lock()
 	g.layouts[v.version] = v
 	g.mu.Unlock()
@@ -230,7 +237,9 @@ func (g *Gateway) layoutAt(ctx context.Context, version uint64) (*layoutView, er
 	if l == nil {
 		return nil, fmt.Errorf("layout version %d is unknown", version)
 	}
-	v = newLayoutView(l)
+	if v, err = newLayoutView(l); err != nil {
+		return nil, err
+	}
 	g.mu.Lock()
 	g.layouts[version] = v
 	g.mu.Unlock()

@@ -12,7 +12,6 @@ import (
 
 	"cairn/erasure"
 	"cairn/internal/meta"
-	"cairn/placement"
 	"cairn/s3gw"
 )
 
@@ -201,7 +200,7 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, dst []byte) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("chunk %s: %w", id, err)
 	}
-	nodes, err := placement.Place(lv.key, lv.nodes, c.CID, n)
+	nodes, err := lv.ring.Place(c.CID, n)
 	if err != nil {
 		return nil, fmt.Errorf("chunk %s: %w", id, err)
 	}

@@ -15,7 +15,6 @@ import (
 
 	"cairn/erasure"
 	"cairn/internal/meta"
-	"cairn/placement"
 	"cairn/s3gw"
 )
 
@@ -88,7 +87,7 @@ func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, o
 		return fmt.Errorf("encode chunk %s: %w", id, err)
 	}
 	n := len(shards)
-	nodes, err := placement.Place(lv.key, lv.nodes, id.Bytes(), n)
+	nodes, err := lv.ring.Place(id.Bytes(), n)
 	if err != nil {
 		return fmt.Errorf("place chunk %s: %w", id, err)
 	}

@@ -81,13 +81,13 @@ type Config struct {
 	CommitTimeout      time.Duration
 
 	// SoloTimeout replaces the heartbeat, election and leader lease
-	// timeouts when, at Open, this node is the only voter of
-	// its group (a bootstrap, or a restart of a single-voter group): a
-	// lone voter waits one heartbeat timeout (randomised up to twice that)
-	// before it elects itself, so the default 100ms makes a dev node
-	// leader in 100-200ms instead of 1-2s. The timers are chosen once per
-	// Open: a group grown from one voter keeps the short timers on that
-	// node until it restarts, which is fine on a LAN. Default 100ms.
+	// timeouts when, at Open, this node is the only voter of its group (a
+	// bootstrap, or a restart of a single-voter group): a lone voter waits
+	// one heartbeat timeout (randomised up to twice that) before it elects
+	// itself, so the default 100ms makes a dev node leader in 100-200ms
+	// instead of 1-2s. The timers are chosen once per Open: a group grown
+	// from one voter keeps the short timers on that node until it
+	// restarts, which is fine on a LAN. Default 100ms.
 	SoloTimeout time.Duration
 
 	// Now is the clock proposers read for the time a command carries (the

@@ -339,7 +339,10 @@ func decodeManifestChunks(v []byte) ([]Chunk, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	chunks := make([]Chunk, n)
+	var chunks []Chunk // nil for none
+	if n > 0 {
+		chunks = make([]Chunk, n)
+	}
 	for i := range chunks {
 		chunks[i].CID = d.bytes()
 		chunks[i].Size = int64(d.uvarint())

@@ -225,15 +225,15 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	return resp
 }
 
-// waitIdle waits until no ApplyBatch is in progress, or max.
-func (f *fsm) waitIdle(max time.Duration) {
+// waitIdle waits until no ApplyBatch is in progress, or limit.
+func (f *fsm) waitIdle(limit time.Duration) {
 	f.busyMu.Lock()
 	idle := f.idle
 	f.busyMu.Unlock()
 	if idle == nil {
 		return
 	}
-	t := time.NewTimer(max)
+	t := time.NewTimer(limit)
 	defer t.Stop()
 	select {
 	case <-idle:
@@ -315,7 +315,12 @@ func (s *fsmSnapshot) Release() { _ = s.tx.Rollback() }
 // (and the directory synced), so a crash leaves either the old state or
 // the new one. Open restores the newest snapshot again if a crash left the
 // old state behind it.
-func (f *fsm) Restore(rc io.ReadCloser) error {
+func (f *fsm) Restore(rc io.ReadCloser) error { return f.restore(rc, 0) }
+
+// restore is Restore; if index is not 0 it is the raft index of the
+// snapshot, recorded as the last applied (the snapshot's own record may be
+// lower: raft entries that do not reach the state machine).
+func (f *fsm) restore(rc io.ReadCloser, index uint64) error {
 	defer func() { _ = rc.Close() }()
 	tmp := f.path + ".restore"
 	if err := writeRestoreFile(tmp, rc); err != nil {
@@ -327,9 +332,20 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("meta: restore snapshot: %w", err)
 	}
-	var idx uint64
-	_ = db.View(func(tx *bolt.Tx) error { idx = appliedIndex(tx); return nil })
-	if err := db.Close(); err != nil {
+	var applied uint64
+	err = db.Update(func(tx *bolt.Tx) error {
+		applied = appliedIndex(tx)
+		if index > applied {
+			applied = index
+			return tx.Bucket(bRaft).Put(kApplied, u64(index))
+		}
+		return nil
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
 		return fmt.Errorf("meta: restore snapshot: %w", err)
 	}
 
@@ -342,6 +358,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		f.db = nil
 	}
 	if err := os.Rename(tmp, f.path); err != nil {
+		f.db, _ = openBolt(f.path) // carry on with the old state
 		return fmt.Errorf("meta: restore snapshot: %w", err)
 	}
 	if err := syncDir(filepath.Dir(f.path)); err != nil {
@@ -350,7 +367,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if f.db, err = openBolt(f.path); err != nil {
 		return fmt.Errorf("meta: restore snapshot: %w", err)
 	}
-	f.log.Info("meta: state machine restored from snapshot", "applied", idx)
+	f.log.Info("meta: state machine restored from snapshot", "applied", applied)
 	return nil
 }
 

@@ -185,11 +185,11 @@ func (s *Store) catchUpSnapshot() error {
 	}
 	s.log.Warn("meta: state machine behind the newest snapshot, restoring it",
 		"applied", applied, "snapshot", list[0].ID, "index", list[0].Index)
-	_, rc, err := s.snaps.Open(list[0].ID)
+	meta, rc, err := s.snaps.Open(list[0].ID)
 	if err != nil {
 		return err
 	}
-	return s.fsm.Restore(rc)
+	return s.fsm.restore(rc, meta.Index)
 }
 
 func soloConfig(conf raft.Configuration, self raft.ServerID) bool {

@@ -6,7 +6,8 @@ import (
 )
 
 // FormatVersion is the version of the records below as stored; every stored
-// record carries it in its V field. docs/format.md describes the format.
+// record carries it in its V field. The package documentation (doc.go,
+// "Stored format") describes the format.
 const FormatVersion = 1
 
 // Bucket is a bucket record.
