@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+
+	"cairn/internal/durable"
 )
 
 // On-disk layout; doc.go describes it.
@@ -96,7 +98,7 @@ func (s *DirStore) ensureLayout() error {
 	}
 	vf := filepath.Join(s.dir, versionFile)
 	if _, err := os.Stat(vf); errors.Is(err, fs.ErrNotExist) {
-		if err := writeFileSync(vf, []byte(versionText)); err != nil {
+		if err := durable.WriteFile(vf, []byte(versionText), filePerm); err != nil {
 			return err
 		}
 		created = true
@@ -105,15 +107,15 @@ func (s *DirStore) ensureLayout() error {
 	if !created {
 		return nil
 	}
-	if err := syncDir(shards); err != nil {
+	if err := durable.SyncDir(shards); err != nil {
 		return err
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := durable.SyncDir(s.dir); err != nil {
 		return err
 	}
 	// The store directory itself may be new; its parent may not be ours
 	// to open, so this one is best effort.
-	_ = syncDir(filepath.Dir(filepath.Clean(s.dir)))
+	_ = durable.SyncDir(filepath.Dir(filepath.Clean(s.dir)))
 	return nil
 }
 
@@ -230,7 +232,7 @@ func (s *DirStore) write(path, file string, data []byte) (err error) {
 	if err = os.Rename(tmp, path); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return durable.SyncDir(filepath.Dir(path))
 }
 
 // Get implements Store.Get.
@@ -292,7 +294,7 @@ func (s *DirStore) quarantine(path, file string) error {
 	if err := os.Rename(path, dst); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return durable.SyncDir(filepath.Dir(path))
 }
 
 // readShard reads a shard file's content into dst[:0]. A missing file is
@@ -459,35 +461,5 @@ func mkdirSync(dir string) error {
 		}
 		return err
 	}
-	return syncDir(filepath.Dir(dir))
-}
-
-// writeFileSync writes a small file and syncs it.
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// syncDir makes a directory's entries durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return durable.SyncDir(filepath.Dir(dir))
 }

@@ -4,14 +4,19 @@ package itest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"cairn/erasure"
 )
@@ -313,5 +318,53 @@ func TestListing2500(t *testing.T) {
 	}
 	if strings.Join(got, ",") != strings.Join(keys[2400:], ",") {
 		t.Fatalf("start-after: %d keys, want %d", len(got), 100)
+	}
+}
+
+// TestVirtualHostStyle addresses the bucket in the Host header
+// (bucket.localhost:port), as SDKs do by default.
+func TestVirtualHostStyle(t *testing.T) {
+	p := startDev(t, "")
+	_, port, _ := net.SplitHostPort(p.endpoint)
+	dialer := &net.Dialer{Timeout: 10 * time.Second}
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return dialer.DialContext(ctx, network, p.endpoint) // every *.localhost is this process
+	}}
+	c, err := minio.New("localhost:"+port, &minio.Options{
+		Creds:        credentials.NewStaticV4(p.access, p.secret, ""),
+		Region:       region,
+		BucketLookup: minio.BucketLookupDNS,
+		Transport:    tr,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	mkBucket(t, c, "vhost")
+	data := payloadBytes(5, 2*MiB+9)
+	if _, err := c.PutObject(ctx, "vhost", "dir/k", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := c.GetObject(ctx, "vhost", "dir/k", minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(obj)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("virtual-host GET: %d bytes, err %v", len(got), err)
+	}
+	var keys []string
+	for o := range c.ListObjects(ctx, "vhost", minio.ListObjectsOptions{Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		keys = append(keys, o.Key)
+	}
+	if len(keys) != 1 || keys[0] != "dir/k" {
+		t.Fatalf("virtual-host listing: %v", keys)
+	}
+	// The same object is visible path-style.
+	if _, err := p.client().StatObject(ctx, "vhost", "dir/k", minio.StatObjectOptions{}); err != nil {
+		t.Fatalf("path-style stat of a virtual-host PUT: %v", err)
 	}
 }

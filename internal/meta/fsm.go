@@ -14,6 +14,8 @@ import (
 
 	"github.com/hashicorp/raft"
 	bolt "go.etcd.io/bbolt"
+
+	"cairn/internal/durable"
 )
 
 // Names of the bbolt buckets of the state machine.
@@ -361,7 +363,7 @@ func (f *fsm) restore(rc io.ReadCloser, index uint64) error {
 		f.db, _ = openBolt(f.path) // carry on with the old state
 		return fmt.Errorf("meta: restore snapshot: %w", err)
 	}
-	if err := syncDir(filepath.Dir(f.path)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(f.path)); err != nil {
 		return fmt.Errorf("meta: restore snapshot: %w", err)
 	}
 	if f.db, err = openBolt(f.path); err != nil {
@@ -392,18 +394,6 @@ func writeRestoreFile(path string, r io.Reader) error {
 		return err
 	}
 	return fh.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // rejected marks a command's refusal (ErrNoSuchBucket...): it is the

@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"cairn/internal/blob"
+	"cairn/internal/durable"
 	"cairn/internal/gateway"
 	"cairn/internal/meta"
 	"cairn/s3gw"
@@ -247,7 +248,7 @@ func devCredentials(ctx context.Context, ms *meta.Store, cfg DevConfig) (access,
 		case errors.Is(err, fs.ErrNotExist):
 			c = credentialsFile{AccessKey: "CAIRN" + strings.ToUpper(randomHex(8)), SecretKey: randomHex(20)}
 			b, _ := json.MarshalIndent(c, "", "  ")
-			if err := writeFileSync(path, b, 0o600); err != nil {
+			if err := durable.WriteFile(path, b, 0o600); err != nil {
 				return "", "", fmt.Errorf("save credentials: %w", err)
 			}
 		default:
@@ -275,25 +276,4 @@ func randomHex(n int) string {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	return hex.EncodeToString(b)
-}
-
-// writeFileSync writes a file atomically and durably.
-func writeFileSync(path string, data []byte, perm os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
