@@ -73,8 +73,11 @@ type Config struct {
 	ChunksInFlight int
 	// ReadAhead is how many chunks a GET fetches ahead of the client.
 	ReadAhead int
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// HedgeAfter is how long a read waits for its data shards before it
+	// also asks the parity holders, using whichever K shards come first.
+	HedgeAfter time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Default returns the default configuration: 4+2 stripes of 1 MiB chunks.
@@ -85,6 +88,7 @@ func Default() Config {
 		ChunkSize:      erasure.DefaultChunkSize,
 		ChunksInFlight: 4,
 		ReadAhead:      4,
+		HedgeAfter:     250 * time.Millisecond,
 		Logger:         slog.New(slog.DiscardHandler),
 		Now:            time.Now,
 	}
@@ -103,8 +107,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("gateway: chunk size %d is smaller than k=%d", c.ChunkSize, c.K)
 	case c.WriteQuorum != 0 && (c.WriteQuorum < c.K || c.WriteQuorum > c.K+c.M):
 		return fmt.Errorf("gateway: write quorum %d outside [k=%d, k+m=%d]", c.WriteQuorum, c.K, c.K+c.M)
-	case c.ChunksInFlight < 1 || c.ReadAhead < 0:
-		return errors.New("gateway: ChunksInFlight must be >= 1 and ReadAhead >= 0")
+	case c.ChunksInFlight < 1 || c.ReadAhead < 0 || c.HedgeAfter < 0:
+		return errors.New("gateway: ChunksInFlight must be >= 1, ReadAhead and HedgeAfter >= 0")
 	}
 	return nil
 }
@@ -146,6 +150,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	if cfg.ReadAhead == 0 {
 		cfg.ReadAhead = d.ReadAhead
+	}
+	if cfg.HedgeAfter == 0 {
+		cfg.HedgeAfter = d.HedgeAfter
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = d.Logger

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -180,8 +181,11 @@ func (r *reader) Close() error {
 }
 
 // readChunk reads one chunk into dst: the data shards first (no decoding on
-// the happy path), then parity in place of any shard that is missing or fails
-// its CID. It never returns bytes that fail their content address.
+// the happy path); a shard that is missing, fails its CID or whose node
+// errors is replaced at once by a parity shard, and when data shards are
+// still outstanding after HedgeAfter, the remaining parity shards are asked
+// for too and the first K good shards win. It never returns bytes that fail
+// their content address.
 func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, dst []byte) ([]byte, error) {
 	id, err := cid.Cast(c.CID)
 	if err != nil {
@@ -204,39 +208,24 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, dst []byte) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("chunk %s: %w", id, err)
 	}
-	shards := make([][]byte, n)
-	errs := make([]error, n)
-	get := func(from, to int) {
-		var wg sync.WaitGroup
-		for i := from; i < to; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				shards[i], errs[i] = g.getShard(ctx, nodes[i], st.Shards[i], st.ShardSize)
-			}()
-		}
-		wg.Wait()
-	}
-	get(0, st.K)
-	missing := 0
-	for i := range st.K {
-		if shards[i] == nil {
+	shards, errs := g.gatherShards(ctx, st, nodes)
+	have, missing := 0, 0
+	for i, s := range shards {
+		switch {
+		case s != nil:
+			have++
+		case i < st.K:
 			missing++
 		}
 	}
+	if have < st.K {
+		return nil, fmt.Errorf("%w: chunk %s: %d of %d shards readable, need %d: %w",
+			s3gw.ErrServiceUnavailable, id, have, n, st.K, errors.Join(errs...))
+	}
 	if missing > 0 {
-		get(st.K, n)
-		have := 0
-		for _, s := range shards {
-			if s != nil {
-				have++
-			}
+		if err := errors.Join(errs...); err != nil {
+			g.log.Warn("degraded read: rebuilding chunk from parity", "chunk", id, "missing", missing, "err", err)
 		}
-		if have < st.K {
-			return nil, fmt.Errorf("%w: chunk %s: %d of %d shards readable, need %d: %w",
-				s3gw.ErrServiceUnavailable, id, have, n, st.K, errors.Join(errs...))
-		}
-		g.log.Warn("degraded read: rebuilding chunk from parity", "chunk", id, "missing", missing, "err", errors.Join(errs...))
 		if err := codec.ReconstructData(shards); err != nil {
 			return nil, fmt.Errorf("chunk %s: reconstruct: %w", id, err)
 		}
@@ -254,6 +243,67 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, dst []byte) ([]by
 		}
 	}
 	return out, nil
+}
+
+// gatherShards fetches shards of a stripe until K good ones are in hand or
+// every shard has been tried. It asks the K data-shard holders first; each
+// failure launches the next parity request, and if data shards are still
+// outstanding after HedgeAfter, all remaining parity requests start. It
+// returns with every request it started finished (the rest are cancelled).
+func (g *Gateway) gatherShards(ctx context.Context, st meta.Stripe, nodes []string) (shards [][]byte, errs []error) {
+	n := st.K + st.M
+	shards, errs = make([][]byte, n), make([]error, n)
+	type result struct {
+		i   int
+		b   []byte
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	results := make(chan result, n)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	next := 0
+	launch := func() {
+		i := next
+		next++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := g.getShard(ctx, nodes[i], st.Shards[i], st.ShardSize)
+			results <- result{i, b, err}
+		}()
+	}
+	for range st.K {
+		launch()
+	}
+	hedge := time.NewTimer(g.cfg.HedgeAfter)
+	defer hedge.Stop()
+	have, inflight := 0, st.K
+	for have < st.K && inflight > 0 {
+		select {
+		case r := <-results:
+			inflight--
+			if r.err != nil {
+				errs[r.i] = r.err
+				if next < n {
+					launch()
+					inflight++
+				}
+				continue
+			}
+			shards[r.i] = r.b
+			have++
+		case <-hedge.C:
+			for next < n {
+				launch()
+				inflight++
+			}
+		}
+	}
+	return shards, errs
 }
 
 // getShard reads one shard and checks it against its CID.
