@@ -101,6 +101,9 @@ type LayoutNode struct {
 	Zone   string  `json:"zone"`
 	Weight float64 `json:"weight"`
 	Addr   string  `json:"addr,omitempty"`
+	// Removed marks a node an operator took out (storectl node remove): it
+	// stays listed, so that it is not admitted again, but gets no shards.
+	Removed bool `json:"removed,omitempty"`
 }
 
 // ListQuery selects keys for ListObjects: keys with Prefix, strictly after
