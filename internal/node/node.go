@@ -1,0 +1,309 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"cairn/internal/blob"
+	"cairn/internal/cluster"
+	"cairn/internal/durable"
+	"cairn/internal/layout"
+	"cairn/internal/meta"
+	"cairn/internal/metarpc"
+	"cairn/internal/nodeapi"
+	"cairn/internal/nodeauth"
+	"cairn/s3gw"
+)
+
+// Config is one storaged node of a real cluster. A node takes one or more
+// roles: storage (StorageDir), metadata voter (Meta), S3 gateway (S3Addr).
+type Config struct {
+	// DataDir keeps the node's own state: its ID and, on a meta node, the
+	// Raft log, snapshots and state machine.
+	DataDir string
+	// StorageDir, when set, makes this a storage node keeping shards there.
+	StorageDir string
+	// Zone is the node's failure domain (an operator, a site, a provider
+	// region). Weight is its share of storage; 0 means the capacity of
+	// StorageDir in GiB.
+	Zone   string
+	Weight float64
+	// Meta makes the node a voter of the metadata Raft group, reached on
+	// RaftAddr.
+	Meta     bool
+	RaftAddr string
+	// S3Addr, when set, makes the node an S3 gateway listening there.
+	S3Addr string
+	// APIAddr is the node API (shards, metadata forwarding, status): the
+	// address other nodes reach this one at.
+	APIAddr string
+	// GossipAddr is where the node gossips; Join lists the gossip
+	// addresses of existing members (empty for the first node).
+	GossipAddr string
+	Join       []string
+	// Secret is the cluster secret: without it a node can neither join nor
+	// call another node.
+	Secret []byte
+	// AutoAdmit adds new storage nodes to the layout by themselves;
+	// otherwise `storectl node approve` does. Grace is how long a failed
+	// node keeps its place in the layout.
+	AutoAdmit bool
+	Grace     time.Duration
+	// K and M are the stripe's data and parity shards for new writes.
+	K, M int
+	// GossipProfile picks gossip timers; tests shrink them.
+	GossipProfile cluster.Profile
+	Out           io.Writer
+	Logger        *slog.Logger
+}
+
+// DefaultConfig returns a node config with the defaults of storaged.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:    "./data",
+		APIAddr:    "127.0.0.1:7070",
+		GossipAddr: "127.0.0.1:7946",
+		RaftAddr:   "127.0.0.1:7947",
+		Zone:       "default",
+		AutoAdmit:  true,
+		Grace:      layout.DefaultGrace,
+		K:          4,
+		M:          2,
+		Out:        os.Stdout,
+		Logger:     slog.New(slog.DiscardHandler),
+	}
+}
+
+// Validate reports the first thing wrong with c.
+func (c *Config) Validate() error {
+	switch {
+	case c.DataDir == "":
+		return errors.New("a data directory is required (--data)")
+	case c.StorageDir == "" && !c.Meta && c.S3Addr == "":
+		return errors.New("no role: give --storage DIR, --meta and/or --s3 ADDR")
+	case len(c.Secret) < 16:
+		return errors.New("a cluster secret of at least 16 bytes is required (--secret-file, CAIRN_CLUSTER_SECRET)")
+	case c.APIAddr == "" || c.GossipAddr == "":
+		return errors.New("--api and --gossip addresses are required")
+	case c.Meta && c.RaftAddr == "":
+		return errors.New("a meta node needs --raft ADDR")
+	case c.K < 1 || c.M < 0:
+		return fmt.Errorf("bad stripe %d+%d", c.K, c.M)
+	case c.Weight < 0:
+		return fmt.Errorf("--weight %g is negative", c.Weight)
+	}
+	return nil
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// nodeID returns the node's persistent ID, creating it on first start.
+func nodeID(dir string) (string, error) {
+	path := filepath.Join(dir, "node-id")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		id := strings.TrimSpace(string(b))
+		if !idPattern.MatchString(id) {
+			return "", fmt.Errorf("%s holds %q, not a node ID; restore it or remove it to become a new node", path, id)
+		}
+		return id, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	id := "n-" + randomHex(6)
+	if err := durable.WriteFile(path, []byte(id+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("save node ID: %w", err)
+	}
+	return id, nil
+}
+
+// Run runs the node until ctx ends, then leaves the cluster and stops
+// everything it started.
+func Run(ctx context.Context, cfg Config) (err error) {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := cfg.Logger
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	id, err := nodeID(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	log = log.With("node", id)
+	signer, err := nodeauth.NewSigner(cfg.Secret, nil)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	mux := http.NewServeMux()
+	self := cluster.Member{ID: id, Zone: cfg.Zone, APIAddr: cfg.APIAddr}
+
+	if cfg.StorageDir != "" {
+		st, err := blob.OpenDir(cfg.StorageDir)
+		if err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
+		if cfg.Weight == 0 {
+			u, err := st.Usage(ctx)
+			if err != nil {
+				return fmt.Errorf("storage capacity: %w", err)
+			}
+			cfg.Weight = max(float64(u.Capacity)/(1<<30), 0.001)
+		}
+		srv, err := nodeapi.NewServer(nodeapi.ServerConfig{Store: st, Signer: signer, NodeID: id, Zone: cfg.Zone, Weight: cfg.Weight, Logger: log})
+		if err != nil {
+			return err
+		}
+		for _, p := range []string{"/v1/shards", "/v1/shards/", "/v1/status"} {
+			mux.Handle(p, srv)
+		}
+		self.Roles = append(self.Roles, cluster.RoleStorage)
+		self.Weight = cfg.Weight
+	}
+
+	var ms *meta.Store
+	if cfg.Meta {
+		mc := meta.Default()
+		mc.Dir = filepath.Join(cfg.DataDir, "meta")
+		mc.NodeID = id
+		mc.BindAddr = cfg.RaftAddr
+		mc.Bootstrap = len(cfg.Join) == 0
+		mc.Logger = log.With("component", "raft")
+		if ms, err = meta.Open(mc); err != nil {
+			return fmt.Errorf("metadata: %w", err)
+		}
+		defer ms.Close()
+		self.Roles = append(self.Roles, cluster.RoleMeta)
+		self.RaftAddr = cfg.RaftAddr
+	}
+	if cfg.S3Addr != "" {
+		self.Roles = append(self.Roles, cluster.RoleGateway)
+		self.S3Addr = cfg.S3Addr
+	}
+
+	ccfg := cluster.DefaultConfig()
+	ccfg.Self, ccfg.BindAddr, ccfg.Join, ccfg.Secret = self, cfg.GossipAddr, cfg.Join, cfg.Secret
+	ccfg.Profile = cfg.GossipProfile
+	ccfg.Logger = log.With("component", "gossip")
+	members, err := cluster.Start(ccfg)
+	if err != nil {
+		return fmt.Errorf("join the cluster: %w", err)
+	}
+	defer func() {
+		lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer lcancel()
+		if err := members.Leave(lctx); err != nil {
+			log.Warn("leave the cluster", "err", err)
+		}
+		members.Close()
+	}()
+
+	// apiURL maps a raft address to that meta node's API, for redirects.
+	apiURL := func(raftAddr string) string {
+		for _, m := range members.Members() {
+			if m.RaftAddr == raftAddr && m.Status == cluster.StatusAlive {
+				return "http://" + m.APIAddr
+			}
+		}
+		return ""
+	}
+	if ms != nil {
+		srv, err := metarpc.NewServer(metarpc.ServerConfig{Store: ms, Signer: signer, Logger: log, LeaderAPI: apiURL})
+		if err != nil {
+			return err
+		}
+		mux.Handle(metarpc.PathPrefix, srv)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			(&steward{ms: ms, members: members, cfg: cfg, log: log.With("component", "steward")}).run(ctx)
+		}()
+	}
+
+	// The node API serves first: a gateway on this node reaches the
+	// metadata through it, even when the metadata lives right here.
+	apiLn, err := net.Listen("tcp", cfg.APIAddr)
+	if err != nil {
+		return fmt.Errorf("listen for the node API on %s: %w", cfg.APIAddr, err)
+	}
+	errc := make(chan error, 2)
+	var servers []*http.Server
+	serve := func(h http.Handler, ln net.Listener, headerTimeout time.Duration) {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: headerTimeout, IdleTimeout: 2 * time.Minute,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		servers = append(servers, srv)
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	defer func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		for _, srv := range servers {
+			if serr := srv.Shutdown(sctx); serr != nil {
+				srv.Close()
+			}
+		}
+	}()
+	serve(mux, apiLn, 10*time.Second)
+	fmt.Fprintf(cfg.Out, "Cairn node %s: roles %v, zone %s\n", id, self.Roles, cfg.Zone)
+	fmt.Fprintf(cfg.Out, "Node API:     http://%s\nGossip:       %s\n", apiLn.Addr(), members.GossipAddr())
+
+	if cfg.S3Addr != "" {
+		gw, err := newClusterGateway(ctx, cfg, signer, members, log)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); gw.refreshLoop(ctx) }()
+		s3, err := s3gw.New(s3gw.Config{Backend: gw.Gateway, Credentials: gw.Gateway, Logger: log.With("component", "s3")})
+		if err != nil {
+			return err
+		}
+		s3Ln, err := net.Listen("tcp", cfg.S3Addr)
+		if err != nil {
+			return fmt.Errorf("listen for S3 on %s: %w", cfg.S3Addr, err)
+		}
+		serve(s3, s3Ln, 30*time.Second)
+		fmt.Fprintf(cfg.Out, "S3 endpoint:  http://%s\n", s3Ln.Addr())
+	}
+
+	select {
+	case err = <-errc:
+		err = fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	case <-members.Done():
+		err = fmt.Errorf("gossip stopped: %w", members.Err())
+	}
+	cancel()
+	return err
+}
+
+func newPlacementKey() []byte {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return k
+}

@@ -1,0 +1,216 @@
+package node
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"cairn/internal/cluster"
+	"cairn/internal/gateway"
+	"cairn/internal/layout"
+	"cairn/internal/meta"
+	"cairn/internal/metarpc"
+	"cairn/internal/nodeapi"
+	"cairn/internal/nodeauth"
+)
+
+// steward does the metadata leader's housekeeping: it makes alive meta
+// members Raft voters and keeps the layout in step with membership. Only
+// the leader acts; the others wait for their turn.
+type steward struct {
+	ms      *meta.Store
+	members *cluster.Cluster
+	cfg     Config
+	log     *slog.Logger
+}
+
+const stewardInterval = time.Second
+
+func (s *steward) run(ctx context.Context) {
+	t := time.NewTicker(stewardInterval)
+	defer t.Stop()
+	for {
+		if s.ms.Raft().State() == raft.Leader {
+			s.addVoters()
+			if err := s.reconcile(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("layout reconcile", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.members.Events():
+		}
+	}
+}
+
+// addVoters adds every alive meta member the Raft configuration lacks.
+func (s *steward) addVoters() {
+	f := s.ms.Raft().GetConfiguration()
+	if err := f.Error(); err != nil {
+		return
+	}
+	have := map[raft.ServerID]bool{}
+	for _, srv := range f.Configuration().Servers {
+		have[srv.ID] = true
+	}
+	for _, m := range s.members.Members() {
+		if !m.HasRole(cluster.RoleMeta) || m.Status != cluster.StatusAlive || have[raft.ServerID(m.ID)] {
+			continue
+		}
+		err := s.ms.Raft().AddVoter(raft.ServerID(m.ID), raft.ServerAddress(m.RaftAddr), 0, 10*time.Second).Error()
+		if err != nil {
+			s.log.Warn("add metadata voter", "member", m.ID, "err", err)
+			continue
+		}
+		s.log.Info("added metadata voter", "member", m.ID, "raft", m.RaftAddr)
+	}
+}
+
+// reconcile stores the next layout if membership changed it.
+func (s *steward) reconcile(ctx context.Context) error {
+	cur, err := s.ms.Layout(ctx)
+	if err != nil {
+		return err
+	}
+	if cur == nil {
+		cur = layout.Initial(newPlacementKey())
+	}
+	var obs []layout.Observation
+	for _, m := range s.members.Members() {
+		if !m.HasRole(cluster.RoleStorage) {
+			continue
+		}
+		o := layout.Observation{ID: m.ID, Zone: m.Zone, Weight: m.Weight, Addr: m.APIAddr, Alive: m.Status == cluster.StatusAlive}
+		if !o.Alive {
+			o.DownSince = m.Since
+		}
+		obs = append(obs, o)
+	}
+	next, changed := layout.Next(cur, obs, layout.Policy{AutoAdmit: s.cfg.AutoAdmit, Grace: s.cfg.Grace}, time.Now())
+	if !changed {
+		return nil
+	}
+	if err := s.ms.SetLayout(ctx, next); err != nil {
+		return err
+	}
+	s.log.Info("layout changed", "version", next.Version, "nodes", len(next.Nodes))
+	return nil
+}
+
+// clusterGateway is a gateway whose metadata lives with the Raft leader
+// and whose shards live on remote storage nodes.
+type clusterGateway struct {
+	*gateway.Gateway
+	log *slog.Logger
+}
+
+func newClusterGateway(ctx context.Context, cfg Config, signer *nodeauth.Signer, members *cluster.Cluster, log *slog.Logger) (*clusterGateway, error) {
+	hc := &http.Client{Transport: nodeapi.NewTransport()}
+	mc, err := metarpc.NewClient(metarpc.ClientConfig{
+		Leader: func() string { return metaAPI(members) },
+		Signer: signer,
+		HTTP:   hc,
+	})
+	if err != nil {
+		return nil, err
+	}
+	nodes := &remoteNodes{members: members, signer: signer, http: hc, clients: map[string]*nodeapi.Client{}}
+	gcfg := gateway.Default()
+	gcfg.Meta, gcfg.Nodes, gcfg.K, gcfg.M = mc, nodes, cfg.K, cfg.M
+	gcfg.Logger = log.With("component", "gateway")
+	// The first layout appears once the leader has seen storage nodes.
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		g, err := gateway.New(ctx, gcfg)
+		if err == nil {
+			return &clusterGateway{Gateway: g, log: log}, nil
+		}
+		log.Info("waiting for a storage layout", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// refreshLoop picks up new layout versions for new writes.
+func (g *clusterGateway) refreshLoop(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := g.Refresh(ctx); err != nil && ctx.Err() == nil {
+				g.log.Warn("refresh layout", "err", err)
+			}
+		}
+	}
+}
+
+// metaAPI returns the API URL of a metadata node to ask first: this node
+// if it is one, else any alive meta member. A follower answers NotLeader
+// with the leader's URL, and the client follows it.
+func metaAPI(members *cluster.Cluster) string {
+	if self := members.Self(); self.HasRole(cluster.RoleMeta) {
+		return "http://" + self.APIAddr
+	}
+	ms := members.Members()
+	slices.SortFunc(ms, func(a, b cluster.Member) int { return b.Since.Compare(a.Since) })
+	for _, m := range ms {
+		if m.HasRole(cluster.RoleMeta) && m.Status == cluster.StatusAlive {
+			return "http://" + m.APIAddr
+		}
+	}
+	return ""
+}
+
+// remoteNodes reaches storage nodes by ID through their node API, at the
+// address gossip currently gives for them.
+type remoteNodes struct {
+	members *cluster.Cluster
+	signer  *nodeauth.Signer
+	http    *http.Client
+
+	mu      sync.Mutex
+	clients map[string]*nodeapi.Client // by base URL
+}
+
+func (n *remoteNodes) Shards(id string) (gateway.ShardStore, error) {
+	var addr string
+	for _, m := range n.members.Members() {
+		if m.ID == id {
+			if m.Status != cluster.StatusAlive {
+				return nil, &nodeDownError{id: id, status: string(m.Status)}
+			}
+			addr = m.APIAddr
+		}
+	}
+	if addr == "" {
+		return nil, &nodeDownError{id: id, status: "unknown to gossip"}
+	}
+	url := "http://" + addr
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if c, ok := n.clients[url]; ok {
+		return c, nil
+	}
+	c, err := nodeapi.NewClient(nodeapi.ClientConfig{BaseURL: url, Signer: n.signer, HTTP: n.http})
+	if err != nil {
+		return nil, err
+	}
+	n.clients[url] = c
+	return c, nil
+}
+
+type nodeDownError struct{ id, status string }
+
+func (e *nodeDownError) Error() string { return "storage node " + e.id + " is " + e.status }
