@@ -150,11 +150,6 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-
 	mux := http.NewServeMux()
 	self := cluster.Member{ID: id, Zone: cfg.Zone, APIAddr: cfg.APIAddr}
 
@@ -216,6 +211,16 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			log.Warn("leave the cluster", "err", err)
 		}
 		members.Close()
+	}()
+
+	// Everything started from here on stops, and is waited for, before the
+	// gossip member leaves and the metadata store closes (defers run in
+	// reverse).
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
 	}()
 
 	// apiURL maps a raft address to that meta node's API, for redirects.

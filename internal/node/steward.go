@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -163,9 +162,7 @@ func metaAPI(members *cluster.Cluster) string {
 	if self := members.Self(); self.HasRole(cluster.RoleMeta) {
 		return "http://" + self.APIAddr
 	}
-	ms := members.Members()
-	slices.SortFunc(ms, func(a, b cluster.Member) int { return b.Since.Compare(a.Since) })
-	for _, m := range ms {
+	for _, m := range members.Members() {
 		if m.HasRole(cluster.RoleMeta) && m.Status == cluster.StatusAlive {
 			return "http://" + m.APIAddr
 		}
