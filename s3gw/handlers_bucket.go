@@ -27,7 +27,7 @@ func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request, o *op) erro
 }
 
 func (s *Server) createBucket(w http.ResponseWriter, r *http.Request, o *op) error {
-	if !validBucketName(o.bucket) {
+	if !ValidBucketName(o.bucket) {
 		return errInvalidBucketName
 	}
 	if strings.EqualFold(r.Header.Get("X-Amz-Bucket-Object-Lock-Enabled"), "true") {

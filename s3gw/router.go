@@ -233,8 +233,12 @@ func checkKey(key string) error {
 	return nil
 }
 
-// validBucketName applies S3's naming rules for new general purpose buckets.
-func validBucketName(name string) bool {
+// ValidBucketName reports whether name follows S3's naming rules for new
+// general purpose buckets: 3 to 63 lowercase letters, digits, dots and
+// hyphens, starting and ending with a letter or digit, no "..", not an IP
+// address, none of the reserved prefixes and suffixes. The admin API
+// creates buckets under the same rules.
+func ValidBucketName(name string) bool {
 	if len(name) < 3 || len(name) > 63 {
 		return false
 	}

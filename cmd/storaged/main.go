@@ -1,5 +1,5 @@
-// Command storaged is the Cairn node daemon. With --dev it runs a whole
-// cluster in one process; see `storaged --help`.
+// Command storaged is the Cairn node daemon: one node of a cluster, or with
+// --dev a whole cluster in one process; see `storaged --help`.
 package main
 
 import (
@@ -20,21 +20,41 @@ const usage = `storaged — the Cairn node daemon
 
 Usage:
   storaged --dev [--data DIR] [--s3 ADDR]
+  storaged [--storage DIR] [--meta] [--s3 ADDR] --zone ZONE --data DIR
+           --api ADDR --gossip ADDR [--raft ADDR] [--join ADDR,...]
+           (--secret-file FILE | CAIRN_CLUSTER_SECRET=...)
 
 Modes:
-  --dev         run an embedded cluster in one process: 6 storage nodes over
-                directories in 3 zones, 4+2 Reed-Solomon stripes, a single-voter
-                Raft metadata group, and S3 on --s3.
+  --dev         run an embedded cluster in one process: 6 storage nodes in 3
+                zones, 4+2 Reed-Solomon stripes, one metadata voter, and S3 on
+                --s3 (default 127.0.0.1:9000). The same machinery as a real
+                cluster, on loopback.
+  otherwise     run one node of a real cluster, with the roles its flags give:
+                --storage DIR  contribute the capacity of DIR (storage node)
+                --meta         vote in the metadata Raft group (3 or 5 nodes)
+                --s3 ADDR      serve S3 on ADDR (gateway)
+                The first meta node starts without --join; every other node
+                joins with --join and the gossip address of any member.
 
 Flags:
 `
 
 const envHelp = `
 Environment:
+  CAIRN_CLUSTER_SECRET
+                the cluster secret (at least 16 bytes), when --secret-file and
+                --secret are not given. Every node of a cluster has the same one;
+                without it a node can neither join nor call another node.
   CAIRN_ACCESS_KEY, CAIRN_SECRET_KEY
                 S3 credentials for --dev. When unset, the pair saved in
                 DIR/credentials.json is used, or a new pair is generated, saved
-                there and printed at start.
+                there and printed at start. A real cluster's keys are made with
+                storectl key create.
+
+Files in --data DIR (cluster mode):
+  node-id       the node's persistent ID, created on first start
+  admin-token   the admin token storectl needs (derived from the cluster secret)
+  meta/         the Raft log, snapshots and metadata (meta nodes)
 `
 
 func main() {
@@ -46,12 +66,41 @@ func main() {
 	}
 }
 
+// addrList is a flag that may be repeated and may hold comma-separated
+// addresses.
+type addrList []string
+
+func (a *addrList) String() string { return strings.Join(*a, ",") }
+
+func (a *addrList) Set(v string) error {
+	for s := range strings.SplitSeq(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*a = append(*a, s)
+		}
+	}
+	return nil
+}
+
 func run(args []string) error {
-	def := node.DefaultDev()
+	dev, cl := node.DefaultDev(), node.DefaultConfig()
+	var join addrList
 	fs := flag.NewFlagSet("storaged", flag.ContinueOnError)
-	dev := fs.Bool("dev", false, "run the embedded dev cluster in one process")
-	data := fs.String("data", def.DataDir, "data directory (metadata, node directories, credentials)")
-	s3 := fs.String("s3", def.S3Addr, "S3 listen address (host:port; port 0 picks a free one)")
+	devMode := fs.Bool("dev", false, "run the embedded dev cluster in one process")
+	data := fs.String("data", cl.DataDir, "data directory: the node's ID, admin token and metadata (with --dev: everything)")
+	s3 := fs.String("s3", "", "S3 listen address host:port: makes the node a gateway (--dev default "+dev.S3Addr+"; port 0 picks a free one)")
+	fs.StringVar(&cl.StorageDir, "storage", "", "make the node a storage node keeping shards in `DIR`")
+	fs.BoolVar(&cl.Meta, "meta", false, "make the node a voter of the metadata Raft group")
+	fs.StringVar(&cl.Zone, "zone", cl.Zone, "failure domain of the node (site, rack, operator); a stripe never puts more shards in one zone than it can lose")
+	fs.Float64Var(&cl.Weight, "weight", 0, "storage weight (0: the capacity of --storage in GiB)")
+	fs.Var(&join, "join", "gossip `ADDR` of a cluster member to join (repeat or comma-separate; none: start a new cluster)")
+	fs.StringVar(&cl.APIAddr, "api", cl.APIAddr, "node API listen address host:port (shards, metadata forwarding, admin); other nodes reach it here")
+	fs.StringVar(&cl.GossipAddr, "gossip", cl.GossipAddr, "gossip listen address host:port (TCP and UDP)")
+	fs.StringVar(&cl.RaftAddr, "raft", cl.RaftAddr, "Raft listen address host:port (meta nodes)")
+	secretFile := fs.String("secret-file", "", "read the cluster secret from `FILE` (else $CAIRN_CLUSTER_SECRET)")
+	secret := fs.String("secret", "", "the cluster secret itself (visible to other local users in ps; prefer --secret-file)")
+	approval := fs.Bool("approval", false, "meta nodes: admit new storage nodes only after storectl node approve")
+	fs.DurationVar(&cl.Grace, "grace", cl.Grace, "meta nodes: how long a failed storage node keeps its place in the layout")
+	stripe := fs.String("stripe", fmt.Sprintf("%d+%d", cl.K, cl.M), "gateways: data+parity shards of new stripes, K+M")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	format := fs.String("log-format", "text", "log format: text or json (logs go to stderr)")
 	fs.Usage = func() {
@@ -65,21 +114,66 @@ func run(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see storaged --help)", fs.Arg(0))
 	}
-	if !*dev {
-		return errors.New("no mode given: run `storaged --dev` for the embedded cluster (see storaged --help)")
-	}
 	log, err := newLogger(*level, *format)
 	if err != nil {
 		return err
 	}
-
-	cfg := def
-	cfg.DataDir, cfg.S3Addr, cfg.Logger = *data, *s3, log
-	cfg.AccessKey, cfg.SecretKey = os.Getenv("CAIRN_ACCESS_KEY"), os.Getenv("CAIRN_SECRET_KEY")
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return node.RunDev(ctx, cfg)
+
+	if *devMode {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for _, name := range []string{"storage", "meta", "join", "api", "gossip", "raft", "secret-file", "secret", "approval", "zone", "weight"} {
+			if set[name] {
+				return fmt.Errorf("--%s is for a cluster node, not --dev (see storaged --help)", name)
+			}
+		}
+		dev.DataDir, dev.Logger = *data, log
+		if *s3 != "" {
+			dev.S3Addr = *s3
+		}
+		dev.AccessKey, dev.SecretKey = os.Getenv("CAIRN_ACCESS_KEY"), os.Getenv("CAIRN_SECRET_KEY")
+		return node.RunDev(ctx, dev)
+	}
+
+	if cl.StorageDir == "" && !cl.Meta && *s3 == "" {
+		return errors.New("no role given: start a node with --storage DIR, --meta and/or --s3 ADDR, or run `storaged --dev` for the embedded cluster (see storaged --help)")
+	}
+	cl.DataDir, cl.S3Addr, cl.Join, cl.Logger = *data, *s3, join, log
+	cl.AutoAdmit = !*approval
+	if _, err := fmt.Sscanf(*stripe, "%d+%d", &cl.K, &cl.M); err != nil || fmt.Sprintf("%d+%d", cl.K, cl.M) != *stripe {
+		return fmt.Errorf("--stripe %q: want K+M, such as 4+2", *stripe)
+	}
+	if cl.Secret, err = loadSecret(*secret, *secretFile); err != nil {
+		return err
+	}
+	return node.Run(ctx, cl)
+}
+
+// loadSecret returns the cluster secret from the flag, the file, or the
+// environment, in that order. Surrounding white space is not part of it, so
+// that a file written by echo or an editor works.
+func loadSecret(flagValue, file string) ([]byte, error) {
+	s, from := flagValue, "--secret"
+	if s == "" && file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read the cluster secret: %w", err)
+		}
+		s, from = string(b), file
+	}
+	if s == "" {
+		s, from = os.Getenv("CAIRN_CLUSTER_SECRET"), "CAIRN_CLUSTER_SECRET"
+	}
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return nil, errors.New("no cluster secret: give --secret-file FILE or set CAIRN_CLUSTER_SECRET (make one with: head -c 32 /dev/urandom | base64 > secret)")
+	case len(s) < 16:
+		return nil, fmt.Errorf("the cluster secret from %s is %d bytes; use at least 16 (head -c 32 /dev/urandom | base64)", from, len(s))
+	}
+	return []byte(s), nil
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {

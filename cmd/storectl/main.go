@@ -1,79 +1,30 @@
 // Command storectl is the Cairn operator CLI; see `storectl --help`.
+//
+// Each verb lives in its own file (cmd_*.go) as a cobra command whose
+// RunE calls a run function; root.go holds the global flags, the admin
+// client and the error handling, format.go the tables.
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"io"
 	"os"
-
-	"cairn/erasure"
+	"os/signal"
 )
 
-const usage = `storectl — the Cairn operator CLI
-
-Usage:
-  storectl cid FILE...   print the CID Cairn (and ipfs add --cid-version=1
-                         --raw-leaves --chunker=size-1048576) gives each
-                         file's bytes, as in an object's x-amz-meta-cid;
-                         FILE "-" reads standard input
-`
-
 func main() {
-	if err := run(os.Args[1:], os.Stdin, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "storectl:", err)
-		os.Exit(2)
-	}
-}
-
-func run(args []string, stdin io.Reader, stdout io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	switch args[0] {
-	case "cid":
-		if len(args) < 2 {
-			return errors.New("cid needs a FILE (or - for standard input)")
-		}
-		for _, name := range args[1:] {
-			id, err := fileCID(name, stdin)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "%s  %s\n", id, name)
-		}
-		return nil
-	}
-	return fmt.Errorf("unknown command %q (see storectl --help)", args[0])
-}
-
-func fileCID(name string, stdin io.Reader) (string, error) {
-	r := stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return "", err
-		}
-		defer f.Close()
-		r = f
-	}
-	ch := erasure.NewChunker(r, erasure.DefaultChunkSize)
-	b := erasure.NewDAGBuilder()
-	buf := make([]byte, erasure.DefaultChunkSize)
-	for {
-		c, err := ch.Next(buf)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", name, err)
-		}
-		b.Add(erasure.ChunkCID(c), uint64(len(c)))
-	}
-	root, err := b.Root()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	a := newApp(os.Stdin, os.Stdout, os.Getenv)
+	err := a.execute(ctx, os.Args[1:])
+	stop()
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", name, err)
+		fmt.Fprintln(os.Stderr, "storectl:", err)
+		os.Exit(exitCode(err))
 	}
-	return root.String(), nil
+}
+
+// run runs storectl with args, as main does, without signal handling.
+func run(args []string, stdin io.Reader, stdout io.Writer) error {
+	return newApp(stdin, stdout, os.Getenv).execute(context.Background(), args)
 }

@@ -33,8 +33,8 @@ const (
 	region    = "us-east-1"
 )
 
-// storagedBin is the storaged binary built once for the whole run.
-var storagedBin string
+// storagedBin and storectlBin are the binaries, built once for the whole run.
+var storagedBin, storectlBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "cairn-itest-bin-")
@@ -42,11 +42,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	storagedBin = filepath.Join(dir, "storaged")
-	build := exec.Command("go", "build", "-o", storagedBin, "cairn/cmd/storaged")
+	storagedBin, storectlBin = filepath.Join(dir, "storaged"), filepath.Join(dir, "storectl")
+	build := exec.Command("go", "build", "-o", dir, "cairn/cmd/storaged", "cairn/cmd/storectl")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build storaged:", err)
+		fmt.Fprintln(os.Stderr, "build storaged and storectl:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -217,7 +217,7 @@ func (p *proc) client() *minio.Client {
 // nodeDirs returns the storage node directories of a dev cluster.
 func (p *proc) nodeDirs() []string {
 	p.t.Helper()
-	dirs, err := filepath.Glob(filepath.Join(p.data, "nodes", "*"))
+	dirs, err := filepath.Glob(filepath.Join(p.data, "dev-[0-9]*", "shards"))
 	if err != nil || len(dirs) == 0 {
 		p.t.Fatalf("no node dirs under %s: %v", p.data, err)
 	}

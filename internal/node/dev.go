@@ -13,19 +13,16 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/hashicorp/raft"
-
-	"cairn/internal/blob"
+	"cairn/internal/cluster"
 	"cairn/internal/durable"
-	"cairn/internal/gateway"
 	"cairn/internal/meta"
-	"cairn/s3gw"
+	"cairn/internal/metarpc"
+	"cairn/internal/nodeauth"
 )
 
 // DevConfig configures the embedded dev cluster: one process, several
@@ -79,152 +76,205 @@ func (c *DevConfig) Validate() error {
 }
 
 // RunDev runs the dev cluster until ctx ends, then shuts it down cleanly.
+// It is a thin wrapper over Run: Nodes storage nodes (the first also the
+// single metadata voter) and one gateway node, each with its own data dir,
+// node API, gossip and (for the meta node) Raft on loopback ports, sharing
+// a cluster secret kept in the data dir. Shards of the process's own
+// storage nodes are read and written directly, not over HTTP.
 func RunDev(ctx context.Context, cfg DevConfig) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	log := cfg.Logger
+	for _, old := range []string{"meta", "nodes"} {
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, old)); err == nil {
+			return fmt.Errorf("%s was made by an older storaged --dev (it has %s/); remove it or give another --data", cfg.DataDir, old)
+		}
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-
-	_, transport := raft.NewInmemTransport("dev")
-	mcfg := meta.Default()
-	mcfg.Dir = filepath.Join(cfg.DataDir, "meta")
-	mcfg.NodeID = "dev"
-	mcfg.Transport = transport
-	mcfg.Bootstrap = true
-	mcfg.Logger = log.With("component", "raft")
-	ms, err := meta.Open(mcfg)
-	if err != nil {
-		return fmt.Errorf("open metadata: %w", err)
-	}
-	defer ms.Close()
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = ms.WaitLeader(wctx)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("metadata leader: %w", err)
-	}
-
-	layout, err := devLayout(ctx, ms, cfg)
+	secret, err := devSecret(cfg.DataDir)
 	if err != nil {
 		return err
 	}
-	nodes := make(localNodes, len(layout.Nodes))
-	for _, n := range layout.Nodes {
-		st, err := blob.OpenDir(filepath.Join(cfg.DataDir, "nodes", n.ID))
-		if err != nil {
-			return fmt.Errorf("node %s: %w", n.ID, err)
-		}
-		nodes[n.ID] = st
-	}
-
-	access, secret, err := devCredentials(ctx, ms, cfg)
-	if err != nil {
-		return err
-	}
-
-	gcfg := gateway.Default()
-	gcfg.Meta, gcfg.Nodes = ms, nodes
-	gcfg.K, gcfg.M = cfg.K, cfg.M
-	gcfg.Logger = log.With("component", "gateway")
-	gw, err := gateway.New(ctx, gcfg)
-	if err != nil {
-		return err
-	}
-	s3, err := s3gw.New(s3gw.Config{Backend: gw, Credentials: gw, Logger: log.With("component", "s3")})
-	if err != nil {
-		return err
-	}
-
-	ln, err := net.Listen("tcp", cfg.S3Addr)
+	s3Ln, err := net.Listen("tcp", cfg.S3Addr)
 	if err != nil {
 		return fmt.Errorf("listen for S3 on %s: %w", cfg.S3Addr, err)
 	}
-	srv := &http.Server{
-		Handler:           s3,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	defer s3Ln.Close()
+
+	local := new(LocalStores)
+	var nodes []Config
+	for i := range cfg.Nodes {
+		c := DefaultConfig()
+		c.NodeID = fmt.Sprintf("dev-%d", i+1)
+		c.DataDir = filepath.Join(cfg.DataDir, c.NodeID)
+		c.StorageDir = filepath.Join(c.DataDir, "shards")
+		c.Zone = fmt.Sprintf("zone-%c", 'a'+i%cfg.Zones)
+		c.Weight = 1
+		if i == 0 {
+			c.Meta = true
+		}
+		nodes = append(nodes, c)
 	}
+	gw := DefaultConfig()
+	gw.NodeID, gw.DataDir, gw.Zone = "dev-gateway", filepath.Join(cfg.DataDir, "dev-gateway"), "zone-a"
+	gw.S3Addr, gw.S3Listener = s3Ln.Addr().String(), s3Ln
+	nodes = append(nodes, gw)
+	for i := range nodes {
+		c := &nodes[i]
+		apiLn, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("listen for a node API: %w", err)
+		}
+		defer apiLn.Close()
+		c.APIListener, c.APIAddr = apiLn, apiLn.Addr().String()
+		if c.GossipAddr, err = freeLoopbackAddr(); err != nil {
+			return err
+		}
+		if c.RaftAddr, err = freeLoopbackAddr(); err != nil {
+			return err
+		}
+		if i > 0 {
+			c.Join = []string{nodes[0].GossipAddr}
+		}
+		c.Secret, c.Local, c.K, c.M = secret, local, cfg.K, cfg.M
+		c.GossipProfile = cluster.ProfileLocal
+		c.Out, c.Logger = io.Discard, log
+	}
+	gw = nodes[len(nodes)-1]
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	running := 0
+	errc := make(chan error, len(nodes))
+	start := func(c Config) {
+		running++
+		go func() {
+			err := Run(ctx, c)
+			if err != nil {
+				err = fmt.Errorf("node %s: %w", c.NodeID, err)
+			}
+			errc <- err
+		}()
+	}
+	// stop ends every node and returns the first error any of them had.
+	stop := func(first error) error {
+		cancel()
+		for ; running > 0; running-- {
+			if err := <-errc; err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+	for _, c := range nodes[:len(nodes)-1] {
+		start(c)
+	}
+
+	// The gateway starts once the layout has every storage node, so that
+	// no object is placed on fewer; the access key is stored first.
+	signer, err := nodeauth.NewSigner(secret, nil)
+	if err != nil {
+		return stop(err)
+	}
+	mc, err := metarpc.NewClient(metarpc.ClientConfig{Leader: func() string { return "http://" + nodes[0].APIAddr }, Signer: signer})
+	if err != nil {
+		return stop(err)
+	}
+	var access, secretKey string
+	ready := func(ctx context.Context) error {
+		l, err := mc.Layout(ctx)
+		if err != nil {
+			return err
+		}
+		if l == nil || len(l.Nodes) < cfg.Nodes {
+			return errors.New("waiting for every storage node to join the layout")
+		}
+		access, secretKey, err = devCredentials(ctx, mc, cfg)
+		return err
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
+	defer wcancel()
+	for {
+		err := ready(wctx)
+		if err == nil {
+			break
+		}
+		select {
+		case err := <-errc:
+			running--
+			return stop(err)
+		case <-wctx.Done():
+			return stop(fmt.Errorf("dev cluster did not come up: %w", err))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	start(gw)
+
 	fmt.Fprintf(cfg.Out, "Cairn dev cluster: %d storage nodes in %d zones, %d+%d stripes, data in %s\n",
-		len(layout.Nodes), zoneCount(layout), cfg.K, cfg.M, cfg.DataDir)
-	fmt.Fprintf(cfg.Out, "S3 endpoint:  http://%s\n", ln.Addr())
+		cfg.Nodes, cfg.Zones, cfg.K, cfg.M, cfg.DataDir)
+	fmt.Fprintf(cfg.Out, "S3 endpoint:  http://%s\n", s3Ln.Addr())
+	fmt.Fprintf(cfg.Out, "Admin:        storectl --node http://%s --token-file %s\n", nodes[0].APIAddr, filepath.Join(nodes[0].DataDir, adminTokenFile))
 	fmt.Fprintf(cfg.Out, "Access key:   %s\n", access)
 	if cfg.SecretKey == "" {
 		// Generated or saved keys are shown; one from the environment is not
 		// echoed to a terminal or log.
-		fmt.Fprintf(cfg.Out, "Secret key:   %s\n", secret)
+		fmt.Fprintf(cfg.Out, "Secret key:   %s\n", secretKey)
 	} else {
 		fmt.Fprintf(cfg.Out, "Secret key:   (from CAIRN_SECRET_KEY)\n")
 	}
-	log.Info("serving S3", "addr", ln.Addr().String())
+	log.Info("serving S3", "addr", s3Ln.Addr().String())
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("S3 server: %w", err)
+		running--
+		return stop(err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("S3 server shutdown", "err", err)
-		srv.Close()
-	}
-	<-errc
+	err = stop(nil)
 	log.Info("stopped")
-	return nil
+	return err
 }
 
-// localNodes resolves node IDs to directories in this process.
-type localNodes map[string]*blob.DirStore
-
-func (n localNodes) Shards(id string) (gateway.ShardStore, error) {
-	st, ok := n[id]
-	if !ok {
-		return nil, fmt.Errorf("unknown storage node %q", id)
-	}
-	return st, nil
-}
-
-// devLayout returns the stored layout, creating the first one (nodes
-// dev-1…dev-N spread round-robin over zones, a fresh placement key) on the
-// cluster's first start.
-func devLayout(ctx context.Context, ms *meta.Store, cfg DevConfig) (*meta.Layout, error) {
-	l, err := ms.Layout(ctx)
+// freeLoopbackAddr returns a loopback address with a port free right now,
+// for a listener (gossip, Raft) that cannot be handed over.
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("read layout: %w", err)
+		return "", fmt.Errorf("find a free port: %w", err)
 	}
-	if l != nil {
-		return l, nil
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	l = &meta.Layout{V: meta.FormatVersion, Version: 1, PlacementKey: key}
-	for i := range cfg.Nodes {
-		l.Nodes = append(l.Nodes, meta.LayoutNode{
-			ID:     fmt.Sprintf("dev-%d", i+1),
-			Zone:   fmt.Sprintf("zone-%c", 'a'+i%cfg.Zones),
-			Weight: 1,
-		})
-	}
-	if err := ms.SetLayout(ctx, l); err != nil {
-		return nil, fmt.Errorf("store first layout: %w", err)
-	}
-	return l, nil
+	defer l.Close()
+	return l.Addr().String(), nil
 }
 
-func zoneCount(l *meta.Layout) int {
-	zones := map[string]bool{}
-	for _, n := range l.Nodes {
-		zones[n.Zone] = true
+// devSecret returns the dev cluster's secret, made on first start and kept
+// in the data dir.
+func devSecret(dir string) ([]byte, error) {
+	path := filepath.Join(dir, "cluster-secret")
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		s := strings.TrimSpace(string(b))
+		if len(s) < 16 {
+			return nil, fmt.Errorf("%s is damaged; remove it (and the dev data) to start afresh", path)
+		}
+		return []byte(s), nil
+	case errors.Is(err, fs.ErrNotExist):
+		s := randomHex(32)
+		if err := durable.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("save the cluster secret: %w", err)
+		}
+		return []byte(s), nil
 	}
-	return len(zones)
+	return nil, fmt.Errorf("read the cluster secret: %w", err)
+}
+
+// keyStore is where devCredentials keeps the access key.
+type keyStore interface {
+	GetKey(ctx context.Context, id string) (*meta.Key, error)
+	PutKey(ctx context.Context, k *meta.Key) error
 }
 
 type credentialsFile struct {
@@ -234,7 +284,7 @@ type credentialsFile struct {
 
 // devCredentials picks the S3 key pair (configured, saved, or new), saves a
 // new one in the data dir, and makes sure the metadata store knows it.
-func devCredentials(ctx context.Context, ms *meta.Store, cfg DevConfig) (access, secret string, err error) {
+func devCredentials(ctx context.Context, ms keyStore, cfg DevConfig) (access, secret string, err error) {
 	path := filepath.Join(cfg.DataDir, "credentials.json")
 	access, secret = cfg.AccessKey, cfg.SecretKey
 	if access == "" {

@@ -66,8 +66,50 @@ type Config struct {
 	K, M int
 	// GossipProfile picks gossip timers; tests shrink them.
 	GossipProfile cluster.Profile
-	Out           io.Writer
-	Logger        *slog.Logger
+
+	// NodeID names the node on its first start (default: a random ID);
+	// after that the ID saved in DataDir wins, and a different NodeID is
+	// an error.
+	NodeID string
+	// APIListener and S3Listener, when set, are used instead of listening
+	// on APIAddr and S3Addr (the dev cluster and tests hand over
+	// listeners on port 0). APIAddr must still be the address others reach.
+	APIListener, S3Listener net.Listener
+	// Local, when set, is shared by nodes of one process: a gateway reads
+	// and writes the shards of a storage node in the same process
+	// directly, not over HTTP. Every node has one for its own storage.
+	Local *LocalStores
+
+	Out    io.Writer
+	Logger *slog.Logger
+}
+
+// LocalStores are the storage nodes of this process, by node ID.
+type LocalStores struct {
+	mu     sync.Mutex
+	stores map[string]*blob.DirStore
+}
+
+func (l *LocalStores) add(id string, st *blob.DirStore) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stores == nil {
+		l.stores = map[string]*blob.DirStore{}
+	}
+	l.stores[id] = st
+}
+
+func (l *LocalStores) remove(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.stores, id)
+}
+
+func (l *LocalStores) get(id string) (*blob.DirStore, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st, ok := l.stores[id]
+	return st, ok
 }
 
 // DefaultConfig returns a node config with the defaults of storaged.
@@ -110,8 +152,9 @@ func (c *Config) Validate() error {
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
-// nodeID returns the node's persistent ID, creating it on first start.
-func nodeID(dir string) (string, error) {
+// nodeID returns the node's persistent ID, creating it on first start
+// (named want, or a random ID when want is empty).
+func nodeID(dir, want string) (string, error) {
 	path := filepath.Join(dir, "node-id")
 	b, err := os.ReadFile(path)
 	if err == nil {
@@ -119,12 +162,20 @@ func nodeID(dir string) (string, error) {
 		if !idPattern.MatchString(id) {
 			return "", fmt.Errorf("%s holds %q, not a node ID; restore it or remove it to become a new node", path, id)
 		}
+		if want != "" && want != id {
+			return "", fmt.Errorf("%s says this node is %s, not %s", path, id, want)
+		}
 		return id, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return "", err
 	}
-	id := "n-" + randomHex(6)
+	id := want
+	if id == "" {
+		id = "n-" + randomHex(6)
+	} else if !idPattern.MatchString(id) {
+		return "", fmt.Errorf("node ID %q: want 1 to 64 of A-Z a-z 0-9 . _ -", id)
+	}
 	if err := durable.WriteFile(path, []byte(id+"\n"), 0o644); err != nil {
 		return "", fmt.Errorf("save node ID: %w", err)
 	}
@@ -141,7 +192,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	id, err := nodeID(cfg.DataDir)
+	id, err := nodeID(cfg.DataDir, cfg.NodeID)
 	if err != nil {
 		return err
 	}
@@ -149,6 +200,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	signer, err := nodeauth.NewSigner(cfg.Secret, nil)
 	if err != nil {
 		return err
+	}
+	if cfg.Local == nil {
+		cfg.Local = new(LocalStores)
 	}
 	mux := http.NewServeMux()
 	self := cluster.Member{ID: id, Zone: cfg.Zone, APIAddr: cfg.APIAddr}
@@ -174,6 +228,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 		self.Roles = append(self.Roles, cluster.RoleStorage)
 		self.Weight = cfg.Weight
+		cfg.Local.add(id, st)
+		defer cfg.Local.remove(id)
 	}
 
 	var ms *meta.Store
@@ -245,11 +301,30 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}()
 	}
 
+	// Every node reaches the metadata (through the leader) and the storage
+	// nodes: the gateway for data, the admin API for status.
+	hc := &http.Client{Transport: nodeapi.NewTransport()}
+	mc, err := metarpc.NewClient(metarpc.ClientConfig{
+		Leader: func() string { return metaAPI(members) },
+		Signer: signer,
+		HTTP:   hc,
+	})
+	if err != nil {
+		return err
+	}
+	nodes := &remoteNodes{members: members, signer: signer, http: hc, local: cfg.Local, clients: map[string]*nodeapi.Client{}}
+	adminURL, err := mountAdmin(mux, cfg, ms, mc, members, nodes, log)
+	if err != nil {
+		return err
+	}
+
 	// The node API serves first: a gateway on this node reaches the
 	// metadata through it, even when the metadata lives right here.
-	apiLn, err := net.Listen("tcp", cfg.APIAddr)
-	if err != nil {
-		return fmt.Errorf("listen for the node API on %s: %w", cfg.APIAddr, err)
+	apiLn := cfg.APIListener
+	if apiLn == nil {
+		if apiLn, err = net.Listen("tcp", cfg.APIAddr); err != nil {
+			return fmt.Errorf("listen for the node API on %s: %w", cfg.APIAddr, err)
+		}
 	}
 	errc := make(chan error, 2)
 	var servers []*http.Server
@@ -271,9 +346,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	serve(mux, apiLn, 10*time.Second)
 	fmt.Fprintf(cfg.Out, "Cairn node %s: roles %v, zone %s\n", id, self.Roles, cfg.Zone)
 	fmt.Fprintf(cfg.Out, "Node API:     http://%s\nGossip:       %s\n", apiLn.Addr(), members.GossipAddr())
+	fmt.Fprintf(cfg.Out, "Admin:        storectl --node %s --token-file %s\n", adminURL, filepath.Join(cfg.DataDir, adminTokenFile))
 
 	if cfg.S3Addr != "" {
-		gw, err := newClusterGateway(ctx, cfg, signer, members, log)
+		gw, err := newClusterGateway(ctx, cfg, mc, nodes, log)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -286,13 +362,16 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		if err != nil {
 			return err
 		}
-		s3Ln, err := net.Listen("tcp", cfg.S3Addr)
-		if err != nil {
-			return fmt.Errorf("listen for S3 on %s: %w", cfg.S3Addr, err)
+		s3Ln := cfg.S3Listener
+		if s3Ln == nil {
+			if s3Ln, err = net.Listen("tcp", cfg.S3Addr); err != nil {
+				return fmt.Errorf("listen for S3 on %s: %w", cfg.S3Addr, err)
+			}
 		}
 		serve(s3, s3Ln, 30*time.Second)
 		fmt.Fprintf(cfg.Out, "S3 endpoint:  http://%s\n", s3Ln.Addr())
 	}
+	log.Info("node running", "roles", self.Roles, "zone", cfg.Zone, "api", cfg.APIAddr)
 
 	select {
 	case err = <-errc:

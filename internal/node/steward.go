@@ -79,7 +79,14 @@ func (s *steward) reconcile(ctx context.Context) error {
 		return err
 	}
 	if cur == nil {
+		// The first layout is stored even without nodes (approval mode
+		// admits none by itself): it fixes the placement key, and gives
+		// storectl node approve a layout to change.
 		cur = layout.Initial(newPlacementKey())
+		cur.Version = 1
+		if err := s.ms.SetLayout(ctx, cur); err != nil {
+			return err
+		}
 	}
 	var obs []layout.Observation
 	for _, m := range s.members.Members() {
@@ -110,17 +117,7 @@ type clusterGateway struct {
 	log *slog.Logger
 }
 
-func newClusterGateway(ctx context.Context, cfg Config, signer *nodeauth.Signer, members *cluster.Cluster, log *slog.Logger) (*clusterGateway, error) {
-	hc := &http.Client{Transport: nodeapi.NewTransport()}
-	mc, err := metarpc.NewClient(metarpc.ClientConfig{
-		Leader: func() string { return metaAPI(members) },
-		Signer: signer,
-		HTTP:   hc,
-	})
-	if err != nil {
-		return nil, err
-	}
-	nodes := &remoteNodes{members: members, signer: signer, http: hc, clients: map[string]*nodeapi.Client{}}
+func newClusterGateway(ctx context.Context, cfg Config, mc *metarpc.Client, nodes *remoteNodes, log *slog.Logger) (*clusterGateway, error) {
 	gcfg := gateway.Default()
 	gcfg.Meta, gcfg.Nodes, gcfg.K, gcfg.M = mc, nodes, cfg.K, cfg.M
 	gcfg.Logger = log.With("component", "gateway")
@@ -176,12 +173,26 @@ type remoteNodes struct {
 	members *cluster.Cluster
 	signer  *nodeauth.Signer
 	http    *http.Client
+	local   *LocalStores
 
 	mu      sync.Mutex
 	clients map[string]*nodeapi.Client // by base URL
 }
 
 func (n *remoteNodes) Shards(id string) (gateway.ShardStore, error) {
+	c, err := n.client(id)
+	if err != nil {
+		return nil, err
+	}
+	if st, ok := n.local.get(id); ok {
+		return st, nil
+	}
+	return c, nil
+}
+
+// client returns a node API client for the storage node id, which must be
+// alive in this node's gossip view.
+func (n *remoteNodes) client(id string) (*nodeapi.Client, error) {
 	var addr string
 	for _, m := range n.members.Members() {
 		if m.ID == id {
@@ -200,12 +211,24 @@ func (n *remoteNodes) Shards(id string) (gateway.ShardStore, error) {
 	if c, ok := n.clients[url]; ok {
 		return c, nil
 	}
+	n.evict()
 	c, err := nodeapi.NewClient(nodeapi.ClientConfig{BaseURL: url, Signer: n.signer, HTTP: n.http})
 	if err != nil {
 		return nil, err
 	}
 	n.clients[url] = c
 	return c, nil
+}
+
+// maxClients bounds the client cache; addresses that changed leave stale
+// entries behind, dropped all at once (clients share one transport, so a
+// new one costs nothing).
+const maxClients = 4096
+
+func (n *remoteNodes) evict() {
+	if len(n.clients) >= maxClients {
+		clear(n.clients)
+	}
 }
 
 type nodeDownError struct{ id, status string }

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"cairn/internal/admin"
+)
+
+func (a *app) statusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the cluster: layout, nodes, zones, capacity and warnings",
+		Long: `Show the cluster as the node asked sees it: the layout version, the
+stripe shape of new writes (k data + m parity shards), every node (gossip's
+members and the layout's nodes) with its zone, roles, weight, liveness and
+disk usage, a summary per zone, the totals, and warnings: nodes down or
+waiting for approval, too few nodes or zones for the stripe shape.
+
+A node marked DOWN is not alive in gossip; PENDING is an alive storage
+node waiting for "storectl node approve".`,
+		Example: `  storectl --token-file ./data/admin-token status
+  storectl --json status`,
+		Args: exactArgs(),
+		RunE: func(c *cobra.Command, _ []string) error { return a.runStatus(c) },
+	}
+}
+
+func (a *app) runStatus(c *cobra.Command) error {
+	cl, ctx, cancel, err := a.client(c)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	st, err := cl.Status(ctx)
+	if err != nil {
+		return a.failed(err)
+	}
+	if a.json {
+		return a.printJSON(st)
+	}
+	w := a.stdout
+	version := strconv.FormatUint(st.LayoutVersion, 10)
+	if st.LayoutError != "" {
+		version = "unknown"
+	} else if st.LayoutVersion == 0 {
+		version = "none yet"
+	}
+	fmt.Fprintf(w, "Layout version:  %s\n", version)
+	fmt.Fprintf(w, "Stripes:         %d+%d (%d data + %d parity shards; a stripe survives the loss of %d)\n\n", st.K, st.M, st.K, st.M, st.M)
+	if err := nodeTable(w, st.Nodes); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	zt := newTable(w, "ZONE", "NODES", "ALIVE", "WEIGHT", "CAPACITY", "USED", "FREE")
+	for _, z := range st.Zones {
+		zt.row(zoneName(z.Name), strconv.Itoa(z.Nodes), strconv.Itoa(z.Alive), weight(z.Weight), size(z.Capacity), size(z.Used), size(z.Free))
+	}
+	if err := zt.flush(); err != nil {
+		return err
+	}
+	t := st.Totals
+	fmt.Fprintf(w, "\nTotal: %s capacity, %s used, %s free, %d shards\n", size(t.Capacity), size(t.Used), size(t.Free), t.Shards)
+	if len(st.Warnings) > 0 {
+		fmt.Fprintln(w)
+	}
+	for _, warn := range st.Warnings {
+		fmt.Fprintln(w, "WARNING:", warn)
+	}
+	return nil
+}
+
+// nodeTable prints nodes, then the errors of those that did not answer.
+func nodeTable(w io.Writer, nodes []admin.Node) error {
+	t := newTable(w, "ID", "ZONE", "ROLES", "WEIGHT", "STATUS", "LAYOUT", "CAPACITY", "USED", "FREE", "SHARDS")
+	var errs []string
+	for _, n := range nodes {
+		status := n.Gossip
+		if n.Down {
+			status = "DOWN (" + n.Gossip + ")"
+		}
+		layout := ""
+		switch {
+		case n.InLayout:
+			layout = "in"
+		case n.Removed:
+			layout = "removed"
+		case n.Pending:
+			layout = "PENDING"
+		}
+		capacity, used, free, shards := "", "", "", ""
+		if u := n.Usage; u != nil {
+			capacity, used, free, shards = size(u.Capacity), size(u.Used), size(u.Free), strconv.FormatInt(u.Shards, 10)
+		} else if n.Error != "" {
+			capacity, used, free, shards = "?", "?", "?", "?"
+			errs = append(errs, fmt.Sprintf("%s did not report its usage: %s", n.ID, n.Error))
+		}
+		t.row(n.ID, zoneName(n.Zone), strings.Join(n.Roles, ","), weight(n.Weight), status, layout, capacity, used, free, shards)
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	for _, e := range errs {
+		fmt.Fprintln(w, "ERROR:", e)
+	}
+	return nil
+}
+
+func zoneName(z string) string {
+	if z == "" {
+		return "(default)"
+	}
+	return z
+}

@@ -1,0 +1,98 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"cairn/internal/meta"
+	"cairn/s3gw"
+)
+
+// Buckets and access keys: thin calls to the metadata store.
+
+func (s *Server) buckets(ctx context.Context) ([]Bucket, error) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	bs, err := s.cfg.Meta.ListBuckets(ctx)
+	if err != nil {
+		return nil, fail(err, "")
+	}
+	out := make([]Bucket, len(bs))
+	for i, b := range bs {
+		out[i] = Bucket{Name: b.Name, Created: b.Created}
+	}
+	return out, nil
+}
+
+func (s *Server) createBucket(ctx context.Context, name string) (*Bucket, error) {
+	if !s3gw.ValidBucketName(name) {
+		return nil, newError(http.StatusBadRequest, CodeInvalidBucketName,
+			"bucket name %q is not valid: use 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit", name)
+	}
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	now := s.cfg.Now().UTC()
+	if err := s.cfg.Meta.CreateBucket(ctx, name, now); err != nil {
+		return nil, fail(err, fmt.Sprintf("bucket %q", name))
+	}
+	return &Bucket{Name: name, Created: now}, nil
+}
+
+func (s *Server) deleteBucket(ctx context.Context, name string) error {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	if err := s.cfg.Meta.DeleteBucket(ctx, name); err != nil {
+		return fail(err, fmt.Sprintf("bucket %q", name))
+	}
+	return nil
+}
+
+func (s *Server) keys(ctx context.Context) ([]Key, error) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	ks, err := s.cfg.Meta.ListKeys(ctx)
+	if err != nil {
+		return nil, fail(err, "")
+	}
+	out := make([]Key, len(ks))
+	for i, k := range ks {
+		out[i] = Key{ID: k.ID, Created: k.Created}
+	}
+	return out, nil
+}
+
+// createKey stores a new access key: "CAIRN" and 16 upper-case hex digits
+// (64 random bits), and a secret of 40 hex digits (160 bits).
+func (s *Server) createKey(ctx context.Context) (*NewKey, error) {
+	id := make([]byte, 8)
+	secret := make([]byte, 20)
+	_, _ = rand.Read(id) // crypto/rand.Read never fails
+	_, _ = rand.Read(secret)
+	k := &meta.Key{
+		V:       meta.FormatVersion,
+		ID:      "CAIRN" + strings.ToUpper(hex.EncodeToString(id)),
+		Secret:  hex.EncodeToString(secret),
+		Created: s.cfg.Now().UTC(),
+	}
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	if err := s.cfg.Meta.PutKey(ctx, k); err != nil {
+		return nil, fail(err, fmt.Sprintf("access key %q", k.ID))
+	}
+	s.log.Info("access key created by an operator", "id", k.ID)
+	return &NewKey{ID: k.ID, Secret: k.Secret, Created: k.Created}, nil
+}
+
+func (s *Server) deleteKey(ctx context.Context, id string) error {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	if err := s.cfg.Meta.DeleteKey(ctx, id); err != nil {
+		return fail(err, fmt.Sprintf("access key %q", id))
+	}
+	s.log.Info("access key deleted by an operator", "id", id)
+	return nil
+}

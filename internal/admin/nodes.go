@@ -1,0 +1,323 @@
+package admin
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"golang.org/x/sync/errgroup"
+
+	"cairn/internal/cluster"
+	"cairn/internal/layout"
+	"cairn/internal/meta"
+	"cairn/placement"
+)
+
+// layoutRetries is how many times approve and remove read the layout and
+// try to store the next one when another writer (the leader's steward)
+// stored a version first.
+const layoutRetries = 5
+
+// currentLayout reads the current layout (nil if none) within the timeout.
+func (s *Server) currentLayout(ctx context.Context) (*meta.Layout, error) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	return s.cfg.Meta.Layout(ctx)
+}
+
+// nodes returns the node list with the storage nodes' usage, and the
+// layout it was built from: nil with the error when the layout could not
+// be read (the list then has gossip's members only), nil without one when
+// the cluster has none yet.
+func (s *Server) nodes(ctx context.Context) ([]Node, *meta.Layout, error) {
+	l, err := s.currentLayout(ctx)
+	if err != nil {
+		return nil, nil, fail(err, "")
+	}
+	nodes := mergeNodes(s.cfg.Members.Members(), l, true)
+	s.fillUsage(ctx, nodes)
+	return nodes, l, nil
+}
+
+// status builds the cluster status. It answers even when the metadata
+// store does not (its leader is what an operator most needs to hear
+// about): the layout is then unknown and a warning says why.
+func (s *Server) status(ctx context.Context) (*Status, error) {
+	st := &Status{K: s.cfg.K, M: s.cfg.M}
+	l, err := s.currentLayout(ctx)
+	if err != nil {
+		st.LayoutError = fail(err, "").msg
+		s.log.Warn("admin status: layout unknown", "err", err)
+	}
+	st.Nodes = mergeNodes(s.cfg.Members.Members(), l, err == nil)
+	s.fillUsage(ctx, st.Nodes)
+	if l != nil {
+		st.LayoutVersion = l.Version
+	}
+	st.Zones, st.Totals = summarize(st.Nodes)
+	st.Warnings = warnings(st, l, err == nil)
+	if s.cfg.Leader != nil {
+		st.Leader = s.cfg.Leader()
+	}
+	return st, nil
+}
+
+// mergeNodes returns the union of gossip's members and the layout's
+// nodes, by ID. known says whether l is the layout (nil: none yet) or the
+// layout could not be read, in which case nothing is in it or pending.
+func mergeNodes(members []cluster.Member, l *meta.Layout, known bool) []Node {
+	out := make([]Node, 0, len(members))
+	for _, m := range members {
+		roles := make([]string, len(m.Roles))
+		for i, r := range m.Roles {
+			roles[i] = string(r)
+		}
+		out = append(out, Node{
+			ID: m.ID, Zone: m.Zone, Weight: m.Weight, Roles: roles,
+			APIAddr: m.APIAddr, S3Addr: m.S3Addr, RaftAddr: m.RaftAddr,
+			Gossip: string(m.Status), Down: m.Status != cluster.StatusAlive,
+		})
+	}
+	var extra []Node
+	if l != nil {
+		idx := make(map[string]int, len(out))
+		for i := range out {
+			idx[out[i].ID] = i
+		}
+		for _, ln := range l.Nodes {
+			n := Node{ID: ln.ID, Roles: []string{string(cluster.RoleStorage)}, APIAddr: ln.Addr, Gossip: GossipUnknown, Down: true}
+			i, ok := idx[ln.ID]
+			if ok {
+				n = out[i]
+			}
+			// Placement uses the layout's zone and weight.
+			n.Zone, n.Weight = ln.Zone, ln.Weight
+			n.InLayout, n.Removed = !ln.Removed, ln.Removed
+			if ok {
+				out[i] = n
+			} else {
+				extra = append(extra, n)
+			}
+		}
+	}
+	out = append(out, extra...)
+	if known {
+		for i := range out {
+			n := &out[i] // layout-only nodes are down: never pending
+			n.Pending = slices.Contains(n.Roles, string(cluster.RoleStorage)) && !n.Down && !n.InLayout && !n.Removed
+		}
+	}
+	slices.SortFunc(out, func(a, b Node) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// fillUsage asks every alive storage node for its usage, in parallel.
+func (s *Server) fillUsage(ctx context.Context, nodes []Node) {
+	var g errgroup.Group
+	g.SetLimit(fanOut)
+	for i := range nodes {
+		n := &nodes[i]
+		if n.Down || !slices.Contains(n.Roles, string(cluster.RoleStorage)) {
+			continue
+		}
+		g.Go(func() error {
+			u, err := s.usage(ctx, n.ID)
+			if err != nil {
+				n.Error = err.Error()
+				return nil // shown on the node; the others go on
+			}
+			n.Usage = u
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+func (s *Server) usage(ctx context.Context, id string) (*Usage, error) {
+	nc, err := s.cfg.Nodes(id)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	st, err := nc.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st.NodeID != id {
+		return nil, fmt.Errorf("the node at its address answers as %q", st.NodeID)
+	}
+	u := st.Usage
+	return &Usage{Capacity: u.Capacity, Used: u.Bytes, Free: u.Free, Shards: u.Shards}, nil
+}
+
+// summarize adds up the nodes' usage: per zone over the nodes that take
+// data, in total over every node that reported.
+func summarize(nodes []Node) ([]Zone, Totals) {
+	var tot Totals
+	zones := map[string]*Zone{}
+	for _, n := range nodes {
+		if n.Usage != nil {
+			tot.Capacity += n.Usage.Capacity
+			tot.Used += n.Usage.Used
+			tot.Free += n.Usage.Free
+			tot.Shards += n.Usage.Shards
+		}
+		if !n.InLayout {
+			continue
+		}
+		z := zones[n.Zone]
+		if z == nil {
+			z = &Zone{Name: n.Zone}
+			zones[n.Zone] = z
+		}
+		z.Nodes++
+		z.Weight += n.Weight
+		if !n.Down {
+			z.Alive++
+		}
+		if n.Usage != nil {
+			z.Capacity += n.Usage.Capacity
+			z.Used += n.Usage.Used
+			z.Free += n.Usage.Free
+		}
+	}
+	out := make([]Zone, 0, len(zones))
+	for _, z := range zones {
+		out = append(out, *z)
+	}
+	slices.SortFunc(out, func(a, b Zone) int { return cmp.Compare(a.Name, b.Name) })
+	return out, tot
+}
+
+// warnings lists what an operator should act on.
+func warnings(st *Status, l *meta.Layout, known bool) []string {
+	w := []string{}
+	k, m := st.K, st.M
+	switch {
+	case !known:
+		w = append(w, "the layout is unknown: "+st.LayoutError)
+	case l == nil:
+		w = append(w, "the cluster has no layout yet: no storage node takes data until the metadata leader creates one")
+	default:
+		eligible := placementNodes(l)
+		switch {
+		case len(eligible) == 0:
+			w = append(w, fmt.Sprintf("no node of layout version %d takes data: approve storage nodes (storectl node approve ID)", l.Version))
+		case len(eligible) < k+m:
+			w = append(w, fmt.Sprintf("only %d storage nodes take data, fewer than the %d shards of a %d+%d stripe: some nodes hold several shards of a stripe, so losing one node can lose more than one shard",
+				len(eligible), k+m, k, m))
+		}
+		if len(eligible) > 0 {
+			if worst := placement.MaxPerZone(eligible, k+m); worst > m {
+				w = append(w, fmt.Sprintf("one zone can receive up to %d of the %d shards of a %d+%d stripe, more than m=%d: losing that zone can lose data (the layout's nodes are in %d zones; spread them over more)",
+					worst, k+m, k, m, m, zoneCount(eligible)))
+			}
+		}
+	}
+	for _, n := range st.Nodes {
+		switch {
+		case n.Pending:
+			w = append(w, fmt.Sprintf("node %s is waiting for approval: storectl node approve %s", n.ID, n.ID))
+		case n.InLayout && n.Down:
+			w = append(w, fmt.Sprintf("node %s is in the layout but down (gossip: %s): reads route around it; if it will not come back, storectl node remove %s", n.ID, n.Gossip, n.ID))
+		}
+	}
+	return w
+}
+
+// placementNodes returns l's nodes as placement sees them: those that
+// take data.
+func placementNodes(l *meta.Layout) []placement.Node {
+	var out []placement.Node
+	for _, n := range l.Nodes {
+		if !n.Removed && n.Weight > 0 {
+			out = append(out, placement.Node{ID: n.ID, Zone: n.Zone, Weight: n.Weight})
+		}
+	}
+	return out
+}
+
+func zoneCount(nodes []placement.Node) int {
+	zones := map[string]bool{}
+	for _, n := range nodes {
+		zones[n.Zone] = true
+	}
+	return len(zones)
+}
+
+// errNoLayout answers a layout change before the cluster has a layout.
+var errNoLayout = newError(http.StatusServiceUnavailable, CodeServiceUnavailable,
+	"the cluster has no layout yet; wait for the metadata leader to create it")
+
+// approve admits an alive storage member into the layout.
+func (s *Server) approve(ctx context.Context, id string) (*LayoutChange, error) {
+	var obs *layout.Observation
+	for _, m := range s.cfg.Members.Members() {
+		if m.ID != id {
+			continue
+		}
+		switch {
+		case !m.HasRole(cluster.RoleStorage):
+			return nil, newError(http.StatusConflict, CodeNodeNotApprovable, "node %q is not a storage node (roles %v)", id, m.Roles)
+		case m.Status != cluster.StatusAlive:
+			return nil, newError(http.StatusConflict, CodeNodeNotApprovable, "node %q is %s, not alive: only an alive node can be approved", id, m.Status)
+		case m.Weight <= 0:
+			return nil, newError(http.StatusConflict, CodeNodeNotApprovable, "node %q announces weight %v: it would take no data", id, m.Weight)
+		}
+		obs = &layout.Observation{ID: m.ID, Zone: m.Zone, Weight: m.Weight, Addr: m.APIAddr, Alive: true}
+	}
+	if obs == nil {
+		return nil, newError(http.StatusNotFound, CodeNoSuchNode, "node %q is not a member of the cluster (gossip does not know it)", id)
+	}
+	return s.changeLayout(ctx, id, func(cur *meta.Layout) (*meta.Layout, error) {
+		return layout.Approve(cur, *obs)
+	})
+}
+
+// remove marks a node of the layout removed.
+func (s *Server) remove(ctx context.Context, id string) (*LayoutChange, error) {
+	return s.changeLayout(ctx, id, func(cur *meta.Layout) (*meta.Layout, error) {
+		next, err := layout.Remove(cur, id)
+		if err != nil {
+			return nil, err
+		}
+		if len(placementNodes(next)) == 0 {
+			return nil, newError(http.StatusConflict, CodeLastNode, "node %q is the last node of the layout that takes data; removing it would leave nowhere to write", id)
+		}
+		return next, nil
+	})
+}
+
+// changeLayout stores change(current layout), reading the layout again
+// and retrying when another writer stored a version first.
+func (s *Server) changeLayout(ctx context.Context, id string, change func(*meta.Layout) (*meta.Layout, error)) (*LayoutChange, error) {
+	subject := fmt.Sprintf("node %q", id)
+	var err error
+	for range layoutRetries {
+		var cur, next *meta.Layout
+		if cur, err = s.currentLayout(ctx); err != nil {
+			return nil, fail(err, subject)
+		}
+		if cur == nil {
+			return nil, errNoLayout
+		}
+		if next, err = change(cur); err != nil {
+			return nil, fail(err, subject)
+		}
+		sctx, cancel := s.call(ctx)
+		err = s.cfg.Meta.SetLayout(sctx, next)
+		cancel()
+		if err == nil {
+			s.log.Info("layout changed by an operator", "node", id, "version", next.Version)
+			return &LayoutChange{Node: id, LayoutVersion: next.Version}, nil
+		}
+		if !errors.Is(err, meta.ErrStaleLayout) {
+			return nil, fail(err, subject)
+		}
+	}
+	return nil, fail(fmt.Errorf("the layout changed under each of %d attempts: %w", layoutRetries, err), subject)
+}

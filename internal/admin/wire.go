@@ -1,0 +1,198 @@
+package admin
+
+import "time"
+
+// The types of this file are the wire format of version 1 (see doc.go):
+// their JSON tags are the field names on the wire. Sizes are bytes.
+
+// Status is the answer to GET status: the cluster as this node sees it.
+type Status struct {
+	// LayoutVersion is the current layout's version; 0 when the cluster
+	// has none yet or the metadata store could not be read.
+	LayoutVersion uint64 `json:"layout_version"`
+	// LayoutError says why the layout is unknown (the metadata store has
+	// no leader...); empty when it was read. While it is set, nodes are
+	// neither in_layout nor pending: nobody knows.
+	LayoutError string `json:"layout_error,omitempty"`
+	// K and M are the data and parity shards of new stripes.
+	K int `json:"k"`
+	M int `json:"m"`
+	// Nodes are the gossip members and the layout's nodes, by ID.
+	Nodes []Node `json:"nodes"`
+	// Zones summarize the layout's nodes that take data (not removed),
+	// by zone name.
+	Zones []Zone `json:"zones"`
+	// Totals add up the usage of every node that reported one.
+	Totals Totals `json:"totals"`
+	// Warnings are the problems an operator should act on, as sentences.
+	Warnings []string `json:"warnings"`
+	// Leader is the node ID of the metadata Raft leader, as the answering
+	// node knows it: set when that node is a meta node and a leader is
+	// known, empty otherwise.
+	Leader string `json:"leader,omitempty"`
+}
+
+// Gossip status of a layout node that gossip no longer lists. The other
+// values are cluster.Status's: alive, leaving, left, failed.
+const GossipUnknown = "unknown"
+
+// Node is one node of the cluster: a gossip member, a node of the layout,
+// or both.
+type Node struct {
+	ID string `json:"id"`
+	// Zone and Weight are the layout's when the layout lists the node (what
+	// placement uses; a removed node's weight is 0), else what the node
+	// announces. Zone "" is the default zone.
+	Zone   string  `json:"zone"`
+	Weight float64 `json:"weight"`
+	// Roles are "storage", "gateway" and "meta". A layout node that gossip
+	// does not list is shown as ["storage"].
+	Roles    []string `json:"roles"`
+	APIAddr  string   `json:"api_addr,omitempty"`  // node API host:port
+	S3Addr   string   `json:"s3_addr,omitempty"`   // S3 host:port, on a gateway
+	RaftAddr string   `json:"raft_addr,omitempty"` // raft host:port, on a meta node
+	// Gossip is the member's status in this node's gossip view: alive,
+	// leaving, left, failed, or unknown (GossipUnknown).
+	Gossip string `json:"gossip"`
+	// Down: Gossip is not alive.
+	Down bool `json:"down"`
+	// InLayout: the layout lists the node and it is not removed; it
+	// takes new shards.
+	InLayout bool `json:"in_layout"`
+	// Removed: the layout lists the node as removed (storectl node
+	// remove); it takes no new shards.
+	Removed bool `json:"removed"`
+	// Pending: an alive storage member the layout does not list, waiting
+	// for storectl node approve.
+	Pending bool `json:"pending"`
+	// Usage is what the node reported; nil for nodes not asked (not
+	// alive, not storage) or that did not answer (see Error).
+	Usage *Usage `json:"usage,omitempty"`
+	// Error is why Usage is missing for an alive storage node.
+	Error string `json:"error,omitempty"`
+}
+
+// Usage is a storage node's disk usage, as it reports it.
+type Usage struct {
+	Capacity int64 `json:"capacity"` // size of the node's file system
+	Used     int64 `json:"used"`     // bytes of shards held
+	Free     int64 `json:"free"`     // bytes available on the file system
+	Shards   int64 `json:"shards"`   // shards held
+}
+
+// Zone summarizes the nodes of one zone that take data.
+type Zone struct {
+	Name     string  `json:"name"`
+	Nodes    int     `json:"nodes"`
+	Alive    int     `json:"alive"`
+	Weight   float64 `json:"weight"`
+	Capacity int64   `json:"capacity"`
+	Used     int64   `json:"used"`
+	Free     int64   `json:"free"`
+}
+
+// Totals add up the nodes' usage.
+type Totals struct {
+	Capacity int64 `json:"capacity"`
+	Used     int64 `json:"used"`
+	Free     int64 `json:"free"`
+	Shards   int64 `json:"shards"`
+}
+
+// LayoutChange is the answer to approve and remove.
+type LayoutChange struct {
+	Node          string `json:"node"`
+	LayoutVersion uint64 `json:"layout_version"` // the version that made the change
+}
+
+// Bucket is a bucket.
+type Bucket struct {
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
+// Key is an S3 access key, without its secret.
+type Key struct {
+	ID      string    `json:"id"`
+	Created time.Time `json:"created"`
+}
+
+// NewKey is a key just created, with its secret: the only time the API
+// shows it.
+type NewKey struct {
+	ID      string    `json:"id"`
+	Secret  string    `json:"secret"`
+	Created time.Time `json:"created"`
+}
+
+// Object is the answer to GET objects/{bucket}/{key}: an object's manifest,
+// where each shard of each chunk is placed, and whether the node has it.
+type Object struct {
+	Bucket      string    `json:"bucket"`
+	Key         string    `json:"key"`
+	Size        int64     `json:"size"`
+	ETag        string    `json:"etag"`
+	CID         string    `json:"cid"` // root CID
+	Modified    time.Time `json:"modified"`
+	ContentType string    `json:"content_type,omitempty"`
+	Chunks      []Chunk   `json:"chunks"`
+	// Layouts are the layout versions the chunks were placed under, by
+	// version, so that a reader can check the placement (with the
+	// placement key, which the API does not show).
+	Layouts []Layout `json:"layouts"`
+}
+
+// Chunk is one chunk of an object and its stripe.
+type Chunk struct {
+	Index         int     `json:"index"`
+	Offset        int64   `json:"offset"` // of the chunk's first byte in the object
+	CID           string  `json:"cid"`
+	Size          int64   `json:"size"`
+	K             int     `json:"k"`
+	M             int     `json:"m"`
+	LayoutVersion uint64  `json:"layout_version"` // placed under
+	ShardSize     int     `json:"shard_size"`
+	Shards        []Shard `json:"shards"`
+	// Error says why the shards' nodes are unknown (a layout version
+	// the metadata store does not have...); empty otherwise.
+	Error string `json:"error,omitempty"`
+}
+
+// Shard is one shard of a stripe and the node placement gives it.
+type Shard struct {
+	Index int    `json:"index"`
+	Role  string `json:"role"` // "data" (index < k) or "parity"
+	CID   string `json:"cid"`
+	Node  string `json:"node,omitempty"`
+	Zone  string `json:"zone,omitempty"`
+	// Present: the node holds the shard. Null when it could not be asked
+	// (see Error).
+	Present *bool  `json:"present"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Layout is a layout version's node set, as placement uses it.
+type Layout struct {
+	Version uint64       `json:"version"`
+	Nodes   []LayoutNode `json:"nodes"`
+}
+
+// LayoutNode is one node of a layout.
+type LayoutNode struct {
+	ID      string  `json:"id"`
+	Zone    string  `json:"zone"`
+	Weight  float64 `json:"weight"`
+	Removed bool    `json:"removed,omitempty"`
+}
+
+// Shard roles.
+const (
+	RoleData   = "data"
+	RoleParity = "parity"
+)
+
+// errorBody is the body of every error answer.
+type errorBody struct {
+	Code    string `json:"error"`
+	Message string `json:"message"`
+}

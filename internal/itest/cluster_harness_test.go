@@ -1,0 +1,373 @@
+//go:build integration
+
+package itest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"cairn/internal/meta"
+	"cairn/internal/metarpc"
+	"cairn/internal/nodeauth"
+)
+
+// clusterSecret is the cluster secret of the test clusters.
+const clusterSecret = "integration-test-cluster-secret-0123456789"
+
+// netHost is where a cluster node runs: loopback in the root network
+// namespace, or a network namespace of its own with its own address.
+type netHost struct {
+	ip string
+	ns string // network namespace; "" for the root namespace
+}
+
+// clusterNode is one storaged process of a test cluster, with the
+// addresses it keeps across restarts.
+type clusterNode struct {
+	name, zone string
+	meta, s3   bool
+	host       netHost
+	dir        string // data under dir/data, shards under dir/shards
+	api        string
+	gossip     string
+	raft       string
+	s3addr     string
+	id         string // the node ID, read from its data dir after start
+
+	mu      sync.Mutex
+	cut     bool // running, but cut off by a partition
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	logPath string
+}
+
+// testCluster is a cluster of storaged processes.
+type testCluster struct {
+	t          *testing.T
+	nodes      []*clusterNode
+	secretFile string
+	token      string
+	access     string
+	secret     string
+}
+
+// freePort returns a free TCP port on loopback (the gossip port must be
+// free for UDP too, which it almost always is).
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
+}
+
+// newTestCluster describes six nodes in three zones: in each zone one
+// node is --meta --s3 and the other storage only; all are --storage.
+// hosts gives each node's host (six entries), or nil for loopback.
+func newTestCluster(t *testing.T, hosts []netHost) *testCluster {
+	t.Helper()
+	root := t.TempDir()
+	c := &testCluster{t: t, secretFile: filepath.Join(root, "cluster-secret")}
+	if err := os.WriteFile(c.secretFile, []byte(clusterSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		n := &clusterNode{
+			name: fmt.Sprintf("n%d", i+1),
+			zone: fmt.Sprintf("zone-%c", 'a'+i/2),
+			meta: i%2 == 0,
+			s3:   i%2 == 0,
+			dir:  filepath.Join(root, fmt.Sprintf("n%d", i+1)),
+			host: netHost{ip: "127.0.0.1"},
+		}
+		n.s3 = n.meta
+		if hosts != nil {
+			n.host = hosts[i]
+			n.api, n.gossip, n.raft, n.s3addr = n.hostPort("7070"), n.hostPort("7946"), n.hostPort("7947"), n.hostPort("9000")
+		} else {
+			n.api, n.gossip, n.raft, n.s3addr = n.hostPort(freePort(t)), n.hostPort(freePort(t)), n.hostPort(freePort(t)), n.hostPort(freePort(t))
+		}
+		c.nodes = append(c.nodes, n)
+	}
+	t.Cleanup(func() {
+		for _, n := range c.nodes {
+			n.kill()
+		}
+		if t.Failed() {
+			for _, n := range c.nodes {
+				if b, err := os.ReadFile(n.logPath); err == nil {
+					if len(b) > 6000 {
+						b = b[len(b)-6000:]
+					}
+					t.Logf("%s log (tail):\n%s", n.name, b)
+				}
+			}
+		}
+	})
+	return c
+}
+
+func (n *clusterNode) hostPort(port string) string { return net.JoinHostPort(n.host.ip, port) }
+
+// args returns the storaged command line of the node.
+func (c *testCluster) args(n *clusterNode, join []string) []string {
+	a := []string{
+		"--data", filepath.Join(n.dir, "data"),
+		"--storage", filepath.Join(n.dir, "shards"),
+		"--zone", n.zone, "--weight", "1",
+		"--api", n.api, "--gossip", n.gossip,
+		"--secret-file", c.secretFile,
+		"--log-level", "debug",
+	}
+	if n.meta {
+		a = append(a, "--meta", "--raft", n.raft)
+	}
+	if n.s3 {
+		a = append(a, "--s3", n.s3addr)
+	}
+	if len(join) > 0 {
+		a = append(a, "--join", strings.Join(join, ","))
+	}
+	return a
+}
+
+// startAll starts every node. A new cluster starts one node after the
+// other, the first without --join and every other joining the ones before
+// it. A restart starts them all at once, each joining all the others, as
+// machines coming back do.
+func (c *testCluster) startAll(restart bool) {
+	c.t.Helper()
+	var waits []func()
+	for i, n := range c.nodes {
+		var join []string
+		for j, o := range c.nodes {
+			if j != i && (restart || j < i) {
+				join = append(join, o.gossip)
+			}
+		}
+		w := c.launch(n, join)
+		if restart {
+			waits = append(waits, w)
+		} else {
+			w()
+		}
+	}
+	for _, w := range waits {
+		w()
+	}
+}
+
+// start starts the node's process and waits until it serves its node API
+// (and S3, for a gateway).
+func (c *testCluster) start(n *clusterNode, join []string) {
+	c.t.Helper()
+	c.launch(n, join)()
+}
+
+// launch starts the node's process and returns a func that waits until it
+// serves its node API (and S3, for a gateway).
+func (c *testCluster) launch(n *clusterNode, join []string) (wait func()) {
+	c.t.Helper()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := os.MkdirAll(n.dir, 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	logf, err := os.OpenFile(filepath.Join(n.dir, "storaged.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	n.logPath = logf.Name()
+	args := c.args(n, join)
+	cmd := exec.Command(storagedBin, args...)
+	if n.host.ns != "" {
+		cmd = exec.Command("ip", append([]string{"netns", "exec", n.host.ns, storagedBin}, args...)...)
+	}
+	cmd.Env = withoutCairnEnv(os.Environ())
+	cmd.Stderr = logf
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	n.cmd, n.exited = cmd, make(chan struct{})
+	exited := n.exited
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		want := "Admin:"
+		if n.s3 {
+			want = "S3 endpoint:"
+		}
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), want) {
+				close(ready)
+				break
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	go func() { cmd.Wait(); logf.Close(); close(exited) }()
+	return func() {
+		c.t.Helper()
+		select {
+		case <-ready:
+		case <-exited:
+			b, _ := os.ReadFile(n.logPath)
+			c.t.Fatalf("%s exited before serving: %s", n.name, tail(b, 4000))
+		case <-time.After(90 * time.Second):
+			c.t.Fatalf("%s did not start serving within 90s", n.name)
+		}
+		id, err := os.ReadFile(filepath.Join(n.dir, "data", "node-id"))
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		n.id = strings.TrimSpace(string(id))
+		if c.token == "" {
+			token, err := os.ReadFile(filepath.Join(n.dir, "data", "admin-token"))
+			if err != nil {
+				c.t.Fatal(err)
+			}
+			c.token = strings.TrimSpace(string(token))
+		}
+	}
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+// kill sends SIGKILL to the node's process and waits for it to end.
+func (n *clusterNode) kill() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd == nil {
+		return
+	}
+	n.cmd.Process.Signal(syscall.SIGKILL)
+	<-n.exited
+	n.cmd = nil
+}
+
+// reachable reports whether the node runs and the test reaches it.
+func (n *clusterNode) reachable() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.cmd != nil && !n.cut
+}
+
+func (n *clusterNode) setCut(cut bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.cut = cut
+}
+
+// gateways returns the reachable gateway nodes.
+func (c *testCluster) gateways() []*clusterNode {
+	var gs []*clusterNode
+	for _, n := range c.nodes {
+		if n.s3 && n.reachable() {
+			gs = append(gs, n)
+		}
+	}
+	return gs
+}
+
+// s3 returns a minio-go client for a gateway node.
+func (c *testCluster) s3(n *clusterNode) *minio.Client {
+	c.t.Helper()
+	cl, err := minio.New(n.s3addr, &minio.Options{
+		Creds:      credentials.NewStaticV4(c.access, c.secret, ""),
+		Region:     region,
+		MaxRetries: 1,
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return cl
+}
+
+// meta returns a metadata client signed with the cluster secret that asks
+// the given meta nodes: the test's independent view of the layout.
+func (c *testCluster) metaClient(nodes ...*clusterNode) *metarpc.Client {
+	c.t.Helper()
+	signer, err := nodeauth.NewSigner([]byte(clusterSecret), nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var i int
+	var mu sync.Mutex
+	mc, err := metarpc.NewClient(metarpc.ClientConfig{
+		Leader: func() string {
+			mu.Lock()
+			defer mu.Unlock()
+			for range nodes {
+				n := nodes[i%len(nodes)]
+				i++
+				if n.reachable() {
+					return "http://" + n.api
+				}
+			}
+			return ""
+		},
+		Signer: signer,
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return mc
+}
+
+// metaNodes returns the reachable meta nodes.
+func (c *testCluster) metaNodes() []*clusterNode {
+	var ms []*clusterNode
+	for _, n := range c.nodes {
+		if n.meta && n.reachable() {
+			ms = append(ms, n)
+		}
+	}
+	return ms
+}
+
+// layout returns the current layout, read through the metadata API.
+func (c *testCluster) layout(ctx context.Context) (*meta.Layout, error) {
+	return c.metaClient(c.metaNodes()...).Layout(ctx)
+}
+
+// waitFor retries f until it succeeds or limit passes.
+func waitFor(t *testing.T, limit time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v: %v", what, limit, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
