@@ -44,7 +44,12 @@ func size(n int64) string {
 	return strings.TrimSuffix(s, ".0") + " " + units[u:u+1] + "iB"
 }
 
-func weight(w float64) string { return strconv.FormatFloat(w, 'g', -1, 64) }
+// weight shows a weight to four significant digits: a default weight is a
+// capacity in GiB, whose last digits say nothing.
+func weight(w float64) string {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(w, 'g', 4, 64), 64)
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
 
 func stamp(t time.Time) string {
 	if t.IsZero() {

@@ -46,7 +46,9 @@ type clusterNode struct {
 	gossip     string
 	raft       string
 	s3addr     string
-	id         string // the node ID, read from its data dir after start
+	id         string   // the node ID, read from its data dir after start
+	extra      []string // more storaged flags
+	noWaitS3   bool     // start does not wait for the gateway to be ready
 
 	mu      sync.Mutex
 	cut     bool // running, but cut off by a partition
@@ -145,7 +147,7 @@ func (c *testCluster) args(n *clusterNode, join []string) []string {
 	if len(join) > 0 {
 		a = append(a, "--join", strings.Join(join, ","))
 	}
-	return a
+	return append(a, n.extra...)
 }
 
 // startAll starts every node. A new cluster starts one node after the
@@ -215,8 +217,8 @@ func (c *testCluster) launch(n *clusterNode, join []string) (wait func()) {
 	go func() {
 		sc := bufio.NewScanner(out)
 		want := "Admin:"
-		if n.s3 {
-			want = "S3 endpoint:"
+		if n.s3 && !n.noWaitS3 {
+			want = "S3 ready:"
 		}
 		for sc.Scan() {
 			if strings.HasPrefix(sc.Text(), want) {

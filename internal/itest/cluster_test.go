@@ -390,7 +390,7 @@ func (c *testCluster) as(t *testing.T) func() {
 // runClusterScenario is the life of a cluster: objects written, storage
 // nodes killed, a zone lost (by kill or by partition), the Raft leader
 // killed under writes, and every process restarted.
-func runClusterScenario(t *testing.T, c *testCluster, loseZone func(zone []*clusterNode) (restore func())) {
+func runClusterScenario(t *testing.T, c *testCluster, loseZone func(t *testing.T, zone []*clusterNode) (restore func())) {
 	ctx := ctxT(t)
 	c.bringUp(ctx)
 	seed := uint64(time.Now().UnixNano())
@@ -431,7 +431,7 @@ func runClusterScenario(t *testing.T, c *testCluster, loseZone func(zone []*clus
 	t.Run("lose-a-zone", func(t *testing.T) {
 		defer c.as(t)()
 		zone := c.nodes[2:4] // zone-b: a meta+s3 node and a storage node
-		restore := loseZone(zone)
+		restore := loseZone(t, zone)
 		c.checkEverywhere(ctx, objs)
 		restore()
 	})
@@ -501,6 +501,7 @@ func runClusterScenario(t *testing.T, c *testCluster, loseZone func(zone []*clus
 			n.kill()
 		}
 		c.startAll(true)
+		c.waitGossip(ctx)
 		c.checkEverywhere(ctx, objs)
 	})
 }
@@ -508,7 +509,7 @@ func runClusterScenario(t *testing.T, c *testCluster, loseZone func(zone []*clus
 // TestClusterLoopback runs six storaged processes on loopback.
 func TestClusterLoopback(t *testing.T) {
 	c := newTestCluster(t, nil)
-	runClusterScenario(t, c, func(zone []*clusterNode) func() {
+	runClusterScenario(t, c, func(t *testing.T, zone []*clusterNode) func() {
 		for _, n := range zone {
 			n.kill()
 		}
@@ -525,7 +526,7 @@ func TestClusterLoopback(t *testing.T) {
 func TestClusterNetns(t *testing.T) {
 	lab := newNetLab(t, 6)
 	c := newTestCluster(t, lab.hosts)
-	runClusterScenario(t, c, func(zone []*clusterNode) func() {
+	runClusterScenario(t, c, func(t *testing.T, zone []*clusterNode) func() {
 		var hosts []int
 		for _, n := range zone {
 			hosts = append(hosts, slices.Index(c.nodes, n))
@@ -535,6 +536,14 @@ func TestClusterNetns(t *testing.T) {
 		lab.cut(hosts...)
 		for _, n := range zone {
 			n.setCut(true)
+		}
+		// A partition, not a crash: the zone's nodes reach each other,
+		// and nothing crosses the cut either way.
+		if !lab.canDial(hosts[0], zone[1].api) {
+			t.Error("the cut-off nodes do not reach each other")
+		}
+		if lab.canDial(-1, zone[0].api) || lab.canDial(hosts[0], c.nodes[0].api) || lab.canDial(0, zone[1].api) {
+			t.Error("the partition lets connections through")
 		}
 		return func() {
 			lab.heal(hosts...)

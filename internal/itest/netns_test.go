@@ -4,6 +4,7 @@ package itest
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -102,6 +103,18 @@ func (l *netLab) heal(hosts ...int) {
 			l.t.Fatal(err)
 		}
 	}
+}
+
+// canDial reports whether a TCP connection from the host (-1: the root
+// namespace) to addr opens within two seconds.
+func (l *netLab) canDial(from int, addr string) bool {
+	host, port, _ := net.SplitHostPort(addr)
+	script := fmt.Sprintf("exec 3<>/dev/tcp/%s/%s", host, port)
+	cmd := exec.Command("timeout", "2", "bash", "-c", script)
+	if from >= 0 {
+		cmd = exec.Command("ip", "netns", "exec", l.hosts[from].ns, "timeout", "2", "bash", "-c", script)
+	}
+	return cmd.Run() == nil
 }
 
 func (l *netLab) close() {

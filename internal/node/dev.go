@@ -122,6 +122,18 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 	gw.NodeID, gw.DataDir, gw.Zone = "dev-gateway", filepath.Join(cfg.DataDir, "dev-gateway"), "zone-a"
 	gw.S3Addr, gw.S3Listener = s3Ln.Addr().String(), s3Ln
 	nodes = append(nodes, gw)
+	// Gossip and Raft bind their own ports: reserve free ones, and free
+	// them only once every listener of this process is open, so that no
+	// node API takes a port meant for gossip.
+	var reserved []net.Listener
+	reserve := func() (string, error) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", fmt.Errorf("find a free port: %w", err)
+		}
+		reserved = append(reserved, l)
+		return l.Addr().String(), nil
+	}
 	for i := range nodes {
 		c := &nodes[i]
 		apiLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -130,10 +142,10 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 		}
 		defer apiLn.Close()
 		c.APIListener, c.APIAddr = apiLn, apiLn.Addr().String()
-		if c.GossipAddr, err = freeLoopbackAddr(); err != nil {
+		if c.GossipAddr, err = reserve(); err != nil {
 			return err
 		}
-		if c.RaftAddr, err = freeLoopbackAddr(); err != nil {
+		if c.RaftAddr, err = reserve(); err != nil {
 			return err
 		}
 		if i > 0 {
@@ -142,6 +154,9 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 		c.Secret, c.Local, c.K, c.M = secret, local, cfg.K, cfg.M
 		c.GossipProfile = cluster.ProfileLocal
 		c.Out, c.Logger = io.Discard, log
+	}
+	for _, l := range reserved {
+		l.Close()
 	}
 	gw = nodes[len(nodes)-1]
 
@@ -169,8 +184,22 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 		}
 		return first
 	}
+	// The storage nodes all join through the first; once they have, the
+	// gateway that joins next learns of every one of them at its join.
+	joined := make(chan struct{}, len(nodes))
 	for _, c := range nodes[:len(nodes)-1] {
+		c.Ready = func() { joined <- struct{}{} }
 		start(c)
+	}
+	for range cfg.Nodes {
+		select {
+		case <-joined:
+		case err := <-errc:
+			running--
+			return stop(err)
+		case <-ctx.Done():
+			return stop(nil)
+		}
 	}
 
 	// The gateway starts once the layout has every storage node, so that
@@ -211,7 +240,17 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	s3Ready := make(chan struct{})
+	gw.S3Ready = func() { close(s3Ready) }
 	start(gw)
+	select {
+	case err := <-errc:
+		running--
+		return stop(err)
+	case <-ctx.Done():
+		return stop(nil)
+	case <-s3Ready:
+	}
 
 	fmt.Fprintf(cfg.Out, "Cairn dev cluster: %d storage nodes in %d zones, %d+%d stripes, data in %s\n",
 		cfg.Nodes, cfg.Zones, cfg.K, cfg.M, cfg.DataDir)
@@ -236,17 +275,6 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 	err = stop(nil)
 	log.Info("stopped")
 	return err
-}
-
-// freeLoopbackAddr returns a loopback address with a port free right now,
-// for a listener (gossip, Raft) that cannot be handed over.
-func freeLoopbackAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // devSecret returns the dev cluster's secret, made on first start and kept

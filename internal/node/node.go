@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/rand"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"cairn/internal/blob"
@@ -79,6 +81,10 @@ type Config struct {
 	// and writes the shards of a storage node in the same process
 	// directly, not over HTTP. Every node has one for its own storage.
 	Local *LocalStores
+	// Ready, when set, is called once the node has joined the cluster and
+	// serves its node API; S3Ready once the gateway serves S3 (it answers
+	// 503 until it has a layout).
+	Ready, S3Ready func()
 
 	Out    io.Writer
 	Logger *slog.Logger
@@ -347,29 +353,49 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	fmt.Fprintf(cfg.Out, "Cairn node %s: roles %v, zone %s\n", id, self.Roles, cfg.Zone)
 	fmt.Fprintf(cfg.Out, "Node API:     http://%s\nGossip:       %s\n", apiLn.Addr(), members.GossipAddr())
 	fmt.Fprintf(cfg.Out, "Admin:        storectl --node %s --token-file %s\n", adminURL, filepath.Join(cfg.DataDir, adminTokenFile))
+	if cfg.Ready != nil {
+		cfg.Ready()
+	}
 
 	if cfg.S3Addr != "" {
-		gw, err := newClusterGateway(ctx, cfg, mc, nodes, log)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); gw.refreshLoop(ctx) }()
-		s3, err := s3gw.New(s3gw.Config{Backend: gw.Gateway, Credentials: gw.Gateway, Logger: log.With("component", "s3")})
-		if err != nil {
-			return err
-		}
+		// S3 listens at once, and answers 503 until the gateway has a
+		// layout to place objects under (in approval mode, until an
+		// operator approves storage nodes).
 		s3Ln := cfg.S3Listener
 		if s3Ln == nil {
 			if s3Ln, err = net.Listen("tcp", cfg.S3Addr); err != nil {
 				return fmt.Errorf("listen for S3 on %s: %w", cfg.S3Addr, err)
 			}
 		}
-		serve(s3, s3Ln, 30*time.Second)
-		fmt.Fprintf(cfg.Out, "S3 endpoint:  http://%s\n", s3Ln.Addr())
+		var s3 atomic.Pointer[s3gw.Server]
+		serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if h := s3.Load(); h != nil {
+				h.ServeHTTP(w, r)
+				return
+			}
+			notReady(w)
+		}), s3Ln, 30*time.Second)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			gw, err := newClusterGateway(ctx, cfg, mc, nodes, log)
+			if err != nil {
+				return // ctx ended
+			}
+			h, err := s3gw.New(s3gw.Config{Backend: gw.Gateway, Credentials: gw.Gateway, Logger: log.With("component", "s3")})
+			if err != nil {
+				log.Error("S3 gateway", "err", err)
+				return
+			}
+			s3.Store(h)
+			log.Info("S3 gateway ready", "addr", s3Ln.Addr().String())
+			fmt.Fprintf(cfg.Out, "S3 ready:     http://%s\n", s3Ln.Addr())
+			if cfg.S3Ready != nil {
+				cfg.S3Ready()
+			}
+			gw.refreshLoop(ctx)
+		}()
+		fmt.Fprintf(cfg.Out, "S3 endpoint:  http://%s (answers 503 until the gateway has a layout)\n", s3Ln.Addr())
 	}
 	log.Info("node running", "roles", self.Roles, "zone", cfg.Zone, "api", cfg.APIAddr)
 
@@ -382,6 +408,16 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	cancel()
 	return err
+}
+
+// notReady answers an S3 request while the gateway waits for its first
+// layout: 503 ServiceUnavailable, which S3 clients retry.
+func notReady(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Retry-After", "2")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	io.WriteString(w, xml.Header+"<Error><Code>ServiceUnavailable</Code>"+
+		"<Message>The cluster has no storage nodes in its layout yet (approve some with storectl node approve, or wait for them to join); please retry.</Message></Error>")
 }
 
 func newPlacementKey() []byte {
