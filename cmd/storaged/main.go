@@ -90,7 +90,7 @@ func run(args []string) error {
 	s3 := fs.String("s3", "", "S3 listen address host:port: makes the node a gateway (--dev default "+dev.S3Addr+"; port 0 picks a free one)")
 	fs.StringVar(&cl.StorageDir, "storage", "", "make the node a storage node keeping shards in `DIR`")
 	fs.BoolVar(&cl.Meta, "meta", false, "make the node a voter of the metadata Raft group")
-	fs.StringVar(&cl.Zone, "zone", cl.Zone, "failure domain of the node (site, rack, operator); a stripe never puts more shards in one zone than it can lose")
+	fs.StringVar(&cl.Zone, "zone", cl.Zone, "failure domain of the node (site, rack, operator); with enough zones, a stripe never puts more shards in one zone than it can lose")
 	fs.Float64Var(&cl.Weight, "weight", 0, "storage weight (0: the capacity of --storage in GiB)")
 	fs.Var(&join, "join", "gossip `ADDR` of a cluster member to join (repeat or comma-separate; none: start a new cluster)")
 	fs.StringVar(&cl.APIAddr, "api", cl.APIAddr, "node API listen address host:port (shards, metadata forwarding, admin); other nodes reach it here")
