@@ -55,6 +55,11 @@ func (a *app) runObjectStat(c *cobra.Command, bucket, key string) error {
 	var present, missing, unknown int
 	var warnings []string
 	for _, ch := range o.Chunks {
+		if ch.Inline {
+			fmt.Fprintf(w, "\nChunk %d  %s  %s at offset %d  stored inline in the manifest (replicated by the metadata group)\n",
+				ch.Index, ch.CID, size(ch.Size), ch.Offset)
+			continue
+		}
 		fmt.Fprintf(w, "\nChunk %d  %s  %s at offset %d  %d+%d under layout version %d  shards of %s\n",
 			ch.Index, ch.CID, size(ch.Size), ch.Offset, ch.K, ch.M, ch.LayoutVersion, size(int64(ch.ShardSize)))
 		if ch.Error != "" {

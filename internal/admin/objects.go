@@ -67,6 +67,11 @@ func (s *Server) object(ctx context.Context, bucket, key string) (*Object, error
 			K: st.K, M: st.M, LayoutVersion: st.Layout, ShardSize: st.ShardSize,
 		}
 		off += c.Size
+		if c.Inline() {
+			ch.Inline, ch.Shards = true, []Shard{}
+			out.Chunks[i] = ch
+			continue
+		}
 		n := st.K + st.M
 		ch.Shards = make([]Shard, n)
 		for j := range ch.Shards {

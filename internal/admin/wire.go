@@ -144,15 +144,18 @@ type Object struct {
 
 // Chunk is one chunk of an object and its stripe.
 type Chunk struct {
-	Index         int     `json:"index"`
-	Offset        int64   `json:"offset"` // of the chunk's first byte in the object
-	CID           string  `json:"cid"`
-	Size          int64   `json:"size"`
-	K             int     `json:"k"`
-	M             int     `json:"m"`
-	LayoutVersion uint64  `json:"layout_version"` // placed under
-	ShardSize     int     `json:"shard_size"`
-	Shards        []Shard `json:"shards"`
+	Index         int    `json:"index"`
+	Offset        int64  `json:"offset"` // of the chunk's first byte in the object
+	CID           string `json:"cid"`
+	Size          int64  `json:"size"`
+	K             int    `json:"k"`
+	M             int    `json:"m"`
+	LayoutVersion uint64 `json:"layout_version"` // placed under
+	ShardSize     int    `json:"shard_size"`
+	// Inline: the chunk's bytes are kept in the object's manifest (a small
+	// object), replicated by the metadata group; it has no shards.
+	Inline bool    `json:"inline,omitempty"`
+	Shards []Shard `json:"shards"`
 	// Error says why the shards' nodes are unknown (a layout version
 	// the metadata store does not have...); empty otherwise.
 	Error string `json:"error,omitempty"`

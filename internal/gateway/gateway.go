@@ -76,9 +76,19 @@ type Config struct {
 	// HedgeAfter is how long a read waits for its data shards before it
 	// also asks the parity holders, using whichever K shards come first.
 	HedgeAfter time.Duration
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// InlineMax is the size up to which an object (or a part) is kept in
+	// its manifest, replicated by Raft, instead of as a stripe of K+M
+	// shards: a small object then costs one metadata commit rather than
+	// K+M shard writes. 0 stores everything as stripes. At most
+	// meta.MaxInline.
+	InlineMax int
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
+
+// DefaultInlineMax is the default InlineMax: objects up to 64 KiB live in
+// their manifests.
+const DefaultInlineMax = 64 << 10
 
 // Default returns the default configuration: 4+2 stripes of 1 MiB chunks.
 func Default() Config {
@@ -89,6 +99,7 @@ func Default() Config {
 		ChunksInFlight: 4,
 		ReadAhead:      4,
 		HedgeAfter:     250 * time.Millisecond,
+		InlineMax:      DefaultInlineMax,
 		Logger:         slog.New(slog.DiscardHandler),
 		Now:            time.Now,
 	}
@@ -109,6 +120,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("gateway: write quorum %d outside [k=%d, k+m=%d]", c.WriteQuorum, c.K, c.K+c.M)
 	case c.ChunksInFlight < 1 || c.ReadAhead < 0 || c.HedgeAfter < 0:
 		return errors.New("gateway: ChunksInFlight must be >= 1, ReadAhead and HedgeAfter >= 0")
+	case c.InlineMax < 0 || c.InlineMax > meta.MaxInline:
+		return fmt.Errorf("gateway: InlineMax %d outside [0, %d]", c.InlineMax, meta.MaxInline)
 	}
 	return nil
 }
@@ -294,6 +307,9 @@ func s3err(err error) error {
 		{meta.ErrInvalidPart, s3gw.ErrInvalidPart},
 		{meta.ErrNoSuchAccess, s3gw.ErrInvalidAccessKeyID},
 		{meta.ErrNotLeader, s3gw.ErrServiceUnavailable},
+		// The write may be applied or not: a client that retries (S3 SDKs
+		// retry 503) converges either way, since a PUT is idempotent.
+		{meta.ErrOutcomeUnknown, s3gw.ErrServiceUnavailable},
 	} {
 		if errors.Is(err, m.from) {
 			return fmt.Errorf("%w: %w", m.to, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/ipfs/go-cid"
 
+	"cairn/erasure"
 	"cairn/internal/blob"
 	"cairn/internal/meta"
 	"cairn/s3gw"
@@ -73,6 +74,8 @@ func (n testNodes) Shards(id string) (ShardStore, error) {
 
 type env struct {
 	g     *Gateway
+	ms    *meta.Store
+	cfg   Config
 	nodes testNodes
 	ids   []string
 }
@@ -95,7 +98,7 @@ func newEnv(t *testing.T, chunkSize int) *env {
 		t.Fatal(err)
 	}
 	l := &meta.Layout{V: 1, Version: 1, PlacementKey: []byte("test key")}
-	e := &env{nodes: testNodes{}}
+	e := &env{nodes: testNodes{}, ms: ms}
 	for i := range 6 {
 		id := fmt.Sprintf("n%d", i)
 		st, err := blob.OpenDir(filepath.Join(dir, id))
@@ -115,6 +118,7 @@ func newEnv(t *testing.T, chunkSize int) *env {
 	cfg := Default()
 	cfg.Meta, cfg.Nodes, cfg.ChunkSize = ms, e.nodes, chunkSize
 	cfg.HedgeAfter = 20 * time.Millisecond
+	e.cfg = cfg
 	e.g, err = New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -393,4 +397,80 @@ func TestHedgedRead(t *testing.T) {
 		t.Fatal("no stalled request was ever cancelled: the test did not exercise hedging")
 	}
 	t.Logf("%d shard GETs, %d stalled ones cancelled after the hedge", gets, stalled)
+}
+
+// TestInlineSmallObjects: objects up to InlineMax live in their manifest —
+// written and read with every storage node down, ranges included — and
+// one byte more takes a stripe.
+func TestInlineSmallObjects(t *testing.T) {
+	e := newEnv(t, 1<<20)
+	for _, n := range e.nodes {
+		n.down.Store(true)
+	}
+	for _, size := range []int{1, 1000, DefaultInlineMax} {
+		data := randBytes(uint64(size), size)
+		info := e.put(t, fmt.Sprint(size), data)
+		if want := erasure.ChunkCID(data).String(); info.CID != want {
+			t.Errorf("%d bytes inline: CID %s, want %s", size, info.CID, want)
+		}
+		if got, err := e.read(fmt.Sprint(size), 0, int64(size)); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%d bytes inline: read %d bytes, err %v", size, len(got), err)
+		}
+		if size > 10 {
+			if got, err := e.read(fmt.Sprint(size), 3, 7); err != nil || !bytes.Equal(got, data[3:10]) {
+				t.Fatalf("%d bytes inline, range 3+7: %q, err %v", size, got, err)
+			}
+		}
+	}
+	_, err := e.g.PutObject(context.Background(), "b", "striped", bytes.NewReader(make([]byte, DefaultInlineMax+1)), DefaultInlineMax+1, s3gw.PutOptions{})
+	if !errors.Is(err, s3gw.ErrServiceUnavailable) {
+		t.Fatalf("a %d-byte object with every node down: %v, want ErrServiceUnavailable (it needs a stripe)", DefaultInlineMax+1, err)
+	}
+}
+
+// lossyMeta applies a write and then loses its answer, as a leader that
+// steps down right after committing does.
+type lossyMeta struct {
+	*meta.Store
+	lose atomic.Int32 // answers still to lose
+}
+
+func (m *lossyMeta) PutObject(ctx context.Context, obj *meta.Object) error {
+	err := m.Store.PutObject(ctx, obj)
+	if err == nil && m.lose.Add(-1) >= 0 {
+		return fmt.Errorf("leader stepped down: %w", meta.ErrOutcomeUnknown)
+	}
+	return err
+}
+
+// TestPutRetriesUnknownOutcome: a PUT whose manifest commit has an unknown
+// outcome writes it again, and the object's chunks are counted once.
+func TestPutRetriesUnknownOutcome(t *testing.T) {
+	e := newEnv(t, 4096)
+	lm := &lossyMeta{Store: e.ms}
+	cfg := e.cfg
+	cfg.Meta = lm
+	g, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randBytes(11, 3*4096)
+	lm.lose.Store(2)
+	if _, err := g.PutObject(context.Background(), "b", "k", bytes.NewReader(data), int64(len(data)), s3gw.PutOptions{}); err != nil {
+		t.Fatalf("put with two lost answers: %v", err)
+	}
+	obj, err := e.ms.GetObject(context.Background(), "b", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range obj.Chunks {
+		if n, err := e.ms.ChunkRefs(context.Background(), c.CID); err != nil || n != 1 {
+			t.Errorf("chunk %x has %d references (err %v), want 1", c.CID, n, err)
+		}
+	}
+	lm.lose.Store(3) // more than the gateway tries
+	_, err = g.PutObject(context.Background(), "b", "k2", bytes.NewReader(data), int64(len(data)), s3gw.PutOptions{})
+	if !errors.Is(err, s3gw.ErrServiceUnavailable) {
+		t.Fatalf("put with three lost answers: %v, want ErrServiceUnavailable", err)
+	}
 }

@@ -58,7 +58,7 @@ func (g *Gateway) UploadPart(ctx context.Context, bucket, key, uploadID string, 
 		Modified: g.cfg.Now().UTC(),
 		Chunks:   w.chunks,
 	}
-	if err := g.cfg.Meta.PutPart(ctx, bucket, key, uploadID, p); err != nil {
+	if err := g.idempotent(ctx, func() error { return g.cfg.Meta.PutPart(ctx, bucket, key, uploadID, p) }); err != nil {
 		return s3gw.PartInfo{}, s3err(err)
 	}
 	return partInfo(p), nil

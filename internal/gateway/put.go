@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/ipfs/go-cid"
 	"golang.org/x/sync/errgroup"
@@ -55,6 +56,13 @@ func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64) (*wr
 		total += int64(len(data))
 		c := new(meta.Chunk)
 		chunks = append(chunks, c)
+		if len(chunks) == 1 && len(data) <= g.cfg.InlineMax && len(data) < g.cfg.ChunkSize {
+			// A short first chunk is the whole stream: small enough to
+			// keep in the manifest, with no shards and no fsyncs of its own.
+			*c = meta.Chunk{CID: erasure.ChunkCID(data).Bytes(), Size: int64(len(data)), Data: bytes.Clone(data)}
+			g.chunkBufs.Put(buf)
+			continue
+		}
 		eg.Go(func() error {
 			defer g.chunkBufs.Put(buf)
 			return g.writeChunk(ectx, lv, data, c)
@@ -189,10 +197,32 @@ func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader
 		UserMeta:    opts.UserMeta,
 		Chunks:      w.chunks,
 	}
-	if err := g.cfg.Meta.PutObject(ctx, obj); err != nil {
+	if err := g.idempotent(ctx, func() error { return g.cfg.Meta.PutObject(ctx, obj) }); err != nil {
 		return s3gw.ObjectInfo{}, s3err(err)
 	}
 	return objectInfo(obj), nil
+}
+
+// idempotent runs a metadata write that leaves the same state however
+// often it is applied (storing this manifest under its key; a part under
+// its number), trying again when its outcome is unknown or no leader took
+// it: a leader election then costs the client some latency, not an error
+// for data already stored. The number of tries is bounded.
+func (g *Gateway) idempotent(ctx context.Context, write func() error) error {
+	wait := 200 * time.Millisecond
+	for try := 1; ; try++ {
+		err := write()
+		if err == nil || try == 3 || !(errors.Is(err, meta.ErrOutcomeUnknown) || errors.Is(err, meta.ErrNotLeader)) {
+			return err
+		}
+		g.log.Info("metadata write interrupted; writing again", "try", try, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
 }
 
 // CopyObject implements s3gw.Backend: the copy shares the source's chunks,

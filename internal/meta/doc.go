@@ -117,7 +117,9 @@
 //	uvarint  number of chunks, then per chunk:
 //	         uvarint len, CID bytes; uvarint size;
 //	         the stripe: uvarint k, m, layout, shard size, seal, number of
-//	         shards, then per shard uvarint len, shard CID bytes
+//	         shards, then per shard uvarint len, shard CID bytes;
+//	         and when k is 0 (an inline chunk, no shards): uvarint len,
+//	         the chunk's bytes
 //
 // so that listings decode only the JSON (ListObjects returns objects
 // without Chunks) and reference counting decodes only the chunks.

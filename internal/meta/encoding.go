@@ -225,7 +225,8 @@ func (d *dec) str() string { return string(d.raw()) }
 //	uvarint  number of chunks, then each chunk:
 //	         bytes CID, uvarint size, then the stripe:
 //	         uvarint k, m, layout, shard size, seal, number of shards,
-//	         then bytes per shard CID
+//	         then bytes per shard CID; when k is 0 the chunk is inline
+//	         and bytes of its data follow
 //
 // so that a listing decodes only the JSON and a reference count update only
 // the chunks.
@@ -271,6 +272,10 @@ func checkChunks(chunks []Chunk) error {
 			return fmt.Errorf("%w: chunk %d CID too long", ErrInvalidArgument, i)
 		case c.Size < 0 || s.K < 0 || s.M < 0 || s.ShardSize < 0 || s.Seal < 0:
 			return fmt.Errorf("%w: chunk %d has a negative size or count", ErrInvalidArgument, i)
+		case len(c.Data) > 0 && (s.K != 0 || s.M != 0 || len(s.Shards) != 0 || int64(len(c.Data)) != c.Size || len(c.Data) > MaxInline):
+			return fmt.Errorf("%w: chunk %d: inline data needs no stripe, its size, and at most %d bytes", ErrInvalidArgument, i, MaxInline)
+		case len(c.Data) == 0 && s.K == 0:
+			return fmt.Errorf("%w: chunk %d has neither a stripe nor inline data", ErrInvalidArgument, i)
 		}
 	}
 	return nil
@@ -295,6 +300,9 @@ func encodeManifest(header any, chunks []Chunk) ([]byte, error) {
 		e.bytes(c.CID)
 		e.uvarint(uint64(c.Size))
 		appendStripe(&e, &c.Stripe)
+		if c.Stripe.K == 0 {
+			e.bytes(c.Data) // inline: a stripe with K = 0, then the bytes
+		}
 	}
 	return e.b, nil
 }
@@ -347,6 +355,9 @@ func decodeManifestChunks(v []byte) ([]Chunk, error) {
 		chunks[i].CID = d.bytes()
 		chunks[i].Size = int64(d.uvarint())
 		chunks[i].Stripe = readStripe(d)
+		if d.err == nil && chunks[i].Stripe.K == 0 {
+			chunks[i].Data = d.bytes()
+		}
 	}
 	if d.err != nil {
 		return nil, d.err

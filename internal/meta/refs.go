@@ -20,6 +20,9 @@ import (
 // addRefs counts one more reference to each chunk.
 func (w *wtx) addRefs(chunks []Chunk) error {
 	for i := range chunks {
+		if chunks[i].Inline() {
+			continue // no shards to collect
+		}
 		cid := chunks[i].CID
 		var n uint64
 		if v := w.refs.Get(cid); v != nil {
@@ -47,6 +50,9 @@ func (w *wtx) addRefs(chunks []Chunk) error {
 func (w *wtx) releaseRefs(chunks []Chunk) error {
 	for i := range chunks {
 		c := &chunks[i]
+		if c.Inline() {
+			continue
+		}
 		v := w.refs.Get(c.CID)
 		if v == nil {
 			continue // nothing to release (cannot happen unless the state was damaged)

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -198,5 +199,42 @@ func checkRefsConsistent(t *testing.T, s *Store) {
 	}
 	for k, n := range want {
 		t.Errorf("chunk %x: %d refs counted, none stored", k, n)
+	}
+}
+
+// TestInlineChunks: a chunk stored inline round-trips with its bytes, is
+// never reference-counted nor garbage, and malformed inline chunks are
+// refused.
+func TestInlineChunks(t *testing.T) {
+	clock := newTestClock()
+	n := newDev(t, func(c *Config) { c.Now = clock.now })
+	s := n.s
+	r := refState{t, s, clock}
+	must(t, s.CreateBucket(bg, "b", clock.now()))
+	data := []byte("small object bytes")
+	o := object("b", "small")
+	o.Size = int64(len(data))
+	o.Chunks = []Chunk{{CID: cid("inline"), Size: int64(len(data)), Data: data}, chunk("striped", 1<<20)}
+	must(t, s.PutObject(bg, o))
+	got, err := s.GetObject(bg, "b", "small")
+	must(t, err)
+	if len(got.Chunks) != 2 || !got.Chunks[0].Inline() || string(got.Chunks[0].Data) != string(data) || got.Chunks[1].Inline() {
+		t.Fatalf("chunks read back: %+v", got.Chunks)
+	}
+	r.want(map[string]int64{"inline": 0, "striped": 1}, nil)
+	must(t, s.DeleteObjects(bg, "b", []string{"small"}))
+	r.want(map[string]int64{"inline": 0, "striped": 0}, map[string]time.Time{"striped": clock.now()})
+
+	for name, c := range map[string]Chunk{
+		"no stripe, no data":  {CID: cid("x"), Size: 5},
+		"data and a stripe":   {CID: cid("x"), Size: 4, Data: []byte("abcd"), Stripe: Stripe{K: 4, M: 2}},
+		"size differs":        {CID: cid("x"), Size: 5, Data: []byte("abcd")},
+		"more than MaxInline": {CID: cid("x"), Size: MaxInline + 1, Data: make([]byte, MaxInline+1)},
+	} {
+		bad := object("b", "bad")
+		bad.Chunks = []Chunk{c}
+		if err := s.PutObject(bg, bad); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: %v, want ErrInvalidArgument", name, err)
+		}
 	}
 }

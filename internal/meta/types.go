@@ -36,12 +36,25 @@ type Object struct {
 }
 
 // Chunk is one chunk of an object, in object order, and the stripe that
-// stores it.
+// stores it — or, for a small object, the chunk's bytes themselves.
 type Chunk struct {
 	CID    []byte `json:"cid"`  // binary CID of the plaintext chunk
 	Size   int64  `json:"size"` // plaintext bytes
 	Stripe Stripe `json:"stripe"`
+	// Data holds the chunk's bytes when it is stored inline, in the
+	// manifest, rather than as a stripe on storage nodes: then Stripe is
+	// zero (K == 0), no shard exists, and no reference is counted. At most
+	// MaxInline bytes.
+	Data []byte `json:"data,omitempty"`
 }
+
+// MaxInline is the largest chunk a manifest holds inline. Inline data is
+// replicated by Raft to every metadata voter, so it is for small objects
+// only (the gateway's threshold is lower).
+const MaxInline = 256 << 10
+
+// Inline reports whether the chunk's bytes are in the manifest.
+func (c *Chunk) Inline() bool { return c.Stripe.K == 0 && len(c.Data) > 0 }
 
 // Stripe says how a chunk was erasure coded and placed. Storage nodes see
 // only stripes, never object names.
@@ -167,6 +180,11 @@ var (
 	ErrInvalidPart    = errors.New("meta: invalid part")
 	ErrNoSuchAccess   = errors.New("meta: no such access key")
 	ErrNotLeader      = errors.New("meta: not the raft leader")
+	// ErrOutcomeUnknown: a write whose outcome cannot be known — the
+	// leader lost its leadership while committing it, or its answer was
+	// lost on the way — which may or may not be applied. Reading again
+	// tells; writing again is safe where the write is idempotent.
+	ErrOutcomeUnknown = errors.New("meta: the write may or may not have been applied")
 
 	// ErrInvalidArgument: a malformed request (empty or oversized name,
 	// part number out of range, negative size...), rejected before it is
