@@ -115,10 +115,7 @@ func newTestCluster(t *testing.T, hosts []netHost) *testCluster {
 		if t.Failed() {
 			for _, n := range c.nodes {
 				if b, err := os.ReadFile(n.logPath); err == nil {
-					if len(b) > 6000 {
-						b = b[len(b)-6000:]
-					}
-					t.Logf("%s log (tail):\n%s", n.name, b)
+					t.Logf("%s log, warnings and errors (last 30):\n%s", n.name, notable(string(b), 30))
 				}
 			}
 		}
@@ -254,6 +251,19 @@ func (c *testCluster) launch(n *clusterNode, join []string) (wait func()) {
 	}
 }
 
+// notable returns the last n warning and error lines of a log, and any
+// line storaged printed without a level (its exit message).
+func notable(log string, n int) string {
+	var lines []string
+	for line := range strings.Lines(log) {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") || !strings.Contains(line, "level=") ||
+			strings.Contains(line, "status=5") {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines[max(0, len(lines)-n):], "")
+}
+
 func tail(b []byte, n int) []byte {
 	if len(b) > n {
 		return b[len(b)-n:]
@@ -301,9 +311,11 @@ func (c *testCluster) gateways() []*clusterNode {
 func (c *testCluster) s3(n *clusterNode) *minio.Client {
 	c.t.Helper()
 	cl, err := minio.New(n.s3addr, &minio.Options{
-		Creds:      credentials.NewStaticV4(c.access, c.secret, ""),
-		Region:     region,
-		MaxRetries: 1,
+		Creds:  credentials.NewStaticV4(c.access, c.secret, ""),
+		Region: region,
+		// As any S3 SDK does, retry a 503: a gateway answers it while the
+		// metadata group elects a leader.
+		MaxRetries: 3,
 	})
 	if err != nil {
 		c.t.Fatal(err)

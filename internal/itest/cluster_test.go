@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"cairn/internal/admin"
+	"cairn/internal/gateway"
 	"cairn/placement"
 )
 
@@ -220,8 +221,9 @@ func (c *testCluster) bringUp(ctx context.Context) {
 	}
 	for _, gw := range c.gateways() {
 		waitFor(t, 30*time.Second, gw.name+" places under layout version "+fmt.Sprint(l.Version), func() error {
-			key := "probe-" + gw.name
-			if _, err := c.s3(gw).PutObject(ctx, clusterBucket, key, strings.NewReader("probe"), 5, minio.PutObjectOptions{}); err != nil {
+			// Larger than objects kept inline, which have no placement.
+			key, size := "probe-"+gw.name, int64(gateway.DefaultInlineMax+1)
+			if _, err := c.s3(gw).PutObject(ctx, clusterBucket, key, newPayload(1, size), size, minio.PutObjectOptions{}); err != nil {
 				return err
 			}
 			st, err := c.admin(gw).ObjectStat(ctx, clusterBucket, key)
@@ -431,9 +433,8 @@ func runClusterScenario(t *testing.T, c *testCluster, loseZone func(t *testing.T
 	t.Run("lose-a-zone", func(t *testing.T) {
 		defer c.as(t)()
 		zone := c.nodes[2:4] // zone-b: a meta+s3 node and a storage node
-		restore := loseZone(t, zone)
+		defer loseZone(t, zone)()
 		c.checkEverywhere(ctx, objs)
-		restore()
 	})
 	c.waitGossip(ctx)
 

@@ -284,9 +284,19 @@ func (s *Store) raftErr(err error) error {
 	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
 		return s.notLeader()
 	case errors.Is(err, raft.ErrLeadershipLost):
-		return fmt.Errorf("meta: leadership lost, the outcome is unknown: %w", err)
+		return fmt.Errorf("%w: leadership lost while committing: %w", ErrOutcomeUnknown, err)
 	}
 	return fmt.Errorf("meta: raft: %w", err)
+}
+
+// readErr is raftErr for a read: a read changes nothing, so a leadership
+// lost while confirming it is only "not the leader", which callers retry
+// elsewhere.
+func (s *Store) readErr(err error) error {
+	if errors.Is(err, raft.ErrLeadershipLost) {
+		return s.notLeader()
+	}
+	return s.raftErr(err)
 }
 
 // await waits for f, or for ctx. Raft futures cannot be cancelled: if ctx
@@ -344,7 +354,7 @@ func (s *Store) linearize(ctx context.Context) error {
 		term := s.r.CurrentTerm()
 		if s.readyTerm.Load() < term {
 			if err := await(ctx, s.r.Barrier(s.cfg.ApplyTimeout)); err != nil {
-				return s.raftErr(err)
+				return s.readErr(err)
 			}
 			for {
 				old := s.readyTerm.Load()
@@ -355,7 +365,7 @@ func (s *Store) linearize(ctx context.Context) error {
 		}
 		if !s.solo() {
 			if err := await(ctx, s.r.VerifyLeader()); err != nil {
-				return s.raftErr(err)
+				return s.readErr(err)
 			}
 		}
 		if s.r.CurrentTerm() == term {

@@ -18,7 +18,9 @@ import (
 // or the leader's wait for the commit timed out. The write may or may not
 // be applied; the client does not send it again (see the package
 // documentation, "Retries").
-var ErrOutcomeUnknown = errors.New("metarpc: the write may or may not have been applied")
+// It is meta.ErrOutcomeUnknown, so that callers that know only the meta
+// API (the gateway) recognise it.
+var ErrOutcomeUnknown = meta.ErrOutcomeUnknown
 
 // Wire error codes that do not name a meta sentinel.
 const (
