@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"golang.org/x/sync/semaphore"
 
 	"cairn/erasure"
 	"cairn/internal/meta"
@@ -76,6 +77,11 @@ type Config struct {
 	// HedgeAfter is how long a read waits for its data shards before it
 	// also asks the parity holders, using whichever K shards come first.
 	HedgeAfter time.Duration
+	// MemoryBudget bounds the bytes of chunks (and their shards) that all
+	// requests together hold at once; a request beyond it waits for
+	// another to release a chunk. It is what keeps memory bounded however
+	// many clients there are. Default DefaultMemoryBudget.
+	MemoryBudget int64
 	// InlineMax is the size up to which an object (or a part) is kept in
 	// its manifest, replicated by Raft, instead of as a stripe of K+M
 	// shards: a small object then costs one metadata commit rather than
@@ -84,6 +90,31 @@ type Config struct {
 	InlineMax int
 	Logger    *slog.Logger
 	Now       func() time.Time
+}
+
+// DefaultMemoryBudget is the default MemoryBudget.
+const DefaultMemoryBudget = 512 << 20
+
+// bufferSlots is how many chunk buffers MemoryBudget allows: each costs
+// its chunk and the chunk's K+M shards, and one request at a time can
+// always make progress.
+func bufferSlots(cfg Config) int64 {
+	cost := int64(cfg.ChunkSize) + int64(cfg.ChunkSize)*int64(cfg.K+cfg.M)/int64(cfg.K)
+	return max(cfg.MemoryBudget/cost, int64(cfg.ChunksInFlight+cfg.ReadAhead+2))
+}
+
+// getBuf returns a chunk buffer once the memory budget has room for it.
+func (g *Gateway) getBuf(ctx context.Context) (*[]byte, error) {
+	if err := g.bufSlots.Acquire(ctx, 1); err != nil {
+		return nil, err
+	}
+	return g.chunkBufs.Get().(*[]byte), nil
+}
+
+// putBuf returns a buffer from getBuf.
+func (g *Gateway) putBuf(b *[]byte) {
+	g.chunkBufs.Put(b)
+	g.bufSlots.Release(1)
 }
 
 // DefaultInlineMax is the default InlineMax: objects up to 64 KiB live in
@@ -100,6 +131,7 @@ func Default() Config {
 		ReadAhead:      4,
 		HedgeAfter:     250 * time.Millisecond,
 		InlineMax:      DefaultInlineMax,
+		MemoryBudget:   DefaultMemoryBudget,
 		Logger:         slog.New(slog.DiscardHandler),
 		Now:            time.Now,
 	}
@@ -135,7 +167,8 @@ type Gateway struct {
 	codec  *erasure.Codec // for new stripes
 	quorum int
 
-	chunkBufs sync.Pool // *[]byte of cap ChunkSize
+	chunkBufs sync.Pool           // *[]byte of cap ChunkSize
+	bufSlots  *semaphore.Weighted // chunk buffers in use, across all requests
 
 	current atomic.Pointer[layoutView]
 	mu      sync.Mutex
@@ -167,6 +200,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	if cfg.HedgeAfter == 0 {
 		cfg.HedgeAfter = d.HedgeAfter
 	}
+	if cfg.MemoryBudget == 0 {
+		cfg.MemoryBudget = d.MemoryBudget
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = d.Logger
 	}
@@ -196,6 +232,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	size := cfg.ChunkSize
 	g.chunkBufs.New = func() any { b := make([]byte, size); return &b }
+	g.bufSlots = semaphore.NewWeighted(bufferSlots(cfg))
 	if err := g.Refresh(ctx); err != nil {
 		return nil, err
 	}

@@ -474,3 +474,57 @@ func TestPutRetriesUnknownOutcome(t *testing.T) {
 		t.Fatalf("put with three lost answers: %v, want ErrServiceUnavailable", err)
 	}
 }
+
+// TestMemoryBudget: with a budget of the fewest chunk buffers a request
+// needs, many concurrent writers and readers all finish (none waits
+// forever for a buffer), and every buffer is given back.
+func TestMemoryBudget(t *testing.T) {
+	e := newEnv(t, 4096)
+	cfg := e.cfg
+	cfg.MemoryBudget = 1 // the minimum: ChunksInFlight+ReadAhead+2 buffers
+	g, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slots := bufferSlots(g.cfg)
+	data := randBytes(12, 20*4096+17)
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := fmt.Sprint("budget-", i)
+			if _, err := g.PutObject(context.Background(), "b", key, bytes.NewReader(data), int64(len(data)), s3gw.PutOptions{}); err != nil {
+				errs <- err
+				return
+			}
+			o, err := g.GetObject(context.Background(), "b", key)
+			if err != nil {
+				errs <- err
+				return
+			}
+			r, err := o.Open(context.Background(), 0, int64(len(data)))
+			if err != nil {
+				errs <- err
+				return
+			}
+			got, err := io.ReadAll(r)
+			r.Close()
+			if err == nil && !bytes.Equal(got, data) {
+				err = fmt.Errorf("%s: wrong bytes", key)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !g.bufSlots.TryAcquire(slots) {
+		t.Fatalf("chunk buffers still held after every request ended (of %d)", slots)
+	}
+}

@@ -106,7 +106,11 @@ func (r *reader) produce(ctx context.Context, chunks []meta.Chunk) {
 	defer r.wg.Done()
 	defer close(r.pending)
 	for _, c := range chunks {
-		f := &fetch{done: make(chan struct{}), buf: r.g.chunkBufs.Get().(*[]byte)}
+		buf, err := r.g.getBuf(ctx)
+		if err != nil {
+			return // the reader was closed
+		}
+		f := &fetch{done: make(chan struct{}), buf: buf}
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
@@ -117,7 +121,7 @@ func (r *reader) produce(ctx context.Context, chunks []meta.Chunk) {
 		case r.pending <- f:
 		case <-ctx.Done():
 			<-f.done
-			r.g.chunkBufs.Put(f.buf)
+			r.g.putBuf(f.buf)
 			return
 		}
 	}
@@ -126,7 +130,7 @@ func (r *reader) produce(ctx context.Context, chunks []meta.Chunk) {
 // next makes the next fetched chunk current.
 func (r *reader) next() error {
 	if r.cur != nil {
-		r.g.chunkBufs.Put(r.cur.buf)
+		r.g.putBuf(r.cur.buf)
 		r.cur = nil
 	}
 	f, ok := <-r.pending
@@ -167,11 +171,11 @@ func (r *reader) Close() error {
 	r.cancel()
 	for f := range r.pending {
 		<-f.done
-		r.g.chunkBufs.Put(f.buf)
+		r.g.putBuf(f.buf)
 	}
 	r.wg.Wait()
 	if r.cur != nil {
-		r.g.chunkBufs.Put(r.cur.buf)
+		r.g.putBuf(r.cur.buf)
 		r.cur = nil
 	}
 	if r.err == nil {

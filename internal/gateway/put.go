@@ -43,10 +43,13 @@ func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64) (*wr
 		rerr   error
 	)
 	for ectx.Err() == nil {
-		buf := g.chunkBufs.Get().(*[]byte)
+		buf, err := g.getBuf(ectx)
+		if err != nil {
+			break // ectx ended: the group's error or ctx's says why
+		}
 		data, err := ch.Next(*buf)
 		if err != nil {
-			g.chunkBufs.Put(buf)
+			g.putBuf(buf)
 			if !errors.Is(err, io.EOF) {
 				rerr = err
 			}
@@ -60,11 +63,11 @@ func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64) (*wr
 			// A short first chunk is the whole stream: small enough to
 			// keep in the manifest, with no shards and no fsyncs of its own.
 			*c = meta.Chunk{CID: erasure.ChunkCID(data).Bytes(), Size: int64(len(data)), Data: bytes.Clone(data)}
-			g.chunkBufs.Put(buf)
+			g.putBuf(buf)
 			continue
 		}
 		eg.Go(func() error {
-			defer g.chunkBufs.Put(buf)
+			defer g.putBuf(buf)
 			return g.writeChunk(ectx, lv, data, c)
 		})
 	}
