@@ -8,10 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"cairn/internal/node"
 )
@@ -101,6 +105,7 @@ func run(args []string) error {
 	approval := fs.Bool("approval", false, "meta nodes: admit new storage nodes only after storectl node approve")
 	fs.DurationVar(&cl.Grace, "grace", cl.Grace, "meta nodes: how long a failed storage node keeps its place in the layout")
 	stripe := fs.String("stripe", fmt.Sprintf("%d+%d", cl.K, cl.M), "gateways: data+parity shards of new stripes, K+M")
+	debugAddr := fs.String("debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback `ADDR`, for diagnosing performance")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	format := fs.String("log-format", "text", "log format: text or json (logs go to stderr)")
 	fs.Usage = func() {
@@ -120,6 +125,11 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *debugAddr != "" {
+		if err := serveDebug(*debugAddr, log); err != nil {
+			return err
+		}
+	}
 
 	if *devMode {
 		set := map[string]bool{}
@@ -174,6 +184,36 @@ func loadSecret(flagValue, file string) ([]byte, error) {
 		return nil, fmt.Errorf("the cluster secret from %s is %d bytes; use at least 16 (head -c 32 /dev/urandom | base64)", from, len(s))
 	}
 	return []byte(s), nil
+}
+
+// serveDebug serves net/http/pprof's handlers on addr, which must be a
+// loopback address: profiles show what the process does.
+func serveDebug(addr string, log *slog.Logger) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--debug-addr %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--debug-addr %q: only a loopback address (127.0.0.1:PORT) is allowed", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--debug-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil {
+			log.Warn("debug server", "err", err)
+		}
+	}()
+	log.Info("serving the profiler", "addr", ln.Addr().String())
+	return nil
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {

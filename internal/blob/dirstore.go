@@ -46,6 +46,10 @@ var errBadHeader = errors.New("blob: bad shard file header")
 type DirStore struct {
 	dir   string
 	locks keyLock
+	// group, where the platform has one, makes shard files durable with
+	// file system syncs shared by concurrent writers (of every store on
+	// the file system) instead of two fsyncs per shard.
+	group *durable.Group
 }
 
 var _ Store = (*DirStore)(nil)
@@ -58,6 +62,11 @@ func OpenDir(dir string) (*DirStore, error) {
 	if err := s.ensureLayout(); err != nil {
 		return nil, fmt.Errorf("open blob store %s: %w", dir, err)
 	}
+	g, err := durable.GroupFor(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open blob store %s: %w", dir, err)
+	}
+	s.group = g
 	b, err := os.ReadFile(filepath.Join(dir, versionFile))
 	if err != nil {
 		return nil, fmt.Errorf("open blob store %s: %w", dir, err)
@@ -161,6 +170,17 @@ func (s *DirStore) Path(id cid.Cid) (string, error) {
 // synced, renamed into place and its directory synced, so a crash never
 // leaves a partial shard visible.
 func (s *DirStore) Put(ctx context.Context, id cid.Cid, data []byte) error {
+	if err := verify(id, data); err != nil {
+		return fmt.Errorf("put shard %s: %w", id, err)
+	}
+	return s.PutComputed(ctx, id, data)
+}
+
+// PutComputed is Put for a caller that computed id from data itself, in
+// this process, so that hashing the bytes again would only cost time (a
+// gateway storing the shards it just encoded on a storage node of its own
+// process). A wrong id stores a shard that every Get refuses.
+func (s *DirStore) PutComputed(ctx context.Context, id cid.Cid, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -168,21 +188,29 @@ func (s *DirStore) Put(ctx context.Context, id cid.Cid, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := verify(id, data); err != nil {
-		return fmt.Errorf("put shard %s: %w", id, err)
-	}
 	key := id.KeyString()
 	s.locks.lock(key)
 	defer s.locks.unlock(key)
 	path := s.shardPath(file, fan)
-	// Already held: a shard file is only visible once it is complete and
-	// durable (Puts of one CID are serialized), and one of the right size
-	// holds this content unless the disk changed it, which Get detects.
+	// Already held? With per-file fsyncs a shard file is visible only once
+	// it is complete and durable (Puts of one CID are serialized), and one
+	// of the right size holds this content unless the disk changed it,
+	// which Get detects. With a Group the name can be visible before the
+	// sync that covers the file ends, and a crash in between can leave a
+	// torn file: check the bytes, and join a sync before saying yes.
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == headerSize+int64(len(data)) {
-		return nil
+		if s.group == nil {
+			return nil
+		}
+		if held, err := readShard(path, nil); err == nil && verify(id, held) == nil {
+			if err := s.group.Sync(ctx); err != nil {
+				return fmt.Errorf("put shard %s: %w", id, err)
+			}
+			return nil
+		}
 	}
 	for attempt := 0; ; attempt++ {
-		err = s.write(path, file, data)
+		err = s.write(ctx, path, file, data)
 		if err == nil || attempt == 3 || !errors.Is(err, fs.ErrNotExist) {
 			break
 		}
@@ -202,7 +230,10 @@ func (s *DirStore) Put(ctx context.Context, id cid.Cid, data []byte) error {
 	return nil
 }
 
-func (s *DirStore) write(path, file string, data []byte) (err error) {
+// write stores data in a temporary file and renames it to path, durably:
+// with a Group by one shared file system sync after the rename, else by an
+// fsync of the file before it and one of the directory after.
+func (s *DirStore) write(ctx context.Context, path, file string, data []byte) (err error) {
 	f, err := os.CreateTemp(filepath.Join(s.dir, tmpDir), file+".*")
 	if err != nil {
 		return err
@@ -223,14 +254,23 @@ func (s *DirStore) write(path, file string, data []byte) (err error) {
 	if _, err = f.Write(data); err != nil {
 		return err
 	}
-	if err = f.Sync(); err != nil {
-		return err
+	if s.group == nil {
+		if err = f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err = f.Close(); err != nil {
 		return err
 	}
 	if err = os.Rename(tmp, path); err != nil {
 		return err
+	}
+	if s.group != nil {
+		// One file system sync makes both the bytes and the name durable.
+		// A crash before it ends can leave the name with torn bytes; the
+		// write was not acknowledged, and the CID check of every read
+		// (and of Put's "already held") catches the file.
+		return s.group.Sync(ctx)
 	}
 	return durable.SyncDir(filepath.Dir(path))
 }

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/ipfs/go-cid"
 
+	"cairn/internal/blob"
 	"cairn/internal/cluster"
 	"cairn/internal/gateway"
 	"cairn/internal/layout"
@@ -185,9 +187,18 @@ func (n *remoteNodes) Shards(id string) (gateway.ShardStore, error) {
 		return nil, err
 	}
 	if st, ok := n.local.get(id); ok {
-		return st, nil
+		return localShards{st}, nil
 	}
 	return c, nil
+}
+
+// localShards is a storage node of this process as the gateway sees it:
+// the gateway computed every shard's CID from its bytes, and they never
+// left the process, so the store does not hash them again.
+type localShards struct{ *blob.DirStore }
+
+func (l localShards) Put(ctx context.Context, id cid.Cid, data []byte) error {
+	return l.PutComputed(ctx, id, data)
 }
 
 // client returns a node API client for the storage node id, which must be
