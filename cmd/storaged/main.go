@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -49,6 +50,9 @@ Environment:
                 the cluster secret (at least 16 bytes), when --secret-file and
                 --secret are not given. Every node of a cluster has the same one;
                 without it a node can neither join nor call another node.
+  GOMEMLIMIT    the Go runtime's soft memory limit (default 768MiB): the
+                garbage collector works harder near it. The S3 gateway also
+                bounds the chunks all requests hold at once (256 MiB).
   CAIRN_ACCESS_KEY, CAIRN_SECRET_KEY
                 S3 credentials for --dev. When unset, the pair saved in
                 DIR/credentials.json is used, or a new pair is generated, saved
@@ -60,6 +64,10 @@ Files in --data DIR (cluster mode):
   admin-token   the admin token storectl needs (derived from the cluster secret)
   meta/         the Raft log, snapshots and metadata (meta nodes)
 `
+
+// defaultMemoryLimit is the Go runtime's soft memory limit unless
+// GOMEMLIMIT sets another.
+const defaultMemoryLimit = 768 << 20
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -122,6 +130,12 @@ func run(args []string) error {
 	log, err := newLogger(*level, *format)
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The gateway bounds the chunks all requests hold (256 MiB); a soft
+		// limit makes the garbage collector keep the heap near what is live
+		// rather than letting it double under load.
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

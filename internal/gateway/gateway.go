@@ -92,8 +92,9 @@ type Config struct {
 	Now       func() time.Time
 }
 
-// DefaultMemoryBudget is the default MemoryBudget.
-const DefaultMemoryBudget = 512 << 20
+// DefaultMemoryBudget is the default MemoryBudget: room for 16 requests
+// with their chunks in flight, in 4+2 stripes of 1 MiB chunks.
+const DefaultMemoryBudget = 256 << 20
 
 // bufferSlots is how many chunk buffers MemoryBudget allows: each costs
 // its chunk and the chunk's K+M shards, and one request at a time can
