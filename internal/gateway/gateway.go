@@ -27,6 +27,14 @@ type ShardStore interface {
 	Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, error)
 }
 
+// VerifyingStore is a ShardStore whose Get returns only bytes that hash to
+// the CID asked for (a blob.DirStore, a nodeapi.Client): the gateway does
+// not hash them again. Any other store's shards the gateway verifies.
+type VerifyingStore interface {
+	ShardStore
+	VerifiesReads() bool
+}
+
 // Nodes resolves a storage node ID to its shards.
 type Nodes interface {
 	Shards(nodeID string) (ShardStore, error)

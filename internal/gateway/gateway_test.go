@@ -528,3 +528,14 @@ func TestMemoryBudget(t *testing.T) {
 		t.Fatalf("chunk buffers still held after every request ended (of %d)", slots)
 	}
 }
+
+// TestVerifyingStoresAreTrusted: the gateway checks shards from a store
+// that does not verify its reads (the corrupt flag is caught), and stores
+// that do are real blob stores and node API clients.
+func TestVerifyingStoresAreTrusted(t *testing.T) {
+	var _ VerifyingStore = (*blob.DirStore)(nil)
+	var st ShardStore = &faultyStore{}
+	if _, ok := st.(VerifyingStore); ok {
+		t.Fatal("a wrapper that can corrupt bytes claims to verify its reads")
+	}
+}

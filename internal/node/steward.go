@@ -192,6 +192,13 @@ func (n *remoteNodes) Shards(id string) (gateway.ShardStore, error) {
 	return c, nil
 }
 
+// Both kinds of shard store verify what they read, so the gateway does
+// not hash shards a second time.
+var (
+	_ gateway.VerifyingStore = (*nodeapi.Client)(nil)
+	_ gateway.VerifyingStore = localShards{}
+)
+
 // localShards is a storage node of this process as the gateway sees it:
 // the gateway computed every shard's CID from its bytes, and they never
 // left the process, so the store does not hash them again.

@@ -166,6 +166,10 @@ func (c *Client) Put(ctx context.Context, id cid.Cid, data []byte) error {
 	return nil
 }
 
+// VerifiesReads reports that Get returns only bytes that hash to the CID
+// asked for (a gateway need not hash them again).
+func (c *Client) VerifiesReads() bool { return true }
+
 // Get implements blob.Store.Get. It reads at most MaxShardSize bytes and
 // verifies them against id: bytes that do not match are ErrCorrupt,
 // whatever the node says. (A corrupt copy the node itself detects is
