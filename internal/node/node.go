@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -368,7 +369,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			}
 		}
 		var s3 atomic.Pointer[s3gw.Server]
+		var served atomic.Int64
+		wg.Add(1)
+		go func() { defer wg.Done(); releaseWhenIdle(ctx, &served) }()
 		serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			served.Add(1)
 			if h := s3.Load(); h != nil {
 				h.ServeHTTP(w, r)
 				return
@@ -408,6 +413,33 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	cancel()
 	return err
+}
+
+// idleAfter is how long the gateway must see no request before it hands
+// memory back to the operating system.
+const idleAfter = 5 * time.Second
+
+// releaseWhenIdle returns the memory a burst of requests left behind (the
+// chunk buffer pool, a grown heap) to the operating system once no request
+// has arrived for idleAfter: an idle process would otherwise keep it until
+// the runtime's next forced collection, minutes later.
+func releaseWhenIdle(ctx context.Context, served *atomic.Int64) {
+	t := time.NewTicker(idleAfter)
+	defer t.Stop()
+	var seen, released int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n := served.Load()
+		if n == seen && n != released {
+			debug.FreeOSMemory()
+			released = n
+		}
+		seen = n
+	}
 }
 
 // notReady answers an S3 request while the gateway waits for its first
