@@ -2,7 +2,7 @@ package erasure
 
 import (
 	"bytes"
-	"crypto/sha256"
+	"crypto/md5"
 	"fmt"
 	"io"
 	"testing"
@@ -10,26 +10,8 @@ import (
 	"github.com/ipfs/go-cid"
 )
 
-// The raw kernels (BenchmarkKernel…) sit beside the package's operations so
-// that each figure reads against the floor it cannot beat on this machine.
-
-func BenchmarkKernelCopy1MiB(b *testing.B) {
-	src, dst := bytesOf(1, MiB), make([]byte, MiB)
-	b.SetBytes(MiB)
-	b.ReportAllocs()
-	for b.Loop() {
-		copy(dst, src)
-	}
-}
-
-func BenchmarkKernelSHA256_1MiB(b *testing.B) {
-	data := bytesOf(1, MiB)
-	b.SetBytes(MiB)
-	b.ReportAllocs()
-	for b.Loop() {
-		sha256.Sum256(data)
-	}
-}
+// Each benchmark reads against the kernels of kernel_bench_test.go; the
+// limits are in cairn/bench/benchfmt.
 
 // BenchmarkChunker splits a 64 MiB in-memory stream into 1 MiB chunks.
 func BenchmarkChunker(b *testing.B) {
@@ -164,5 +146,49 @@ func BenchmarkDAGBuilder(b *testing.B) {
 			}
 			d = NewDAGBuilder()
 		}
+	}
+}
+
+// BenchmarkDataPathCPU is the CPU work of a PUT, without placement, storage
+// or metadata, on one goroutine: cut a 64 MiB stream into 1 MiB chunks, MD5
+// the whole stream (the ETag), and for each chunk take its CID, encode it
+// 4+2 and take the six shard CIDs. Its one-core bound is computable from the
+// kernels: per byte, one MD5, 2.5 SHA-256 (the chunk, and 1.5 bytes of
+// shards), one 4+2 encode and two copies (the stream into the chunk buffer,
+// the chunk into its data shards).
+func BenchmarkDataPathCPU(b *testing.B) {
+	data := bytesOf(1, 64*MiB)
+	c := mustCodec(b, 4, 2, WithConcurrency(1))
+	buf := make([]byte, DefaultChunkSize)
+	shards, err := c.Encode(buf, nil) // the shard buffers, reused for every chunk
+	if err != nil {
+		b.Fatal(err)
+	}
+	var etag []byte
+	r := bytes.NewReader(data)
+	h := md5.New()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(data)
+		h.Reset()
+		ck := NewChunker(r, DefaultChunkSize)
+		for {
+			chunk, err := ck.Next(buf)
+			if err == io.EOF {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+			h.Write(chunk)
+			ChunkCID(chunk)
+			if shards, err = c.Encode(chunk, shards); err != nil {
+				b.Fatal(err)
+			}
+			for _, s := range shards {
+				ShardCID(s)
+			}
+		}
+		etag = h.Sum(etag[:0])
 	}
 }

@@ -8,12 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
 
+	"cairn/erasure"
 	"cairn/internal/blob"
 	"cairn/internal/blob/blobtest"
 )
@@ -275,87 +275,24 @@ func TestFanOut(t *testing.T) {
 	}
 }
 
-func BenchmarkPut(b *testing.B) {
-	s := openTemp(b)
-	rng := rand.New(rand.NewPCG(8, 9))
-	const size = 256 << 10
-	data := make([]byte, size)
-	for i := range data {
-		data[i] = byte(rng.Uint32())
+// TestPutComputed: a shard stored without hashing it again reads back; a
+// wrong CID stores bytes that no Get returns.
+func TestPutComputed(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	data := []byte("shard bytes whose CID the caller computed")
+	id := erasure.ShardCID(data)
+	if err := s.PutComputed(ctx, id, data); err != nil {
+		t.Fatal(err)
 	}
-	b.SetBytes(size)
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		// A new shard each time: an existing one would be a no-op.
-		data[0], data[1], data[2], data[3] = byte(i), byte(i>>8), byte(i>>16), byte(i>>24)
-		id, err := cid.Prefix{Version: 1, Codec: cid.Raw, MhType: mh.SHA2_256, MhLength: -1}.Sum(data)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Put(context.Background(), id, data); err != nil {
-			b.Fatal(err)
-		}
+	if got, err := s.Get(ctx, id, nil); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("get: %q, %v", got, err)
 	}
-}
-
-func BenchmarkPutExisting(b *testing.B) {
-	s := openTemp(b)
-	id, data := shard(b, 10, 256<<10)
-	if err := s.Put(context.Background(), id, data); err != nil {
-		b.Fatal(err)
+	wrong := erasure.ShardCID([]byte("other bytes"))
+	if err := s.PutComputed(ctx, wrong, data); err != nil {
+		t.Fatal(err)
 	}
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := s.Put(context.Background(), id, data); err != nil {
-			b.Fatal(err)
-		}
+	if got, err := s.Get(ctx, wrong, nil); err == nil {
+		t.Fatalf("a shard stored under a wrong CID was returned: %q", got)
 	}
-}
-
-func BenchmarkGet(b *testing.B) {
-	s := openTemp(b)
-	id, data := shard(b, 11, 256<<10)
-	if err := s.Put(context.Background(), id, data); err != nil {
-		b.Fatal(err)
-	}
-	buf := make([]byte, 0, len(data))
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		var err error
-		if buf, err = s.Get(context.Background(), id, buf); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkPutParallel puts new 256 KiB shards from several goroutines:
-// their fsyncs overlap, so throughput grows with concurrency.
-func BenchmarkPutParallel(b *testing.B) {
-	s := openTemp(b)
-	const size = 256 << 10
-	var seq atomic.Uint64
-	b.SetBytes(size)
-	b.ReportAllocs()
-	b.SetParallelism(8)
-	b.RunParallel(func(pb *testing.PB) {
-		rng := rand.New(rand.NewPCG(seq.Add(1), 12))
-		data := make([]byte, size)
-		for i := range data {
-			data[i] = byte(rng.Uint32())
-		}
-		for i := 0; pb.Next(); i++ {
-			data[0], data[1], data[2], data[3] = byte(i), byte(i>>8), byte(i>>16), byte(i>>24)
-			id, err := cid.Prefix{Version: 1, Codec: cid.Raw, MhType: mh.SHA2_256, MhLength: -1}.Sum(data)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			if err := s.Put(context.Background(), id, data); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
 }
