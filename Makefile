@@ -7,11 +7,23 @@ S3        ?= 127.0.0.1:9000
 RACE_PKGS ?= ./internal/... ./s3gw/... ./erasure/...
 # Integration tests start real storaged processes (see internal/itest).
 ITEST_PKG ?= ./internal/itest/
+# Flags for bench-compare (e.g. --quick, --duration 20s, --json, --markdown)
+# and for bench-load (e.g. --workload get --size 64MiB --concurrency 32).
+COMPARE_FLAGS ?=
+LOAD_FLAGS    ?=
+# make bench: which benchmarks, where, how many runs of each (the tables take
+# the median) and how long each run lasts; the raw output goes to BENCH_OUT.
+BENCH       ?= .
+BENCH_PKGS  ?= ./erasure/ ./placement/ ./internal/... ./s3gw/
+BENCH_COUNT ?= 3
+BENCHTIME   ?= 200ms
+BENCH_STAMP := $(shell date -u +%Y%m%d-%H%M%S)
+BENCH_OUT   ?= bench/out/bench-$(BENCH_STAMP).txt
 
-.PHONY: help build run test unit race integration lint bench cover clean
+.PHONY: help build run test unit race integration lint bench bench-compare bench-load cover clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 build: ## build storaged and storectl into ./bin
 	$(GO) build -o $(BIN)/ ./cmd/...
@@ -37,8 +49,20 @@ lint: ## go vet, staticcheck, gofmt, go mod tidy -diff
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) mod tidy -diff
 
-bench: ## Go micro-benchmarks
-	$(GO) test -run='^$$' -bench=. -benchmem ./erasure/ ./placement/ ./internal/... ./s3gw/
+bench: ## Go micro-benchmarks beside their raw kernels; tables of each figure as a fraction of its limit
+	@mkdir -p $(BIN) $(dir $(BENCH_OUT))
+	$(GO) build -o $(BIN)/ ./bench/cmd/benchtable
+	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(BENCH_COUNT) -benchtime=$(BENCHTIME) $(BENCH_PKGS) 2>&1 \
+		| tee $(BENCH_OUT) | ./$(BIN)/benchtable -echo
+	@echo "raw output in $(BENCH_OUT); ./$(BIN)/benchtable < $(BENCH_OUT) prints the tables again"
+
+bench-compare: ## Cairn vs a pinned MinIO on this machine, same workloads in alternation (COMPARE_FLAGS=--quick)
+	$(GO) build -o $(BIN)/ ./bench/cmd/compare
+	./$(BIN)/compare $(COMPARE_FLAGS)
+
+bench-load: ## s3load against $(S3), keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (LOAD_FLAGS=...)
+	$(GO) build -o $(BIN)/ ./bench/cmd/s3load
+	./$(BIN)/s3load --endpoint $(S3) $(LOAD_FLAGS)
 
 cover: ## unit-test coverage report in cover.html
 	$(GO) test -coverprofile=cover.out ./...

@@ -1,0 +1,362 @@
+package compare
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"cairn/bench/load"
+	"cairn/bench/server"
+)
+
+// Config says what Run compares and for how long. DefaultConfig and
+// QuickConfig return complete ones.
+type Config struct {
+	// Go is the go command that builds storaged and MinIO. Default "go".
+	Go string
+	// Storaged is a storaged binary to use instead of building
+	// cairn/cmd/storaged (which needs the current directory to be in the
+	// cairn module).
+	Storaged string
+	// MinIO is a minio binary to use instead of the pinned, cached build.
+	MinIO string
+	// Dir is where the temporary directory with both servers' data goes,
+	// which decides the disk they use. Default os.TempDir().
+	Dir string
+
+	// Duration is the timed phase of each run. Default 10s.
+	Duration time.Duration
+	// Rounds is how often each workload runs against each server; the best
+	// round is reported. At least 2; default 2.
+	Rounds int
+	// Concurrency is the operations in flight of the plan's workloads.
+	// Default 16.
+	Concurrency int
+	// Only, when not empty, restricts the plan to the workloads of these
+	// names (see Plan).
+	Only []string
+
+	// SkipMemory skips the memory measurement.
+	SkipMemory bool
+	// MemDuration is the timed phase of the memory load. Default 20s.
+	MemDuration time.Duration
+	// MemConcurrency is the memory load's concurrency. Default 64.
+	MemConcurrency int
+	// MemIdle is how long after the memory load the idle RSS is read.
+	// Default 30s.
+	MemIdle time.Duration
+
+	// Log receives status lines, build output and the runs' progress; nil
+	// discards them.
+	Log io.Writer
+	// LogTTY overwrites progress lines in place.
+	LogTTY bool
+}
+
+// DefaultConfig returns the full comparison: 10 s runs, 2 rounds.
+func DefaultConfig() Config {
+	return Config{
+		Go:             "go",
+		Duration:       10 * time.Second,
+		Rounds:         2,
+		Concurrency:    16,
+		MemDuration:    20 * time.Second,
+		MemConcurrency: 64,
+		MemIdle:        30 * time.Second,
+	}
+}
+
+// QuickConfig returns a smoke run: 2 s runs, short memory load and idle.
+func QuickConfig() Config {
+	c := DefaultConfig()
+	c.Duration = 2 * time.Second
+	c.MemDuration = 5 * time.Second
+	c.MemIdle = 5 * time.Second
+	return c
+}
+
+// Validate returns an error for each field that cannot be used.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Go == "" {
+		errs = append(errs, errors.New("no go command"))
+	}
+	if c.Duration <= 0 || c.MemDuration <= 0 || c.MemIdle < 0 {
+		errs = append(errs, errors.New("durations must be positive"))
+	}
+	if c.Rounds < 2 {
+		errs = append(errs, fmt.Errorf("rounds %d: at least 2, to alternate which server goes first", c.Rounds))
+	}
+	if c.Concurrency < 1 || c.MemConcurrency < 1 {
+		errs = append(errs, errors.New("concurrency must be at least 1"))
+	}
+	names := map[string]bool{}
+	for _, w := range Plan(1) {
+		names[w.Name] = true
+	}
+	for _, n := range c.Only {
+		if !names[n] {
+			errs = append(errs, fmt.Errorf("no workload %q in the plan", n))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Workload is one line of the comparison.
+type Workload struct {
+	Name        string  `json:"name"`
+	Kind        string  `json:"workload"` // a load workload
+	Size        int64   `json:"object_size"`
+	Concurrency int     `json:"concurrency"`
+	GetRatio    float64 `json:"get_ratio,omitempty"`
+	Objects     int     `json:"objects,omitempty"` // prepared; 0: load's default
+}
+
+// Plan is the comparison's workloads at the given concurrency: PUT and GET
+// of 64 MiB, 1 MiB and 4 KiB objects, a 70/30 GET/PUT mix of 1 MiB
+// objects, and listing 2000 keys in pages of 1000.
+func Plan(concurrency int) []Workload {
+	var p []Workload
+	for _, size := range []int64{64 << 20, 1 << 20, 4 << 10} {
+		for _, kind := range []string{load.WorkloadPut, load.WorkloadGet} {
+			p = append(p, Workload{Name: kind + "-" + load.FormatSize(size), Kind: kind, Size: size, Concurrency: concurrency})
+		}
+	}
+	return append(p,
+		Workload{Name: "mixed-1MiB", Kind: load.WorkloadMixed, Size: 1 << 20, Concurrency: concurrency, GetRatio: 0.7},
+		Workload{Name: "list", Kind: load.WorkloadList, Size: 0, Concurrency: concurrency, Objects: 2000},
+	)
+}
+
+// The S3 key pair both servers get.
+const (
+	benchAccessKey = "CAIRNBENCHACCESSKEY"
+	benchSecretKey = "cairn-bench-secret-key-0123456789"
+	benchBucket    = "bench"
+)
+
+// stopGrace is how long a server may take to exit after SIGTERM.
+const stopGrace = 15 * time.Second
+
+// Run builds both servers, measures the machine, starts the servers, runs
+// the plan in alternation and the memory load, and stops and removes
+// everything before it returns, also when ctx is cancelled. It returns the
+// part of the Report it has with any error.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	logw := cfg.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	say := func(format string, a ...any) { fmt.Fprintf(logw, "compare: "+format+"\n", a...) }
+	rep := &Report{
+		Date:        time.Now().UTC(),
+		Duration:    cfg.Duration.Seconds(),
+		Rounds:      cfg.Rounds,
+		Selection:   fmt.Sprintf("best of %d rounds by operations per second", cfg.Rounds),
+		Concurrency: cfg.Concurrency,
+	}
+
+	base := cfg.Dir
+	if base == "" {
+		base = os.TempDir()
+	}
+	dir, err := os.MkdirTemp(base, "cairn-bench-compare-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+
+	if cfg.Storaged == "" {
+		say("building storaged")
+		rep.Cairn, err = BuildStoraged(ctx, cfg.Go, dir, logw)
+	} else {
+		rep.Cairn = Binary{Path: cfg.Storaged, Version: gitDescribe(ctx), Cached: true}
+	}
+	if err != nil {
+		return rep, err
+	}
+	if cfg.MinIO == "" {
+		path, _ := MinIOCachePath()
+		say("MinIO %s: %s (built once, a few minutes)", MinIOVersion, path)
+		rep.MinIO, err = BuildMinIO(ctx, cfg.Go, logw)
+		if err == nil && !rep.MinIO.Cached {
+			say("built MinIO in %.0fs", rep.MinIO.Build)
+		}
+	} else {
+		rep.MinIO = Binary{Path: cfg.MinIO, Version: "given: " + cfg.MinIO, Cached: true}
+	}
+	if err != nil {
+		return rep, err
+	}
+
+	say("measuring the machine")
+	if rep.Machine, err = measureMachine(dir); err != nil {
+		return rep, err
+	}
+
+	say("starting storaged --dev and MinIO")
+	cairn, err := server.StartCairn(ctx, server.CairnOptions{
+		Bin: rep.Cairn.Path, Data: filepath.Join(dir, "cairn"), LogPath: filepath.Join(dir, "cairn.log"),
+		AccessKey: benchAccessKey, SecretKey: benchSecretKey,
+	})
+	if err != nil {
+		return rep, err
+	}
+	defer cairn.Stop(stopGrace)
+	minio, err := server.StartMinIO(ctx, server.MinIOOptions{
+		Bin: rep.MinIO.Path, Dir: filepath.Join(dir, "minio"), LogPath: filepath.Join(dir, "minio.log"),
+		AccessKey: benchAccessKey, SecretKey: benchSecretKey,
+	})
+	if err != nil {
+		return rep, err
+	}
+	defer minio.Stop(stopGrace)
+	servers := []*server.Proc{cairn, minio}
+
+	plan := Plan(cfg.Concurrency)
+	if len(cfg.Only) > 0 {
+		plan = slices.DeleteFunc(plan, func(w Workload) bool { return !slices.Contains(cfg.Only, w.Name) })
+	}
+	runs := make([][2][]RunSummary, len(plan))
+	for round := range cfg.Rounds {
+		order := []int{0, 1}
+		if round%2 == 1 {
+			order = []int{1, 0}
+		}
+		for i, w := range plan {
+			for _, s := range order {
+				p := servers[s]
+				say("round %d/%d  %-10s  %s", round+1, cfg.Rounds, w.Name, p.Name)
+				sum, err := runOne(ctx, cfg, p, w, cfg.Duration)
+				if err != nil {
+					return rep, err
+				}
+				sum.Round = round + 1
+				runs[i][s] = append(runs[i][s], sum)
+			}
+		}
+	}
+	for i, w := range plan {
+		rep.Workloads = append(rep.Workloads, newWorkloadResult(w, runs[i][0], runs[i][1]))
+	}
+
+	if !cfg.SkipMemory {
+		say("memory: %d-way 50/50 GET/PUT of 64MiB objects for %v, then %v idle", cfg.MemConcurrency, cfg.MemDuration, cfg.MemIdle)
+		if rep.Memory, err = measureMemory(ctx, cfg, servers); err != nil {
+			return rep, err
+		}
+	}
+	rep.Machine.LoadAvgEnd = loadAvg()
+	return rep, nil
+}
+
+// loadConfig is the load.Config of workload w against p.
+func loadConfig(cfg Config, p *server.Proc, w Workload, d time.Duration) load.Config {
+	lc := load.DefaultConfig()
+	lc.Endpoint, lc.AccessKey, lc.SecretKey = p.Endpoint, p.AccessKey, p.SecretKey
+	lc.Bucket = benchBucket
+	lc.Workload, lc.Size, lc.Concurrency = w.Kind, w.Size, w.Concurrency
+	lc.Duration, lc.GetRatio, lc.Objects = d, w.GetRatio, w.Objects
+	lc.CancelSkipsCleanup = true
+	if cfg.Log != nil {
+		lc.Progress, lc.ProgressTTY = cfg.Log, cfg.LogTTY
+	}
+	return lc
+}
+
+// runOne runs w against p and summarizes it with the server's CPU use
+// during the timed phase.
+func runOne(ctx context.Context, cfg Config, p *server.Proc, w Workload, d time.Duration) (RunSummary, error) {
+	lc := loadConfig(cfg, p, w, d)
+	var cpu0, cpu1 time.Duration
+	lc.BeforeTimed = func() { cpu0, _ = p.CPUTime() }
+	lc.AfterTimed = func() { cpu1, _ = p.CPUTime() }
+	res, err := load.Run(ctx, lc)
+	if err != nil {
+		select {
+		case <-p.Exited():
+			return RunSummary{}, fmt.Errorf("%s %s: %w; the server exited, log tail:\n%s", p.Name, w.Name, err, p.LogTail(4000))
+		default:
+			return RunSummary{}, fmt.Errorf("%s %s: %w", p.Name, w.Name, err)
+		}
+	}
+	s := summarizeRun(res)
+	if res.Seconds > 0 {
+		s.CPU = (cpu1 - cpu0).Seconds() / res.Seconds
+	}
+	return s, nil
+}
+
+// summarizeRun keeps what the report shows of a load result.
+func summarizeRun(res *load.Result) RunSummary {
+	t := res.Total
+	s := RunSummary{
+		Seconds:   res.Seconds,
+		MiBPerSec: t.MiBPerSec,
+		OpsPerSec: t.OpsPerSec,
+		P50:       t.Latency.P50,
+		P99:       t.Latency.P99,
+		P999:      t.Latency.P999,
+		Errors:    t.Errors,
+		Retried:   res.Retried,
+	}
+	if len(res.FirstErrors) > 0 {
+		s.FirstError = res.FirstErrors[0]
+	}
+	return s
+}
+
+// best returns the run with the most operations per second.
+func best(runs []RunSummary) RunSummary {
+	var b RunSummary
+	for i, r := range runs {
+		if i == 0 || r.OpsPerSec > b.OpsPerSec {
+			b = r
+		}
+	}
+	return b
+}
+
+func newWorkloadResult(w Workload, cairn, minio []RunSummary) WorkloadResult {
+	r := WorkloadResult{
+		Workload: w,
+		Cairn:    Side{Best: best(cairn), Runs: cairn},
+		MinIO:    Side{Best: best(minio), Runs: minio},
+	}
+	if r.MinIO.Best.OpsPerSec > 0 {
+		r.Ratio = r.Cairn.Best.OpsPerSec / r.MinIO.Best.OpsPerSec
+	}
+	return r
+}
+
+// errorNotes lists the runs that had failed or retried operations.
+func errorNotes(ws []WorkloadResult) []string {
+	var notes []string
+	for _, w := range ws {
+		for _, side := range []struct {
+			name string
+			runs []RunSummary
+		}{{"Cairn", w.Cairn.Runs}, {"MinIO", w.MinIO.Runs}} {
+			for _, r := range side.runs {
+				if r.Retried > 0 {
+					notes = append(notes, fmt.Sprintf("%s %s round %d: %d responses 429/5xx (retried)",
+						side.name, w.Name, r.Round, r.Retried))
+				}
+				if r.Errors > 0 {
+					notes = append(notes, fmt.Sprintf("%s %s round %d: %d errors, first: %s",
+						side.name, w.Name, r.Round, r.Errors, strings.TrimSpace(r.FirstError)))
+				}
+			}
+		}
+	}
+	return notes
+}

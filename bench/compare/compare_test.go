@@ -1,0 +1,117 @@
+package compare
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPlan(t *testing.T) {
+	var names []string
+	for _, w := range Plan(16) {
+		names = append(names, w.Name)
+		if w.Concurrency != 16 {
+			t.Errorf("%s: concurrency %d", w.Name, w.Concurrency)
+		}
+	}
+	want := "put-64MiB get-64MiB put-1MiB get-1MiB put-4KiB get-4KiB mixed-1MiB list"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("plan %q, want %q", got, want)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := QuickConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for name, mut := range map[string]func(*Config){
+		"one round":   func(c *Config) { c.Rounds = 1 },
+		"no duration": func(c *Config) { c.Duration = 0 },
+		"unknown":     func(c *Config) { c.Only = []string{"put-2MiB"} },
+		"no go":       func(c *Config) { c.Go = "" },
+	} {
+		c := DefaultConfig()
+		mut(&c)
+		if c.Validate() == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestBestAndRatio(t *testing.T) {
+	w := newWorkloadResult(Plan(16)[0],
+		[]RunSummary{{Round: 1, OpsPerSec: 2}, {Round: 2, OpsPerSec: 3}},
+		[]RunSummary{{Round: 1, OpsPerSec: 6}, {Round: 2, OpsPerSec: 4}})
+	if w.Cairn.Best.Round != 2 || w.MinIO.Best.Round != 1 || w.Ratio != 0.5 {
+		t.Fatalf("best %d/%d, ratio %v", w.Cairn.Best.Round, w.MinIO.Best.Round, w.Ratio)
+	}
+}
+
+func TestReportWrite(t *testing.T) {
+	r := &Report{
+		Machine:  Machine{CPUs: 2, LoopbackMiBps: 3000},
+		Cairn:    Binary{Version: "abc1234"},
+		MinIO:    Binary{Version: MinIOVersion},
+		Duration: 10, Rounds: 2, Selection: "best of 2", Concurrency: 16,
+		Workloads: []WorkloadResult{newWorkloadResult(Plan(16)[0],
+			[]RunSummary{{Round: 1, MiBPerSec: 100, OpsPerSec: 1.56, P50: 9000, P99: 9500, CPU: 1.2}},
+			[]RunSummary{{Round: 1, MiBPerSec: 200, OpsPerSec: 3.12, P50: 4000, P99: 4500, CPU: 0.9, Retried: 3}})},
+		Memory: []MemoryResult{{Server: "cairn", Load: "x", PeakRSS: 900 << 20, HWM: 950 << 20, IdleRSS: 150 << 20, Idle: 30}},
+	}
+	var text, md strings.Builder
+	r.Write(&text, false)
+	r.Write(&md, true)
+	for _, want := range []string{"put-64MiB", "0.50×", "900 MiB", "150 MiB", "MinIO put-64MiB round 1: 3 responses 429/5xx", "abc1234"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, text.String())
+		}
+	}
+	if !strings.Contains(md.String(), "| put-64MiB | 100 | 1.56 |") || !strings.Contains(md.String(), "|---|---:|") {
+		t.Errorf("markdown report:\n%s", md.String())
+	}
+}
+
+func TestMachineProbes(t *testing.T) {
+	if v, err := loopbackThroughput(100 * time.Millisecond); err != nil || v <= 0 {
+		t.Fatalf("loopback: %v, %v", v, err)
+	}
+	dir := t.TempDir()
+	if v, err := diskWrite(dir, 4<<20); err != nil || v <= 0 {
+		t.Fatalf("disk: %v, %v", v, err)
+	}
+	if v, err := fsyncLatency(dir, 3); err != nil || v <= 0 {
+		t.Fatalf("fsync: %v, %v", v, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("probes left %d files", len(entries))
+	}
+}
+
+// BuildMinIO takes a binary already in the cache without building.
+func TestBuildMinIOCached(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("moves the cache with XDG_CACHE_HOME, which only Linux's os.UserCacheDir reads")
+	}
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	path, err := MinIOCachePath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := BuildMinIO(context.Background(), "no-such-go-command", nil)
+	if err != nil || !b.Cached || b.Path != path || b.Version != MinIOVersion {
+		t.Fatalf("%+v, %v", b, err)
+	}
+}
