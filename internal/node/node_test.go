@@ -20,14 +20,14 @@ import (
 	"cairn/internal/nodeauth"
 )
 
-func freeAddr(t *testing.T) string {
+func listen(t *testing.T) net.Listener {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Cleanup(func() { l.Close() })
+	return l
 }
 
 var testSecret = []byte("cluster secret for node tests!!")
@@ -40,23 +40,38 @@ func TestClusterInProcess(t *testing.T) {
 	defer cancel()
 	var nodes []Config
 	var firstGossip string
+	// Listeners are handed over; the ports gossip and Raft bind themselves
+	// stay reserved until the nodes start, so that no other test of the
+	// run takes one in between.
+	var reserved []net.Listener
+	reserve := func() string {
+		l := listen(t)
+		reserved = append(reserved, l)
+		return l.Addr().String()
+	}
 	for i := range 6 {
 		c := DefaultConfig()
 		dir := t.TempDir()
 		c.DataDir, c.StorageDir = filepath.Join(dir, "data"), filepath.Join(dir, "shards")
 		c.Zone = fmt.Sprintf("zone-%d", i%3)
 		c.Weight = 1
-		c.APIAddr, c.GossipAddr = freeAddr(t), freeAddr(t)
+		c.APIListener = listen(t)
+		c.APIAddr, c.GossipAddr = c.APIListener.Addr().String(), reserve()
 		c.Secret = testSecret
 		c.GossipProfile = cluster.ProfileTest
 		c.Out = io.Discard
 		if i == 0 {
-			c.Meta, c.RaftAddr, c.S3Addr = true, freeAddr(t), freeAddr(t)
+			c.Meta, c.RaftAddr = true, reserve()
+			c.S3Listener = listen(t)
+			c.S3Addr = c.S3Listener.Addr().String()
 			firstGossip = c.GossipAddr
 		} else {
 			c.Join = []string{firstGossip}
 		}
 		nodes = append(nodes, c)
+	}
+	for _, l := range reserved {
+		l.Close()
 	}
 	done := make(chan error, len(nodes))
 	for _, c := range nodes {
