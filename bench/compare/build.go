@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"cairn/bench/server"
 )
 
 // The MinIO server the comparison builds. MinIO's releases are RELEASE.*
@@ -71,7 +73,7 @@ func BuildMinIO(ctx context.Context, goCmd string, log io.Writer) (Binary, error
 	cmd := exec.CommandContext(ctx, goCmd, "install", "-tags", "kqueue", "-trimpath", "-ldflags", ldflags,
 		MinIOModule+"@"+MinIOVersion)
 	cmd.Dir = tmp // outside any module or workspace
-	cmd.Env = append(withoutEnv(os.Environ(), "GOBIN=", "GOFLAGS=", "GOWORK=", "CGO_ENABLED=", "GOOS=", "GOARCH="),
+	cmd.Env = append(server.WithoutEnv(os.Environ(), "GOBIN=", "GOFLAGS=", "GOWORK=", "CGO_ENABLED=", "GOOS=", "GOARCH="),
 		"GOBIN="+tmp, "GOFLAGS=", "GOWORK=off", "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
@@ -113,20 +115,4 @@ func gitDescribe(ctx context.Context) string {
 		rev += " with uncommitted changes"
 	}
 	return rev
-}
-
-// withoutEnv returns env without the entries that start with one of
-// prefixes.
-func withoutEnv(env []string, prefixes ...string) []string {
-	var out []string
-next:
-	for _, e := range env {
-		for _, p := range prefixes {
-			if strings.HasPrefix(e, p) {
-				continue next
-			}
-		}
-		out = append(out, e)
-	}
-	return out
 }

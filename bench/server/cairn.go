@@ -35,7 +35,7 @@ const startTimeout = 90 * time.Second
 func StartCairn(ctx context.Context, o CairnOptions) (*Proc, error) {
 	args := append([]string{"--dev", "--data", o.Data, "--s3", "127.0.0.1:0"}, o.Args...)
 	cmd := exec.Command(o.Bin, args...)
-	cmd.Env = append(withoutEnv(os.Environ(), "CAIRN_", "AWS_"),
+	cmd.Env = append(WithoutEnv(os.Environ(), "CAIRN_", "AWS_"),
 		"CAIRN_ACCESS_KEY="+o.AccessKey, "CAIRN_SECRET_KEY="+o.SecretKey)
 	pr, pw := io.Pipe()
 	p, err := start("cairn", cmd, o.LogPath, pw)

@@ -56,7 +56,7 @@ func StartMinIO(ctx context.Context, o MinIOOptions) (*Proc, error) {
 	drives := filepath.Join(o.Dir, fmt.Sprintf("d{1...%d}", o.Drives))
 	cmd := exec.Command(o.Bin, "server", "--address", addr,
 		"--console-address", fmt.Sprintf("127.0.0.1:%d", console), drives)
-	cmd.Env = append(withoutEnv(os.Environ(), "MINIO_", "AWS_"),
+	cmd.Env = append(WithoutEnv(os.Environ(), "MINIO_", "AWS_"),
 		"MINIO_ROOT_USER="+o.AccessKey,
 		"MINIO_ROOT_PASSWORD="+o.SecretKey,
 		fmt.Sprintf("MINIO_STORAGE_CLASS_STANDARD=EC:%d", o.Parity),

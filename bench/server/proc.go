@@ -214,9 +214,9 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// withoutEnv returns env without the variables whose names start with one
+// WithoutEnv returns env without the variables whose names start with one
 // of prefixes.
-func withoutEnv(env []string, prefixes ...string) []string {
+func WithoutEnv(env []string, prefixes ...string) []string {
 	var out []string
 next:
 	for _, e := range env {
