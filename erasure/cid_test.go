@@ -44,11 +44,27 @@ func TestChunkCIDKnownAnswers(t *testing.T) {
 	}
 }
 
+// TestShardCID checks ShardCID against go-multihash's own blake3 (another
+// implementation, lukechampine.com/blake3), on sizes either side of
+// BLAKE3's 1 KiB chunks and of the SIMD paths' batch sizes.
 func TestShardCID(t *testing.T) {
-	for _, data := range [][]byte{nil, []byte("x"), bytesOf(7, 4096)} {
-		if got, want := ShardCID(data), ChunkCID(data); got != want {
-			t.Errorf("ShardCID = %s, want %s (same construction as ChunkCID)", got, want)
+	for _, n := range []int{0, 1, 1023, 1024, 1025, 4096, 8192 + 3, 256 << 10} {
+		data := bytesOf(7, n)
+		mh, err := multihash.Sum(data, multihash.BLAKE3, 32)
+		if err != nil {
+			t.Fatal(err)
 		}
+		want := cid.NewCidV1(cid.Raw, mh)
+		if got := ShardCID(data); got != want {
+			t.Errorf("ShardCID(%d bytes) = %s, want %s", n, got, want)
+		}
+		if err := Verify(want, data); err != nil {
+			t.Errorf("Verify(ShardCID(%d bytes)): %v", n, err)
+		}
+	}
+	// The BLAKE3 paper's test vector for the empty input.
+	if got, want := ShardCID(nil).Hash().HexString(), "1e20af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"; got != want {
+		t.Errorf("ShardCID(nil) multihash = %s, want %s", got, want)
 	}
 }
 
@@ -66,6 +82,9 @@ func TestVerify(t *testing.T) {
 	}
 	sum := sha256.Sum256(data)
 	v0mh, _ := multihash.Encode(sum[:], multihash.SHA2_256)
+	b3 := ShardCID(data).Hash()
+	b3short, _ := multihash.Encode(b3[2:18], multihash.BLAKE3)
+	b3long, _ := multihash.Sum(data, multihash.BLAKE3, 64)
 
 	tests := []struct {
 		name string
@@ -78,6 +97,11 @@ func TestVerify(t *testing.T) {
 		{"dag-pb codec", sha256CID(t, cid.DagProtobuf, 32, data), data, nil},
 		{"CIDv0", cid.NewCidV0(v0mh), data, nil},
 		{"truncated digest", sha256CID(t, cid.Raw, 20, data), data, nil},
+		{"blake3 match", ShardCID(data), data, nil},
+		{"blake3 flipped", ShardCID(data), other, ErrCIDMismatch},
+		{"blake3 truncated", cid.NewCidV1(cid.Raw, b3short), data, nil},
+		{"blake3 truncated, flipped", cid.NewCidV1(cid.Raw, b3short), other, ErrCIDMismatch},
+		{"blake3 64-byte digest", cid.NewCidV1(cid.Raw, b3long), data, errAny},
 		{"one bit flipped", ChunkCID(data), other, ErrCIDMismatch},
 		{"truncated, flipped", sha256CID(t, cid.Raw, 20, data), other, ErrCIDMismatch},
 		{"short data", ChunkCID(data), data[:999], ErrCIDMismatch},

@@ -9,7 +9,8 @@
 //	Chunker  — splits a stream into fixed-size chunks in bounded memory
 //	ChunkCID — names a chunk: CIDv1, codec raw, sha2-256 of the chunk bytes
 //	Codec    — codes a chunk into k data + m parity shards (and back)
-//	ShardCID — names a shard, so a storage node can verify what it holds
+//	ShardCID — names a shard (CIDv1, raw, blake3), so a storage node can
+//	           verify what it holds
 //	DAGBuilder — folds the chunk CIDs into the object's UnixFS root CID
 //
 // A gateway writing an object does, per chunk:
@@ -36,7 +37,7 @@
 //     use is the caller's buffer.
 //   - ChunkCID and ShardCID are deterministic functions of the bytes alone.
 //     Verify accepts data only if it hashes to the CID's multihash; it
-//     supports sha2-256 (full or truncated digests) and returns
+//     supports sha2-256 and blake3 (full or truncated digests) and returns
 //     ErrUnsupportedHash for any other hash function rather than guessing.
 //   - For equal (k, m), Codec.Encode produces byte-identical shards on every
 //     machine and every run: the coding matrix is reedsolomon's default and

@@ -170,7 +170,7 @@ func (s *DirStore) Path(id cid.Cid) (string, error) {
 // synced, renamed into place and its directory synced, so a crash never
 // leaves a partial shard visible.
 func (s *DirStore) Put(ctx context.Context, id cid.Cid, data []byte) error {
-	if err := verify(id, data); err != nil {
+	if err := Verify(id, data); err != nil {
 		return fmt.Errorf("put shard %s: %w", id, err)
 	}
 	return s.PutComputed(ctx, id, data)
@@ -202,7 +202,7 @@ func (s *DirStore) PutComputed(ctx context.Context, id cid.Cid, data []byte) err
 		if s.group == nil {
 			return nil
 		}
-		if held, err := readShard(path, nil); err == nil && verify(id, held) == nil {
+		if held, err := readShard(path, nil); err == nil && Verify(id, held) == nil {
 			if err := s.group.Sync(ctx); err != nil {
 				return fmt.Errorf("put shard %s: %w", id, err)
 			}
@@ -291,7 +291,7 @@ func (s *DirStore) Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, err
 	path := s.shardPath(file, fan)
 	data, err := readShard(path, dst)
 	if err == nil {
-		err = verify(id, data)
+		err = Verify(id, data)
 	}
 	if errors.Is(err, ErrCorrupt) || errors.Is(err, errBadHeader) {
 		data, err = s.recheck(id, path, file, dst)
@@ -311,7 +311,7 @@ func (s *DirStore) recheck(id cid.Cid, path, file string, dst []byte) ([]byte, e
 	defer s.locks.unlock(key)
 	data, err := readShard(path, dst)
 	if err == nil {
-		if err = verify(id, data); err == nil {
+		if err = Verify(id, data); err == nil {
 			return data, nil
 		}
 	}

@@ -3,8 +3,11 @@ package blob
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/ipfs/go-cid"
+
+	"cairn/erasure"
 )
 
 // Errors returned by stores, possibly wrapped; match them with errors.Is.
@@ -46,10 +49,22 @@ type Usage struct {
 	Capacity int64 // total bytes of that file system
 }
 
-// verify checks that data hashes to id.
-func verify(id cid.Cid, data []byte) error {
+// Verify checks that data hashes to id, and returns an error wrapping
+// ErrCorrupt if it does not. Shard and chunk CIDs (blake3, sha2-256) are
+// checked with erasure's kernels; any other hash function through
+// go-multihash, which allocates a hasher per call.
+func Verify(id cid.Cid, data []byte) error {
 	if !id.Defined() {
 		return errors.New("blob: undefined CID")
+	}
+	err := erasure.Verify(id, data)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, erasure.ErrCIDMismatch):
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	case !errors.Is(err, erasure.ErrUnsupportedHash):
+		return err
 	}
 	got, err := id.Prefix().Sum(data)
 	if err != nil {

@@ -114,7 +114,8 @@ type ShardInfo struct {
 // bodyAuthenticatedByCID reports whether a PUT of shard id may go with
 // its body unsigned (nodeauth.UnsignedPayload): the store checks the body
 // against id, which pins the body down only if id's hash is collision
-// resistant. Shard CIDs are sha2-256; other strong hashes are accepted,
+// resistant. Shard CIDs are blake3 (sha2-256 in stores written before
+// the switch); other strong hashes are accepted,
 // and anything else (identity, murmur, truncated digests) must sign its
 // body.
 func bodyAuthenticatedByCID(id cid.Cid) bool {
@@ -129,16 +130,14 @@ func bodyAuthenticatedByCID(id cid.Cid) bool {
 	return false
 }
 
-// verify checks that data hashes to id.
+// verify checks that data hashes to id; every failure wraps
+// blob.ErrCorrupt.
 func verify(id cid.Cid, data []byte) error {
-	got, err := id.Prefix().Sum(data)
-	if err != nil {
-		return fmt.Errorf("%w: %w", blob.ErrCorrupt, err)
+	err := blob.Verify(id, data)
+	if err != nil && !errors.Is(err, blob.ErrCorrupt) {
+		err = fmt.Errorf("%w: %w", blob.ErrCorrupt, err)
 	}
-	if !got.Equals(id) {
-		return blob.ErrCorrupt
-	}
-	return nil
+	return err
 }
 
 // readLimited appends what r holds to dst[:0]. size is the length the
