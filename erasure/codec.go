@@ -127,6 +127,41 @@ func (c *Codec) Encode(chunk []byte, shards [][]byte) ([][]byte, error) {
 	return shards, nil
 }
 
+// EncodeInPlace is Encode without the copy of the chunk. When chunk's
+// capacity reaches k*ShardSize(len(chunk)), the k data shards it returns
+// are slices of chunk's backing array: the padding past len(chunk) is
+// zeroed in place, so that array is written to, and it must stay unchanged
+// for as long as the data shards are used. Only the m parity shards take
+// buffers, from parity as Encode takes them from shards (reused when large
+// enough, else allocated; more than m is an error). With less capacity it
+// copies as Encode does. It returns the k+m shards, data shards first.
+func (c *Codec) EncodeInPlace(chunk []byte, parity [][]byte) ([][]byte, error) {
+	if len(chunk) == 0 {
+		return nil, errors.New("erasure: encode: empty chunk")
+	}
+	if len(parity) > c.m {
+		return nil, fmt.Errorf("erasure: encode: %d parity buffers for a %d+%d code", len(parity), c.k, c.m)
+	}
+	n := c.ShardSize(len(chunk))
+	shards := make([][]byte, c.k+c.m)
+	copy(shards[c.k:], parity)
+	if cap(chunk) < c.k*n {
+		return c.Encode(chunk, shards)
+	}
+	whole := chunk[:c.k*n]
+	clear(whole[len(chunk):])
+	for i := range c.k {
+		shards[i] = whole[i*n : (i+1)*n : (i+1)*n]
+	}
+	c.fill(shards[c.k:], n)
+	if c.m > 0 {
+		if err := c.rs.Encode(shards); err != nil {
+			return nil, fmt.Errorf("erasure: encode: %w", err)
+		}
+	}
+	return shards, nil
+}
+
 // buffers returns k+m shards of n bytes, reusing the entries of shards that
 // are large enough and allocating the others in one aligned block.
 func (c *Codec) buffers(shards [][]byte, n int) [][]byte {
@@ -136,6 +171,13 @@ func (c *Codec) buffers(shards [][]byte, n int) [][]byte {
 		copy(grown, shards)
 		shards = grown
 	}
+	c.fill(shards, n)
+	return shards
+}
+
+// fill reslices every entry of shards to n bytes, allocating the ones
+// whose capacity is short in one aligned block.
+func (c *Codec) fill(shards [][]byte, n int) {
 	short := 0
 	for _, s := range shards {
 		if cap(s) < n {
@@ -153,7 +195,6 @@ func (c *Codec) buffers(shards [][]byte, n int) [][]byte {
 			shards[i] = s[:n]
 		}
 	}
-	return shards
 }
 
 // ReconstructData fills in the missing data shards from any k present

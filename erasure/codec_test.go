@@ -247,6 +247,64 @@ func TestEncodeReusesBuffers(t *testing.T) {
 	}
 }
 
+// TestEncodeInPlace checks that the data shards alias the chunk's buffer
+// when it has room for the padding, that the shards equal Encode's either
+// way, and that parity buffers are reused.
+func TestEncodeInPlace(t *testing.T) {
+	c := mustCodec(t, 4, 2)
+	for _, size := range []int{1, 3, 1000, 1001, 1024} {
+		chunk := bytesOf(5, size)
+		want, err := c.Encode(chunk, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := c.ShardSize(size)
+
+		// Room for the padding: no copy, padding zeroed over garbage.
+		buf := bytes.Repeat([]byte{0xee}, 4*n)
+		copy(buf, chunk)
+		parity := [][]byte{make([]byte, 0, n), make([]byte, n+7)}
+		got, err := c.EncodeInPlace(buf[:size], parity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("size %d: shard %d differs from Encode's", size, i)
+			}
+		}
+		for i := range 4 {
+			if &got[i][0] != &buf[i*n] || cap(got[i]) != n {
+				t.Errorf("size %d: data shard %d does not alias the chunk (cap %d)", size, i, cap(got[i]))
+			}
+		}
+		if &got[4][0] != &parity[0][:1][0] || &got[5][0] != &parity[1][0] {
+			t.Errorf("size %d: parity buffers not reused", size)
+		}
+
+		// No room: copied, the chunk's buffer untouched past its length.
+		tight := append(make([]byte, 0, size), chunk...)
+		got, err = c.EncodeInPlace(tight, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("size %d, tight: shard %d differs from Encode's", size, i)
+			}
+		}
+		if size%4 != 0 && &got[0][0] == &tight[0] {
+			t.Errorf("size %d, tight: data shard 0 aliases a chunk with no room for padding", size)
+		}
+	}
+	if _, err := c.EncodeInPlace(nil, nil); err == nil {
+		t.Error("EncodeInPlace(empty chunk): no error")
+	}
+	if _, err := c.EncodeInPlace([]byte("x"), make([][]byte, 3)); err == nil {
+		t.Error("EncodeInPlace with 3 parity buffers for 4+2: no error")
+	}
+}
+
 func TestJoin(t *testing.T) {
 	c := mustCodec(t, 4, 2)
 	chunk := bytesOf(4, 10) // 3-byte shards

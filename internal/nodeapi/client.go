@@ -2,7 +2,6 @@ package nodeapi
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -393,13 +393,23 @@ func (c *Client) do(ctx context.Context, method, path, query string, body []byte
 	if query != "" {
 		u += "?" + query
 	}
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, r)
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
 		return nil, err
+	}
+	if body != nil {
+		// net/http may go on reading a request body after Do returns (when
+		// the node answers before it has read it all); callers reuse their
+		// buffers once this returns, so the transport's readers are cut
+		// off from body first.
+		g := &bodyGuard{data: body}
+		defer g.release()
+		req.Body, _ = g.open()
+		req.GetBody = g.open
+		req.ContentLength = int64(len(body))
+		if len(body) == 0 {
+			req.Body, req.GetBody = http.NoBody, nil
+		}
 	}
 	c.signer.Sign(req, bodyHash)
 	resp, err := c.http.Do(req)
@@ -478,3 +488,74 @@ func markerString(after cid.Cid) string {
 	}
 	return after.String()
 }
+
+// errBodyReleased is what a request body's reader returns once the call
+// that sent it has returned.
+var errBodyReleased = errors.New("nodeapi: request body read after the request ended")
+
+// bodyGuard lends a caller's buffer to net/http as request bodies until
+// release, after which every reader of it fails instead of reading memory
+// the caller may be reusing.
+type bodyGuard struct {
+	mu       sync.Mutex
+	data     []byte
+	released bool
+}
+
+// open returns a new reader of the whole buffer (http.Request.GetBody).
+func (g *bodyGuard) open() (io.ReadCloser, error) { return &guardedBody{g: g}, nil }
+
+// release cuts every reader off; it waits for a read in progress.
+func (g *bodyGuard) release() {
+	g.mu.Lock()
+	g.released = true
+	g.mu.Unlock()
+}
+
+type guardedBody struct {
+	g   *bodyGuard
+	off int
+}
+
+func (b *guardedBody) Read(p []byte) (int, error) {
+	b.g.mu.Lock()
+	defer b.g.mu.Unlock()
+	if b.g.released {
+		return 0, errBodyReleased
+	}
+	if b.off >= len(b.g.data) {
+		return 0, io.EOF
+	}
+	n := copy(p, b.g.data[b.off:])
+	b.off += n
+	return n, nil
+}
+
+// WriteTo writes the rest of the buffer to w in pieces, so that net/http
+// sends it without copying it through a buffer of its own, and release
+// waits for one piece at most.
+func (b *guardedBody) WriteTo(w io.Writer) (int64, error) {
+	const piece = 64 << 10
+	var total int64
+	for {
+		b.g.mu.Lock()
+		if b.g.released {
+			b.g.mu.Unlock()
+			return total, errBodyReleased
+		}
+		rest := b.g.data[b.off:]
+		if len(rest) == 0 {
+			b.g.mu.Unlock()
+			return total, nil
+		}
+		n, err := w.Write(rest[:min(len(rest), piece)])
+		b.off += n
+		total += int64(n)
+		b.g.mu.Unlock()
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+func (b *guardedBody) Close() error { return nil }
