@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/klauspost/reedsolomon"
 	"golang.org/x/sync/semaphore"
 
 	"cairn/erasure"
@@ -105,23 +106,37 @@ type Config struct {
 const DefaultMemoryBudget = 256 << 20
 
 // bufferSlots is how many chunk buffers MemoryBudget allows: each costs
-// its chunk and the chunk's K+M shards, and one request at a time can
-// always make progress.
+// its chunk and the chunk's parity shards (the data shards are slices of
+// the chunk), and one request at a time can always make progress.
 func bufferSlots(cfg Config) int64 {
-	cost := int64(cfg.ChunkSize) + int64(cfg.ChunkSize)*int64(cfg.K+cfg.M)/int64(cfg.K)
+	n := int64(shardSize(cfg))
+	cost := n * int64(cfg.K+cfg.M)
 	return max(cfg.MemoryBudget/cost, int64(cfg.ChunksInFlight+cfg.ReadAhead+2))
 }
 
+// shardSize is the size of the shards of a full chunk.
+func shardSize(cfg Config) int { return (cfg.ChunkSize + cfg.K - 1) / cfg.K }
+
+// chunkBuf is the memory of one chunk in flight, reused across requests. A
+// PUT reads a chunk into data and codes it in place: its data shards are
+// slices of data, and its parity shards go to parity. A GET reads the data
+// shards straight into their places in data, and parity shards, when it
+// needs them, into parity.
+type chunkBuf struct {
+	data   []byte   // K × shardSize bytes, at least ChunkSize
+	parity [][]byte // M buffers of shardSize bytes
+}
+
 // getBuf returns a chunk buffer once the memory budget has room for it.
-func (g *Gateway) getBuf(ctx context.Context) (*[]byte, error) {
+func (g *Gateway) getBuf(ctx context.Context) (*chunkBuf, error) {
 	if err := g.bufSlots.Acquire(ctx, 1); err != nil {
 		return nil, err
 	}
-	return g.chunkBufs.Get().(*[]byte), nil
+	return g.chunkBufs.Get().(*chunkBuf), nil
 }
 
 // putBuf returns a buffer from getBuf.
-func (g *Gateway) putBuf(b *[]byte) {
+func (g *Gateway) putBuf(b *chunkBuf) {
 	g.chunkBufs.Put(b)
 	g.bufSlots.Release(1)
 }
@@ -176,7 +191,8 @@ type Gateway struct {
 	codec  *erasure.Codec // for new stripes
 	quorum int
 
-	chunkBufs sync.Pool           // *[]byte of cap ChunkSize
+	chunkBufs sync.Pool           // *chunkBuf
+	uploads   atomic.Int32        // bodies being hashed for their ETags
 	bufSlots  *semaphore.Weighted // chunk buffers in use, across all requests
 
 	current atomic.Pointer[layoutView]
@@ -239,8 +255,14 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	if g.quorum == 0 {
 		g.quorum = min(cfg.K+1, cfg.K+cfg.M)
 	}
-	size := cfg.ChunkSize
-	g.chunkBufs.New = func() any { b := make([]byte, size); return &b }
+	n := shardSize(cfg)
+	g.chunkBufs.New = func() any {
+		b := &chunkBuf{data: reedsolomon.AllocAligned(1, cfg.K*n)[0]}
+		if cfg.M > 0 {
+			b.parity = reedsolomon.AllocAligned(cfg.M, n)
+		}
+		return b
+	}
 	g.bufSlots = semaphore.NewWeighted(bufferSlots(cfg))
 	if err := g.Refresh(ctx); err != nil {
 		return nil, err

@@ -539,3 +539,56 @@ func TestVerifyingStoresAreTrusted(t *testing.T) {
 		t.Fatal("a wrapper that can corrupt bytes claims to verify its reads")
 	}
 }
+
+// barrierReader holds its first Read until every body of the batch has
+// been opened, so that all of them are hashed at once.
+type barrierReader struct {
+	r       io.Reader
+	once    sync.Once
+	arrive  *sync.WaitGroup
+	release <-chan struct{}
+}
+
+func (b *barrierReader) Read(p []byte) (int, error) {
+	b.once.Do(func() { b.arrive.Done(); <-b.release })
+	return b.r.Read(p)
+}
+
+// TestConcurrentPutsETags writes twelve objects at once, so that most
+// bodies are hashed on the multi-lane MD5 (newMD5 picks it from the fourth
+// body in flight), and checks every ETag against crypto/md5 and every
+// object's bytes.
+func TestConcurrentPutsETags(t *testing.T) {
+	e := newEnv(t, 64<<10)
+	const n = 12
+	var arrive sync.WaitGroup
+	arrive.Add(n)
+	release := make(chan struct{})
+	go func() { arrive.Wait(); close(release) }()
+	bodies := make([][]byte, n)
+	infos := make([]s3gw.ObjectInfo, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		bodies[i] = randBytes(uint64(100+i), 1000+i*37_000) // 1 KB to 408 KB: inline and multi-chunk
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := &barrierReader{r: bytes.NewReader(bodies[i]), arrive: &arrive, release: release}
+			infos[i], errs[i] = e.g.PutObject(context.Background(), "b", fmt.Sprint("k", i), body, int64(len(bodies[i])), s3gw.PutOptions{})
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("put %d: %v", i, errs[i])
+		}
+		if want := fmt.Sprintf("%x", md5.Sum(bodies[i])); infos[i].ETag != want {
+			t.Errorf("put %d: ETag %s, want %s", i, infos[i].ETag, want)
+		}
+		got, err := e.read(fmt.Sprint("k", i), 0, int64(len(bodies[i])))
+		if err != nil || !bytes.Equal(got, bodies[i]) {
+			t.Errorf("read %d: %d bytes, %v", i, len(got), err)
+		}
+	}
+}

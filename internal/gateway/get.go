@@ -80,7 +80,7 @@ func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 // fetch is one chunk being read.
 type fetch struct {
 	done chan struct{}
-	buf  *[]byte // from the gateway's chunk pool
+	buf  *chunkBuf // from the gateway's chunk pool
 	data []byte
 	err  error
 }
@@ -115,7 +115,7 @@ func (r *reader) produce(ctx context.Context, chunks []meta.Chunk) {
 		go func() {
 			defer r.wg.Done()
 			defer close(f.done)
-			f.data, f.err = r.g.readChunk(ctx, c, (*f.buf)[:0])
+			f.data, f.err = r.g.readChunk(ctx, c, f.buf)
 		}()
 		select {
 		case r.pending <- f:
@@ -184,13 +184,15 @@ func (r *reader) Close() error {
 	return nil
 }
 
-// readChunk reads one chunk into dst: the data shards first (no decoding on
-// the happy path); a shard that is missing, fails its CID or whose node
-// errors is replaced at once by a parity shard, and when data shards are
-// still outstanding after HedgeAfter, the remaining parity shards are asked
-// for too and the first K good shards win. It never returns bytes that fail
-// their content address.
-func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, dst []byte) ([]byte, error) {
+// readChunk reads one chunk into buf: the data shards first (no decoding
+// on the happy path), each read straight into its place in buf.data; a
+// shard that is missing, fails its CID or whose node errors is replaced at
+// once by a parity shard, and when data shards are still outstanding after
+// HedgeAfter, the remaining parity shards are asked for too and the first
+// K good shards win. It never returns bytes that fail their content
+// address. The result is in buf.data unless the stripe is larger than the
+// gateway's chunks (written under another configuration).
+func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([]byte, error) {
 	id, err := cid.Cast(c.CID)
 	if err != nil {
 		return nil, fmt.Errorf("manifest chunk CID: %w", err)
@@ -201,7 +203,7 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, dst []byte) ([]by
 		if err := erasure.Verify(id, c.Data); err != nil {
 			return nil, fmt.Errorf("%w: inline chunk %s: %w", s3gw.ErrServiceUnavailable, id, err)
 		}
-		return append(dst, c.Data...), nil
+		return append(buf.data[:0], c.Data...), nil
 	}
 	st := c.Stripe
 	n := st.K + st.M
@@ -220,7 +222,8 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, dst []byte) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("chunk %s: %w", id, err)
 	}
-	shards, errs := g.gatherShards(ctx, st, nodes)
+	dsts := shardDests(buf, st)
+	shards, errs := g.gatherShards(ctx, st, nodes, dsts)
 	have, missing := 0, 0
 	for i, s := range shards {
 		switch {
@@ -228,6 +231,7 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, dst []byte) ([]by
 			have++
 		case i < st.K:
 			missing++
+			shards[i] = dsts[i] // rebuilt in place when it has room
 		}
 	}
 	if have < st.K {
@@ -242,9 +246,9 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, dst []byte) ([]by
 			return nil, fmt.Errorf("chunk %s: reconstruct: %w", id, err)
 		}
 	}
-	out, err := codec.Join(dst, shards, int(c.Size))
+	out, err := assemble(buf.data, shards[:st.K], int(c.Size))
 	if err != nil {
-		return nil, fmt.Errorf("chunk %s: join: %w", id, err)
+		return nil, fmt.Errorf("chunk %s: %w", id, err)
 	}
 	if missing > 0 {
 		// Rebuilt bytes are checked against the chunk's own CID too: a
@@ -257,12 +261,68 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, dst []byte) ([]by
 	return out, nil
 }
 
+// shardDests returns where each shard of a stripe is to be read: data
+// shard i at its place in buf.data, parity shard j in buf.parity[j], as
+// empty slices whose capacity is the shard size. A shard with no room in
+// buf (a stripe larger than the gateway's chunks) gets nil, and is read
+// into memory of its own.
+func shardDests(buf *chunkBuf, st meta.Stripe) [][]byte {
+	size := st.ShardSize
+	dsts := make([][]byte, st.K+st.M)
+	if size <= 0 {
+		return dsts
+	}
+	if st.K*size <= len(buf.data) {
+		for i := range st.K {
+			dsts[i] = buf.data[i*size : i*size : (i+1)*size]
+		}
+	}
+	for j := range min(st.M, len(buf.parity)) {
+		if cap(buf.parity[j]) >= size {
+			dsts[st.K+j] = buf.parity[j][:0:size]
+		}
+	}
+	return dsts
+}
+
+// assemble returns the first size bytes of the data shards laid end to end
+// in dst's backing array, copying only the shards that were not read into
+// their place there. dst is reallocated if it is too small.
+func assemble(dst []byte, data [][]byte, size int) ([]byte, error) {
+	if len(data) == 0 {
+		return nil, errors.New("assemble: no data shards")
+	}
+	n := len(data[0])
+	if size < 0 || size > len(data)*n {
+		return nil, fmt.Errorf("assemble: %d bytes from %d shards of %d", size, len(data), n)
+	}
+	if cap(dst) < size {
+		dst = make([]byte, 0, len(data)*n)
+	}
+	out := dst[:size]
+	for i, s := range data {
+		if len(s) != n {
+			return nil, fmt.Errorf("assemble: data shard %d is %d bytes, shard 0 is %d", i, len(s), n)
+		}
+		off := i * n
+		if off >= size {
+			break
+		}
+		if &out[off] != &s[0] {
+			copy(out[off:], s[:min(n, size-off)])
+		}
+	}
+	return out, nil
+}
+
 // gatherShards fetches shards of a stripe until K good ones are in hand or
-// every shard has been tried. It asks the K data-shard holders first; each
-// failure launches the next parity request, and if data shards are still
-// outstanding after HedgeAfter, all remaining parity requests start. It
-// returns with every request it started finished (the rest are cancelled).
-func (g *Gateway) gatherShards(ctx context.Context, st meta.Stripe, nodes []string) (shards [][]byte, errs []error) {
+// every shard has been tried, shard i into dsts[i] when that has room. It
+// asks the K data-shard holders first; each failure launches the next
+// parity request, and if data shards are still outstanding after
+// HedgeAfter, all remaining parity requests start. It returns with every
+// request it started finished (the rest are cancelled), so nothing writes
+// to dsts after it.
+func (g *Gateway) gatherShards(ctx context.Context, st meta.Stripe, nodes []string, dsts [][]byte) (shards [][]byte, errs []error) {
 	n := st.K + st.M
 	shards, errs = make([][]byte, n), make([]error, n)
 	type result struct {
@@ -284,7 +344,7 @@ func (g *Gateway) gatherShards(ctx context.Context, st meta.Stripe, nodes []stri
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, err := g.getShard(ctx, nodes[i], st.Shards[i], st.ShardSize)
+			b, err := g.getShard(ctx, nodes[i], st.Shards[i], st.ShardSize, dsts[i])
 			results <- result{i, b, err}
 		}()
 	}
@@ -318,8 +378,9 @@ func (g *Gateway) gatherShards(ctx context.Context, st meta.Stripe, nodes []stri
 	return shards, errs
 }
 
-// getShard reads one shard and checks it against its CID.
-func (g *Gateway) getShard(ctx context.Context, node string, raw []byte, size int) ([]byte, error) {
+// getShard reads one shard into dst (or new memory if dst is nil) and
+// checks it against its CID.
+func (g *Gateway) getShard(ctx context.Context, node string, raw []byte, size int, dst []byte) ([]byte, error) {
 	id, err := cid.Cast(raw)
 	if err != nil {
 		return nil, fmt.Errorf("manifest shard CID: %w", err)
@@ -328,9 +389,15 @@ func (g *Gateway) getShard(ctx context.Context, node string, raw []byte, size in
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", node, err)
 	}
-	b, err := st.Get(ctx, id, make([]byte, 0, size))
+	if dst == nil {
+		dst = make([]byte, 0, size)
+	}
+	b, err := st.Get(ctx, id, dst)
 	if err != nil {
 		return nil, fmt.Errorf("get shard %s from node %s: %w", id, node, err)
+	}
+	if len(b) != size {
+		return nil, fmt.Errorf("shard %s from node %s: %d bytes, the manifest says %d", id, node, len(b), size)
 	}
 	if vs, ok := st.(VerifyingStore); ok && vs.VerifiesReads() {
 		return b, nil // checked against id by the store, once is enough

@@ -7,11 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
+	md5simd "github.com/minio/md5-simd"
 	"golang.org/x/sync/errgroup"
 
 	"cairn/erasure"
@@ -35,7 +37,8 @@ func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64) (*wr
 	lv := g.current.Load()
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(g.cfg.ChunksInFlight)
-	h := md5.New()
+	h, release := g.newMD5()
+	defer release()
 	ch := erasure.NewChunker(r, g.cfg.ChunkSize)
 	var (
 		chunks []*meta.Chunk
@@ -47,7 +50,7 @@ func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64) (*wr
 		if err != nil {
 			break // ectx ended: the group's error or ctx's says why
 		}
-		data, err := ch.Next(*buf)
+		data, err := ch.Next(buf.data)
 		if err != nil {
 			g.putBuf(buf)
 			if !errors.Is(err, io.EOF) {
@@ -68,7 +71,7 @@ func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64) (*wr
 		}
 		eg.Go(func() error {
 			defer g.putBuf(buf)
-			return g.writeChunk(ectx, lv, data, c)
+			return g.writeChunk(ectx, lv, data, buf.parity, c)
 		})
 	}
 	werr := eg.Wait()
@@ -89,11 +92,36 @@ func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64) (*wr
 	return w, nil
 }
 
-// writeChunk encodes one chunk into a stripe and stores its shards in
-// parallel, succeeding once the write quorum has them.
-func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, out *meta.Chunk) error {
+// md5Lanes is the process's multi-lane MD5 hasher: one goroutine that
+// hashes up to 16 streams at once with AVX2 (or AVX-512), started on first
+// use. (On other CPUs it is crypto/md5.)
+var md5Lanes = sync.OnceValue(md5simd.NewServer)
+
+// simdUploads is how many bodies must be hashed at once before a new one
+// joins md5Lanes: one lane alone runs slower than crypto/md5, and the
+// lanes pay from about four streams up. Measured on a 2-core AVX2 EPYC:
+// crypto/md5 687 MB/s per core; md5-simd 493 MB/s for one stream, 1160
+// for four and 2300 for sixteen, on one core.
+const simdUploads = 4
+
+// newMD5 returns the hash for a body's ETag, and a func to call when the
+// body is hashed.
+func (g *Gateway) newMD5() (hash.Hash, func()) {
+	if g.uploads.Add(1) < simdUploads {
+		return md5.New(), func() { g.uploads.Add(-1) }
+	}
+	h := md5Lanes().NewHash()
+	return h, func() { h.Close(); g.uploads.Add(-1) }
+}
+
+// writeChunk encodes one chunk into a stripe, in place (data's backing
+// array becomes the data shards; parity holds the parity shards), and
+// stores its shards in parallel, succeeding once the write quorum has them.
+// Every shard write has ended when it returns, so the buffers can be
+// reused.
+func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, parity [][]byte, out *meta.Chunk) error {
 	id := erasure.ChunkCID(data)
-	shards, err := g.codec.Encode(data, nil)
+	shards, err := g.codec.EncodeInPlace(data, parity)
 	if err != nil {
 		return fmt.Errorf("encode chunk %s: %w", id, err)
 	}
