@@ -166,6 +166,32 @@ func (r *reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// WriteTo writes the rest of the range to w a chunk at a time: io.Copy
+// uses it, so a GET's bytes go from the chunk buffer to the connection in
+// one write per chunk rather than through a 32 KiB copy buffer.
+func (r *reader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for r.left > 0 {
+		if r.err != nil {
+			return total, r.err
+		}
+		if len(r.rest) == 0 {
+			if err := r.next(); err != nil {
+				r.err = err
+				return total, err
+			}
+		}
+		n, err := w.Write(r.rest[:min(int64(len(r.rest)), r.left)])
+		r.rest = r.rest[n:]
+		r.left -= int64(n)
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
 // Close stops the read-ahead and waits for it.
 func (r *reader) Close() error {
 	r.cancel()
