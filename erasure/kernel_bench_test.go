@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/klauspost/reedsolomon"
+	"github.com/zeebo/blake3"
 )
 
 // The raw kernels, BenchmarkKernel<Name>, measured in the same run as the
@@ -25,6 +26,15 @@ func BenchmarkKernelSHA256(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		sha256.Sum256(data)
+	}
+}
+
+func BenchmarkKernelBLAKE3(b *testing.B) {
+	data := bytesOf(1, kernelSize)
+	b.SetBytes(kernelSize)
+	b.ReportAllocs()
+	for b.Loop() {
+		blake3.Sum256(data)
 	}
 }
 

@@ -156,12 +156,16 @@ func TestMedian(t *testing.T) {
 	}
 }
 
-// The kernels of testdata/run.txt, cairn/erasure, as medians.
+// The kernels of testdata/run.txt, cairn/erasure, as medians, and the one
+// BLAKE3 sample of cairn/internal/blob, whose other byte kernels come from
+// cairn/erasure.
 const (
-	kSHA  = 1500.0
-	kMD5  = 600.0
-	kRS   = 20000.0
-	kCopy = 15000.0
+	kSHA        = 1500.0
+	kBLAKE3     = 3300.0
+	kMD5        = 600.0
+	kRS         = 20000.0
+	kCopy       = 15000.0
+	kBlobBLAKE3 = 3200.0
 )
 
 func TestBoundDataPath(t *testing.T) {
@@ -171,7 +175,7 @@ func TestBoundDataPath(t *testing.T) {
 	if bd == nil || bd.Missing != "" {
 		t.Fatalf("bound %+v", bd)
 	}
-	want := 1 / (1/kMD5 + 2.5/kSHA + 1/kRS + 2/kCopy)
+	want := 1 / (1/kMD5 + 1/kSHA + 1.5/kBLAKE3 + 1/kRS + 1/kCopy)
 	if !near(bd.MBPerS, want) || bd.Cores != 1 || len(bd.Borrowed) != 0 {
 		t.Errorf("bound %.3f MB/s on %d cores (borrowed %v), want %.3f on 1", bd.MBPerS, bd.Cores, bd.Borrowed, want)
 	}
@@ -194,26 +198,46 @@ func TestBoundParallel(t *testing.T) {
 
 func TestBoundPerOpAndBorrowed(t *testing.T) {
 	r := parseFile(t, "run.txt")
+	// Put/disk: BLAKE3 from the package's own kernel (3,200 MB/s, not
+	// cairn/erasure's 3,300), and one Fsync per op.
 	p, b := lookup(t, r, "cairn/internal/blob", "BenchmarkPut/disk")
 	bd := r.Bound(p, b)
 	bytesPerOp := 43.69 * 6e6 / 1e3
-	wantNs := bytesPerOp*1e3/kSHA + 1.5e6
+	wantNs := bytesPerOp*1e3/kBlobBLAKE3 + 1.5e6
 	if bd.Missing != "" || !near(bd.NsPerOp, wantNs) || !near(bd.Fraction, wantNs/6e6) {
-		t.Errorf("bound %+v, want %.0f ns/op", bd, wantNs)
+		t.Errorf("Put/disk: bound %+v, want %.0f ns/op", bd, wantNs)
 	}
-	if want := map[string]string{SHA256: "cairn/erasure"}; len(bd.Borrowed) != 1 || bd.Borrowed[SHA256] != want[SHA256] {
-		t.Errorf("borrowed %v, want %v", bd.Borrowed, want)
+	if len(bd.Borrowed) != 0 {
+		t.Errorf("Put/disk: borrowed %v, want none", bd.Borrowed)
+	}
+	// Put/tmpfs: the package has no Copy kernel; it is cairn/erasure's.
+	p, b = lookup(t, r, "cairn/internal/blob", "BenchmarkPut/tmpfs")
+	bd = r.Bound(p, b)
+	bytesPerOp = 374.49 * 700000 / 1e3
+	wantNs = bytesPerOp*1e3/kBlobBLAKE3 + bytesPerOp*1e3/kCopy
+	if bd.Missing != "" || !near(bd.NsPerOp, wantNs) || !near(bd.Fraction, wantNs/700000) {
+		t.Errorf("Put/tmpfs: bound %+v, want %.0f ns/op", bd, wantNs)
+	}
+	if want := map[string]string{Copy: "cairn/erasure"}; len(bd.Borrowed) != 1 || bd.Borrowed[Copy] != want[Copy] {
+		t.Errorf("Put/tmpfs: borrowed %v, want %v", bd.Borrowed, want)
 	}
 }
 
 func TestBoundMissing(t *testing.T) {
 	r := parseFile(t, "run.txt")
-	// Without cairn/erasure, the blob benchmarks have no SHA-256 or copy
-	// kernel to read against.
+	// Without cairn/erasure, the blob benchmarks have no copy kernel to
+	// read against.
 	r.Packages = r.Packages[1:]
 	p, b := lookup(t, r, "cairn/internal/blob", "BenchmarkGet")
 	bd := r.Bound(p, b)
-	if bd == nil || bd.Missing != "no Copy, SHA256 kernel in the run" {
+	if bd == nil || bd.Missing != "no Copy kernel in the run" {
+		t.Errorf("bound %+v", bd)
+	}
+	// Without the package's own BLAKE3 kernel either, both are missing,
+	// in the order of the terms.
+	p.Benchmarks = slices.DeleteFunc(p.Benchmarks, func(b *Benchmark) bool { return b.Name == KernelPrefix+BLAKE3 })
+	bd = r.Bound(p, b)
+	if bd == nil || bd.Missing != "no Copy, BLAKE3 kernel in the run" {
 		t.Errorf("bound %+v", bd)
 	}
 	// A benchmark that no limit names has no bound at all.
@@ -229,17 +253,19 @@ func TestBoundMissing(t *testing.T) {
 func TestSummary(t *testing.T) {
 	r := parseFile(t, "run.txt")
 	got := r.Summary()
-	want := "in-process data path: 224 MB/s = 79% of its one-core kernel bound 284 MB/s (goal ≥ 70%): met"
+	want := "in-process data path: 224 MB/s = 65% of its one-core kernel bound 344 MB/s (goal ≥ 70%): NOT met"
 	if len(got) != 1 || got[0] != want {
 		t.Errorf("summary\n%q\nwant\n%q", got, want)
 	}
+	// A fifth less time per op: 81% of the same bound.
 	_, b := lookup(t, r, "cairn/erasure", "BenchmarkDataPathCPU")
 	for _, s := range b.Samples {
-		s.Metrics[UnitNsPerOp] *= 2
-		s.Metrics[UnitMBPerS] /= 2
+		s.Metrics[UnitNsPerOp] *= 0.8
+		s.Metrics[UnitMBPerS] /= 0.8
 	}
-	if got := r.Summary(); !strings.HasSuffix(got[0], "(goal ≥ 70%): NOT met") {
-		t.Errorf("summary %q", got)
+	want = "in-process data path: 280 MB/s = 81% of its one-core kernel bound 344 MB/s (goal ≥ 70%): met"
+	if got := r.Summary(); len(got) != 1 || got[0] != want {
+		t.Errorf("summary\n%q\nwant\n%q", got, want)
 	}
 }
 
@@ -247,10 +273,11 @@ func TestFormula(t *testing.T) {
 	for _, c := range []struct {
 		pkg, bench, want string
 	}{
-		{"cairn/erasure", "BenchmarkDataPathCPU", "MD5 + 2.5 SHA256 + RSEncode4p2 + 2 Copy"},
+		{"cairn/erasure", "BenchmarkDataPathCPU", "MD5 + SHA256 + 1.5 BLAKE3 + RSEncode4p2 + Copy"},
 		{"cairn/erasure", "BenchmarkEncode1MiB/8+4", "[Copy] + 2 RSEncode4p2"},
-		{"cairn/internal/blob", "BenchmarkPut/disk", "SHA256 + Fsync/op"},
-		{"cairn/internal/gateway", "BenchmarkDataPath/put", "[Copy + MD5] + 2.5 SHA256 + RSEncode4p2 + 2.5 Copy"},
+		{"cairn/internal/blob", "BenchmarkPut/disk", "BLAKE3 + Fsync/op"},
+		{"cairn/internal/gateway", "BenchmarkDataPath/put", "[Copy + MD5] + SHA256 + 1.5 BLAKE3 + RSEncode4p2 + 1.5 Copy"},
+		{"cairn/internal/gateway", "BenchmarkDataPath/get", "Copy + BLAKE3"},
 	} {
 		l := LimitFor(c.pkg, c.bench)
 		if l == nil {
@@ -260,6 +287,18 @@ func TestFormula(t *testing.T) {
 		if got := l.Formula(); got != c.want {
 			t.Errorf("%s: formula %q, want %q", c.bench, got, c.want)
 		}
+	}
+	// Terms of one kernel add up, in the place of the first; serial terms
+	// are bracketed only in a parallel limit.
+	l := &Limit{Terms: []Term{
+		perByte(SHA256, 1), perByte(BLAKE3, 1.5), serial(perByte(Copy, 1)), perByte(SHA256, 1.5), perOp(Fsync, 1), perByte(Copy, 1),
+	}}
+	if got, want := l.Formula(), "2.5 SHA256 + 1.5 BLAKE3 + 2 Copy + Fsync/op"; got != want {
+		t.Errorf("formula %q, want %q", got, want)
+	}
+	l.Parallel = true
+	if got, want := l.Formula(), "[Copy] + 2.5 SHA256 + 1.5 BLAKE3 + Fsync/op + Copy"; got != want {
+		t.Errorf("parallel formula %q, want %q", got, want)
 	}
 }
 
@@ -291,7 +330,7 @@ func TestLimitFor(t *testing.T) {
 // kernels, each term one kind, a reason for each entry, and a limit for
 // every criterion.
 func TestLimitsWellFormed(t *testing.T) {
-	known := []string{SHA256, MD5, AESGCM, Copy, RSEncode4p2, CRC32C, Fsync}
+	known := []string{SHA256, BLAKE3, MD5, AESGCM, Copy, RSEncode4p2, CRC32C, Fsync}
 	for _, l := range Limits {
 		if l.Pkg == "" || l.Why == "" || len(l.Terms) == 0 {
 			t.Errorf("%s %s: package, reason and terms are required", l.Pkg, l.Bench)
@@ -329,6 +368,7 @@ func TestIsKernel(t *testing.T) {
 		ok           bool
 	}{
 		{"BenchmarkKernelSHA256", SHA256, true},
+		{"BenchmarkKernelBLAKE3", BLAKE3, true},
 		{"BenchmarkKernel", "", false},
 		{"BenchmarkKernelSHA256/sub", "", false},
 		{"BenchmarkDataPath/kernel-sha256", "", false},
@@ -422,7 +462,7 @@ func TestWriteLimits(t *testing.T) {
 	if len(lines) != 2+len(Limits) {
 		t.Fatalf("%d lines for %d limits", len(lines), len(Limits))
 	}
-	want := "| cairn/erasure | DataPathCPU | MD5 + 2.5 SHA256 + RSEncode4p2 + 2 Copy | "
+	want := "| cairn/erasure | DataPathCPU | MD5 + SHA256 + 1.5 BLAKE3 + RSEncode4p2 + Copy | "
 	if !strings.Contains(buf.String(), want) {
 		t.Errorf("no line starting %q in\n%s", want, buf.String())
 	}

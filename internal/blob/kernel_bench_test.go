@@ -9,6 +9,7 @@ import (
 // The raw kernels the store's benchmarks read against (see kerneltest).
 
 func BenchmarkKernelSHA256(b *testing.B) { kerneltest.SHA256(b) }
+func BenchmarkKernelBLAKE3(b *testing.B) { kerneltest.BLAKE3(b) }
 func BenchmarkKernelCopy(b *testing.B)   { kerneltest.Copy(b) }
 
 // BenchmarkKernelFsync is the least a durable new shard of benchShard

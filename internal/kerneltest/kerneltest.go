@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/klauspost/reedsolomon"
+	"github.com/zeebo/blake3"
 )
 
 // Size is the bytes a byte kernel works on per operation.
@@ -38,6 +39,16 @@ func SHA256(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		sha256.Sum256(data)
+	}
+}
+
+// BLAKE3 hashes 1 MiB with zeebo/blake3, as shard CIDs are taken.
+func BLAKE3(b *testing.B) {
+	data := Bytes(1, Size)
+	b.SetBytes(Size)
+	b.ReportAllocs()
+	for b.Loop() {
+		blake3.Sum256(data)
 	}
 }
 

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/ipfs/go-cid"
-	mh "github.com/multiformats/go-multihash"
 
+	"cairn/erasure"
 	"cairn/internal/blob"
 	"cairn/internal/blob/blobtest"
 )
@@ -61,16 +61,12 @@ func BenchmarkPut(b *testing.B) {
 			}
 			_, base := benchShards(b, 1)
 			data := base[0]
-			prefix := cid.Prefix{Version: 1, Codec: cid.Raw, MhType: mh.SHA2_256, MhLength: -1}
 			var n uint64
 			for b.Loop() {
 				b.StopTimer()
 				n++
 				binary.LittleEndian.PutUint64(data, n)
-				id, err := prefix.Sum(data)
-				if err != nil {
-					b.Fatal(err)
-				}
+				id := erasure.ShardCID(data)
 				b.StartTimer()
 				if err := c.Put(ctx, id, data); err != nil {
 					b.Fatal(err)

@@ -19,8 +19,8 @@ import (
 	"testing"
 
 	"github.com/ipfs/go-cid"
-	mh "github.com/multiformats/go-multihash"
 
+	"cairn/erasure"
 	"cairn/internal/blob"
 )
 
@@ -66,19 +66,15 @@ func Run(t *testing.T, h Harness) {
 	}
 }
 
-// NewShard returns size random bytes and their CID (CIDv1, raw,
-// sha2-256), as shards are addressed.
+// NewShard returns size random bytes and their CID, as shards are
+// addressed (erasure.ShardCID).
 func NewShard(t testing.TB, rng *rand.Rand, size int) (cid.Cid, []byte) {
 	t.Helper()
 	data := make([]byte, size)
 	for i := range data {
 		data[i] = byte(rng.Uint32())
 	}
-	id, err := cid.Prefix{Version: 1, Codec: cid.Raw, MhType: mh.SHA2_256, MhLength: -1}.Sum(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id, data
+	return erasure.ShardCID(data), data
 }
 
 func rngFor(t *testing.T) *rand.Rand {
