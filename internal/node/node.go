@@ -369,11 +369,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			}
 		}
 		var s3 atomic.Pointer[s3gw.Server]
-		var served atomic.Int64
+		var load s3Load
 		wg.Add(1)
-		go func() { defer wg.Done(); releaseWhenIdle(ctx, &served) }()
+		go func() { defer wg.Done(); releaseWhenIdle(ctx, &load) }()
 		serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			served.Add(1)
+			load.started.Add(1)
+			load.active.Add(1)
+			defer load.active.Add(-1)
 			if h := s3.Load(); h != nil {
 				h.ServeHTTP(w, r)
 				return
@@ -419,11 +421,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 // memory back to the operating system.
 const idleAfter = 5 * time.Second
 
+// s3Load counts a gateway's S3 requests: started, and still running.
+type s3Load struct{ started, active atomic.Int64 }
+
 // releaseWhenIdle returns the memory a burst of requests left behind (the
 // chunk buffer pool, a grown heap) to the operating system once no request
-// has arrived for idleAfter: an idle process would otherwise keep it until
-// the runtime's next forced collection, minutes later.
-func releaseWhenIdle(ctx context.Context, served *atomic.Int64) {
+// has run for idleAfter: an idle process would otherwise keep it until
+// the runtime's next forced collection, minutes later. A request still
+// running (a large PUT finishing after its burst) keeps it waiting.
+func releaseWhenIdle(ctx context.Context, load *s3Load) {
 	t := time.NewTicker(idleAfter)
 	defer t.Stop()
 	var seen, released int64
@@ -433,8 +439,11 @@ func releaseWhenIdle(ctx context.Context, served *atomic.Int64) {
 			return
 		case <-t.C:
 		}
-		n := served.Load()
-		if n == seen && n != released {
+		n := load.started.Load()
+		if n == seen && n != released && load.active.Load() == 0 {
+			// Twice: the first collection moves the chunk buffer pool to
+			// its victim cache, the second drops it.
+			debug.FreeOSMemory()
 			debug.FreeOSMemory()
 			released = n
 		}
