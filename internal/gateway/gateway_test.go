@@ -144,13 +144,17 @@ func (e *env) put(t *testing.T, key string, data []byte) s3gw.ObjectInfo {
 	return info
 }
 
-func (e *env) read(key string, off, n int64) ([]byte, error) {
+func (e *env) open(key string, off, n int64) (io.ReadCloser, error) {
 	ctx := context.Background()
 	o, err := e.g.GetObject(ctx, "b", key)
 	if err != nil {
 		return nil, err
 	}
-	r, err := o.Open(ctx, off, n)
+	return o.Open(ctx, off, n)
+}
+
+func (e *env) read(key string, off, n int64) ([]byte, error) {
+	r, err := e.open(key, off, n)
 	if err != nil {
 		return nil, err
 	}
@@ -164,12 +168,7 @@ type writerOnly struct{ io.Writer }
 
 // readVia reads a range of an object through its reader's WriteTo.
 func (e *env) readVia(key string, off, n int64) ([]byte, error) {
-	ctx := context.Background()
-	o, err := e.g.GetObject(ctx, "b", key)
-	if err != nil {
-		return nil, err
-	}
-	r, err := o.Open(ctx, off, n)
+	r, err := e.open(key, off, n)
 	if err != nil {
 		return nil, err
 	}
