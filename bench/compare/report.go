@@ -109,8 +109,8 @@ func (r *Report) Write(w io.Writer, markdown bool) {
 	for _, wl := range r.Workloads {
 		c, n := wl.Cairn.Best, wl.MinIO.Best
 		t = append(t, []string{wl.Name,
-			mibs(c.MiBPerSec, wl.Kind), ops(c.OpsPerSec), msec(c.P50), msec(c.P99), fmt.Sprintf("%.2f", c.CPU),
-			mibs(n.MiBPerSec, wl.Kind), ops(n.OpsPerSec), msec(n.P50), msec(n.P99), fmt.Sprintf("%.2f", n.CPU),
+			mibs(c.MiBPerSec, wl.Kind), ops(c.OpsPerSec), load.Millis(c.P50), load.Millis(c.P99), fmt.Sprintf("%.2f", c.CPU),
+			mibs(n.MiBPerSec, wl.Kind), ops(n.OpsPerSec), load.Millis(n.P50), load.Millis(n.P99), fmt.Sprintf("%.2f", n.CPU),
 			fmt.Sprintf("%.2f×", wl.Ratio)})
 	}
 	t.write(w, markdown)
@@ -153,17 +153,6 @@ func ops(v float64) string {
 		return fmt.Sprintf("%.2f", v)
 	}
 	return fmt.Sprintf("%.0f", v)
-}
-
-func msec(v float64) string {
-	switch {
-	case v >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case v >= 10:
-		return fmt.Sprintf("%.1f", v)
-	default:
-		return fmt.Sprintf("%.2f", v)
-	}
 }
 
 func orDash(s string) string {

@@ -82,7 +82,7 @@ func WriteTable(w io.Writer, r *Result) error {
 	for _, s := range rows {
 		l := s.Latency
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", s.Op, s.Count, s.Errors,
-			s.MiBPerSec, s.OpsPerSec, ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.Max))
+			s.MiBPerSec, s.OpsPerSec, Millis(l.P50), Millis(l.P90), Millis(l.P99), Millis(l.P999), Millis(l.Max))
 	}
 	tw.Flush()
 	for _, s := range r.Ops {
@@ -103,8 +103,9 @@ func WriteTable(w io.Writer, r *Result) error {
 	return err
 }
 
-// ms formats milliseconds with three significant digits or more.
-func ms(v float64) string {
+// Millis formats milliseconds with three significant digits or more, as
+// the report's latency columns show them.
+func Millis(v float64) string {
 	switch {
 	case v >= 100:
 		return fmt.Sprintf("%.0f", v)
