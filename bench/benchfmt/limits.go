@@ -85,7 +85,7 @@ var Limits = []Limit{
 	{Pkg: "cairn/s3gw", Bench: "BenchmarkChunkedDecoderUnsigned", Terms: []Term{perByte(CRC32C, 1)},
 		Why: "the CRC32C trailer covers every byte"},
 
-	// cairn/internal/blob: a DirStore on a real disk and on tmpfs.
+	// cairn/internal/blob: a DirStore (format 1) on a real disk and on tmpfs.
 	{Pkg: "cairn/internal/blob", Bench: "BenchmarkPut/disk", Terms: []Term{perByte(BLAKE3, 1), perOp(Fsync, 1)},
 		Why: "verify, and a new file written and fsynced; the rename and the second sync (of the name) are left out"},
 	{Pkg: "cairn/internal/blob", Bench: "BenchmarkPut/tmpfs", Terms: []Term{perByte(BLAKE3, 1), perByte(Copy, 1)},
@@ -96,6 +96,15 @@ var Limits = []Limit{
 		Why: "verify; the shard is held, so no write"},
 	{Pkg: "cairn/internal/blob", Bench: "BenchmarkGet", Terms: []Term{perByte(Copy, 1), perByte(BLAKE3, 1)},
 		Why: "read from the page cache, verify"},
+	// cairn/internal/blob: a LogStore (the format new stores get).
+	{Pkg: "cairn/internal/blob", Bench: "BenchmarkLogPut/disk", Terms: []Term{perByte(BLAKE3, 1), perByte(CRC32C, 1), perOp(Fsync, 1)},
+		Why: "verify, the CRC of the record, and a write reaching the disk; no file is created, so Fsync (which creates one) is a bound it can beat"},
+	{Pkg: "cairn/internal/blob", Bench: "BenchmarkLogPut/tmpfs", Terms: []Term{perByte(BLAKE3, 1), perByte(CRC32C, 1), perByte(Copy, 1)},
+		Why: "verify, the CRC, and the write into tmpfs's pages"},
+	{Pkg: "cairn/internal/blob", Bench: "BenchmarkLogPutParallel/tmpfs", Terms: []Term{perByte(BLAKE3, 1), perByte(CRC32C, 1), perByte(Copy, 1)}, Parallel: true,
+		Why: "as LogPut/tmpfs, puts spread over the cores"},
+	{Pkg: "cairn/internal/blob", Bench: "BenchmarkLogGet", Terms: []Term{perByte(Copy, 1), perByte(CRC32C, 1)},
+		Why: "read from the page cache, check the CRC"},
 
 	// cairn/internal/nodeapi: shards over loopback HTTP, one request at a
 	// time unless parallel.

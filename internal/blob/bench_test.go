@@ -15,10 +15,11 @@ import (
 )
 
 // The store's benchmarks read against the kernels of kernel_bench_test.go;
-// the limits are in cairn/bench/benchfmt. A new shard must reach the disk
-// twice (its bytes, then its name), and those syncs dominate a real disk;
-// the tmpfs variants, where a sync returns at once, show the CPU and
-// system-call cost alone.
+// the limits are in cairn/bench/benchfmt. BenchmarkPut… and BenchmarkGet
+// measure a DirStore, BenchmarkLog… the same operations on a LogStore. In
+// a DirStore a new shard must reach the disk twice (its bytes, then its
+// name), and those syncs dominate a real disk; the tmpfs variants, where
+// a sync returns at once, show the CPU and system-call cost alone.
 
 // benchShard is a shard of a 1 MiB chunk coded 4+2.
 const benchShard = 256 << 10
@@ -51,11 +52,23 @@ func tmpfsDir(b *testing.B) string {
 	return dir
 }
 
-func openBench(b *testing.B, dir string) *blob.DirStore {
+// opener opens a store of one kind in dir for a benchmark.
+type opener func(b *testing.B, dir string) blob.Store
+
+func openBench(b *testing.B, dir string) blob.Store {
 	s, err := blob.OpenDir(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return s
+}
+
+func openLogBench(b *testing.B, dir string) blob.Store {
+	s, err := blob.OpenLog(dir, blob.LogOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -73,11 +86,17 @@ func shardPool(b *testing.B, seed uint64, n int) ([]cid.Cid, [][]byte) {
 // BenchmarkPut puts a shard the store does not hold: verify, write a
 // temporary file, sync, rename, sync the name (and unlink the shard put
 // poolSize ops before).
-func BenchmarkPut(b *testing.B) {
+func BenchmarkPut(b *testing.B) { benchPut(b, openBench) }
+
+// BenchmarkLogPut: a LogStore appends the shard (and a tombstone for the
+// delete) and syncs the file system once.
+func BenchmarkLogPut(b *testing.B) { benchPut(b, openLogBench) }
+
+func benchPut(b *testing.B, open opener) {
 	ctx := context.Background()
 	for _, fs := range benchDirs {
 		b.Run(fs.name, func(b *testing.B) {
-			s := openBench(b, fs.dir(b))
+			s := open(b, fs.dir(b))
 			ids, data := shardPool(b, 8, poolSize)
 			b.SetBytes(benchShard)
 			b.ReportAllocs()
@@ -97,14 +116,19 @@ func BenchmarkPut(b *testing.B) {
 // BenchmarkPutParallel puts new shards from 8×GOMAXPROCS goroutines, each
 // cycling through shards of its own: their syncs overlap or are shared, so
 // throughput on a disk grows with concurrency.
-func BenchmarkPutParallel(b *testing.B) {
+func BenchmarkPutParallel(b *testing.B) { benchPutParallel(b, openBench) }
+
+// BenchmarkLogPutParallel: concurrent appends share writes and syncs.
+func BenchmarkLogPutParallel(b *testing.B) { benchPutParallel(b, openLogBench) }
+
+func benchPutParallel(b *testing.B, open opener) {
 	const par, perG = 8, 4
 	ctx := context.Background()
 	gs := par * runtime.GOMAXPROCS(0)
 	ids, data := shardPool(b, 12, gs*perG)
 	for _, fs := range benchDirs {
 		b.Run(fs.name, func(b *testing.B) {
-			s := openBench(b, fs.dir(b))
+			s := open(b, fs.dir(b))
 			var seq atomic.Int64
 			b.SetBytes(benchShard)
 			b.ReportAllocs()
@@ -147,8 +171,14 @@ func BenchmarkPutExisting(b *testing.B) {
 
 // BenchmarkGet reads a shard from the page cache into a reused buffer and
 // verifies it.
-func BenchmarkGet(b *testing.B) {
-	s := openBench(b, b.TempDir())
+func BenchmarkGet(b *testing.B) { benchGet(b, openBench) }
+
+// BenchmarkLogGet reads a shard from the page cache into a reused buffer
+// and checks its CRC-32C.
+func BenchmarkLogGet(b *testing.B) { benchGet(b, openLogBench) }
+
+func benchGet(b *testing.B, open opener) {
+	s := open(b, b.TempDir())
 	ids, data := shardPool(b, 11, 1)
 	if err := s.Put(context.Background(), ids[0], data[0]); err != nil {
 		b.Fatal(err)

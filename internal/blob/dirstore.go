@@ -507,3 +507,6 @@ func mkdirSync(dir string) error {
 	}
 	return durable.SyncDir(filepath.Dir(dir))
 }
+
+// Close implements Local; a DirStore keeps no file open.
+func (s *DirStore) Close() error { return nil }

@@ -1,26 +1,89 @@
 // Package blob keeps shards on a storage node: content-addressed blobs,
-// each stored under its CID and checked against it when read.
+// each stored under its CID and checked when read.
 //
-// Store is the interface the node API, scrubbing and repair use; DirStore
-// implements it on a local directory. The conformance suite in blobtest
-// runs the same tests against every Store.
+// Store is the interface the node API, scrubbing and repair use. Two
+// implementations keep shards in a local directory: LogStore (format 2,
+// what new stores are) appends them to large segment files, and DirStore
+// (format 1) keeps a file per shard. Open picks the one a directory was
+// created with. The conformance suite in blobtest runs the same tests
+// against every Store.
 //
 // # Guarantees
 //
 //   - Put verifies the content against the CID before storing it, and is
 //     durable when it returns nil: the shard survives a crash or power
 //     loss. A crash never leaves a partial shard visible.
-//   - Get verifies what it reads. A shard whose bytes no longer match its
-//     CID (a disk fault) is moved to quarantine and reported as ErrCorrupt;
-//     from then on the store does not hold it, and repair can put it back.
+//   - Get verifies what it reads: a DirStore against the CID, a LogStore
+//     against the CRC-32C it recorded for bytes whose CID it checked when
+//     they were put (six times cheaper than hashing again, and what a
+//     disk fault needs). A shard that fails is moved to quarantine and
+//     reported as ErrCorrupt; from then on the store does not hold it, and
+//     repair can put it back.
 //   - Puts of the same CID are serialized; putting a shard the store holds
-//     costs a stat. Deletes are not synced: after a crash a deleted shard
-//     may reappear, and garbage collection deletes it again.
-//   - If the directory disappears while the store is in use (a disk pulled
-//     or the directory removed), reads report ErrNotFound, and Put
-//     recreates the layout and succeeds.
+//     costs a stat (DirStore) or a read (LogStore). Deletes are not synced:
+//     after a crash a deleted shard may reappear, and garbage collection
+//     deletes it again.
+//   - If the directory is removed while the store is in use (an operator,
+//     or a disk pulled), reads report ErrNotFound, and Put recreates the
+//     layout and succeeds. (A LogStore notices when a segment it reads or
+//     writes has no links left; a directory renamed away is still read.)
 //
-// # On-disk format, version 1
+// # On-disk format, version 2 (LogStore)
+//
+// A LogStore directory holds:
+//
+//	cairn-blob          "cairn blob store 2\n": the layout version.
+//	segments/NNNN…      segment files, named by a 16-digit lower-case hex
+//	                    number; a new segment gets the next number. A
+//	                    store appends to segments it created since it was
+//	                    opened, and never writes to older ones.
+//	quarantine/<cid>.<unix nanoseconds>
+//	                    copies of shards that failed their check.
+//
+// A segment is a sequence of records, each starting at a multiple of 4096
+// bytes and padded with zeros to one. A record is a header, then its
+// content:
+//
+//	offset 0:  "CSR1", the magic
+//	offset 4:  kind: 1 a shard, 2 a tombstone (the shard was deleted)
+//	offset 5:  0 (reserved)
+//	offset 6:  L, the length of the binary CID (uint16, little endian)
+//	offset 8:  sequence number (uint64, little endian), increasing over
+//	           the whole store
+//	offset 16: n, the content length (uint32, little endian); 0 for a
+//	           tombstone
+//	offset 20: CRC-32C (Castagnoli) of the content
+//	offset 24: CRC-32C of bytes 0-23 and the CID
+//	offset 28: the binary CID, L bytes
+//
+// The content follows the CID when it fits in the record's first 4096
+// bytes (28+L+n <= 4096); otherwise it starts at offset 4096 of the
+// record, so that it is aligned for direct I/O. The record's length is
+// 4096, or 4096 plus n rounded up to a multiple of 4096.
+//
+// Opening a store reads every record header. For each CID the record
+// with the highest sequence number decides: a shard record is where the
+// shard is, a tombstone means it is not held. A segment's records end at
+// the first header that is not valid (bad magic, kind or CRC, or a record
+// running past the end of the file): a crash tore it, and it held only
+// writes that were never acknowledged.
+//
+// Writing: records wait in a queue, and a writer holding a segment writes
+// every queued record (up to 4 MiB) with one pwritev(2), with direct I/O
+// where the file system allows it. A shard's Put returns once a file
+// system sync that started after its write has ended (one syncfs(2) is
+// shared by the writes of every store on the file system). Deletes
+// append a tombstone without waiting for a sync.
+//
+// Reading: the content is read through the page cache and checked
+// against the CRC-32C in its header, which was computed from bytes whose
+// CID was checked when they were put. A mismatch quarantines the shard.
+// Readers that got the bytes from another machine check the CID itself.
+//
+// Deleted shards' space is not reclaimed yet: that needs segments
+// compacted, which garbage collection will do.
+//
+// # On-disk format, version 1 (DirStore)
 //
 // A DirStore directory holds:
 //

@@ -11,6 +11,7 @@ import (
 func BenchmarkKernelSHA256(b *testing.B) { kerneltest.SHA256(b) }
 func BenchmarkKernelBLAKE3(b *testing.B) { kerneltest.BLAKE3(b) }
 func BenchmarkKernelCopy(b *testing.B)   { kerneltest.Copy(b) }
+func BenchmarkKernelCRC32C(b *testing.B) { kerneltest.CRC32C(b) }
 
 // BenchmarkKernelFsync is the least a durable new shard of benchShard
 // bytes costs on this disk.
