@@ -6,13 +6,14 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
+
+	"cairn/internal/blob"
 )
 
 type stored struct {
@@ -55,88 +56,86 @@ func checkSet(t *testing.T, c *minio.Client, bucket string, set []stored) {
 	}
 }
 
-// TestDegradedReadsAnyTwoNodes takes away every pair of the six node
-// directories in turn while the process runs: every object still reads back.
-// Then it deletes two for good, and reads and writes go on.
+// TestDegradedReadsAnyTwoNodes removes every pair of the six node
+// directories in turn while the process runs (rm -rf, as an operator or a
+// dead disk would): every object written before still reads back. Then two
+// stay gone, and reads and writes go on.
 func TestDegradedReadsAnyTwoNodes(t *testing.T) {
 	p := startDev(t, "")
 	c := p.client()
-	mkBucket(t, c, "degraded")
-	set := putSet(t, c, "degraded")
 	dirs := p.nodeDirs()
 	if len(dirs) != 6 {
 		t.Fatalf("%d node dirs, want 6", len(dirs))
 	}
+	var set []stored
 	for i := range dirs {
 		for j := i + 1; j < len(dirs); j++ {
-			t.Run(fmt.Sprintf("without-%s-%s", filepath.Base(dirs[i]), filepath.Base(dirs[j])), func(t *testing.T) {
+			t.Run(fmt.Sprintf("without-%s-%s", filepath.Base(filepath.Dir(dirs[i])), filepath.Base(filepath.Dir(dirs[j]))), func(t *testing.T) {
+				// A set written with all six nodes there, so that it has
+				// every shard before this pair goes.
+				bucket := fmt.Sprintf("degraded-%d-%d", i, j)
+				mkBucket(t, c, bucket)
+				set = putSet(t, c, bucket)
 				for _, d := range []string{dirs[i], dirs[j]} {
-					if err := os.Rename(d, d+".away"); err != nil {
+					if err := os.RemoveAll(d); err != nil {
 						t.Fatal(err)
 					}
 				}
-				defer func() {
-					for _, d := range []string{dirs[i], dirs[j]} {
-						os.RemoveAll(d) // anything a concurrent write recreated
-						if err := os.Rename(d+".away", d); err != nil {
-							t.Fatal(err)
-						}
-					}
-				}()
-				checkSet(t, c, "degraded", set)
+				checkSet(t, c, bucket, set)
 			})
 		}
 	}
-	// Two disks gone for good.
-	for _, d := range dirs[1:3] {
-		if err := os.RemoveAll(d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	checkSet(t, c, "degraded", set)
+	// Two disks gone for good (the last pair), and writes go on.
+	bucket := fmt.Sprintf("degraded-%d-%d", len(dirs)-2, len(dirs)-1)
 	more := stored{key: "after-loss", seed: 77, size: 2*MiB + 3}
-	if _, err := c.PutObject(ctxT(t), "degraded", more.key, newPayload(more.seed, more.size), more.size, minio.PutObjectOptions{}); err != nil {
+	if _, err := c.PutObject(ctxT(t), bucket, more.key, newPayload(more.seed, more.size), more.size, minio.PutObjectOptions{}); err != nil {
 		t.Fatalf("put after losing two node dirs: %v", err)
 	}
-	checkSet(t, c, "degraded", append(set, more))
+	checkSet(t, c, bucket, append(set, more))
 }
 
-// shardFiles lists every shard file under the node dirs.
-func shardFiles(t *testing.T, p *proc) []string {
+// shardRecords lists every shard the dev cluster's node dirs hold.
+func shardRecords(t *testing.T, p *proc) []blob.ShardRecord {
 	t.Helper()
-	var files []string
+	var all []blob.ShardRecord
 	for _, d := range p.nodeDirs() {
-		filepath.WalkDir(filepath.Join(d, "shards"), func(path string, e fs.DirEntry, err error) error {
-			if err == nil && e.Type().IsRegular() {
-				files = append(files, path)
-			}
-			return nil
-		})
+		recs, err := blob.Records(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, recs...)
 	}
-	slices.Sort(files)
-	return files
+	return all
 }
 
-// flipByte corrupts one byte near the end of a shard file (past any header)
-// and returns the original contents.
-func flipByte(t *testing.T, path string) []byte {
+// newRecords returns the shards held now that were not in before.
+func newRecords(t *testing.T, p *proc, before []blob.ShardRecord) []blob.ShardRecord {
 	t.Helper()
-	orig, err := os.ReadFile(path)
+	var added []blob.ShardRecord
+	for _, r := range shardRecords(t, p) {
+		if !slices.ContainsFunc(before, func(b blob.ShardRecord) bool { return b.Path == r.Path && b.Offset == r.Offset }) {
+			added = append(added, r)
+		}
+	}
+	return added
+}
+
+// flipByte corrupts one byte of a shard's content on disk, behind the
+// process's back.
+func flipByte(t *testing.T, r blob.ShardRecord) {
+	t.Helper()
+	f, err := os.OpenFile(r.Path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := bytes.Clone(orig)
-	bad[len(bad)-len(bad)/3] ^= 0x40
-	if err := os.WriteFile(path, bad, 0o644); err != nil {
+	defer f.Close()
+	b := make([]byte, 1)
+	at := r.Offset + int64(r.Size) - int64(r.Size)/3
+	if _, err := f.ReadAt(b, at); err != nil {
 		t.Fatal(err)
 	}
-	return orig
-}
-
-func restore(t *testing.T, path string, orig []byte) {
-	t.Helper()
-	os.MkdirAll(filepath.Dir(path), 0o755)
-	if err := os.WriteFile(path, orig, 0o644); err != nil {
+	b[0] ^= 0x40
+	if _, err := f.WriteAt(b, at); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -149,14 +148,6 @@ func TestBitrot(t *testing.T) {
 	c := p.client()
 	ctx := ctxT(t)
 	mkBucket(t, c, "rot")
-	first := payloadBytes(31, 700<<10) // one chunk
-	if _, err := c.PutObject(ctx, "rot", "one", bytes.NewReader(first), int64(len(first)), minio.PutObjectOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	files := shardFiles(t, p)
-	if len(files) != 6 {
-		t.Fatalf("%d shard files for a one-chunk object, want 6", len(files))
-	}
 	read := func(key string) ([]byte, error) {
 		obj, err := c.GetObject(ctx, "rot", key, minio.GetObjectOptions{})
 		if err != nil {
@@ -165,22 +156,40 @@ func TestBitrot(t *testing.T) {
 		defer obj.Close()
 		return io.ReadAll(obj)
 	}
-	for i, f := range files {
-		orig := flipByte(t, f)
-		got, err := read("one")
-		if err != nil || !bytes.Equal(got, first) {
+	// put stores a one-chunk object under key and returns its six shards.
+	// Every object has bytes of its own: the same bytes would be the same
+	// shards, which the nodes hold already.
+	put := func(key string, data []byte) []blob.ShardRecord {
+		before := shardRecords(t, p)
+		if _, err := c.PutObject(ctx, "rot", key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		added := newRecords(t, p, before)
+		if len(added) != 6 {
+			t.Fatalf("%d new shards for a one-chunk object, want 6", len(added))
+		}
+		return added
+	}
+	// A corrupt shard is quarantined when read, so each shard in turn is
+	// corrupted in an object of its own.
+	for i := range 6 {
+		key, data := fmt.Sprintf("one-%d", i), payloadBytes(uint64(40+i), 700<<10)
+		shards := put(key, data)
+		flipByte(t, shards[i])
+		got, err := read(key)
+		if err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("shard %d corrupt: got %d bytes, err %v", i, len(got), err)
 		}
-		restore(t, f, orig)
 	}
 
 	// Three of six shards corrupt: more than the two parity shards cover.
-	for _, f := range files[:3] {
-		flipByte(t, f)
+	three := payloadBytes(31, 700<<10)
+	for _, r := range put("three", three)[:3] {
+		flipByte(t, r)
 	}
-	got, err := read("one")
+	got, err := read("three")
 	if err == nil {
-		t.Fatalf("GET with 3 of 6 shards corrupt succeeded with %d bytes (equal=%v)", len(got), bytes.Equal(got, first))
+		t.Fatalf("GET with 3 of 6 shards corrupt succeeded with %d bytes (equal=%v)", len(got), bytes.Equal(got, three))
 	}
 	if code := minio.ToErrorResponse(err).StatusCode; code != 503 {
 		t.Errorf("GET with 3 of 6 shards corrupt: %v (status %d), want 503", err, code)
@@ -191,33 +200,27 @@ func TestBitrot(t *testing.T) {
 	// the error is right.
 	second := payloadBytes(32, 600<<10)
 	both := append(payloadBytes(33, MiB), second...)
-	before := shardFiles(t, p)
+	before := shardRecords(t, p)
 	if _, err := c.PutObject(ctx, "rot", "two", bytes.NewReader(both), int64(len(both)), minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	var added []string
-	for _, f := range shardFiles(t, p) {
-		if !slices.Contains(before, f) {
-			added = append(added, f)
-		}
-	}
+	added := newRecords(t, p, before)
 	if len(added) != 12 {
-		t.Fatalf("%d new shard files for a two-chunk object, want 12", len(added))
+		t.Fatalf("%d new shards for a two-chunk object, want 12", len(added))
 	}
-	// Find the second chunk's six shards: corrupting them breaks the read
-	// only past the first MiB.
-	var bad []string
-	for _, f := range added {
-		st, _ := os.Stat(f)
-		if st.Size() < (MiB/4)-64 { // 600 KiB/4 shards vs 1 MiB/4
-			bad = append(bad, f)
+	// The second chunk's six shards are the small ones: corrupting them
+	// breaks the read only past the first MiB.
+	var bad []blob.ShardRecord
+	for _, r := range added {
+		if r.Size < MiB/4-64 { // 600 KiB/4 shards vs 1 MiB/4
+			bad = append(bad, r)
 		}
 	}
 	if len(bad) != 6 {
-		t.Fatalf("could not tell the second chunk's shards apart: %d small files", len(bad))
+		t.Fatalf("could not tell the second chunk's shards apart: %d small ones", len(bad))
 	}
-	for _, f := range bad[:3] {
-		flipByte(t, f)
+	for _, r := range bad[:3] {
+		flipByte(t, r)
 	}
 	obj, err := c.GetObject(ctx, "rot", "two", minio.GetObjectOptions{})
 	if err != nil {

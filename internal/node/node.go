@@ -94,14 +94,14 @@ type Config struct {
 // LocalStores are the storage nodes of this process, by node ID.
 type LocalStores struct {
 	mu     sync.Mutex
-	stores map[string]*blob.DirStore
+	stores map[string]blob.Local
 }
 
-func (l *LocalStores) add(id string, st *blob.DirStore) {
+func (l *LocalStores) add(id string, st blob.Local) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stores == nil {
-		l.stores = map[string]*blob.DirStore{}
+		l.stores = map[string]blob.Local{}
 	}
 	l.stores[id] = st
 }
@@ -112,7 +112,7 @@ func (l *LocalStores) remove(id string) {
 	delete(l.stores, id)
 }
 
-func (l *LocalStores) get(id string) (*blob.DirStore, bool) {
+func (l *LocalStores) get(id string) (blob.Local, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st, ok := l.stores[id]
@@ -215,10 +215,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	self := cluster.Member{ID: id, Zone: cfg.Zone, APIAddr: cfg.APIAddr}
 
 	if cfg.StorageDir != "" {
-		st, err := blob.OpenDir(cfg.StorageDir)
+		st, err := blob.Open(cfg.StorageDir)
 		if err != nil {
 			return fmt.Errorf("storage: %w", err)
 		}
+		defer st.Close()
 		if cfg.Weight == 0 {
 			u, err := st.Usage(ctx)
 			if err != nil {

@@ -200,7 +200,7 @@ var (
 // localShards is a storage node of this process as the gateway sees it:
 // the gateway computed every shard's CID from its bytes, and they never
 // left the process, so the store does not hash them again.
-type localShards struct{ *blob.DirStore }
+type localShards struct{ blob.Local }
 
 func (l localShards) Put(ctx context.Context, id cid.Cid, data []byte) error {
 	return l.PutComputed(ctx, id, data)
