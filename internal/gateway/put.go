@@ -134,13 +134,14 @@ func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, p
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i, s := range shards {
-		sid := erasure.ShardCID(s)
-		ids[i] = sid.Bytes()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
+			// Hash and store each shard on one goroutine: the store's own
+			// pass over the bytes (a local store's CRC) then finds them
+			// still in cache.
+			sid := erasure.ShardCID(s)
+			ids[i] = sid.Bytes()
 			errs[i] = g.putShard(ctx, nodes[i], sid, s)
-		}()
+		})
 	}
 	wg.Wait()
 	ok := 0
