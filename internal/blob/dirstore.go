@@ -94,38 +94,7 @@ func (s *DirStore) Dir() string { return s.dir }
 // first use, or after someone removed it) and makes the new entries
 // durable.
 func (s *DirStore) ensureLayout() error {
-	created := false
-	for _, sub := range []string{shardsDir, tmpDir, quarantineDir} {
-		p := filepath.Join(s.dir, sub)
-		if _, err := os.Stat(p); err == nil {
-			continue
-		}
-		if err := os.MkdirAll(p, dirPerm); err != nil {
-			return err
-		}
-		created = true
-	}
-	vf := filepath.Join(s.dir, versionFile)
-	if _, err := os.Stat(vf); errors.Is(err, fs.ErrNotExist) {
-		if err := durable.WriteFile(vf, []byte(versionText), filePerm); err != nil {
-			return err
-		}
-		created = true
-	}
-	shards := filepath.Join(s.dir, shardsDir)
-	if !created {
-		return nil
-	}
-	if err := durable.SyncDir(shards); err != nil {
-		return err
-	}
-	if err := durable.SyncDir(s.dir); err != nil {
-		return err
-	}
-	// The store directory itself may be new; its parent may not be ours
-	// to open, so this one is best effort.
-	_ = durable.SyncDir(filepath.Dir(filepath.Clean(s.dir)))
-	return nil
+	return makeLayout(s.dir, versionText, []string{shardsDir, tmpDir, quarantineDir}, []string{shardsDir})
 }
 
 // name returns the file name of a shard and its fan-out directory. Files
@@ -483,18 +452,10 @@ func (s *DirStore) Usage(ctx context.Context) (Usage, error) {
 	if err != nil {
 		return Usage{}, err
 	}
-	// The directory may be gone (a disk pulled); report its file system
-	// through the nearest existing ancestor.
-	for dir := filepath.Clean(s.dir); ; dir = filepath.Dir(dir) {
-		free, capacity, err := statfs(dir)
-		if err == nil {
-			u.Free, u.Capacity = free, capacity
-			return u, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(dir) == dir {
-			return Usage{}, fmt.Errorf("usage of %s: %w", s.dir, err)
-		}
+	if u.Free, u.Capacity, err = space(s.dir); err != nil {
+		return Usage{}, err
 	}
+	return u, nil
 }
 
 // mkdirSync creates dir if it is missing and makes its entry durable.

@@ -175,32 +175,7 @@ func (s *LogStore) Dir() string { return s.dir }
 // ensureLayout creates what is missing of the directory layout and makes
 // it durable.
 func (s *LogStore) ensureLayout() error {
-	created := false
-	for _, sub := range []string{segmentsDir, quarantineDir} {
-		p := filepath.Join(s.dir, sub)
-		if _, err := os.Stat(p); err == nil {
-			continue
-		}
-		if err := os.MkdirAll(p, dirPerm); err != nil {
-			return err
-		}
-		created = true
-	}
-	vf := filepath.Join(s.dir, versionFile)
-	if _, err := os.Stat(vf); errors.Is(err, fs.ErrNotExist) {
-		if err := durable.WriteFile(vf, []byte(logVersionText), filePerm); err != nil {
-			return err
-		}
-		created = true
-	}
-	if !created {
-		return nil
-	}
-	if err := durable.SyncDir(s.dir); err != nil {
-		return err
-	}
-	_ = durable.SyncDir(filepath.Dir(filepath.Clean(s.dir)))
-	return nil
+	return makeLayout(s.dir, logVersionText, []string{segmentsDir, quarantineDir}, nil)
 }
 
 // putHeader writes a record header into b and returns its length: n
@@ -872,16 +847,11 @@ func (s *LogStore) Usage(ctx context.Context) (Usage, error) {
 	s.mu.RLock()
 	u := Usage{Shards: int64(len(s.index)), Bytes: s.bytes}
 	s.mu.RUnlock()
-	for dir := filepath.Clean(s.dir); ; dir = filepath.Dir(dir) {
-		free, capacity, err := statfs(dir)
-		if err == nil {
-			u.Free, u.Capacity = free, capacity
-			return u, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(dir) == dir {
-			return Usage{}, fmt.Errorf("usage of %s: %w", s.dir, err)
-		}
+	var err error
+	if u.Free, u.Capacity, err = space(s.dir); err != nil {
+		return Usage{}, err
 	}
+	return u, nil
 }
 
 // Locate returns the segment file that holds shard id, and the offset and
