@@ -424,7 +424,8 @@ type pending struct {
 // is; it is durable once a file system sync that started after append
 // returned has ended. Records queue up, and whoever gets a segment writes
 // every queued record (up to a batch) with one write, so under load many
-// shards share one I/O.
+// shards share one I/O. Once queued, a record is written whatever ctx
+// says: another writer may already be putting its bytes on the disk.
 func (s *LogStore) append(ctx context.Context, kind byte, id, data []byte) (shardLoc, error) {
 	if err := ctx.Err(); err != nil {
 		return shardLoc{}, err
