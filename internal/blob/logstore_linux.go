@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -50,6 +51,7 @@ func writeVec(f *os.File, bufs [][]byte, off int64) error {
 	if err != nil {
 		return err
 	}
+	bufs = slices.Clone(bufs) // a partial write trims them; the caller may retry with its own
 	for len(bufs) > 0 {
 		vec := bufs[:min(len(bufs), 512)]
 		var n int
