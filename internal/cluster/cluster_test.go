@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/serf/serf"
+
+	"cairn/internal/testnet"
 )
 
 // announced strips what the observer adds, leaving what the member said.
@@ -340,23 +341,9 @@ func TestUndecodableMember(t *testing.T) {
 }
 
 // freePort returns a loopback address whose TCP and UDP ports were free a
-// moment ago.
+// moment ago, outside the ephemeral range so that no outgoing connection
+// takes it before the test binds it.
 func freePort(t *testing.T) string {
 	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		pc, err := net.ListenPacket("udp", addr)
-		if err != nil {
-			continue
-		}
-		pc.Close()
-		return addr
-	}
-	t.Fatal("no free port")
-	return ""
+	return testnet.FreeAddr(t, "127.0.0.1")
 }

@@ -23,6 +23,7 @@ import (
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
 	"cairn/internal/nodeauth"
+	"cairn/internal/testnet"
 )
 
 // clusterSecret is the cluster secret of the test clusters.
@@ -67,17 +68,13 @@ type testCluster struct {
 	secret     string
 }
 
-// freePort returns a free TCP port on loopback (the gossip port must be
-// free for UDP too, which it almost always is).
+// freePort returns a loopback port, free for TCP and UDP, outside the
+// ephemeral range: the nodes keep their ports across restarts, and a
+// port from that range can be taken by any node's outgoing connection
+// before the node that owns it starts (it happened in CI).
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
+	return testnet.FreePort(t, "127.0.0.1")
 }
 
 // newTestCluster describes six nodes in three zones: in each zone one
