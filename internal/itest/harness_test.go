@@ -166,14 +166,20 @@ func (p *proc) stop() {
 }
 
 // peakRSS returns the process's peak resident set (VmHWM) in bytes.
-func (p *proc) peakRSS() int64 {
+func (p *proc) peakRSS() int64 { return p.status("VmHWM") }
+
+// rss returns the process's resident set (VmRSS) in bytes.
+func (p *proc) rss() int64 { return p.status("VmRSS") }
+
+// status returns a size field of /proc/PID/status in bytes.
+func (p *proc) status(field string) int64 {
 	p.t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			if err != nil {
 				p.t.Fatal(err)
@@ -181,8 +187,34 @@ func (p *proc) peakRSS() int64 {
 			return kb << 10
 		}
 	}
-	p.t.Fatal("no VmHWM in /proc status")
+	p.t.Fatalf("no %s in /proc status", field)
 	return 0
+}
+
+// mappedRSS returns the resident bytes of the process's mappings of files
+// whose path ends with suffix (from /proc/PID/smaps).
+func (p *proc) mappedRSS(suffix string) int64 {
+	p.t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", p.cmd.Process.Pid))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	var total int64
+	in := false
+	for line := range strings.Lines(string(b)) {
+		fs := strings.Fields(line)
+		switch {
+		case len(fs) >= 5 && strings.Contains(fs[0], "-") && !strings.HasSuffix(fs[0], ":"):
+			in = len(fs) >= 6 && strings.HasSuffix(fs[len(fs)-1], suffix)
+		case in && len(fs) == 3 && fs[0] == "Rss:":
+			kb, err := strconv.ParseInt(fs[1], 10, 64)
+			if err != nil {
+				p.t.Fatal(err)
+			}
+			total += kb << 10
+		}
+	}
+	return total
 }
 
 // withoutCairnEnv drops CAIRN_* and AWS_* variables so that tests control

@@ -368,3 +368,77 @@ func TestVirtualHostStyle(t *testing.T) {
 		t.Fatalf("path-style stat of a virtual-host PUT: %v", err)
 	}
 }
+
+// TestIdleReleasesMemory: after a burst of small objects, which live inline
+// in the metadata's bbolt file and are read through its memory map, the
+// idle server hands the map's pages and its heap back: the mapping of
+// fsm.db leaves the resident set, and the process is under 200 MiB.
+func TestIdleReleasesMemory(t *testing.T) {
+	p := startDev(t, "")
+	c := p.client()
+	ctx := ctxT(t)
+	mkBucket(t, c, "small")
+	const objects, size = 2000, 48 << 10
+	var wg sync.WaitGroup
+	errs := make(chan error, objects)
+	work := make(chan int)
+	for range 16 {
+		wg.Go(func() {
+			for i := range work {
+				key := fmt.Sprintf("o%05d", i)
+				if _, err := c.PutObject(ctx, "small", key, newPayload(uint64(i), size), size, minio.PutObjectOptions{}); err != nil {
+					errs <- fmt.Errorf("put %s: %w", key, err)
+					continue
+				}
+				obj, err := c.GetObject(ctx, "small", key, minio.GetObjectOptions{})
+				if err != nil {
+					errs <- fmt.Errorf("get %s: %w", key, err)
+					continue
+				}
+				got, n := digest(t, obj)
+				want, _ := digest(t, newPayload(uint64(i), size))
+				if n != size || got != want {
+					errs <- fmt.Errorf("%s read back %d bytes, digest equal %v", key, n, got == want)
+				}
+			}
+		})
+	}
+	for i := range objects {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	busy := p.mappedRSS("/fsm.db")
+	t.Logf("fsm.db resident after %d objects of %d KiB: %.1f MiB", objects, size>>10, float64(busy)/MiB)
+	if busy < 40*MiB {
+		t.Fatalf("fsm.db resident %.1f MiB after %.0f MiB of inline objects: the test does not load the map", float64(busy)/MiB, float64(objects*size)/MiB)
+	}
+	const idleWait = 90 * time.Second
+	deadline := time.Now().Add(idleWait)
+	for {
+		mapped, rss := p.mappedRSS("/fsm.db"), p.rss()
+		if mapped < 8*MiB && rss < 200*MiB {
+			t.Logf("idle: fsm.db resident %.1f MiB, process %.1f MiB", float64(mapped)/MiB, float64(rss)/MiB)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s idle: fsm.db resident %.1f MiB (want < 8), process %.1f MiB (want < 200)", idleWait, float64(mapped)/MiB, float64(rss)/MiB)
+		}
+		time.Sleep(time.Second)
+	}
+	// The released pages read back: every object is still whole.
+	for _, i := range []int{0, objects / 2, objects - 1} {
+		obj, err := c.GetObject(ctx, "small", fmt.Sprintf("o%05d", i), minio.GetObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := digest(t, obj)
+		if want, _ := digest(t, newPayload(uint64(i), size)); got != want {
+			t.Fatalf("object %d reads back wrong after the release", i)
+		}
+	}
+}

@@ -82,6 +82,13 @@
 // (1s): a lone voter waits one to two heartbeat timeouts before it elects
 // itself, so it leads within about 100-200ms of Open.
 //
+// bbolt reads fsm.db through a memory map, so every page a read touched
+// counts as the process's resident memory until the map is unmapped:
+// with many small objects kept inline, hundreds of MiB. ReleaseMemory
+// drops those pages from the process (they stay in the page cache), and
+// storaged calls it once a burst of reads and writes has ended (Activity
+// tells it when).
+//
 // Raft, raft-wal and the transports log through Config.Logger: their hclog
 // records are adapted to slog (attributes stay structured) and raft's Info
 // records, which are many, are logged at Debug.

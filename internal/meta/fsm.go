@@ -57,6 +57,8 @@ type fsm struct {
 	// ApplyBatch calls, entries given, and entries skipped as applied
 	// already (a replay after a restart), for figures and tests.
 	batches, entries, skipped atomic.Uint64
+	// Read transactions begun through view, for Store.Activity.
+	views atomic.Uint64
 }
 
 var _ raft.BatchingFSM = (*fsm)(nil)
@@ -131,7 +133,23 @@ func (f *fsm) view(fn func(tx *bolt.Tx) error) error {
 	if f.db == nil {
 		return errFSMClosed
 	}
+	f.views.Add(1)
 	return f.db.View(fn)
+}
+
+// release drops the pages of the bbolt file's memory map from the
+// process's resident set; see Store.ReleaseMemory. The read transaction
+// holds bbolt's map in place (a remap waits for every reader), and is not
+// counted as activity.
+func (f *fsm) release() error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.db == nil {
+		return errFSMClosed
+	}
+	return f.db.View(func(tx *bolt.Tx) error {
+		return dropResident(f.db.Info().Data, uintptr(tx.Size()))
+	})
 }
 
 func appliedIndex(tx *bolt.Tx) uint64 {

@@ -302,7 +302,16 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			return err
 		}
 		mux.Handle(metarpc.PathPrefix, srv)
-		wg.Add(1)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			activity := func() (int64, bool) { return int64(ms.Activity()), false }
+			releaseWhenIdle(ctx, activity, metaQuiet, func() {
+				if err := ms.ReleaseMemory(); err != nil {
+					log.Debug("release the metadata store's memory map", "err", err)
+				}
+			})
+		}()
 		go func() {
 			defer wg.Done()
 			(&steward{ms: ms, members: members, cfg: cfg, log: log.With("component", "steward")}).run(ctx)
@@ -372,7 +381,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		var s3 atomic.Pointer[s3gw.Server]
 		var load s3Load
 		wg.Add(1)
-		go func() { defer wg.Done(); releaseWhenIdle(ctx, &load) }()
+		go func() { defer wg.Done(); releaseWhenIdle(ctx, load.activity, 0, releaseGatewayMemory) }()
 		serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			load.started.Add(1)
 			load.active.Add(1)
@@ -418,35 +427,60 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	return err
 }
 
-// idleAfter is how long the gateway must see no request before it hands
-// memory back to the operating system.
+// idleAfter is how long a gateway or metadata store must see no request
+// before the node hands memory back to the operating system.
 const idleAfter = 5 * time.Second
 
 // s3Load counts a gateway's S3 requests: started, and still running.
 type s3Load struct{ started, active atomic.Int64 }
 
-// releaseWhenIdle returns the memory a burst of requests left behind (the
-// chunk buffer pool, a grown heap) to the operating system once no request
-// has run for idleAfter: an idle process would otherwise keep it until
-// the runtime's next forced collection, minutes later. A request still
-// running (a large PUT finishing after its burst) keeps it waiting.
-func releaseWhenIdle(ctx context.Context, load *s3Load) {
+// activity returns the count of requests started, and whether one is
+// still running.
+func (l *s3Load) activity() (int64, bool) { return l.started.Load(), l.active.Load() > 0 }
+
+// releaseGatewayMemory returns the memory a burst of requests left behind
+// (the chunk buffer pool, a grown heap): an idle process would otherwise
+// keep it until the runtime's next forced collection, minutes later.
+func releaseGatewayMemory() {
+	// Twice: the first collection moves the chunk buffer pool to its
+	// victim cache, the second drops it.
+	debug.FreeOSMemory()
+	debug.FreeOSMemory()
+}
+
+// metaQuiet is how many state machine reads and entries in idleAfter
+// still count as idle: the steward reads the layout every second and
+// every gateway every two seconds, with no load at all.
+const metaQuiet = 256
+
+// releaseWhenIdle calls release every idleAfter once a burst of activity
+// has ended; see releaseOnTicks.
+func releaseWhenIdle(ctx context.Context, activity func() (n int64, busy bool), quiet int64, release func()) {
 	t := time.NewTicker(idleAfter)
 	defer t.Stop()
-	var seen, released int64
+	releaseOnTicks(ctx, t.C, activity, quiet, release)
+}
+
+// releaseOnTicks calls release once a burst of activity has ended: when
+// the interval between two ticks saw more than quiet operations, and a
+// later one saw at most quiet and nothing running. A request still running
+// (a large PUT finishing after its burst) keeps it waiting.
+func releaseOnTicks(ctx context.Context, tick <-chan time.Time, activity func() (n int64, busy bool), quiet int64, release func()) {
+	var seen int64
+	burst := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick:
 		}
-		n := load.started.Load()
-		if n == seen && n != released && load.active.Load() == 0 {
-			// Twice: the first collection moves the chunk buffer pool to
-			// its victim cache, the second drops it.
-			debug.FreeOSMemory()
-			debug.FreeOSMemory()
-			released = n
+		n, busy := activity()
+		switch {
+		case n-seen > quiet:
+			burst = true
+		case burst && !busy:
+			release()
+			burst = false
 		}
 		seen = n
 	}
