@@ -453,8 +453,8 @@ func releaseGatewayMemory() {
 // every gateway every two seconds, with no load at all.
 const metaQuiet = 256
 
-// releaseWhenIdle calls release every idleAfter once a burst of activity
-// has ended; see releaseOnTicks.
+// releaseWhenIdle looks at activity every idleAfter and calls release
+// once a burst of it has ended; see releaseOnTicks.
 func releaseWhenIdle(ctx context.Context, activity func() (n int64, busy bool), quiet int64, release func()) {
 	t := time.NewTicker(idleAfter)
 	defer t.Stop()
