@@ -54,6 +54,7 @@ func rawSHA256CID(codec uint64, data []byte) cid.Cid {
 // wrapping ErrCIDMismatch (and naming id) if the digest differs, one
 // wrapping ErrUnsupportedHash if id's multihash function is neither
 // sha2-256 nor blake3,
+// one wrapping ErrNotContentAddressed for a shard name (ShardName),
 // and a plain error if id or its multihash is malformed. A truncated
 // sha2-256 digest (length below 32) is compared on its length; blake3 is
 // accepted with digests of 1 to 32 bytes (its default length), compared
@@ -63,6 +64,9 @@ func rawSHA256CID(codec uint64, data []byte) cid.Cid {
 func Verify(id cid.Cid, data []byte) error {
 	if !id.Defined() {
 		return errors.New("erasure: verify: undefined CID")
+	}
+	if id.Type() == ShardNameCodec {
+		return fmt.Errorf("%w: %s", ErrNotContentAddressed, id)
 	}
 	dm, err := multihash.Decode(id.Hash())
 	if err != nil {

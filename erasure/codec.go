@@ -26,7 +26,8 @@ const maxShards = 256
 //
 // A Codec is immutable and safe for concurrent use. It does not verify
 // shard integrity: a corrupt shard handed to Reconstruct corrupts the
-// result, so check each shard against its ShardCID first.
+// result, so check the decoded chunk against its CID (or each shard
+// against its content address, for shards that have one).
 type Codec struct {
 	k, m int
 	rs   reedsolomon.Encoder

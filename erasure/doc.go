@@ -9,8 +9,9 @@
 //	Chunker  — splits a stream into fixed-size chunks in bounded memory
 //	ChunkCID — names a chunk: CIDv1, codec raw, sha2-256 of the chunk bytes
 //	Codec    — codes a chunk into k data + m parity shards (and back)
-//	ShardCID — names a shard (CIDv1, raw, blake3), so a storage node can
-//	           verify what it holds
+//	ShardName — names a shard by its chunk's CID and its place in the
+//	           stripe, without hashing its bytes (ShardCID, a blake3
+//	           content address, is what stripes written before used)
 //	DAGBuilder — folds the chunk CIDs into the object's UnixFS root CID
 //
 // A gateway writing an object does, per chunk:
@@ -26,7 +27,7 @@
 //		...
 //		dag.Add(erasure.ChunkCID(chunk), uint64(len(chunk)))
 //		shards, err := codec.Encode(chunk, shards)
-//		... erasure.ShardCID(shards[i]) for each shard ...
+//		... erasure.ShardName(chunkCID, k, m, i) for each shard ...
 //	}
 //	root, err := dag.Root()
 //
@@ -35,10 +36,12 @@
 //   - Chunker yields chunks of exactly the requested size except the last,
 //     which is 1..size bytes; an empty stream yields no chunk at all. Memory
 //     use is the caller's buffer.
-//   - ChunkCID and ShardCID are deterministic functions of the bytes alone.
+//   - ChunkCID and ShardCID are deterministic functions of the bytes alone,
+//     and ShardName of its arguments alone.
 //     Verify accepts data only if it hashes to the CID's multihash; it
 //     supports sha2-256 and blake3 (full or truncated digests) and returns
-//     ErrUnsupportedHash for any other hash function rather than guessing.
+//     ErrUnsupportedHash for any other hash function rather than guessing,
+//     and ErrNotContentAddressed for a shard name.
 //   - For equal (k, m), Codec.Encode produces byte-identical shards on every
 //     machine and every run: the coding matrix is reedsolomon's default and
 //     is part of Cairn's stored format, which is why Codec accepts no option
