@@ -1,5 +1,6 @@
-// Package blob keeps shards on a storage node: content-addressed blobs,
-// each stored under its CID and checked when read.
+// Package blob keeps shards on a storage node: blobs, each stored under
+// its CID (a content address, or a shard name: erasure.ShardName) and
+// checked when read.
 //
 // Store is the interface the node API, scrubbing and repair use. Two
 // implementations keep shards in a local directory: LogStore (format 2,
@@ -10,15 +11,17 @@
 //
 // # Guarantees
 //
-//   - Put verifies the content against the CID before storing it, and is
-//     durable when it returns nil: the shard survives a crash or power
-//     loss. A crash never leaves a partial shard visible.
-//   - Get verifies what it reads: a DirStore against the CID, a LogStore
-//     against the CRC-32C it recorded for bytes whose CID it checked when
-//     they were put (six times cheaper than hashing again, and what a
-//     disk fault needs). A shard that fails is moved to quarantine and
-//     reported as ErrCorrupt; from then on the store does not hold it, and
-//     repair can put it back.
+//   - Put verifies the content against a content address before storing
+//     it (a shard name hashes nothing, and is stored as given: the node
+//     API authenticates its body), and is durable when it returns nil:
+//     the shard survives a crash or power loss. A crash never leaves a
+//     partial shard visible.
+//   - Get verifies what it reads: a DirStore against the CID (it cannot
+//     check a shard name, and says so: VerifiesReads), a LogStore against
+//     the CRC-32C it recorded for the bytes it was given (six times
+//     cheaper than hashing again, and what a disk fault needs). A shard
+//     that fails is moved to quarantine and reported as ErrCorrupt; from
+//     then on the store does not hold it, and repair can put it back.
 //   - Puts of the same CID are serialized; putting a shard the store holds
 //     costs a stat (DirStore) or a read (LogStore). Deletes are not synced:
 //     after a crash a deleted shard may reappear, and garbage collection
@@ -76,9 +79,11 @@
 // append a tombstone without waiting for a sync.
 //
 // Reading: the content is read through the page cache and checked
-// against the CRC-32C in its header, which was computed from bytes whose
-// CID was checked when they were put. A mismatch quarantines the shard.
-// Readers that got the bytes from another machine check the CID itself.
+// against the CRC-32C in its header, which was computed from the bytes
+// Put was given (checked against the CID when it is a content address).
+// A mismatch quarantines the shard. Readers that got the bytes from
+// another machine check the CID itself, or the decoded chunk's CID for a
+// shard name.
 //
 // Deleted shards' space is not reclaimed yet: that needs segments
 // compacted, which garbage collection will do.

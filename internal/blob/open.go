@@ -17,8 +17,9 @@ type Local interface {
 	// PutComputed is Put for shards whose CID the caller computed from
 	// the bytes in this process: they are not hashed again.
 	PutComputed(ctx context.Context, id cid.Cid, data []byte) error
-	// VerifiesReads reports that Get checks what it returns.
-	VerifiesReads() bool
+	// VerifiesReads reports that Get(id) returns only the bytes stored
+	// under id: it checks them.
+	VerifiesReads(id cid.Cid) bool
 	// Dir is the store's directory.
 	Dir() string
 	// Close releases the store's files.

@@ -28,12 +28,16 @@ type ShardStore interface {
 	Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, error)
 }
 
-// VerifyingStore is a ShardStore whose Get returns only bytes that hash to
-// the CID asked for (a blob.DirStore, a nodeapi.Client): the gateway does
-// not hash them again. Any other store's shards the gateway verifies.
+// VerifyingStore is a ShardStore that may vouch for what Get returns:
+// VerifiesReads(id) reports that Get(id) returns only the bytes stored
+// under id (a blob.LogStore checks a CRC-32C of each record; a
+// nodeapi.Client hashes content-addressed shards), and the gateway does
+// not check them again. Every other shard the gateway checks: a content
+// address by hashing the shard, a shard name (erasure.ShardName) by the
+// chunk's CID once the stripe is decoded.
 type VerifyingStore interface {
 	ShardStore
-	VerifiesReads() bool
+	VerifiesReads(id cid.Cid) bool
 }
 
 // Nodes resolves a storage node ID to its shards.

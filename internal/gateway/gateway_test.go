@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -227,6 +228,21 @@ func TestDegradedAndCorrupt(t *testing.T) {
 			b.corrupt.Store(false)
 		}
 	}
+	// Two nodes that lie: the chunk fails its CID, and the gateway finds
+	// the four shards that agree.
+	for i := range e.ids {
+		for j := i + 1; j < len(e.ids); j++ {
+			a, b := e.nodes[e.ids[i]], e.nodes[e.ids[j]]
+			a.corrupt.Store(true)
+			b.corrupt.Store(true)
+			got, err := e.read("k", 0, int64(len(data)))
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("%s and %s corrupt: %d bytes, err %v", e.ids[i], e.ids[j], len(got), err)
+			}
+			a.corrupt.Store(false)
+			b.corrupt.Store(false)
+		}
+	}
 	// Three bad nodes: more than parity covers. An error, never wrong bytes.
 	for _, id := range e.ids[:3] {
 		e.nodes[id].corrupt.Store(true)
@@ -237,6 +253,50 @@ func TestDegradedAndCorrupt(t *testing.T) {
 	}
 	if !errors.Is(err, s3gw.ErrServiceUnavailable) {
 		t.Fatalf("read with 3 corrupt nodes: %v, want ErrServiceUnavailable", err)
+	}
+}
+
+// TestShardsAreNamed: a stripe's shards are named by the chunk's CID and
+// their place in it (no hash of their bytes), and each node holds the
+// shard its name says.
+func TestShardsAreNamed(t *testing.T) {
+	e := newEnv(t, 4096)
+	data := randBytes(9, 4096*2+100)
+	e.put(t, "k", data)
+	obj, err := e.ms.GetObject(context.Background(), "b", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(obj.Chunks) != 3 {
+		t.Fatalf("%d chunks, want 3", len(obj.Chunks))
+	}
+	codec, _ := erasure.NewCodec(4, 2)
+	for ci, c := range obj.Chunks {
+		chunk, err := cid.Cast(c.CID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := data[ci*4096 : min((ci+1)*4096, len(data))]
+		if chunk != erasure.ChunkCID(plain) {
+			t.Fatalf("chunk %d: CID %s is not its bytes'", ci, chunk)
+		}
+		shards, _ := codec.Encode(plain, nil)
+		for i, raw := range c.Stripe.Shards {
+			id, _ := cid.Cast(raw)
+			want, _ := erasure.ShardName(chunk, 4, 2, i)
+			if id != want {
+				t.Fatalf("chunk %d shard %d is %s, want %s", ci, i, id, want)
+			}
+			var held []byte
+			for _, n := range e.nodes {
+				if b, err := n.Get(context.Background(), id, nil); err == nil {
+					held = b
+				}
+			}
+			if !bytes.Equal(held, shards[i]) {
+				t.Fatalf("chunk %d shard %d: a node holds %d bytes that are not the shard", ci, i, len(held))
+			}
+		}
 	}
 }
 
@@ -617,5 +677,33 @@ func TestConcurrentPutsETags(t *testing.T) {
 		if err != nil || !bytes.Equal(got, bodies[i]) {
 			t.Errorf("read %d: %d bytes, %v", i, len(got), err)
 		}
+	}
+}
+
+// TestForSubsets: every k-subset once, sorted, in lexicographic order,
+// and the walk stops when told to.
+func TestForSubsets(t *testing.T) {
+	for _, tc := range []struct{ n, k, want int }{{6, 4, 15}, {5, 5, 1}, {4, 1, 4}, {3, 4, 0}, {3, 0, 0}, {14, 10, 1001}} {
+		var prev []int
+		seen := 0
+		forSubsets(tc.n, tc.k, func(set []int) bool {
+			if len(set) != tc.k || !slices.IsSorted(set) || set[0] < 0 || set[tc.k-1] >= tc.n {
+				t.Fatalf("C(%d,%d): bad set %v", tc.n, tc.k, set)
+			}
+			if prev != nil && slices.Compare(prev, set) >= 0 {
+				t.Fatalf("C(%d,%d): %v after %v", tc.n, tc.k, set, prev)
+			}
+			prev = slices.Clone(set)
+			seen++
+			return true
+		})
+		if seen != tc.want {
+			t.Errorf("C(%d,%d): %d sets, want %d", tc.n, tc.k, seen, tc.want)
+		}
+	}
+	calls := 0
+	forSubsets(6, 4, func([]int) bool { calls++; return calls < 3 })
+	if calls != 3 {
+		t.Errorf("the walk went on after false: %d calls", calls)
 	}
 }

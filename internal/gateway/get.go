@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -215,9 +216,13 @@ func (r *reader) Close() error {
 // shard that is missing, fails its CID or whose node errors is replaced at
 // once by a parity shard, and when data shards are still outstanding after
 // HedgeAfter, the remaining parity shards are asked for too and the first
-// K good shards win. It never returns bytes that fail their content
-// address. The result is in buf.data unless the stripe is larger than the
-// gateway's chunks (written under another configuration).
+// K good shards win. The chunk is checked against its own CID when it was
+// rebuilt from parity, or when a shard came from a store that cannot
+// vouch for it (a shard name read from another node); if that check
+// fails, recoverChunk looks for K shards that agree. It never returns
+// bytes that fail their content address. The result is in buf.data unless
+// the stripe is larger than the gateway's chunks (written under another
+// configuration) or had to be recovered.
 func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([]byte, error) {
 	id, err := cid.Cast(c.CID)
 	if err != nil {
@@ -249,12 +254,13 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([
 		return nil, fmt.Errorf("chunk %s: %w", id, err)
 	}
 	dsts := shardDests(buf, st)
-	shards, errs := g.gatherShards(ctx, st, nodes, dsts)
-	have, missing := 0, 0
+	shards, vouched, errs := g.gatherShards(ctx, st, nodes, dsts)
+	have, missing, check := 0, 0, false
 	for i, s := range shards {
 		switch {
 		case s != nil:
 			have++
+			check = check || !vouched[i]
 		case i < st.K:
 			missing++
 			shards[i] = dsts[i] // rebuilt in place when it has room
@@ -276,15 +282,116 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([
 	if err != nil {
 		return nil, fmt.Errorf("chunk %s: %w", id, err)
 	}
-	if missing > 0 {
+	if missing > 0 || check {
 		// Rebuilt bytes are checked against the chunk's own CID too: a
 		// manifest's shard list is trusted, but cheaply double-checked when
 		// the decoder had to work.
 		if err := erasure.Verify(id, out); err != nil {
-			return nil, fmt.Errorf("chunk %s after reconstruction: %w", id, err)
+			g.log.Warn("chunk failed its CID; reading every shard to find the bad ones",
+				"chunk", id, "rebuilt", missing, "err", err)
+			return g.recoverChunk(ctx, id, c, codec, nodes, out[:0])
 		}
 	}
 	return out, nil
+}
+
+// maxRecoverTries bounds the sets of K shards recoverChunk decodes: all
+// of them for the stripes Cairn writes (15 for 4+2), the first ones for
+// wide stripes, where trying every set would cost more than failing.
+const maxRecoverTries = 256
+
+// recoverChunk is readChunk's last resort when the decoded chunk fails its
+// CID: some shard came back with the wrong bytes (a node that lies, or
+// bitrot its store did not catch). It reads every shard of the stripe into
+// memory of its own and decodes sets of K of them until one gives the
+// chunk its CID names, then logs which shards differ from the stripe that
+// chunk encodes to, so the operator knows which node to distrust. The
+// chunk is returned in dst when it fits.
+func (g *Gateway) recoverChunk(ctx context.Context, id cid.Cid, c meta.Chunk, codec *erasure.Codec, nodes []string, dst []byte) ([]byte, error) {
+	st := c.Stripe
+	n := st.K + st.M
+	got := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			got[i], _, errs[i] = g.getShard(ctx, nodes[i], st.Shards[i], st.ShardSize, nil)
+		})
+	}
+	wg.Wait()
+	var avail []int
+	for i, b := range got {
+		if errs[i] == nil && b != nil {
+			avail = append(avail, i)
+		}
+	}
+	// Data shards a set lacks are rebuilt into scratch, reused by every set.
+	shards, scratch := make([][]byte, n), make([][]byte, st.K)
+	for i := range scratch {
+		scratch[i] = make([]byte, 0, st.ShardSize)
+	}
+	tries := 0
+	var found []byte
+	forSubsets(len(avail), st.K, func(set []int) bool {
+		if tries++; tries > maxRecoverTries || ctx.Err() != nil {
+			return false
+		}
+		clear(shards)
+		copy(shards, scratch)
+		for _, j := range set {
+			shards[avail[j]] = got[avail[j]]
+		}
+		if codec.ReconstructData(shards) != nil {
+			return true
+		}
+		out, err := assemble(dst, shards[:st.K], int(c.Size))
+		if err != nil || erasure.Verify(id, out) != nil {
+			return true
+		}
+		found = out
+		return false
+	})
+	if found == nil {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: chunk %s: no %d of the %d readable shards decode to its CID: %w",
+			s3gw.ErrServiceUnavailable, id, st.K, len(avail), errors.Join(errs...))
+	}
+	if good, err := codec.Encode(found, nil); err == nil {
+		for _, i := range avail {
+			if !bytes.Equal(got[i], good[i]) {
+				g.log.Error("a node returned a shard with the wrong bytes; the chunk was rebuilt without it",
+					"chunk", id, "shard", i, "node", nodes[i])
+			}
+		}
+	}
+	return found, nil
+}
+
+// forSubsets calls f with each k-element subset of {0, …, n-1}, as sorted
+// indices in lexicographic order, until f returns false.
+func forSubsets(n, k int, f func(set []int) bool) {
+	if k > n || k <= 0 {
+		return
+	}
+	set := make([]int, k)
+	for i := range set {
+		set[i] = i
+	}
+	for f(set) {
+		i := k - 1
+		for i >= 0 && set[i] == n-k+i {
+			i--
+		}
+		if i < 0 {
+			return
+		}
+		set[i]++
+		for j := i + 1; j < k; j++ {
+			set[j] = set[j-1] + 1
+		}
+	}
 }
 
 // shardDests returns where each shard of a stripe is to be read: data
@@ -348,12 +455,13 @@ func assemble(dst []byte, data [][]byte, size int) ([]byte, error) {
 // HedgeAfter, all remaining parity requests start. It returns with every
 // request it started finished (the rest are cancelled), so nothing writes
 // to dsts after it.
-func (g *Gateway) gatherShards(ctx context.Context, st meta.Stripe, nodes []string, dsts [][]byte) (shards [][]byte, errs []error) {
+func (g *Gateway) gatherShards(ctx context.Context, st meta.Stripe, nodes []string, dsts [][]byte) (shards [][]byte, vouched []bool, errs []error) {
 	n := st.K + st.M
-	shards, errs = make([][]byte, n), make([]error, n)
+	shards, vouched, errs = make([][]byte, n), make([]bool, n), make([]error, n)
 	type result struct {
 		i   int
 		b   []byte
+		ok  bool
 		err error
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -370,8 +478,8 @@ func (g *Gateway) gatherShards(ctx context.Context, st meta.Stripe, nodes []stri
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, err := g.getShard(ctx, nodes[i], st.Shards[i], st.ShardSize, dsts[i])
-			results <- result{i, b, err}
+			b, ok, err := g.getShard(ctx, nodes[i], st.Shards[i], st.ShardSize, dsts[i])
+			results <- result{i, b, ok, err}
 		}()
 	}
 	for range st.K {
@@ -392,7 +500,7 @@ func (g *Gateway) gatherShards(ctx context.Context, st meta.Stripe, nodes []stri
 				}
 				continue
 			}
-			shards[r.i] = r.b
+			shards[r.i], vouched[r.i] = r.b, r.ok
 			have++
 		case <-hedge.C:
 			for next < n {
@@ -401,35 +509,41 @@ func (g *Gateway) gatherShards(ctx context.Context, st meta.Stripe, nodes []stri
 			}
 		}
 	}
-	return shards, errs
+	return shards, vouched, errs
 }
 
-// getShard reads one shard into dst (or new memory if dst is nil) and
-// checks it against its CID.
-func (g *Gateway) getShard(ctx context.Context, node string, raw []byte, size int, dst []byte) ([]byte, error) {
+// getShard reads one shard into dst (or new memory if dst is nil). A
+// content-addressed shard is checked against its CID (here, or by a store
+// that vouches for it), and vouched is true. A shard name is vouched for
+// only by a store that checks its records (VerifyingStore); otherwise
+// vouched is false, and the caller checks the decoded chunk.
+func (g *Gateway) getShard(ctx context.Context, node string, raw []byte, size int, dst []byte) (b []byte, vouched bool, err error) {
 	id, err := cid.Cast(raw)
 	if err != nil {
-		return nil, fmt.Errorf("manifest shard CID: %w", err)
+		return nil, false, fmt.Errorf("manifest shard CID: %w", err)
 	}
 	st, err := g.cfg.Nodes.Shards(node)
 	if err != nil {
-		return nil, fmt.Errorf("node %s: %w", node, err)
+		return nil, false, fmt.Errorf("node %s: %w", node, err)
 	}
 	if dst == nil {
 		dst = make([]byte, 0, size)
 	}
-	b, err := st.Get(ctx, id, dst)
+	b, err = st.Get(ctx, id, dst)
 	if err != nil {
-		return nil, fmt.Errorf("get shard %s from node %s: %w", id, node, err)
+		return nil, false, fmt.Errorf("get shard %s from node %s: %w", id, node, err)
 	}
 	if len(b) != size {
-		return nil, fmt.Errorf("shard %s from node %s: %d bytes, the manifest says %d", id, node, len(b), size)
+		return nil, false, fmt.Errorf("shard %s from node %s: %d bytes, the manifest says %d", id, node, len(b), size)
 	}
-	if vs, ok := st.(VerifyingStore); ok && vs.VerifiesReads() {
-		return b, nil // checked against id by the store, once is enough
+	if vs, ok := st.(VerifyingStore); ok && vs.VerifiesReads(id) {
+		return b, true, nil // checked by the store, once is enough
 	}
-	if err := erasure.Verify(id, b); err != nil {
-		return nil, fmt.Errorf("shard %s from node %s: %w", id, node, err)
+	switch err := erasure.Verify(id, b); {
+	case errors.Is(err, erasure.ErrNotContentAddressed):
+		return b, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("shard %s from node %s: %w", id, node, err)
 	}
-	return b, nil
+	return b, true, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
 
+	"cairn/erasure"
 	"cairn/internal/nodeapi"
 	"cairn/internal/nodeauth"
 )
@@ -169,6 +170,32 @@ func TestBodySigning(t *testing.T) {
 	c := dial(t, url, nil)
 	if err := c.Put(ctx, weak, []byte("tiny")); err != nil {
 		t.Fatalf("client Put of an identity CID (signed body): %v", err)
+	}
+	// A shard name carries no hash at all: its body must be signed, with
+	// either form of body hash.
+	named, err := erasure.ShardName(erasure.ChunkCID([]byte("chunk")), 4, 2, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req = rawRequest(t, "PUT", url+"/v1/shards/"+named.String(), data, s, nodeauth.UnsignedPayload)
+	if resp, body := send(t, req); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unsigned-payload PUT of a shard name: %d %s", resp.StatusCode, body)
+	}
+	req = rawRequest(t, "PUT", url+"/v1/shards/"+named.String(), data, s, nodeauth.BodyHashBLAKE3(other))
+	if resp, body := send(t, req); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("PUT of a shard name whose body does not match its signed BLAKE3: %d %s", resp.StatusCode, body)
+	}
+	if ok, _ := ds.Has(ctx, named); ok {
+		t.Fatal("a refused PUT stored the named shard")
+	}
+	if err := c.Put(ctx, named, data); err != nil {
+		t.Fatalf("client Put of a shard name (signed body): %v", err)
+	}
+	if got, err := c.Get(ctx, named, nil); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("Get of the named shard: %d bytes, %v", len(got), err)
+	}
+	if c.VerifiesReads(named) || !c.VerifiesReads(id) {
+		t.Error("the client vouches for a shard name, or not for a content address")
 	}
 	// The signed hash of a request without a body must be the empty one.
 	req = rawRequest(t, "GET", url+"/v1/status", nil, s, nodeauth.BodyHash([]byte("x")))

@@ -43,19 +43,27 @@
 // body sign the SHA-256 of the empty string (or UNSIGNED-PAYLOAD). A shard
 // PUT signs UNSIGNED-PAYLOAD when its CID's hash is sha2-256, sha2-512,
 // sha3-256/384/512 or blake3 with a digest of 32 bytes or more — the store
-// checks the body against the CID, which then authenticates it — and the
-// body's SHA-256 for any other CID (the server refuses UNSIGNED-PAYLOAD
-// there with 401).
+// checks the body against the CID, which then authenticates it — and a hash
+// of the body for any other CID, above all for shard names (codec
+// 0x300c5d, erasure.ShardName), which hash nothing: the hex SHA-256, or
+// "blake3=" and the hex BLAKE3, which the client sends as the faster of
+// the two. The server refuses UNSIGNED-PAYLOAD there with 401, and a body
+// that does not match its signed hash too.
 //
 //	PUT    /v1/shards/{cid}   body: the shard's bytes (Content-Length, at most
 //	                          the node's MaxShardSize).
 //	                          204: stored and durable (also if already held).
-//	                          400 BadDigest: the body does not hash to {cid}.
+//	                          400 BadDigest: the body does not hash to {cid}
+//	                          (content addresses only).
 //	                          413 TooLarge: over MaxShardSize; a declared
 //	                          length that is too large is refused unread.
 //	GET    /v1/shards/{cid}   200: the shard's bytes, application/octet-stream,
 //	                          with Content-Length; verified by the node as
-//	                          read.
+//	                          read (its record checksum; a content address
+//	                          too in a version 1 store). A client hashes a
+//	                          content-addressed shard again; a shard name
+//	                          it cannot check, and the gateway checks the
+//	                          chunk it decodes instead.
 //	                          404 NotFound: the node does not hold it.
 //	                          500 ShardCorrupt: the stored copy failed
 //	                          verification and was quarantined; the node no

@@ -295,7 +295,7 @@ func (s *Server) putShard(w http.ResponseWriter, r *http.Request, o op, bodyHash
 		}
 		return badRequest("reading the shard body: %v", err)
 	}
-	if bodyHash != nodeauth.UnsignedPayload && nodeauth.BodyHash(data) != bodyHash {
+	if bodyHash != nodeauth.UnsignedPayload && !nodeauth.BodyMatches(data, bodyHash) {
 		return &apiError{code: codeUnauthorized, status: http.StatusUnauthorized,
 			msg: fmt.Sprintf("%v: the body does not match its signed hash", nodeauth.ErrUnauthorized)}
 	}

@@ -114,10 +114,10 @@ type ShardInfo struct {
 // bodyAuthenticatedByCID reports whether a PUT of shard id may go with
 // its body unsigned (nodeauth.UnsignedPayload): the store checks the body
 // against id, which pins the body down only if id's hash is collision
-// resistant. Shard CIDs are blake3 (sha2-256 in stores written before
-// the switch); other strong hashes are accepted,
-// and anything else (identity, murmur, truncated digests) must sign its
-// body.
+// resistant: content-addressed shard CIDs are blake3 (sha2-256 in stores
+// written before the switch), and other strong hashes are accepted.
+// Anything else must sign its body: shard names (erasure.ShardName, an
+// identity multihash), murmur, truncated digests.
 func bodyAuthenticatedByCID(id cid.Cid) bool {
 	p := id.Prefix()
 	if p.MhLength < 32 {

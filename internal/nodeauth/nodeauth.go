@@ -21,6 +21,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/zeebo/blake3"
 )
 
 // Header names and values of the scheme.
@@ -65,8 +67,8 @@ func NewSigner(secret []byte, now func() time.Time) (*Signer, error) {
 	return &Signer{key: key, now: now}, nil
 }
 
-// Sign signs r. bodyHash is the hex SHA-256 of the body (see BodyHash), or
-// UnsignedPayload for a content-addressed body.
+// Sign signs r. bodyHash is the body's hash (BodyHash, or BodyHashBLAKE3),
+// or UnsignedPayload for a content-addressed body.
 func (s *Signer) Sign(r *http.Request, bodyHash string) {
 	date := s.now().UTC().Format(dateFormat)
 	r.Header.Set(HeaderDate, date)
@@ -76,7 +78,7 @@ func (s *Signer) Sign(r *http.Request, bodyHash string) {
 
 // Verify checks r's signature and freshness. It does not read the body:
 // when the returned body hash is not UnsignedPayload, the caller must check
-// the body against it (see BodyHash) before acting on the request.
+// the body against it (BodyMatches) before acting on the request.
 func (s *Signer) Verify(r *http.Request) (bodyHash string, err error) {
 	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), scheme+" ")
 	if !ok {
@@ -117,4 +119,26 @@ func (s *Signer) mac(method, path, query, date, bodyHash string) []byte {
 func BodyHash(body []byte) string {
 	sum := sha256.Sum256(body)
 	return hex.EncodeToString(sum[:])
+}
+
+// blake3Prefix marks a body hash taken with BLAKE3.
+const blake3Prefix = "blake3="
+
+// BodyHashBLAKE3 returns "blake3=" and the hex BLAKE3 (32 bytes) of a body:
+// a body hash that Sign and Verify take as they take BodyHash's, for bulk
+// bodies (shards), which BLAKE3 hashes at about twice SHA-256's speed.
+func BodyHashBLAKE3(body []byte) string {
+	sum := blake3.Sum256(body)
+	return blake3Prefix + hex.EncodeToString(sum[:])
+}
+
+// BodyMatches reports whether body has the hash bodyHash, in BodyHash's
+// form or BodyHashBLAKE3's. (UnsignedPayload matches no body: the caller
+// decides where an unsigned body is allowed.)
+func BodyMatches(body []byte, bodyHash string) bool {
+	want := BodyHash
+	if strings.HasPrefix(bodyHash, blake3Prefix) {
+		want = BodyHashBLAKE3
+	}
+	return hmac.Equal([]byte(want(body)), []byte(bodyHash))
 }

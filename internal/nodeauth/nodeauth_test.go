@@ -60,3 +60,20 @@ func TestSignVerify(t *testing.T) {
 		t.Error("purposes share a key")
 	}
 }
+
+// TestBodyMatches: both forms of body hash match their body and no other,
+// and UnsignedPayload matches nothing.
+func TestBodyMatches(t *testing.T) {
+	body, other := []byte("shard bytes"), []byte("shard bytez")
+	for name, hash := range map[string]func([]byte) string{"sha256": BodyHash, "blake3": BodyHashBLAKE3} {
+		if !BodyMatches(body, hash(body)) {
+			t.Errorf("%s: a body does not match its own hash", name)
+		}
+		if BodyMatches(other, hash(body)) {
+			t.Errorf("%s: another body matches", name)
+		}
+	}
+	if BodyHash(body) == BodyHashBLAKE3(body) || BodyMatches(body, UnsignedPayload) || BodyMatches(nil, "blake3=") {
+		t.Error("the forms are confused, or an empty hash matches")
+	}
+}
