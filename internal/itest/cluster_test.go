@@ -12,6 +12,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"cairn/internal/admin"
+	"cairn/internal/blob"
 	"cairn/internal/gateway"
 	"cairn/placement"
 )
@@ -413,6 +415,34 @@ func runClusterScenario(t *testing.T, c *testCluster, loseZone func(t *testing.T
 		}
 	}
 	rng.Shuffle(len(storageOnly), func(i, j int) { storageOnly[i], storageOnly[j] = storageOnly[j], storageOnly[i] })
+
+	// A node that lies: every shard it holds comes back with wrong bytes
+	// that its own checksums vouch for. Shards are named, not hashed, so
+	// no shard check can catch it; the gateways check each chunk against
+	// its CID and rebuild it from the shards that agree.
+	t.Run("a-node-that-lies", func(t *testing.T) {
+		defer c.as(t)()
+		liar := storageOnly[0]
+		liar.kill()
+		recs, err := blob.Records(filepath.Join(liar.dir, "shards"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s lies about its %d shards", liar.name, len(recs))
+		var restore []func()
+		for _, r := range recs {
+			restore = append(restore, lie(t, r))
+		}
+		c.start(liar, []string{c.nodes[0].gossip, c.nodes[2].gossip})
+		c.waitGossip(ctx)
+		c.checkEverywhere(ctx, objs)
+		liar.kill()
+		for _, f := range restore {
+			f()
+		}
+		c.start(liar, []string{c.nodes[0].gossip, c.nodes[2].gossip})
+		c.waitGossip(ctx)
+	})
 	dead := storageOnly[:2]
 	t.Run("kill-two-storage-nodes", func(t *testing.T) {
 		defer c.as(t)()

@@ -4,7 +4,9 @@ package itest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -278,4 +280,58 @@ func TestRestartKeepsEverything(t *testing.T) {
 	if _, err := c.StatObject(ctxT(t), "keep-a", set[0].key, minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "NoSuchKey" {
 		t.Fatalf("deleted object after crash: %v, want NoSuchKey", err)
 	}
+}
+
+// lie rewrites a shard's content on disk together with its record's
+// checksums (the content CRC at offset 20 of the header and the header
+// CRC at 24, as internal/blob/doc.go lays them out), so that the node,
+// once it reopens the store, serves the wrong bytes as good ones: what a
+// node that lies does. It returns a func that puts the record back.
+func lie(t *testing.T, r blob.ShardRecord) (restore func()) {
+	t.Helper()
+	castagnoli := crc32.MakeTable(crc32.Castagnoli)
+	f, err := os.OpenFile(r.Path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cidLen := len(r.CID.Bytes())
+	hdr := r.Offset - 28 - int64(cidLen) // content right after the CID
+	if r.Offset%4096 == 0 {
+		hdr = r.Offset - 4096 // content in the record's second block
+	}
+	head := make([]byte, 28+cidLen)
+	content := make([]byte, r.Size)
+	if _, err := f.ReadAt(head, hdr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ReadAt(content, r.Offset); err != nil {
+		t.Fatal(err)
+	}
+	if string(head[:4]) != "CSR1" || !bytes.Equal(head[28:], r.CID.Bytes()) ||
+		binary.LittleEndian.Uint32(head[20:]) != crc32.Checksum(content, castagnoli) {
+		t.Fatalf("no record of %s at %s:%d", r.CID, r.Path, hdr)
+	}
+	forged, forgedHead := bytes.Clone(content), bytes.Clone(head)
+	forged[len(forged)/2] ^= 0x5a
+	binary.LittleEndian.PutUint32(forgedHead[20:], crc32.Checksum(forged, castagnoli))
+	h := crc32.New(castagnoli)
+	h.Write(forgedHead[:24])
+	h.Write(forgedHead[28:])
+	binary.LittleEndian.PutUint32(forgedHead[24:], h.Sum32())
+	write := func(head, content []byte) {
+		f, err := os.OpenFile(r.Path, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteAt(head, hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt(content, r.Offset); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(forgedHead, forged)
+	return func() { write(head, content) }
 }
