@@ -430,18 +430,22 @@ func runClusterScenario(t *testing.T, c *testCluster, loseZone func(t *testing.T
 		}
 		t.Logf("%s lies about its %d shards", liar.name, len(recs))
 		var restore []func()
+		defer func() {
+			// Also when a check failed: the harness tracks one process
+			// per node, so the liar must be down before it starts again.
+			liar.kill()
+			for _, f := range restore {
+				f()
+			}
+			c.start(liar, []string{c.nodes[0].gossip, c.nodes[2].gossip})
+			c.waitGossip(ctx)
+		}()
 		for _, r := range recs {
 			restore = append(restore, lie(t, r))
 		}
 		c.start(liar, []string{c.nodes[0].gossip, c.nodes[2].gossip})
 		c.waitGossip(ctx)
 		c.checkEverywhere(ctx, objs)
-		liar.kill()
-		for _, f := range restore {
-			f()
-		}
-		c.start(liar, []string{c.nodes[0].gossip, c.nodes[2].gossip})
-		c.waitGossip(ctx)
 	})
 	dead := storageOnly[:2]
 	t.Run("kill-two-storage-nodes", func(t *testing.T) {
