@@ -215,32 +215,26 @@ func TestDegradedAndCorrupt(t *testing.T) {
 	e := newEnv(t, 4096)
 	data := randBytes(7, 50000)
 	e.put(t, "k", data)
-	for i := range e.ids {
-		for j := i + 1; j < len(e.ids); j++ {
-			a, b := e.nodes[e.ids[i]], e.nodes[e.ids[j]]
-			a.down.Store(true)
-			b.corrupt.Store(true)
-			got, err := e.read("k", 0, int64(len(data)))
-			if err != nil || !bytes.Equal(got, data) {
-				t.Fatalf("%s down, %s corrupt: %d bytes, err %v", e.ids[i], e.ids[j], len(got), err)
-			}
-			a.down.Store(false)
-			b.corrupt.Store(false)
-		}
+	// Any two faults, each pair of nodes: one down and one corrupt, or two
+	// that lie (the chunk fails its CID, and the gateway finds the four
+	// shards that agree).
+	faults := map[string]func(n *faultyStore) *atomic.Bool{
+		"down":    func(n *faultyStore) *atomic.Bool { return &n.down },
+		"corrupt": func(n *faultyStore) *atomic.Bool { return &n.corrupt },
 	}
-	// Two nodes that lie: the chunk fails its CID, and the gateway finds
-	// the four shards that agree.
-	for i := range e.ids {
-		for j := i + 1; j < len(e.ids); j++ {
-			a, b := e.nodes[e.ids[i]], e.nodes[e.ids[j]]
-			a.corrupt.Store(true)
-			b.corrupt.Store(true)
-			got, err := e.read("k", 0, int64(len(data)))
-			if err != nil || !bytes.Equal(got, data) {
-				t.Fatalf("%s and %s corrupt: %d bytes, err %v", e.ids[i], e.ids[j], len(got), err)
+	for _, pair := range [][2]string{{"down", "corrupt"}, {"corrupt", "down"}, {"corrupt", "corrupt"}} {
+		for i := range e.ids {
+			for j := i + 1; j < len(e.ids); j++ {
+				fa, fb := faults[pair[0]](e.nodes[e.ids[i]]), faults[pair[1]](e.nodes[e.ids[j]])
+				fa.Store(true)
+				fb.Store(true)
+				got, err := e.read("k", 0, int64(len(data)))
+				if err != nil || !bytes.Equal(got, data) {
+					t.Fatalf("%s %s, %s %s: %d bytes, err %v", e.ids[i], pair[0], e.ids[j], pair[1], len(got), err)
+				}
+				fa.Store(false)
+				fb.Store(false)
 			}
-			a.corrupt.Store(false)
-			b.corrupt.Store(false)
 		}
 	}
 	// Three bad nodes: more than parity covers. An error, never wrong bytes.

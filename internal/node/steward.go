@@ -190,16 +190,17 @@ func (n *remoteNodes) Shards(id string) (gateway.ShardStore, error) {
 	return n.client(id)
 }
 
-// Both kinds of shard store verify what they read, so the gateway does
-// not hash shards a second time.
+// Both kinds of shard store may vouch for what they read (VerifiesReads),
+// so the gateway does not hash those shards a second time.
 var (
 	_ gateway.VerifyingStore = (*nodeapi.Client)(nil)
 	_ gateway.VerifyingStore = localShards{}
 )
 
 // localShards is a storage node of this process as the gateway sees it:
-// the gateway computed every shard's CID from its bytes, and they never
-// left the process, so the store does not hash them again.
+// the gateway named every shard itself (or computed its CID from its
+// bytes), and the bytes never left the process, so the store does not
+// hash them again.
 type localShards struct{ blob.Local }
 
 func (l localShards) Put(ctx context.Context, id cid.Cid, data []byte) error {
