@@ -9,7 +9,7 @@ import (
 )
 
 // BenchmarkPutObject measures PutObject of a one-chunk manifest on a
-// single-voter store (real raft-wal and bbolt, both fsyncing) with
+// single-voter store (real raft log and state machine, bbolt, both fsyncing) with
 // b.RunParallel at parallelism 1 and 16, that is 1×GOMAXPROCS and
 // 16×GOMAXPROCS goroutines proposing at once. Concurrent proposals share
 // raft log appends and state machine transactions (ApplyBatch), so the

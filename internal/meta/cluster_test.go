@@ -215,7 +215,6 @@ func TestCluster(t *testing.T) {
 func TestInstallSnapshot(t *testing.T) {
 	c := newCluster(t, 3, func(cfg *Config) {
 		cfg.TrailingLogs = 3
-		cfg.walSegmentSize = 4096
 	})
 	c.waitLeader()
 	c.onLeader(func(s *Store) error {
@@ -229,7 +228,7 @@ func TestInstallSnapshot(t *testing.T) {
 	}
 	c.onLeader(func(s *Store) error { return s.Raft().Snapshot().Error() })
 	l := c.waitLeader()
-	first, err := l.s.wal.FirstIndex()
+	first, err := l.s.logs.FirstIndex()
 	must(t, err)
 	if first <= 2 {
 		t.Fatalf("log not compacted: first index %d", first)

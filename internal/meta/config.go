@@ -13,8 +13,9 @@ import (
 // Config configures Open. Start from Default(); Open fills any zero
 // duration, count or function from Default() too, then calls Validate.
 type Config struct {
-	// Dir holds everything the node keeps: the raft log (raft-wal, in
-	// Dir/wal), raft snapshots (Dir/snapshots) and the state machine
+	// Dir holds everything the node keeps: the raft log (raftlog, in
+	// Dir/raft.db; an older node's raft-wal directory Dir/wal is migrated
+	// into it on Open), raft snapshots (Dir/snapshots) and the state machine
 	// (Dir/fsm.db). Open creates it if need be. Required.
 	Dir string
 
@@ -93,12 +94,6 @@ type Config struct {
 	// Now is the clock proposers read for the time a command carries (the
 	// state machine reads none). Default time.Now.
 	Now func() time.Time
-
-	// walSegmentSize is raft-wal's segment size; 0 is its default, 64 MiB.
-	// Tests shrink it: raft-wal drops compacted entries a whole segment at
-	// a time (and still serves those of the segment being written), so a
-	// follower behind a snapshot gets it only once its segment is gone.
-	walSegmentSize int
 }
 
 // Default returns a complete Config but for Dir, NodeID and a transport

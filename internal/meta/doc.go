@@ -52,7 +52,10 @@
 //
 // # Raft wiring
 //
-// The raft log and stable store are raft-wal (Dir/wal); snapshots are
+// The raft log and stable store are one bbolt file (Dir/raft.db, package
+// raftlog: a kill at any moment leaves it at its last committed write; a
+// node's older raft-wal directory, Dir/wal, is migrated into it on Open);
+// the latest 512 entries are also cached in memory. Snapshots are
 // raft's file snapshot store (Dir/snapshots); the state machine is one bbolt
 // file (Dir/fsm.db) that also records, in the transaction of each batch,
 // the last raft index applied. Raft runs with NoSnapshotRestoreOnStart, so a
@@ -89,7 +92,7 @@
 // storaged calls it once a burst of reads and writes has ended (Activity
 // tells it when).
 //
-// Raft, raft-wal and the transports log through Config.Logger: their hclog
+// Raft and its transports log through Config.Logger: their hclog
 // records are adapted to slog (attributes stay structured) and raft's Info
 // records, which are many, are logged at Debug.
 //

@@ -13,7 +13,7 @@ import (
 )
 
 // slogHclog adapts a *slog.Logger to hclog.Logger, the interface raft,
-// raft-wal and raft's transports and snapshot store log through. Their
+// raft's transports and snapshot store log through. Their
 // records come out structured (key/value pairs become slog attributes).
 // Raft is chatty at Info (every election, every snapshot), so hclog Info is
 // logged at slog Debug; Warn and Error keep their level; Trace goes below

@@ -6,7 +6,7 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// pacedLog is the raft log store (raft-wal) made to wait, before each
+// pacedLog is the raft log store (raftlog) made to wait, before each
 // append, until the state machine is not applying a batch (at most
 // maxPace).
 //
@@ -29,7 +29,7 @@ type pacedLog struct {
 // maxPace bounds the wait, in case a batch is slow.
 const maxPace = 50 * time.Millisecond
 
-var _ raft.MonotonicLogStore = (*pacedLog)(nil)
+var _ raft.LogStore = (*pacedLog)(nil)
 
 func (p *pacedLog) StoreLog(l *raft.Log) error {
 	p.fsm.waitIdle(maxPace)
@@ -39,11 +39,4 @@ func (p *pacedLog) StoreLog(l *raft.Log) error {
 func (p *pacedLog) StoreLogs(logs []*raft.Log) error {
 	p.fsm.waitIdle(maxPace)
 	return p.LogStore.StoreLogs(logs)
-}
-
-// IsMonotonic forwards raft-wal's: it cannot hold gaps, which raft must
-// know after restoring a snapshot.
-func (p *pacedLog) IsMonotonic() bool {
-	m, ok := p.LogStore.(raft.MonotonicLogStore)
-	return ok && m.IsMonotonic()
 }

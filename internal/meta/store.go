@@ -14,10 +14,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	wal "github.com/hashicorp/raft-wal"
-	"github.com/hashicorp/raft-wal/metadb"
 	bolt "go.etcd.io/bbolt"
+
+	"cairn/internal/raftlog"
 )
+
+// logCacheSize is how many of the latest raft entries stay in memory.
+const logCacheSize = 512
 
 // Store is one member of the metadata raft group. Writes are raft entries
 // proposed on the leader; reads are served by the leader, linearizably.
@@ -30,8 +33,7 @@ type Store struct {
 	self raft.ServerID
 
 	fsm       *fsm
-	wal       *wal.WAL
-	walMeta   *metadb.BoltMetaDB
+	logs      *raftlog.Store
 	snaps     raft.SnapshotStore
 	trans     raft.Transport
 	ownsTrans bool
@@ -85,25 +87,19 @@ func Open(cfg Config) (*Store, error) {
 
 func (s *Store) open(hl *slogHclog) error {
 	cfg := s.cfg
-	walDir := filepath.Join(cfg.Dir, "wal")
-	if err := os.MkdirAll(walDir, 0o700); err != nil {
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return err
 	}
 	var err error
 	if s.fsm, err = openFSM(filepath.Join(cfg.Dir, "fsm.db"), s.log); err != nil {
 		return err
 	}
-	// raft-wal v0.4.0's Close leaves its meta database open (and locked),
-	// so a reopen in the same process would block: the store owns it and
-	// closes it (fixed upstream in hashicorp/raft-wal#28).
-	s.walMeta = &metadb.BoltMetaDB{}
-	segSize := wal.DefaultSegmentSize
-	if cfg.walSegmentSize > 0 {
-		segSize = cfg.walSegmentSize
-	}
-	s.wal, err = wal.Open(walDir, wal.WithLogger(hl.Named("raft-wal")), wal.WithMetaStore(s.walMeta), wal.WithSegmentSize(segSize))
-	if err != nil {
+	if s.logs, err = raftlog.Open(filepath.Join(cfg.Dir, "raft.db")); err != nil {
 		return fmt.Errorf("open raft log: %w", err)
+	}
+	// Nodes before raftlog kept raft's log in raft-wal (Dir/wal).
+	if err := raftlog.MigrateWAL(filepath.Join(cfg.Dir, "wal"), s.logs, s.log); err != nil {
+		return err
 	}
 	if s.snaps, err = raft.NewFileSnapshotStoreWithLogger(cfg.Dir, cfg.SnapshotRetain, hl.Named("snapshots")); err != nil {
 		return err
@@ -127,7 +123,13 @@ func (s *Store) open(hl *slogHclog) error {
 		s.trans, s.ownsTrans = nt, true
 	}
 
-	existing, err := raft.HasExistingState(s.wal, s.wal, s.snaps)
+	// Raft reads back what it appended recently (to replicate it, to
+	// apply it on a follower): a cache spares those reads a transaction.
+	logs, err := raft.NewLogCache(logCacheSize, &pacedLog{LogStore: s.logs, fsm: s.fsm})
+	if err != nil {
+		return err
+	}
+	existing, err := raft.HasExistingState(logs, s.logs, s.snaps)
 	if err != nil {
 		return err
 	}
@@ -139,7 +141,7 @@ func (s *Store) open(hl *slogHclog) error {
 		rc := cfg.raftConfig(false)
 		rc.Logger = hl.Named("raft")
 		_, tmp := raft.NewInmemTransport(s.trans.LocalAddr())
-		conf, err := raft.GetConfiguration(rc, s.fsm, s.wal, s.wal, s.snaps, tmp)
+		conf, err := raft.GetConfiguration(rc, s.fsm, logs, s.logs, s.snaps, tmp)
 		_ = tmp.Close()
 		if err != nil {
 			return fmt.Errorf("read raft configuration: %w", err)
@@ -148,8 +150,7 @@ func (s *Store) open(hl *slogHclog) error {
 	}
 	rc := cfg.raftConfig(solo)
 	rc.Logger = hl.Named("raft")
-	logs := &pacedLog{LogStore: s.wal, fsm: s.fsm}
-	if s.r, err = raft.NewRaft(rc, s.fsm, logs, s.wal, s.snaps, s.trans); err != nil {
+	if s.r, err = raft.NewRaft(rc, s.fsm, logs, s.logs, s.snaps, s.trans); err != nil {
 		return err
 	}
 	if !existing && cfg.Bootstrap {
@@ -222,11 +223,8 @@ func (s *Store) shutdown() error {
 			errs = append(errs, c.Close())
 		}
 	}
-	if s.wal != nil {
-		errs = append(errs, s.wal.Close())
-	}
-	if s.walMeta != nil {
-		errs = append(errs, s.walMeta.Close())
+	if s.logs != nil {
+		errs = append(errs, s.logs.Close())
 	}
 	if s.fsm != nil {
 		errs = append(errs, s.fsm.close())

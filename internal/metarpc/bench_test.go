@@ -10,7 +10,7 @@ import (
 	"cairn/internal/meta"
 )
 
-// benchAPIs returns a single-voter store (real raft-wal and bbolt, both
+// benchAPIs returns a single-voter store (real raft log and state machine, bbolt, both
 // fsyncing) and the two ways to call it: directly, and through a Client
 // and a Server over loopback HTTP.
 func benchAPIs(b *testing.B) (*node, map[string]API) {
