@@ -203,7 +203,7 @@ func warnings(st *Status, l *meta.Layout, known bool) []string {
 	case l == nil:
 		w = append(w, "the cluster has no layout yet: no storage node takes data until the metadata leader creates one")
 	default:
-		eligible := placementNodes(l)
+		eligible := layout.Nodes(l)
 		switch {
 		case len(eligible) == 0:
 			w = append(w, fmt.Sprintf("no node of layout version %d takes data: approve storage nodes (storectl node approve ID)", l.Version))
@@ -214,7 +214,7 @@ func warnings(st *Status, l *meta.Layout, known bool) []string {
 		if len(eligible) > 0 {
 			if worst := placement.MaxPerZone(eligible, k+m); worst > m {
 				w = append(w, fmt.Sprintf("one zone can receive up to %d of the %d shards of a %d+%d stripe, more than m=%d: losing that zone can lose data (the layout's nodes are in %d zones; spread them over more)",
-					worst, k+m, k, m, m, zoneCount(eligible)))
+					worst, k+m, k, m, m, layout.Zones(l)))
 			}
 		}
 	}
@@ -227,26 +227,6 @@ func warnings(st *Status, l *meta.Layout, known bool) []string {
 		}
 	}
 	return w
-}
-
-// placementNodes returns l's nodes as placement sees them: those that
-// take data.
-func placementNodes(l *meta.Layout) []placement.Node {
-	var out []placement.Node
-	for _, n := range l.Nodes {
-		if !n.Removed && n.Weight > 0 {
-			out = append(out, placement.Node{ID: n.ID, Zone: n.Zone, Weight: n.Weight})
-		}
-	}
-	return out
-}
-
-func zoneCount(nodes []placement.Node) int {
-	zones := map[string]bool{}
-	for _, n := range nodes {
-		zones[n.Zone] = true
-	}
-	return len(zones)
 }
 
 // errNoLayout answers a layout change before the cluster has a layout.
@@ -285,7 +265,7 @@ func (s *Server) remove(ctx context.Context, id string) (*LayoutChange, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(placementNodes(next)) == 0 {
+		if len(layout.Nodes(next)) == 0 {
 			return nil, newError(http.StatusConflict, CodeLastNode, "node %q is the last node of the layout that takes data; removing it would leave nowhere to write", id)
 		}
 		return next, nil

@@ -10,13 +10,13 @@ import (
 	"github.com/ipfs/go-cid"
 	"golang.org/x/sync/errgroup"
 
+	"cairn/internal/layout"
 	"cairn/internal/meta"
 	"cairn/placement"
 )
 
-// ringView is a layout version ready for placement, as the gateway builds
-// it (internal/gateway, newLayoutView): every node of the layout with its
-// ID, zone and weight, under the layout's placement key.
+// ringView is a layout version ready for placement: its ring is
+// layout.Ring's, the one the gateway places and reads with.
 type ringView struct {
 	ring   *placement.Ring
 	zones  map[string]string // node ID → zone
@@ -24,18 +24,15 @@ type ringView struct {
 }
 
 func newRingView(l *meta.Layout) (*ringView, error) {
-	nodes := make([]placement.Node, len(l.Nodes))
-	v := &ringView{zones: make(map[string]string, len(l.Nodes)), layout: Layout{Version: l.Version, Nodes: []LayoutNode{}}}
-	for i, n := range l.Nodes {
-		nodes[i] = placement.Node{ID: n.ID, Zone: n.Zone, Weight: n.Weight}
+	ring, err := layout.Ring(l)
+	if err != nil {
+		return nil, err
+	}
+	v := &ringView{ring: ring, zones: make(map[string]string, len(l.Nodes)), layout: Layout{Version: l.Version, Nodes: []LayoutNode{}}}
+	for _, n := range l.Nodes {
 		v.zones[n.ID] = n.Zone
 		v.layout.Nodes = append(v.layout.Nodes, LayoutNode{ID: n.ID, Zone: n.Zone, Weight: n.Weight, Removed: n.Removed})
 	}
-	ring, err := placement.NewRing(l.PlacementKey, nodes)
-	if err != nil {
-		return nil, fmt.Errorf("layout version %d: %w", l.Version, err)
-	}
-	v.ring = ring
 	return v, nil
 }
 

@@ -7,7 +7,7 @@ import (
 
 	"cairn/internal/admin"
 	"cairn/internal/admin/admintest"
-	"cairn/placement"
+	"cairn/internal/layout"
 )
 
 func TestObjectStat(t *testing.T) {
@@ -22,14 +22,12 @@ func TestObjectStat(t *testing.T) {
 	l1, err := c.Store.LayoutVersion(bg, 1)
 	must(t, err)
 
-	// Independently: where each shard should be.
-	var nodes []placement.Node
+	// Where each shard should be: where the gateway looks for it.
 	zone := map[string]string{}
 	for _, n := range l1.Nodes {
-		nodes = append(nodes, placement.Node{ID: n.ID, Zone: n.Zone, Weight: n.Weight})
 		zone[n.ID] = n.Zone
 	}
-	ring, err := placement.NewRing(l1.PlacementKey, nodes)
+	ring, err := layout.Ring(l1)
 	must(t, err)
 	want := make([][]string, len(obj.Chunks))
 	for i, ch := range obj.Chunks {

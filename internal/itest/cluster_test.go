@@ -26,7 +26,7 @@ import (
 	"cairn/internal/admin"
 	"cairn/internal/blob"
 	"cairn/internal/gateway"
-	"cairn/placement"
+	"cairn/internal/layout"
 )
 
 const clusterBucket = "cluster"
@@ -263,15 +263,15 @@ func (c *testCluster) checkPlacement(ctx context.Context, via *clusterNode, o cl
 		if err != nil {
 			t.Fatal(err)
 		}
-		var nodes []placement.Node
-		for _, n := range l.Nodes {
-			nodes = append(nodes, placement.Node{ID: n.ID, Zone: n.Zone, Weight: n.Weight})
+		ring, err := layout.Ring(l)
+		if err != nil {
+			t.Fatal(err)
 		}
 		id, err := cid.Decode(ch.CID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := placement.Place(l.PlacementKey, nodes, id.Bytes(), ch.K+ch.M)
+		want, err := ring.Place(id.Bytes(), ch.K+ch.M)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -31,10 +31,10 @@ import (
 	"cairn/internal/admin"
 	"cairn/internal/blob"
 	"cairn/internal/cluster"
+	"cairn/internal/layout"
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
 	"cairn/internal/nodeapi"
-	"cairn/placement"
 )
 
 // Secret is the cluster secret of every test cluster; Token is derived
@@ -202,11 +202,7 @@ func (c *Cluster) PutObject(bucket, key string, n int) *meta.Object {
 	if err != nil || l == nil {
 		c.T.Fatalf("PutObject needs a layout (%v)", err)
 	}
-	nodes := make([]placement.Node, len(l.Nodes))
-	for i, ln := range l.Nodes {
-		nodes[i] = placement.Node{ID: ln.ID, Zone: ln.Zone, Weight: ln.Weight}
-	}
-	ring, err := placement.NewRing(l.PlacementKey, nodes)
+	ring, err := layout.Ring(l)
 	if err != nil {
 		c.T.Fatal(err)
 	}
