@@ -14,7 +14,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"cairn/internal/admin"
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/admin/admintest"
 	"cairn/internal/blob"
 	"cairn/internal/cluster"
@@ -159,7 +159,7 @@ func TestStatusCommand(t *testing.T) {
 	}
 
 	// --json prints the API's answer.
-	var st admin.Status
+	var st adminapi.Status
 	if err := json.Unmarshal([]byte(x.ok("--json", "status")), &st); err != nil {
 		t.Fatal(err)
 	}
@@ -197,21 +197,21 @@ func TestNodeCommands(t *testing.T) {
 	if got := row(t, x.ok("node", "list"), "n7"); got[5] != "in" {
 		t.Fatalf("n7 after approval: %q", got)
 	}
-	x.fails(1, []string{"node", "approve", "n7"}, "already in the layout", admin.CodeNodeAlreadyInLayout)
-	x.fails(1, []string{"node", "approve", "nope"}, admin.CodeNoSuchNode)
+	x.fails(1, []string{"node", "approve", "n7"}, "already in the layout", adminapi.CodeNodeAlreadyInLayout)
+	x.fails(1, []string{"node", "approve", "nope"}, adminapi.CodeNoSuchNode)
 
-	var ch admin.LayoutChange
+	var ch adminapi.LayoutChange
 	if err := json.Unmarshal([]byte(x.ok("--json", "node", "remove", "n2")), &ch); err != nil || ch.Node != "n2" || ch.LayoutVersion != 3 {
 		t.Fatalf("remove --json: %+v %v", ch, err)
 	}
 	if got := row(t, x.ok("node", "list"), "n2"); got[3] != "0" || got[5] != "removed" {
 		t.Fatalf("n2 after removal: %q", got)
 	}
-	x.fails(1, []string{"node", "remove", "n2"}, admin.CodeNoSuchNode)
+	x.fails(1, []string{"node", "remove", "n2"}, adminapi.CodeNoSuchNode)
 	x.fails(2, []string{"node", "remove"}, "wants ID")
 	x.fails(2, []string{"node", "approve", "a", "b"}, "wants ID")
 
-	var nodes []admin.Node
+	var nodes []adminapi.Node
 	if err := json.Unmarshal([]byte(x.ok("node", "list", "--json")), &nodes); err != nil || len(nodes) != 7 {
 		t.Fatalf("node list --json: %d nodes, %v", len(nodes), err)
 	}
@@ -232,15 +232,15 @@ func TestBucketCommands(t *testing.T) {
 		t.Fatalf("photos row %q", got)
 	}
 	row(t, out, "docs")
-	x.fails(1, []string{"bucket", "create", "photos"}, admin.CodeBucketAlreadyExists)
-	x.fails(1, []string{"bucket", "create", "Bad_Name"}, admin.CodeInvalidBucketName)
+	x.fails(1, []string{"bucket", "create", "photos"}, adminapi.CodeBucketAlreadyExists)
+	x.fails(1, []string{"bucket", "create", "Bad_Name"}, adminapi.CodeInvalidBucketName)
 	c.PutObject("photos", "cat", 1)
-	x.fails(1, []string{"bucket", "delete", "photos"}, "not empty", admin.CodeBucketNotEmpty)
+	x.fails(1, []string{"bucket", "delete", "photos"}, "not empty", adminapi.CodeBucketNotEmpty)
 	if out := x.ok("bucket", "delete", "docs"); out != "Bucket docs deleted.\n" {
 		t.Fatalf("delete: %q", out)
 	}
-	x.fails(1, []string{"bucket", "delete", "docs"}, admin.CodeNoSuchBucket)
-	var bs []admin.Bucket
+	x.fails(1, []string{"bucket", "delete", "docs"}, adminapi.CodeNoSuchBucket)
+	var bs []adminapi.Bucket
 	if err := json.Unmarshal([]byte(x.ok("--json", "bucket", "list")), &bs); err != nil || len(bs) != 1 || bs[0].Name != "photos" {
 		t.Fatalf("--json bucket list: %+v %v", bs, err)
 	}
@@ -262,14 +262,14 @@ func TestKeyCommands(t *testing.T) {
 	if row(t, out, id) == nil || strings.Contains(out, secret) {
 		t.Fatalf("key list:\n%s", out)
 	}
-	var nk admin.NewKey
+	var nk adminapi.NewKey
 	if err := json.Unmarshal([]byte(x.ok("--json", "key", "create")), &nk); err != nil || len(nk.Secret) != 40 {
 		t.Fatalf("--json key create: %+v %v", nk, err)
 	}
 	if out := x.ok("key", "delete", id); out != "Access key "+id+" deleted.\n" {
 		t.Fatalf("delete: %q", out)
 	}
-	x.fails(1, []string{"key", "delete", id}, admin.CodeNoSuchAccessKey)
+	x.fails(1, []string{"key", "delete", id}, adminapi.CodeNoSuchAccessKey)
 	if out := x.ok("key", "list"); strings.Contains(out, id) || !strings.Contains(out, nk.ID) {
 		t.Fatalf("key list after delete:\n%s", out)
 	}
@@ -284,7 +284,7 @@ func TestObjectStatCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := newCLI(t, c)
-	var st admin.Object
+	var st adminapi.Object
 	if err := json.Unmarshal([]byte(x.ok("--json", "object", "stat", "photos", key)), &st); err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +324,7 @@ func TestObjectStatCommand(t *testing.T) {
 			}
 		}
 	}
-	x.fails(1, []string{"object", "stat", "photos", "nope"}, admin.CodeNoSuchKey)
+	x.fails(1, []string{"object", "stat", "photos", "nope"}, adminapi.CodeNoSuchKey)
 	x.fails(2, []string{"object", "stat", "photos"}, "wants BUCKET KEY")
 }
 
@@ -362,7 +362,7 @@ func TestTokenAndNode(t *testing.T) {
 		{"no token", map[string]string{envNode: c.HTTP.URL}, nil, 2, "--token-file"},
 		{"both", nil, []string{"--node", c.HTTP.URL, "--token", c.Token, "--token-file", tokenFile}, 2, "not both"},
 		{"missing token file", nil, []string{"--node", c.HTTP.URL, "--token-file", filepath.Join(dir, "nope")}, 2, "nope"},
-		{"wrong token", nil, []string{"--node", c.HTTP.URL, "--token", "cairn-wrong"}, 1, admin.CodeUnauthorized},
+		{"wrong token", nil, []string{"--node", c.HTTP.URL, "--token", "cairn-wrong"}, 1, adminapi.CodeUnauthorized},
 		{"bad node", nil, []string{"--node", "ftp://x", "--token", c.Token}, 2, "--node"},
 		{"bad timeout", nil, []string{"--node", c.HTTP.URL, "--token", c.Token, "--timeout", "0s"}, 2, "--timeout"},
 	} {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"cairn/internal/admin"
+	"cairn/internal/admin/adminapi"
 )
 
 func (a *app) statusCmd() *cobra.Command {
@@ -75,7 +75,7 @@ func (a *app) runStatus(c *cobra.Command) error {
 }
 
 // nodeTable prints nodes, then the errors of those that did not answer.
-func nodeTable(w io.Writer, nodes []admin.Node) error {
+func nodeTable(w io.Writer, nodes []adminapi.Node) error {
 	t := newTable(w, "ID", "ZONE", "ROLES", "WEIGHT", "STATUS", "LAYOUT", "CAPACITY", "USED", "FREE", "SHARDS")
 	var errs []string
 	for _, n := range nodes {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"cairn/internal/admin"
+	"cairn/internal/admin/adminapi"
 )
 
 // The global flags' defaults and environment variables.
@@ -174,14 +174,14 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 
 // client returns an admin client from the global flags and environment,
 // and a context bounded by --timeout.
-func (a *app) client(c *cobra.Command) (*admin.Client, context.Context, context.CancelFunc, error) {
+func (a *app) client(c *cobra.Command) (*adminapi.Client, context.Context, context.CancelFunc, error) {
 	node := a.node
 	if !c.Flags().Changed("node") {
 		if v := a.getenv(envNode); v != "" {
 			node = v
 		}
 	}
-	if _, err := admin.NormalizeURL(node); err != nil {
+	if _, err := adminapi.NormalizeURL(node); err != nil {
 		return nil, nil, nil, usagef(c, "--node: %v", err)
 	}
 	token, err := a.resolveToken(c)
@@ -191,7 +191,7 @@ func (a *app) client(c *cobra.Command) (*admin.Client, context.Context, context.
 	if a.timeout <= 0 {
 		return nil, nil, nil, usagef(c, "--timeout %v: want a positive duration", a.timeout)
 	}
-	cl, err := admin.NewClient(node, token, a.http)
+	cl, err := adminapi.NewClient(node, token, a.http)
 	if err != nil {
 		return nil, nil, nil, usagef(c, "%v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"cairn/internal/admin"
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/admin/admintest"
 )
 
@@ -53,7 +54,7 @@ func TestAuthorization(t *testing.T) {
 				t.Fatalf("status %d (%s), want %d", status, body, tc.status)
 			}
 			if status == 401 {
-				if code := errorCode(t, body); code != admin.CodeUnauthorized {
+				if code := errorCode(t, body); code != adminapi.CodeUnauthorized {
 					t.Fatalf("code %s, want Unauthorized", code)
 				}
 				if !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {
@@ -66,10 +67,10 @@ func TestAuthorization(t *testing.T) {
 		})
 	}
 	// The client's errors say the same.
-	cl, err := admin.NewClient(c.HTTP.URL, "cairn-wrong", nil)
+	cl, err := adminapi.NewClient(c.HTTP.URL, "cairn-wrong", nil)
 	must(t, err)
 	_, err = cl.Buckets(bg)
-	wantCode(t, err, 401, admin.CodeUnauthorized)
+	wantCode(t, err, 401, adminapi.CodeUnauthorized)
 }
 
 func otherToken(t *testing.T) string {
@@ -86,18 +87,18 @@ func TestRoutes(t *testing.T) {
 		status       int
 		code, allow  string
 	}{
-		{"GET", "/v1/admin/", 404, admin.CodeNoSuchRoute, ""},
-		{"GET", "/v1/admin/nothing", 404, admin.CodeNoSuchRoute, ""},
-		{"GET", "/v1/admin/status/x", 404, admin.CodeNoSuchRoute, ""},
-		{"GET", "/v1/admin/nodes/n1/frobnicate", 404, admin.CodeNoSuchRoute, ""},
-		{"POST", "/v1/admin/status", 405, admin.CodeMethodNotAllowed, "GET"},
-		{"GET", "/v1/admin/nodes/n1/approve", 405, admin.CodeMethodNotAllowed, "POST"},
-		{"POST", "/v1/admin/buckets/photos", 405, admin.CodeMethodNotAllowed, "PUT, DELETE"},
-		{"PUT", "/v1/admin/keys", 405, admin.CodeMethodNotAllowed, "GET, POST"},
-		{"GET", "/v1/admin/keys/K1", 405, admin.CodeMethodNotAllowed, "DELETE"},
-		{"GET", "/v1/admin/objects/photos", 400, admin.CodeBadRequest, ""},
-		{"GET", "/v1/admin/objects/photos/", 400, admin.CodeBadRequest, ""},
-		{"PUT", "/v1/admin/buckets/a%2Fb", 400, admin.CodeInvalidBucketName, ""},
+		{"GET", "/v1/admin/", 404, adminapi.CodeNoSuchRoute, ""},
+		{"GET", "/v1/admin/nothing", 404, adminapi.CodeNoSuchRoute, ""},
+		{"GET", "/v1/admin/status/x", 404, adminapi.CodeNoSuchRoute, ""},
+		{"GET", "/v1/admin/nodes/n1/frobnicate", 404, adminapi.CodeNoSuchRoute, ""},
+		{"POST", "/v1/admin/status", 405, adminapi.CodeMethodNotAllowed, "GET"},
+		{"GET", "/v1/admin/nodes/n1/approve", 405, adminapi.CodeMethodNotAllowed, "POST"},
+		{"POST", "/v1/admin/buckets/photos", 405, adminapi.CodeMethodNotAllowed, "PUT, DELETE"},
+		{"PUT", "/v1/admin/keys", 405, adminapi.CodeMethodNotAllowed, "GET, POST"},
+		{"GET", "/v1/admin/keys/K1", 405, adminapi.CodeMethodNotAllowed, "DELETE"},
+		{"GET", "/v1/admin/objects/photos", 400, adminapi.CodeBadRequest, ""},
+		{"GET", "/v1/admin/objects/photos/", 400, adminapi.CodeBadRequest, ""},
+		{"PUT", "/v1/admin/buckets/a%2Fb", 400, adminapi.CodeInvalidBucketName, ""},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			status, h, body := rawCall(t, c, tc.method, tc.path, auth, nil)
@@ -114,7 +115,7 @@ func TestRoutes(t *testing.T) {
 	}
 	t.Run("body too large", func(t *testing.T) {
 		status, _, body := rawCall(t, c, "POST", "/v1/admin/keys", auth, strings.NewReader(strings.Repeat("x", admin.MaxBody+1)))
-		if status != 413 || errorCode(t, body) != admin.CodeRequestTooLarge {
+		if status != 413 || errorCode(t, body) != adminapi.CodeRequestTooLarge {
 			t.Fatalf("status %d %s, want 413 RequestTooLarge", status, body)
 		}
 	})

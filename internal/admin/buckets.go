@@ -8,29 +8,30 @@ import (
 	"net/http"
 	"strings"
 
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/meta"
 	"cairn/s3gw"
 )
 
 // Buckets and access keys: thin calls to the metadata store.
 
-func (s *Server) buckets(ctx context.Context) ([]Bucket, error) {
+func (s *Server) buckets(ctx context.Context) ([]adminapi.Bucket, error) {
 	ctx, cancel := s.call(ctx)
 	defer cancel()
 	bs, err := s.cfg.Meta.ListBuckets(ctx)
 	if err != nil {
 		return nil, fail(err, "")
 	}
-	out := make([]Bucket, len(bs))
+	out := make([]adminapi.Bucket, len(bs))
 	for i, b := range bs {
-		out[i] = Bucket{Name: b.Name, Created: b.Created}
+		out[i] = adminapi.Bucket{Name: b.Name, Created: b.Created}
 	}
 	return out, nil
 }
 
-func (s *Server) createBucket(ctx context.Context, name string) (*Bucket, error) {
+func (s *Server) createBucket(ctx context.Context, name string) (*adminapi.Bucket, error) {
 	if !s3gw.ValidBucketName(name) {
-		return nil, newError(http.StatusBadRequest, CodeInvalidBucketName,
+		return nil, newError(http.StatusBadRequest, adminapi.CodeInvalidBucketName,
 			"bucket name %q is not valid: use 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit", name)
 	}
 	ctx, cancel := s.call(ctx)
@@ -39,7 +40,7 @@ func (s *Server) createBucket(ctx context.Context, name string) (*Bucket, error)
 	if err := s.cfg.Meta.CreateBucket(ctx, name, now); err != nil {
 		return nil, fail(err, fmt.Sprintf("bucket %q", name))
 	}
-	return &Bucket{Name: name, Created: now}, nil
+	return &adminapi.Bucket{Name: name, Created: now}, nil
 }
 
 func (s *Server) deleteBucket(ctx context.Context, name string) error {
@@ -51,23 +52,23 @@ func (s *Server) deleteBucket(ctx context.Context, name string) error {
 	return nil
 }
 
-func (s *Server) keys(ctx context.Context) ([]Key, error) {
+func (s *Server) keys(ctx context.Context) ([]adminapi.Key, error) {
 	ctx, cancel := s.call(ctx)
 	defer cancel()
 	ks, err := s.cfg.Meta.ListKeys(ctx)
 	if err != nil {
 		return nil, fail(err, "")
 	}
-	out := make([]Key, len(ks))
+	out := make([]adminapi.Key, len(ks))
 	for i, k := range ks {
-		out[i] = Key{ID: k.ID, Created: k.Created}
+		out[i] = adminapi.Key{ID: k.ID, Created: k.Created}
 	}
 	return out, nil
 }
 
 // createKey stores a new access key: "CAIRN" and 16 upper-case hex digits
 // (64 random bits), and a secret of 40 hex digits (160 bits).
-func (s *Server) createKey(ctx context.Context) (*NewKey, error) {
+func (s *Server) createKey(ctx context.Context) (*adminapi.NewKey, error) {
 	id := make([]byte, 8)
 	secret := make([]byte, 20)
 	_, _ = rand.Read(id) // crypto/rand.Read never fails
@@ -84,7 +85,7 @@ func (s *Server) createKey(ctx context.Context) (*NewKey, error) {
 		return nil, fail(err, fmt.Sprintf("access key %q", k.ID))
 	}
 	s.log.Info("access key created by an operator", "id", k.ID)
-	return &NewKey{ID: k.ID, Secret: k.Secret, Created: k.Created}, nil
+	return &adminapi.NewKey{ID: k.ID, Secret: k.Secret, Created: k.Created}, nil
 }
 
 func (s *Server) deleteKey(ctx context.Context, id string) error {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"cairn/internal/admin"
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/admin/admintest"
 )
 
@@ -28,7 +28,7 @@ func TestBuckets(t *testing.T) {
 		t.Fatalf("the store has no bucket: %v", err)
 	}
 	_, err = cl.CreateBucket(bg, "photos")
-	wantCode(t, err, 409, admin.CodeBucketAlreadyExists)
+	wantCode(t, err, 409, adminapi.CodeBucketAlreadyExists)
 	_, err = cl.CreateBucket(bg, "docs.v2")
 	must(t, err)
 	bs, err = cl.Buckets(bg)
@@ -39,14 +39,14 @@ func TestBuckets(t *testing.T) {
 
 	for _, bad := range []string{"ab", "Photos", "-photos", "photos-", "pho..tos", "pho_tos", "192.168.1.1", strings.Repeat("a", 64), "a b c"} {
 		_, err = cl.CreateBucket(bg, bad)
-		wantCode(t, err, 400, admin.CodeInvalidBucketName)
+		wantCode(t, err, 400, adminapi.CodeInvalidBucketName)
 	}
 	err = cl.DeleteBucket(bg, "nothing")
-	wantCode(t, err, 404, admin.CodeNoSuchBucket)
+	wantCode(t, err, 404, adminapi.CodeNoSuchBucket)
 
 	c.PutObject("photos", "cat.jpg", 1)
 	err = cl.DeleteBucket(bg, "photos")
-	wantCode(t, err, 409, admin.CodeBucketNotEmpty)
+	wantCode(t, err, 409, adminapi.CodeBucketNotEmpty)
 	must(t, cl.DeleteBucket(bg, "docs.v2"))
 	bs, err = cl.Buckets(bg)
 	must(t, err)
@@ -102,7 +102,7 @@ func TestKeys(t *testing.T) {
 
 	must(t, cl.DeleteKey(bg, k.ID))
 	err = cl.DeleteKey(bg, k.ID)
-	wantCode(t, err, 404, admin.CodeNoSuchAccessKey)
+	wantCode(t, err, 404, adminapi.CodeNoSuchAccessKey)
 	ks, err = cl.Keys(bg)
 	must(t, err)
 	if len(ks) != 1 || ks[0].ID != k2.ID {

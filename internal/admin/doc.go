@@ -1,7 +1,9 @@
-// Package admin is the operator API of a Cairn cluster: cluster status,
-// node approval and removal, buckets, access keys, and where the shards of
-// an object are. Every storaged node serves it (Server) on its node API
-// port under PathPrefix; storectl talks to it (Client).
+// Package admin is the server of the operator API of a Cairn cluster:
+// cluster status, node approval and removal, buckets, access keys, and
+// where the shards of an object are. Every storaged node serves it
+// (Server) on its node API port under adminapi.PathPrefix. The client
+// (storectl's), the wire types and the error codes are package adminapi,
+// which documents the wire format; this package answers with its types.
 //
 // # Use
 //
@@ -15,11 +17,11 @@
 //		Token:   token,
 //		K:       4, M: 2,
 //	})
-//	mux.Handle(admin.PathPrefix, srv)
+//	mux.Handle(adminapi.PathPrefix, srv)
 //
-// From a tool:
+// From a tool, with package adminapi only:
 //
-//	c, err := admin.NewClient("http://10.0.0.1:7070", token, nil)
+//	c, err := adminapi.NewClient("http://10.0.0.1:7070", token, nil)
 //	st, err := c.Status(ctx)
 //
 // # Guarantees
@@ -31,6 +33,10 @@
 // buckets, keys) are the metadata store's, with its guarantees; a layout
 // change is a compare-and-set on the layout version, retried a few times
 // when the leader's steward changes the layout at the same moment.
+//
+// Where an object's shards are is computed with layout.Ring, the ring the
+// gateway writes and reads with; status counts the nodes that take data
+// with layout.Nodes.
 //
 // Every call the server makes on behalf of a request (metadata, a storage
 // node's status, a shard's presence) carries the request's context and
@@ -47,49 +53,10 @@
 // or with another, gets 401 before anything else is looked at. The token
 // travels in clear: serve the node API on a private network or under TLS.
 //
-// # Wire format, version 1
+// # Answers
 //
-// JSON over HTTP under /v1/admin/. Request bodies are not used; a body
-// over MaxBody is refused (413). The answers are the types of wire.go,
-// whose JSON tags are the format. Paths name a bucket, key ID or node ID
-// as one path segment, percent-encoded; an object key is the rest of the
-// path, percent-encoded as one segment: its slashes as %2F and its dots as
-// %2E, as Client does, so that no proxy or mux cleans "//", "." or ".."
-// out of it and any key can be named.
-//
-//	GET    /v1/admin/status                   Status (also when the metadata
-//	                                          store cannot answer: then with
-//	                                          layout_error and a warning)
-//	GET    /v1/admin/nodes                    []Node (503 when the layout
-//	                                          cannot be read)
-//	POST   /v1/admin/nodes/{id}/approve       LayoutChange
-//	POST   /v1/admin/nodes/{id}/remove        LayoutChange
-//	GET    /v1/admin/buckets                  []Bucket
-//	PUT    /v1/admin/buckets/{name}           Bucket (201)
-//	DELETE /v1/admin/buckets/{name}           204
-//	GET    /v1/admin/keys                     []Key (no secrets)
-//	POST   /v1/admin/keys                     NewKey (201): the only time
-//	                                          the secret is shown
-//	DELETE /v1/admin/keys/{id}                204
-//	GET    /v1/admin/objects/{bucket}/{key}   Object
-//
-// An error answer is
-//
-//	{"error": "NoSuchBucket", "message": "bucket \"photos\" does not exist"}
-//
-// with one of these codes:
-//
-//	400 BadRequest, InvalidArgument, InvalidBucketName
-//	401 Unauthorized
-//	404 NoSuchRoute, NoSuchBucket, NoSuchKey, NoSuchAccessKey, NoSuchNode
-//	405 MethodNotAllowed (with Allow)
-//	409 BucketAlreadyExists, BucketNotEmpty, NodeAlreadyInLayout,
-//	    NodeNotApprovable, LastNode
-//	413 RequestTooLarge
-//	503 ServiceUnavailable: the metadata store has no leader, did not
-//	    answer in time, or the layout has not been created yet
-//	500 InternalError: anything else (the detail is in the node's log)
-//
-// Fields may be added to answers within version 1; any other change is
-// version 2, under /v2/admin/.
+// Requests are parsed first (parseOp) into an operation, then served;
+// errors of the layers below are translated into the wire format's codes
+// in one table (errors.go), and written in one place (writeError). A
+// request body over MaxBody is refused (413).
 package admin

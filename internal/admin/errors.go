@@ -6,46 +6,11 @@ import (
 	"fmt"
 	"net/http"
 
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/layout"
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
 )
-
-// Error codes of the wire format (doc.go).
-const (
-	CodeBadRequest          = "BadRequest"
-	CodeInvalidArgument     = "InvalidArgument"
-	CodeInvalidBucketName   = "InvalidBucketName"
-	CodeUnauthorized        = "Unauthorized"
-	CodeNoSuchRoute         = "NoSuchRoute"
-	CodeNoSuchBucket        = "NoSuchBucket"
-	CodeNoSuchKey           = "NoSuchKey"
-	CodeNoSuchAccessKey     = "NoSuchAccessKey"
-	CodeNoSuchNode          = "NoSuchNode"
-	CodeMethodNotAllowed    = "MethodNotAllowed"
-	CodeBucketAlreadyExists = "BucketAlreadyExists"
-	CodeBucketNotEmpty      = "BucketNotEmpty"
-	CodeNodeAlreadyInLayout = "NodeAlreadyInLayout"
-	CodeNodeNotApprovable   = "NodeNotApprovable"
-	CodeLastNode            = "LastNode"
-	CodeRequestTooLarge     = "RequestTooLarge"
-	CodeServiceUnavailable  = "ServiceUnavailable"
-	CodeInternalError       = "InternalError"
-)
-
-// Error is an error answer of the admin API, as Client returns it.
-type Error struct {
-	Status  int    // HTTP status
-	Code    string // one of the Code constants
-	Message string // for people
-}
-
-func (e *Error) Error() string {
-	if e.Message == "" {
-		return fmt.Sprintf("%s (%d %s)", e.Code, e.Status, http.StatusText(e.Status))
-	}
-	return e.Message + " (" + e.Code + ")"
-}
 
 // apiError is an error on its way to becoming an answer: the handlers
 // return them (or any error, which answer translates), and writeError
@@ -65,7 +30,7 @@ func newError(status int, code, format string, args ...any) *apiError {
 }
 
 // errUnauthorized is the answer to a request without the token.
-var errUnauthorized = newError(http.StatusUnauthorized, CodeUnauthorized,
+var errUnauthorized = newError(http.StatusUnauthorized, adminapi.CodeUnauthorized,
 	"missing or wrong admin token: send Authorization: Bearer <token> (storaged writes it to DATA/admin-token)")
 
 // failures is the one table from the errors of the layers below to
@@ -77,13 +42,13 @@ var failures = []struct {
 	code   string
 	says   string // after the subject: `bucket "x" does not exist`
 }{
-	{meta.ErrNoSuchBucket, http.StatusNotFound, CodeNoSuchBucket, "does not exist"},
-	{meta.ErrBucketExists, http.StatusConflict, CodeBucketAlreadyExists, "already exists"},
-	{meta.ErrBucketNotEmpty, http.StatusConflict, CodeBucketNotEmpty, "is not empty: delete its objects (and abort its uploads) first"},
-	{meta.ErrNoSuchKey, http.StatusNotFound, CodeNoSuchKey, "does not exist"},
-	{meta.ErrNoSuchAccess, http.StatusNotFound, CodeNoSuchAccessKey, "does not exist"},
-	{layout.ErrUnknownNode, http.StatusNotFound, CodeNoSuchNode, "is not in the layout"},
-	{layout.ErrAlreadyIn, http.StatusConflict, CodeNodeAlreadyInLayout, "is already in the layout"},
+	{meta.ErrNoSuchBucket, http.StatusNotFound, adminapi.CodeNoSuchBucket, "does not exist"},
+	{meta.ErrBucketExists, http.StatusConflict, adminapi.CodeBucketAlreadyExists, "already exists"},
+	{meta.ErrBucketNotEmpty, http.StatusConflict, adminapi.CodeBucketNotEmpty, "is not empty: delete its objects (and abort its uploads) first"},
+	{meta.ErrNoSuchKey, http.StatusNotFound, adminapi.CodeNoSuchKey, "does not exist"},
+	{meta.ErrNoSuchAccess, http.StatusNotFound, adminapi.CodeNoSuchAccessKey, "does not exist"},
+	{layout.ErrUnknownNode, http.StatusNotFound, adminapi.CodeNoSuchNode, "is not in the layout"},
+	{layout.ErrAlreadyIn, http.StatusConflict, adminapi.CodeNodeAlreadyInLayout, "is already in the layout"},
 }
 
 // unavailable are the errors that mean the metadata store cannot answer
@@ -119,13 +84,13 @@ func fail(err error, subject string) *apiError {
 		if subject != "" {
 			msg = subject + ": " + msg
 		}
-		return &apiError{status: http.StatusBadRequest, code: CodeInvalidArgument, msg: msg, err: err}
+		return &apiError{status: http.StatusBadRequest, code: adminapi.CodeInvalidArgument, msg: msg, err: err}
 	}
 	for _, u := range unavailable {
 		if errors.Is(err, u) {
-			return &apiError{status: http.StatusServiceUnavailable, code: CodeServiceUnavailable,
+			return &apiError{status: http.StatusServiceUnavailable, code: adminapi.CodeServiceUnavailable,
 				msg: "the metadata store is unavailable (no raft leader, or it did not answer in time); try again: " + err.Error(), err: err}
 		}
 	}
-	return &apiError{status: http.StatusInternalServerError, code: CodeInternalError, msg: "internal error (the detail is in the node's log)", err: err}
+	return &apiError{status: http.StatusInternalServerError, code: adminapi.CodeInternalError, msg: "internal error (the detail is in the node's log)", err: err}
 }

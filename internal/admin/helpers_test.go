@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"cairn/internal/admin"
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/admin/admintest"
 	"cairn/internal/blob"
 )
@@ -25,9 +25,9 @@ func must(t testing.TB, err error) {
 }
 
 // wantCode checks that err is an answer with this status and code.
-func wantCode(t testing.TB, err error, status int, code string) *admin.Error {
+func wantCode(t testing.TB, err error, status int, code string) *adminapi.Error {
 	t.Helper()
-	var ae *admin.Error
+	var ae *adminapi.Error
 	if !errors.As(err, &ae) {
 		t.Fatalf("error %v, want a %d %s answer", err, status, code)
 	}
@@ -83,9 +83,9 @@ func sixNodes(t testing.TB, opts admintest.Options) *admintest.Cluster {
 	return c
 }
 
-func nodeByID(t testing.TB, nodes []admin.Node, id string) admin.Node {
+func nodeByID(t testing.TB, nodes []adminapi.Node, id string) adminapi.Node {
 	t.Helper()
-	i := slices.IndexFunc(nodes, func(n admin.Node) bool { return n.ID == id })
+	i := slices.IndexFunc(nodes, func(n adminapi.Node) bool { return n.ID == id })
 	if i < 0 {
 		t.Fatalf("no node %s in %+v", id, nodes)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/cluster"
 	"cairn/internal/layout"
 	"cairn/internal/meta"
@@ -32,7 +33,7 @@ func (s *Server) currentLayout(ctx context.Context) (*meta.Layout, error) {
 // layout it was built from: nil with the error when the layout could not
 // be read (the list then has gossip's members only), nil without one when
 // the cluster has none yet.
-func (s *Server) nodes(ctx context.Context) ([]Node, *meta.Layout, error) {
+func (s *Server) nodes(ctx context.Context) ([]adminapi.Node, *meta.Layout, error) {
 	l, err := s.currentLayout(ctx)
 	if err != nil {
 		return nil, nil, fail(err, "")
@@ -45,8 +46,8 @@ func (s *Server) nodes(ctx context.Context) ([]Node, *meta.Layout, error) {
 // status builds the cluster status. It answers even when the metadata
 // store does not (its leader is what an operator most needs to hear
 // about): the layout is then unknown and a warning says why.
-func (s *Server) status(ctx context.Context) (*Status, error) {
-	st := &Status{K: s.cfg.K, M: s.cfg.M}
+func (s *Server) status(ctx context.Context) (*adminapi.Status, error) {
+	st := &adminapi.Status{K: s.cfg.K, M: s.cfg.M}
 	l, err := s.currentLayout(ctx)
 	if err != nil {
 		st.LayoutError = fail(err, "").msg
@@ -68,27 +69,27 @@ func (s *Server) status(ctx context.Context) (*Status, error) {
 // mergeNodes returns the union of gossip's members and the layout's
 // nodes, by ID. known says whether l is the layout (nil: none yet) or the
 // layout could not be read, in which case nothing is in it or pending.
-func mergeNodes(members []cluster.Member, l *meta.Layout, known bool) []Node {
-	out := make([]Node, 0, len(members))
+func mergeNodes(members []cluster.Member, l *meta.Layout, known bool) []adminapi.Node {
+	out := make([]adminapi.Node, 0, len(members))
 	for _, m := range members {
 		roles := make([]string, len(m.Roles))
 		for i, r := range m.Roles {
 			roles[i] = string(r)
 		}
-		out = append(out, Node{
+		out = append(out, adminapi.Node{
 			ID: m.ID, Zone: m.Zone, Weight: m.Weight, Roles: roles,
 			APIAddr: m.APIAddr, S3Addr: m.S3Addr, RaftAddr: m.RaftAddr,
 			Gossip: string(m.Status), Down: m.Status != cluster.StatusAlive,
 		})
 	}
-	var extra []Node
+	var extra []adminapi.Node
 	if l != nil {
 		idx := make(map[string]int, len(out))
 		for i := range out {
 			idx[out[i].ID] = i
 		}
 		for _, ln := range l.Nodes {
-			n := Node{ID: ln.ID, Roles: []string{string(cluster.RoleStorage)}, APIAddr: ln.Addr, Gossip: GossipUnknown, Down: true}
+			n := adminapi.Node{ID: ln.ID, Roles: []string{string(cluster.RoleStorage)}, APIAddr: ln.Addr, Gossip: adminapi.GossipUnknown, Down: true}
 			i, ok := idx[ln.ID]
 			if ok {
 				n = out[i]
@@ -110,12 +111,12 @@ func mergeNodes(members []cluster.Member, l *meta.Layout, known bool) []Node {
 			n.Pending = slices.Contains(n.Roles, string(cluster.RoleStorage)) && !n.Down && !n.InLayout && !n.Removed
 		}
 	}
-	slices.SortFunc(out, func(a, b Node) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b adminapi.Node) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
 // fillUsage asks every alive storage node for its usage, in parallel.
-func (s *Server) fillUsage(ctx context.Context, nodes []Node) {
+func (s *Server) fillUsage(ctx context.Context, nodes []adminapi.Node) {
 	var g errgroup.Group
 	g.SetLimit(fanOut)
 	for i := range nodes {
@@ -136,7 +137,7 @@ func (s *Server) fillUsage(ctx context.Context, nodes []Node) {
 	_ = g.Wait()
 }
 
-func (s *Server) usage(ctx context.Context, id string) (*Usage, error) {
+func (s *Server) usage(ctx context.Context, id string) (*adminapi.Usage, error) {
 	nc, err := s.cfg.Nodes(id)
 	if err != nil {
 		return nil, err
@@ -151,14 +152,14 @@ func (s *Server) usage(ctx context.Context, id string) (*Usage, error) {
 		return nil, fmt.Errorf("the node at its address answers as %q", st.NodeID)
 	}
 	u := st.Usage
-	return &Usage{Capacity: u.Capacity, Used: u.Bytes, Free: u.Free, Shards: u.Shards}, nil
+	return &adminapi.Usage{Capacity: u.Capacity, Used: u.Bytes, Free: u.Free, Shards: u.Shards}, nil
 }
 
 // summarize adds up the nodes' usage: per zone over the nodes that take
 // data, in total over every node that reported.
-func summarize(nodes []Node) ([]Zone, Totals) {
-	var tot Totals
-	zones := map[string]*Zone{}
+func summarize(nodes []adminapi.Node) ([]adminapi.Zone, adminapi.Totals) {
+	var tot adminapi.Totals
+	zones := map[string]*adminapi.Zone{}
 	for _, n := range nodes {
 		if n.Usage != nil {
 			tot.Capacity += n.Usage.Capacity
@@ -171,7 +172,7 @@ func summarize(nodes []Node) ([]Zone, Totals) {
 		}
 		z := zones[n.Zone]
 		if z == nil {
-			z = &Zone{Name: n.Zone}
+			z = &adminapi.Zone{Name: n.Zone}
 			zones[n.Zone] = z
 		}
 		z.Nodes++
@@ -185,16 +186,16 @@ func summarize(nodes []Node) ([]Zone, Totals) {
 			z.Free += n.Usage.Free
 		}
 	}
-	out := make([]Zone, 0, len(zones))
+	out := make([]adminapi.Zone, 0, len(zones))
 	for _, z := range zones {
 		out = append(out, *z)
 	}
-	slices.SortFunc(out, func(a, b Zone) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b adminapi.Zone) int { return cmp.Compare(a.Name, b.Name) })
 	return out, tot
 }
 
 // warnings lists what an operator should act on.
-func warnings(st *Status, l *meta.Layout, known bool) []string {
+func warnings(st *adminapi.Status, l *meta.Layout, known bool) []string {
 	w := []string{}
 	k, m := st.K, st.M
 	switch {
@@ -203,7 +204,7 @@ func warnings(st *Status, l *meta.Layout, known bool) []string {
 	case l == nil:
 		w = append(w, "the cluster has no layout yet: no storage node takes data until the metadata leader creates one")
 	default:
-		eligible := placementNodes(l)
+		eligible := layout.Nodes(l)
 		switch {
 		case len(eligible) == 0:
 			w = append(w, fmt.Sprintf("no node of layout version %d takes data: approve storage nodes (storectl node approve ID)", l.Version))
@@ -214,7 +215,7 @@ func warnings(st *Status, l *meta.Layout, known bool) []string {
 		if len(eligible) > 0 {
 			if worst := placement.MaxPerZone(eligible, k+m); worst > m {
 				w = append(w, fmt.Sprintf("one zone can receive up to %d of the %d shards of a %d+%d stripe, more than m=%d: losing that zone can lose data (the layout's nodes are in %d zones; spread them over more)",
-					worst, k+m, k, m, m, zoneCount(eligible)))
+					worst, k+m, k, m, m, layout.Zones(l)))
 			}
 		}
 	}
@@ -229,32 +230,12 @@ func warnings(st *Status, l *meta.Layout, known bool) []string {
 	return w
 }
 
-// placementNodes returns l's nodes as placement sees them: those that
-// take data.
-func placementNodes(l *meta.Layout) []placement.Node {
-	var out []placement.Node
-	for _, n := range l.Nodes {
-		if !n.Removed && n.Weight > 0 {
-			out = append(out, placement.Node{ID: n.ID, Zone: n.Zone, Weight: n.Weight})
-		}
-	}
-	return out
-}
-
-func zoneCount(nodes []placement.Node) int {
-	zones := map[string]bool{}
-	for _, n := range nodes {
-		zones[n.Zone] = true
-	}
-	return len(zones)
-}
-
 // errNoLayout answers a layout change before the cluster has a layout.
-var errNoLayout = newError(http.StatusServiceUnavailable, CodeServiceUnavailable,
+var errNoLayout = newError(http.StatusServiceUnavailable, adminapi.CodeServiceUnavailable,
 	"the cluster has no layout yet; wait for the metadata leader to create it")
 
 // approve admits an alive storage member into the layout.
-func (s *Server) approve(ctx context.Context, id string) (*LayoutChange, error) {
+func (s *Server) approve(ctx context.Context, id string) (*adminapi.LayoutChange, error) {
 	var obs *layout.Observation
 	for _, m := range s.cfg.Members.Members() {
 		if m.ID != id {
@@ -262,16 +243,16 @@ func (s *Server) approve(ctx context.Context, id string) (*LayoutChange, error) 
 		}
 		switch {
 		case !m.HasRole(cluster.RoleStorage):
-			return nil, newError(http.StatusConflict, CodeNodeNotApprovable, "node %q is not a storage node (roles %v)", id, m.Roles)
+			return nil, newError(http.StatusConflict, adminapi.CodeNodeNotApprovable, "node %q is not a storage node (roles %v)", id, m.Roles)
 		case m.Status != cluster.StatusAlive:
-			return nil, newError(http.StatusConflict, CodeNodeNotApprovable, "node %q is %s, not alive: only an alive node can be approved", id, m.Status)
+			return nil, newError(http.StatusConflict, adminapi.CodeNodeNotApprovable, "node %q is %s, not alive: only an alive node can be approved", id, m.Status)
 		case m.Weight <= 0:
-			return nil, newError(http.StatusConflict, CodeNodeNotApprovable, "node %q announces weight %v: it would take no data", id, m.Weight)
+			return nil, newError(http.StatusConflict, adminapi.CodeNodeNotApprovable, "node %q announces weight %v: it would take no data", id, m.Weight)
 		}
 		obs = &layout.Observation{ID: m.ID, Zone: m.Zone, Weight: m.Weight, Addr: m.APIAddr, Alive: true}
 	}
 	if obs == nil {
-		return nil, newError(http.StatusNotFound, CodeNoSuchNode, "node %q is not a member of the cluster (gossip does not know it)", id)
+		return nil, newError(http.StatusNotFound, adminapi.CodeNoSuchNode, "node %q is not a member of the cluster (gossip does not know it)", id)
 	}
 	return s.changeLayout(ctx, id, func(cur *meta.Layout) (*meta.Layout, error) {
 		return layout.Approve(cur, *obs)
@@ -279,14 +260,14 @@ func (s *Server) approve(ctx context.Context, id string) (*LayoutChange, error) 
 }
 
 // remove marks a node of the layout removed.
-func (s *Server) remove(ctx context.Context, id string) (*LayoutChange, error) {
+func (s *Server) remove(ctx context.Context, id string) (*adminapi.LayoutChange, error) {
 	return s.changeLayout(ctx, id, func(cur *meta.Layout) (*meta.Layout, error) {
 		next, err := layout.Remove(cur, id)
 		if err != nil {
 			return nil, err
 		}
-		if len(placementNodes(next)) == 0 {
-			return nil, newError(http.StatusConflict, CodeLastNode, "node %q is the last node of the layout that takes data; removing it would leave nowhere to write", id)
+		if len(layout.Nodes(next)) == 0 {
+			return nil, newError(http.StatusConflict, adminapi.CodeLastNode, "node %q is the last node of the layout that takes data; removing it would leave nowhere to write", id)
 		}
 		return next, nil
 	})
@@ -294,7 +275,7 @@ func (s *Server) remove(ctx context.Context, id string) (*LayoutChange, error) {
 
 // changeLayout stores change(current layout), reading the layout again
 // and retrying when another writer stored a version first.
-func (s *Server) changeLayout(ctx context.Context, id string, change func(*meta.Layout) (*meta.Layout, error)) (*LayoutChange, error) {
+func (s *Server) changeLayout(ctx context.Context, id string, change func(*meta.Layout) (*meta.Layout, error)) (*adminapi.LayoutChange, error) {
 	subject := fmt.Sprintf("node %q", id)
 	var err error
 	for range layoutRetries {
@@ -313,7 +294,7 @@ func (s *Server) changeLayout(ctx context.Context, id string, change func(*meta.
 		cancel()
 		if err == nil {
 			s.log.Info("layout changed by an operator", "node", id, "version", next.Version)
-			return &LayoutChange{Node: id, LayoutVersion: next.Version}, nil
+			return &adminapi.LayoutChange{Node: id, LayoutVersion: next.Version}, nil
 		}
 		if !errors.Is(err, meta.ErrStaleLayout) {
 			return nil, fail(err, subject)

@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"cairn/internal/admin"
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/admin/admintest"
 	"cairn/internal/cluster"
 	"cairn/internal/meta"
@@ -34,16 +34,16 @@ func TestApprove(t *testing.T) {
 	}
 
 	_, err = cl.Approve(bg, "n7")
-	wantCode(t, err, 409, admin.CodeNodeAlreadyInLayout)
+	wantCode(t, err, 409, adminapi.CodeNodeAlreadyInLayout)
 	_, err = cl.Approve(bg, "n99")
-	wantCode(t, err, 404, admin.CodeNoSuchNode)
+	wantCode(t, err, 404, adminapi.CodeNoSuchNode)
 	c.AddStorage("n8", "z1", 1)
 	c.Members.SetStatus("n8", cluster.StatusFailed)
 	_, err = cl.Approve(bg, "n8")
-	wantCode(t, err, 409, admin.CodeNodeNotApprovable)
+	wantCode(t, err, 409, adminapi.CodeNodeNotApprovable)
 	c.Members.Add(cluster.Member{ID: "g1", Roles: []cluster.Role{cluster.RoleGateway}, APIAddr: "g1:7070", Status: cluster.StatusAlive})
 	_, err = cl.Approve(bg, "g1")
-	wantCode(t, err, 409, admin.CodeNodeNotApprovable)
+	wantCode(t, err, 409, adminapi.CodeNodeNotApprovable)
 	if l, _ := c.Store.Layout(bg); l.Version != 2 {
 		t.Fatalf("refused approvals changed the layout: version %d", l.Version)
 	}
@@ -53,7 +53,7 @@ func TestApproveNoLayout(t *testing.T) {
 	c := admintest.Start(t, admintest.Options{})
 	c.AddStorage("n1", "z1", 1)
 	_, err := c.Client().Approve(bg, "n1")
-	ae := wantCode(t, err, 503, admin.CodeServiceUnavailable)
+	ae := wantCode(t, err, 503, adminapi.CodeServiceUnavailable)
 	if want := "no layout yet"; !strings.Contains(ae.Message, want) {
 		t.Fatalf("message %q, want %q", ae.Message, want)
 	}
@@ -73,9 +73,9 @@ func TestRemove(t *testing.T) {
 		t.Fatalf("n6 after remove: %+v", n6)
 	}
 	_, err = cl.Remove(bg, "n6")
-	wantCode(t, err, 404, admin.CodeNoSuchNode)
+	wantCode(t, err, 404, adminapi.CodeNoSuchNode)
 	_, err = cl.Remove(bg, "n99")
-	wantCode(t, err, 404, admin.CodeNoSuchNode)
+	wantCode(t, err, 404, adminapi.CodeNoSuchNode)
 
 	// A removed node can be approved back.
 	ch, err = cl.Approve(bg, "n6")
@@ -95,7 +95,7 @@ func TestRemove(t *testing.T) {
 		must(t, err)
 	}
 	_, err = cl.Remove(bg, "n6")
-	wantCode(t, err, 409, admin.CodeLastNode)
+	wantCode(t, err, 409, adminapi.CodeLastNode)
 }
 
 // racingSteward stores a layout of its own just before each of the admin
@@ -145,5 +145,5 @@ func TestApproveRetriesStaleLayout(t *testing.T) {
 	c.AddStorage("n3", "z3", 1)
 	rs.races.Store(100)
 	_, err = c.Client().Approve(bg, "n3")
-	wantCode(t, err, 503, admin.CodeServiceUnavailable)
+	wantCode(t, err, 503, adminapi.CodeServiceUnavailable)
 }

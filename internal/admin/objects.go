@@ -10,38 +10,36 @@ import (
 	"github.com/ipfs/go-cid"
 	"golang.org/x/sync/errgroup"
 
+	"cairn/internal/admin/adminapi"
+	"cairn/internal/layout"
 	"cairn/internal/meta"
 	"cairn/placement"
 )
 
-// ringView is a layout version ready for placement, as the gateway builds
-// it (internal/gateway, newLayoutView): every node of the layout with its
-// ID, zone and weight, under the layout's placement key.
+// ringView is a layout version ready for placement: its ring is
+// layout.Ring's, the one the gateway places and reads with.
 type ringView struct {
 	ring   *placement.Ring
 	zones  map[string]string // node ID → zone
-	layout Layout
+	layout adminapi.Layout
 }
 
 func newRingView(l *meta.Layout) (*ringView, error) {
-	nodes := make([]placement.Node, len(l.Nodes))
-	v := &ringView{zones: make(map[string]string, len(l.Nodes)), layout: Layout{Version: l.Version, Nodes: []LayoutNode{}}}
-	for i, n := range l.Nodes {
-		nodes[i] = placement.Node{ID: n.ID, Zone: n.Zone, Weight: n.Weight}
-		v.zones[n.ID] = n.Zone
-		v.layout.Nodes = append(v.layout.Nodes, LayoutNode{ID: n.ID, Zone: n.Zone, Weight: n.Weight, Removed: n.Removed})
-	}
-	ring, err := placement.NewRing(l.PlacementKey, nodes)
+	ring, err := layout.Ring(l)
 	if err != nil {
-		return nil, fmt.Errorf("layout version %d: %w", l.Version, err)
+		return nil, err
 	}
-	v.ring = ring
+	v := &ringView{ring: ring, zones: make(map[string]string, len(l.Nodes)), layout: adminapi.Layout{Version: l.Version, Nodes: []adminapi.LayoutNode{}}}
+	for _, n := range l.Nodes {
+		v.zones[n.ID] = n.Zone
+		v.layout.Nodes = append(v.layout.Nodes, adminapi.LayoutNode{ID: n.ID, Zone: n.Zone, Weight: n.Weight, Removed: n.Removed})
+	}
 	return v, nil
 }
 
 // object describes an object: its manifest, where placement puts each
 // shard, and whether that node has it.
-func (s *Server) object(ctx context.Context, bucket, key string) (*Object, error) {
+func (s *Server) object(ctx context.Context, bucket, key string) (*adminapi.Object, error) {
 	subject := fmt.Sprintf("object %q in bucket %q", key, bucket)
 	gctx, cancel := s.call(ctx)
 	obj, err := s.cfg.Meta.GetObject(gctx, bucket, key)
@@ -52,32 +50,32 @@ func (s *Server) object(ctx context.Context, bucket, key string) (*Object, error
 	if err != nil {
 		return nil, fail(err, subject)
 	}
-	out := &Object{
+	out := &adminapi.Object{
 		Bucket: obj.Bucket, Key: obj.Key, Size: obj.Size, ETag: obj.ETag, CID: obj.CID,
 		Modified: obj.Modified, ContentType: obj.ContentType,
-		Chunks: make([]Chunk, len(obj.Chunks)), Layouts: []Layout{},
+		Chunks: make([]adminapi.Chunk, len(obj.Chunks)), Layouts: []adminapi.Layout{},
 	}
 	views := map[uint64]*ringView{} // this request's, by layout version
 	viewErrs := map[uint64]error{}
 	var off int64
 	for i, c := range obj.Chunks {
 		st := c.Stripe
-		ch := Chunk{
+		ch := adminapi.Chunk{
 			Index: i, Offset: off, CID: cidString(c.CID), Size: c.Size,
 			K: st.K, M: st.M, LayoutVersion: st.Layout, ShardSize: st.ShardSize,
 		}
 		off += c.Size
 		if c.Inline() {
-			ch.Inline, ch.Shards = true, []Shard{}
+			ch.Inline, ch.Shards = true, []adminapi.Shard{}
 			out.Chunks[i] = ch
 			continue
 		}
 		n := st.K + st.M
-		ch.Shards = make([]Shard, n)
+		ch.Shards = make([]adminapi.Shard, n)
 		for j := range ch.Shards {
-			sh := Shard{Index: j, Role: RoleData}
+			sh := adminapi.Shard{Index: j, Role: adminapi.RoleData}
 			if j >= st.K {
-				sh.Role = RoleParity
+				sh.Role = adminapi.RoleParity
 			}
 			if j < len(st.Shards) {
 				sh.CID = cidString(st.Shards[j])
@@ -110,7 +108,7 @@ func (s *Server) object(ctx context.Context, bucket, key string) (*Object, error
 	for _, v := range views {
 		out.Layouts = append(out.Layouts, v.layout)
 	}
-	slices.SortFunc(out.Layouts, func(a, b Layout) int { return cmp.Compare(a.Version, b.Version) })
+	slices.SortFunc(out.Layouts, func(a, b adminapi.Layout) int { return cmp.Compare(a.Version, b.Version) })
 	s.checkShards(ctx, out.Chunks, obj.Chunks)
 	return out, nil
 }
@@ -146,7 +144,7 @@ func (s *Server) view(ctx context.Context, views map[uint64]*ringView, errs map[
 
 // checkShards asks each shard's node whether it has the shard, in
 // parallel.
-func (s *Server) checkShards(ctx context.Context, chunks []Chunk, manifest []meta.Chunk) {
+func (s *Server) checkShards(ctx context.Context, chunks []adminapi.Chunk, manifest []meta.Chunk) {
 	var g errgroup.Group
 	g.SetLimit(fanOut)
 	for i := range chunks {

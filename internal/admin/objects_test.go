@@ -5,9 +5,9 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"cairn/internal/admin"
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/admin/admintest"
-	"cairn/placement"
+	"cairn/internal/layout"
 )
 
 func TestObjectStat(t *testing.T) {
@@ -22,14 +22,12 @@ func TestObjectStat(t *testing.T) {
 	l1, err := c.Store.LayoutVersion(bg, 1)
 	must(t, err)
 
-	// Independently: where each shard should be.
-	var nodes []placement.Node
+	// Where each shard should be: where the gateway looks for it.
 	zone := map[string]string{}
 	for _, n := range l1.Nodes {
-		nodes = append(nodes, placement.Node{ID: n.ID, Zone: n.Zone, Weight: n.Weight})
 		zone[n.ID] = n.Zone
 	}
-	ring, err := placement.NewRing(l1.PlacementKey, nodes)
+	ring, err := layout.Ring(l1)
 	must(t, err)
 	want := make([][]string, len(obj.Chunks))
 	for i, ch := range obj.Chunks {
@@ -63,9 +61,9 @@ func TestObjectStat(t *testing.T) {
 		}
 		off += mc.Size
 		for j, sh := range ch.Shards {
-			role := admin.RoleData
+			role := adminapi.RoleData
 			if j >= 4 {
-				role = admin.RoleParity
+				role = adminapi.RoleParity
 			}
 			if sh.Index != j || sh.Role != role || sh.CID != mustCast(t, mc.Stripe.Shards[j]).String() ||
 				sh.Node != want[i][j] || sh.Zone != zone[want[i][j]] {
@@ -119,10 +117,10 @@ func TestObjectStatErrors(t *testing.T) {
 	c := sixNodes(t, admintest.Options{})
 	cl := c.Client()
 	_, err := cl.ObjectStat(bg, "nothing", "k")
-	wantCode(t, err, 404, admin.CodeNoSuchBucket)
+	wantCode(t, err, 404, adminapi.CodeNoSuchBucket)
 	c.PutObject("photos", "cat", 1)
 	_, err = cl.ObjectStat(bg, "photos", "dog")
-	wantCode(t, err, 404, admin.CodeNoSuchKey)
+	wantCode(t, err, 404, adminapi.CodeNoSuchKey)
 
 	// A chunk placed under a layout version the store does not have: the
 	// chunk says so, the rest of the object is shown.

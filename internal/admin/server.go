@@ -14,17 +14,15 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/cluster"
 	"cairn/internal/metarpc"
 	"cairn/internal/nodeapi"
 )
 
-// PathPrefix is the path under which Server answers; mount it there:
-// mux.Handle(admin.PathPrefix, srv).
-const PathPrefix = "/v1/admin/"
-
 // MaxBody bounds a request's body. No route reads one; the bound keeps a
-// client from making the server drain a large one.
+// client from making the server drain a large one. It is part of the wire
+// format that package adminapi documents (1 MiB).
 const MaxBody = 1 << 20
 
 // DefaultTimeout is Config.Timeout's default.
@@ -102,8 +100,9 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Server serves the admin API (doc.go). It is an http.Handler, safe for
-// concurrent use, and holds no state between requests.
+// Server serves the admin API (package adminapi documents it). It is an
+// http.Handler, safe for concurrent use, and holds no state between
+// requests.
 type Server struct {
 	cfg   Config
 	log   *slog.Logger
@@ -162,7 +161,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.ContentLength > MaxBody {
-		s.writeError(w, r, newError(http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "request body over %d bytes", MaxBody))
+		s.writeError(w, r, newError(http.StatusRequestEntityTooLarge, adminapi.CodeRequestTooLarge, "request body over %d bytes", MaxBody))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
@@ -178,7 +177,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // parseOp turns a request's method and path into an op. It reads the
 // escaped path, so that a percent-encoded slash stays inside its segment.
 func parseOp(r *http.Request) (op, error) {
-	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), PathPrefix)
+	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), adminapi.PathPrefix)
 	if !ok {
 		return op{}, noRoute(r)
 	}
@@ -241,7 +240,7 @@ func parseOp(r *http.Request) (op, error) {
 	case "objects":
 		b, k, ok := strings.Cut(rest, "/")
 		if !ok || b == "" || k == "" {
-			return op{}, newError(http.StatusBadRequest, CodeBadRequest, "want objects/{bucket}/{key}, the key percent-encoded")
+			return op{}, newError(http.StatusBadRequest, adminapi.CodeBadRequest, "want objects/{bucket}/{key}, the key percent-encoded")
 		}
 		bucket, err := segment(b, "bucket name")
 		if err != nil {
@@ -249,7 +248,7 @@ func parseOp(r *http.Request) (op, error) {
 		}
 		key, err := url.PathUnescape(k)
 		if err != nil {
-			return op{}, newError(http.StatusBadRequest, CodeBadRequest, "bad percent-encoding in the object key: %v", err)
+			return op{}, newError(http.StatusBadRequest, adminapi.CodeBadRequest, "bad percent-encoding in the object key: %v", err)
 		}
 		return method(op{kind: opObject, name: bucket, key: key}, http.MethodGet)
 	}
@@ -260,13 +259,13 @@ func parseOp(r *http.Request) (op, error) {
 func segment(s, what string) (string, error) {
 	v, err := url.PathUnescape(s)
 	if err != nil || v == "" || strings.Contains(s, "/") {
-		return "", newError(http.StatusBadRequest, CodeBadRequest, "bad %s %q in the path", what, s)
+		return "", newError(http.StatusBadRequest, adminapi.CodeBadRequest, "bad %s %q in the path", what, s)
 	}
 	return v, nil
 }
 
 func noRoute(r *http.Request) error {
-	return newError(http.StatusNotFound, CodeNoSuchRoute, "no admin route %s %s", r.Method, r.URL.EscapedPath())
+	return newError(http.StatusNotFound, adminapi.CodeNoSuchRoute, "no admin route %s %s", r.Method, r.URL.EscapedPath())
 }
 
 // methodError is a known path asked with a method it does not take.
@@ -370,7 +369,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var me *methodError
 	if errors.As(err, &me) {
 		w.Header().Set("Allow", me.allow)
-		err = newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s %s: %s", r.Method, r.URL.EscapedPath(), me.Error())
+		err = newError(http.StatusMethodNotAllowed, adminapi.CodeMethodNotAllowed, "%s %s: %s", r.Method, r.URL.EscapedPath(), me.Error())
 	}
 	ae := fail(err, "")
 	switch {
@@ -379,7 +378,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case ae.status != http.StatusUnauthorized:
 		s.log.Debug("admin request refused", "method", r.Method, "path", r.URL.EscapedPath(), "code", ae.code, "err", err)
 	}
-	b, _ := json.Marshal(errorBody{Code: ae.code, Message: ae.msg})
+	b, _ := json.Marshal(adminapi.ErrorBody{Code: ae.code, Message: ae.msg})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(ae.status)

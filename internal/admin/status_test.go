@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"cairn/internal/admin"
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/admin/admintest"
 	"cairn/internal/cluster"
 	"cairn/internal/meta"
@@ -44,7 +44,7 @@ func TestStatus(t *testing.T) {
 	}
 	n1 := nodeByID(t, st.Nodes, "n1")
 	if n1.Down || !n1.InLayout || n1.Pending || n1.Gossip != "alive" || n1.Zone != "z1" || n1.APIAddr != "n1:7070" ||
-		n1.Usage == nil || *n1.Usage != (admin.Usage{Capacity: 100 * gib, Used: gib, Free: 99 * gib}) {
+		n1.Usage == nil || *n1.Usage != (adminapi.Usage{Capacity: 100 * gib, Used: gib, Free: 99 * gib}) {
 		t.Fatalf("n1 %+v (usage %+v)", n1, n1.Usage)
 	}
 	if n5 := nodeByID(t, st.Nodes, "n5"); n5.Usage != nil || !strings.Contains(n5.Error, "disk on fire") || n5.Down {
@@ -61,11 +61,11 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("g1 (gateway) %+v", g1)
 	}
 	// Totals: n1..n4 and n7.
-	want := admin.Totals{Capacity: 1010 * gib, Used: 10 * gib, Free: 1000 * gib}
+	want := adminapi.Totals{Capacity: 1010 * gib, Used: 10 * gib, Free: 1000 * gib}
 	if st.Totals != want {
 		t.Fatalf("totals %+v, want %+v", st.Totals, want)
 	}
-	wantZones := []admin.Zone{
+	wantZones := []adminapi.Zone{
 		{Name: "z1", Nodes: 2, Alive: 2, Weight: 2, Capacity: 300 * gib, Used: 3 * gib, Free: 297 * gib},
 		{Name: "z2", Nodes: 2, Alive: 2, Weight: 2, Capacity: 700 * gib, Used: 7 * gib, Free: 693 * gib},
 		{Name: "z3", Nodes: 2, Alive: 1, Weight: 2},
@@ -95,7 +95,7 @@ func TestStatusForgottenNode(t *testing.T) {
 	st, err := c.Client().Status(bg)
 	must(t, err)
 	n3 := nodeByID(t, st.Nodes, "n3")
-	if n3.Gossip != admin.GossipUnknown || !n3.Down || !n3.InLayout || n3.Zone != "z2" || n3.APIAddr != "n3:7070" || n3.Usage != nil {
+	if n3.Gossip != adminapi.GossipUnknown || !n3.Down || !n3.InLayout || n3.Zone != "z2" || n3.APIAddr != "n3:7070" || n3.Usage != nil {
 		t.Fatalf("n3 %+v", n3)
 	}
 }
@@ -220,9 +220,9 @@ func TestMetadataUnavailable(t *testing.T) {
 		t.Fatalf("n1 %+v: nobody knows whether it is in the layout", n1)
 	}
 	_, err = c.Client().Nodes(bg)
-	wantCode(t, err, 503, admin.CodeServiceUnavailable)
+	wantCode(t, err, 503, adminapi.CodeServiceUnavailable)
 	_, err = c.Client().Buckets(bg)
-	wantCode(t, err, 503, admin.CodeServiceUnavailable)
+	wantCode(t, err, 503, adminapi.CodeServiceUnavailable)
 	_, err = c.Client().Approve(bg, "n1")
-	wantCode(t, err, 503, admin.CodeServiceUnavailable)
+	wantCode(t, err, 503, adminapi.CodeServiceUnavailable)
 }

@@ -1,6 +1,7 @@
 // Package archtest checks the architecture's import rules: the arrows go
-// cmd → internal → s3gw, erasure, placement, and the pure packages import
-// nothing of the project.
+// cmd → internal → s3gw, erasure, placement, the pure packages import
+// nothing of the project, and storectl, a client, links none of the
+// server side (Raft, gossip, bbolt).
 package archtest
 
 import (

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"cairn/erasure"
+	"cairn/internal/layout"
 	"cairn/internal/meta"
 	"cairn/placement"
 	"cairn/s3gw"
@@ -282,13 +283,9 @@ type layoutView struct {
 }
 
 func newLayoutView(l *meta.Layout) (*layoutView, error) {
-	nodes := make([]placement.Node, len(l.Nodes))
-	for i, n := range l.Nodes {
-		nodes[i] = placement.Node{ID: n.ID, Zone: n.Zone, Weight: n.Weight}
-	}
-	ring, err := placement.NewRing(l.PlacementKey, nodes)
+	ring, err := layout.Ring(l)
 	if err != nil {
-		return nil, fmt.Errorf("layout version %d: %w", l.Version, err)
+		return nil, err
 	}
 	return &layoutView{version: l.Version, ring: ring}, nil
 }

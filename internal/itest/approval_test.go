@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"cairn/internal/admin"
+	"cairn/internal/admin/adminapi"
 )
 
 // TestClusterApproval: with --approval, a new storage node waits outside
@@ -24,14 +24,14 @@ func TestClusterApproval(t *testing.T) {
 	ctx := ctxT(t)
 	first := c.nodes[0]
 
-	node := func(id string) (admin.Node, error) {
+	node := func(id string) (adminapi.Node, error) {
 		nodes, err := c.admin(first).Nodes(ctx)
 		if err != nil {
-			return admin.Node{}, err
+			return adminapi.Node{}, err
 		}
-		i := slices.IndexFunc(nodes, func(n admin.Node) bool { return n.ID == id })
+		i := slices.IndexFunc(nodes, func(n adminapi.Node) bool { return n.ID == id })
 		if i < 0 {
-			return admin.Node{}, fmt.Errorf("%s not listed", id)
+			return adminapi.Node{}, fmt.Errorf("%s not listed", id)
 		}
 		return nodes[i], nil
 	}

@@ -23,10 +23,10 @@ import (
 	"github.com/minio/minio-go/v7"
 	"golang.org/x/sync/errgroup"
 
-	"cairn/internal/admin"
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/blob"
 	"cairn/internal/gateway"
-	"cairn/placement"
+	"cairn/internal/layout"
 )
 
 const clusterBucket = "cluster"
@@ -126,9 +126,9 @@ func (c *testCluster) checkEverywhere(ctx context.Context, objs []clusterObject)
 }
 
 // admin returns an admin API client for a node.
-func (c *testCluster) admin(n *clusterNode) *admin.Client {
+func (c *testCluster) admin(n *clusterNode) *adminapi.Client {
 	c.t.Helper()
-	ac, err := admin.NewClient("http://"+n.api, c.token, nil)
+	ac, err := adminapi.NewClient("http://"+n.api, c.token, nil)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func (c *testCluster) waitGossip(ctx context.Context) {
 				return err
 			}
 			for _, n := range c.nodes {
-				i := slices.IndexFunc(nodes, func(x admin.Node) bool { return x.ID == n.id })
+				i := slices.IndexFunc(nodes, func(x adminapi.Node) bool { return x.ID == n.id })
 				if i < 0 {
 					return fmt.Errorf("%s does not list %s", viewer.name, n.name)
 				}
@@ -206,7 +206,7 @@ func (c *testCluster) bringUp(ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var key admin.NewKey
+	var key adminapi.NewKey
 	if err := json.Unmarshal([]byte(out), &key); err != nil || key.ID == "" || key.Secret == "" {
 		t.Fatalf("storectl key create --json printed %q: %v", out, err)
 	}
@@ -250,7 +250,7 @@ func (c *testCluster) checkPlacement(ctx context.Context, via *clusterNode, o cl
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st admin.Object
+	var st adminapi.Object
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatalf("object stat --json: %v\n%s", err, out)
 	}
@@ -263,15 +263,15 @@ func (c *testCluster) checkPlacement(ctx context.Context, via *clusterNode, o cl
 		if err != nil {
 			t.Fatal(err)
 		}
-		var nodes []placement.Node
-		for _, n := range l.Nodes {
-			nodes = append(nodes, placement.Node{ID: n.ID, Zone: n.Zone, Weight: n.Weight})
+		ring, err := layout.Ring(l)
+		if err != nil {
+			t.Fatal(err)
 		}
 		id, err := cid.Decode(ch.CID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := placement.Place(l.PlacementKey, nodes, id.Bytes(), ch.K+ch.M)
+		want, err := ring.Place(id.Bytes(), ch.K+ch.M)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -305,7 +305,7 @@ func (c *testCluster) checkStatus(ctx context.Context, via *clusterNode) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st admin.Status
+	var st adminapi.Status
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatalf("status --json: %v\n%s", err, out)
 	}
@@ -327,7 +327,7 @@ func (c *testCluster) checkStatus(ctx context.Context, via *clusterNode) {
 		t.Fatal(err)
 	}
 	for _, n := range c.nodes {
-		i := slices.IndexFunc(st.Nodes, func(x admin.Node) bool { return x.ID == n.id })
+		i := slices.IndexFunc(st.Nodes, func(x adminapi.Node) bool { return x.ID == n.id })
 		if i < 0 {
 			t.Errorf("status does not list %s (%s)", n.name, n.id)
 			continue

@@ -4,6 +4,11 @@
 // returns as the next layout version. Gossip views differ from node to node
 // for a moment; the layout does not, because only the leader changes it and
 // every change goes through Raft.
+//
+// It is also the one place that turns a layout into placement: Nodes says
+// which of a layout's nodes may get shards, and Ring is the placement ring
+// that every gateway, the admin API and healing use to answer "where does
+// this chunk live" under a layout version.
 package layout
 
 import (

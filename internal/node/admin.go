@@ -10,6 +10,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"cairn/internal/admin"
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/cluster"
 	"cairn/internal/durable"
 	"cairn/internal/meta"
@@ -52,7 +53,7 @@ func mountAdmin(mux *http.ServeMux, cfg Config, ms *meta.Store, mc *metarpc.Clie
 	if err != nil {
 		return "", err
 	}
-	mux.Handle(admin.PathPrefix, srv)
+	mux.Handle(adminapi.PathPrefix, srv)
 	return "http://" + cfg.APIAddr, nil
 }
 

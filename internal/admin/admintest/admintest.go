@@ -1,9 +1,9 @@
 // Package admintest runs the admin API for tests: a real metadata store
 // (a single raft voter on an in-memory transport, in a temporary
 // directory), a gossip view and storage nodes that the test sets up, and
-// the admin server mounted on an HTTP mux at admin.PathPrefix, as storaged
-// mounts it. The gossip view and the storage nodes are fakes; everything
-// else is the production code.
+// the admin server mounted on an HTTP mux at adminapi.PathPrefix, as
+// storaged mounts it. The gossip view and the storage nodes are fakes;
+// everything else is the production code.
 //
 //	c := admintest.Start(t, admintest.Options{})
 //	c.AddStorage("n1", "z1", 1)
@@ -29,12 +29,13 @@ import (
 
 	"cairn/erasure"
 	"cairn/internal/admin"
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/blob"
 	"cairn/internal/cluster"
+	"cairn/internal/layout"
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
 	"cairn/internal/nodeapi"
-	"cairn/placement"
 )
 
 // Secret is the cluster secret of every test cluster; Token is derived
@@ -65,7 +66,7 @@ type Cluster struct {
 	Nodes   *Nodes
 	Token   string
 	Server  *admin.Server
-	HTTP    *httptest.Server // serves a mux with Server at admin.PathPrefix
+	HTTP    *httptest.Server // serves a mux with Server at adminapi.PathPrefix
 	K, M    int
 	// PlacementKey is the key of every layout SetLayout stores.
 	PlacementKey []byte
@@ -106,7 +107,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle(admin.PathPrefix, c.Server)
+	mux.Handle(adminapi.PathPrefix, c.Server)
 	c.HTTP = httptest.NewServer(mux)
 	t.Cleanup(c.HTTP.Close)
 	return c
@@ -145,8 +146,8 @@ func openStore(t testing.TB) *meta.Store {
 }
 
 // Client returns an admin client of the cluster's server.
-func (c *Cluster) Client() *admin.Client {
-	cl, err := admin.NewClient(c.HTTP.URL, c.Token, c.HTTP.Client())
+func (c *Cluster) Client() *adminapi.Client {
+	cl, err := adminapi.NewClient(c.HTTP.URL, c.Token, c.HTTP.Client())
 	if err != nil {
 		c.T.Fatal(err)
 	}
@@ -202,11 +203,7 @@ func (c *Cluster) PutObject(bucket, key string, n int) *meta.Object {
 	if err != nil || l == nil {
 		c.T.Fatalf("PutObject needs a layout (%v)", err)
 	}
-	nodes := make([]placement.Node, len(l.Nodes))
-	for i, ln := range l.Nodes {
-		nodes[i] = placement.Node{ID: ln.ID, Zone: ln.Zone, Weight: ln.Weight}
-	}
-	ring, err := placement.NewRing(l.PlacementKey, nodes)
+	ring, err := layout.Ring(l)
 	if err != nil {
 		c.T.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package admin
+package adminapi
 
 import (
 	"context"
@@ -26,7 +26,7 @@ type Client struct {
 
 // NewClient returns a client of the node at baseURL: "http://host:port"
 // (or https, with an optional path prefix), or "host:port" for http.
-// token is the admin token (Token); hc nil means http.DefaultClient.
+// token is the admin token (admin.Token); hc nil means http.DefaultClient.
 func NewClient(baseURL, token string, hc *http.Client) (*Client, error) {
 	base, err := NormalizeURL(baseURL)
 	if err != nil {
@@ -180,7 +180,7 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 // than a Cairn node (a proxy) may give without the JSON body.
 func answerError(resp *http.Response, body []byte) error {
 	e := &Error{Status: resp.StatusCode}
-	var eb errorBody
+	var eb ErrorBody
 	if json.Unmarshal(body, &eb) == nil && eb.Code != "" {
 		e.Code, e.Message = eb.Code, eb.Message
 		return e

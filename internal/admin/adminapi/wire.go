@@ -1,9 +1,14 @@
-package admin
+package adminapi
 
 import "time"
 
 // The types of this file are the wire format of version 1 (see doc.go):
 // their JSON tags are the field names on the wire. Sizes are bytes.
+
+// PathPrefix is the path under which the admin API answers: the server
+// is mounted there (mux.Handle(adminapi.PathPrefix, srv)), and Client
+// sends every request below it.
+const PathPrefix = "/v1/admin/"
 
 // Status is the answer to GET status: the cluster as this node sees it.
 type Status struct {
@@ -194,8 +199,8 @@ const (
 	RoleParity = "parity"
 )
 
-// errorBody is the body of every error answer.
-type errorBody struct {
+// ErrorBody is the body of every error answer.
+type ErrorBody struct {
 	Code    string `json:"error"`
 	Message string `json:"message"`
 }
