@@ -6,6 +6,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"cairn/internal/admin/adminapi"
+	"cairn/erasure"
 	"cairn/internal/admin/admintest"
 	"cairn/internal/layout"
 )
@@ -125,6 +126,9 @@ func TestObjectStatErrors(t *testing.T) {
 	// A chunk placed under a layout version the store does not have: the
 	// chunk says so, the rest of the object is shown.
 	obj := c.PutObject("photos", "odd", 2)
+	// A chunk the store has no record of yet, so that its stripe is the
+	// manifest's.
+	obj.Chunks[1].CID = erasure.ChunkCID([]byte("a chunk stored nowhere else")).Bytes()
 	obj.Chunks[1].Stripe.Layout = 99
 	must(t, c.Store.PutObject(bg, obj))
 	got, err := cl.ObjectStat(bg, "photos", "odd")

@@ -35,6 +35,8 @@ const (
 	opDeleteKey
 	opSetLayout
 	opForgetGarbage
+	opCollect
+	opSetStripeNodes
 )
 
 const cmdHeaderLen = 10
@@ -104,7 +106,7 @@ type wtx struct {
 	parts   *bolt.Bucket
 	keys    *bolt.Bucket
 	layouts *bolt.Bucket
-	refs    *bolt.Bucket
+	chunks  *bolt.Bucket
 	garbage *bolt.Bucket
 }
 
@@ -117,7 +119,7 @@ func newWtx(tx *bolt.Tx) *wtx {
 		parts:   tx.Bucket(bParts),
 		keys:    tx.Bucket(bKeys),
 		layouts: tx.Bucket(bLayouts),
-		refs:    tx.Bucket(bRefs),
+		chunks:  tx.Bucket(bChunks),
 		garbage: tx.Bucket(bGarbage),
 	}
 }
@@ -160,6 +162,10 @@ func (w *wtx) apply(data []byte) error {
 		err = w.setLayout(d)
 	case opForgetGarbage:
 		err = w.forgetGarbage(d)
+	case opCollect:
+		err = w.collect(d)
+	case opSetStripeNodes:
+		err = w.setStripeNodes(d)
 	default:
 		panic(fmt.Sprintf("meta: raft command op %d unknown to this binary: upgrade it", data[1]))
 	}

@@ -98,21 +98,26 @@
 //
 // # Stored format
 //
-// Version 1 (FormatVersion). The bbolt buckets of fsm.db, and what they
-// map:
+// The state machine file is format 2 (stateFormat, under raft/"format"):
+// format 1, which kept reference counts in a "refs" bucket and stripes only
+// in manifests and garbage records, is migrated into the chunk table when
+// fsm.db (or a snapshot) is opened. JSON records are version 1
+// (FormatVersion). The bbolt buckets of fsm.db, and what they map:
 //
 //	raft     "applied" -> last raft index applied, 8 bytes big endian
-//	         "format"  -> FormatVersion, 8 bytes big endian
+//	         "format"  -> stateFormat, 8 bytes big endian
 //	buckets  bucket name -> Bucket, JSON
 //	objects  esc(bucket) key -> object manifest
 //	uploads  esc(bucket) esc(key) esc(upload ID) -> Upload, JSON
 //	parts    esc(bucket) esc(key) esc(upload ID) part number (4 bytes BE) -> part manifest
 //	keys     access key ID -> Key, JSON
 //	layouts  version (8 bytes BE) -> Layout, JSON; the last is the current layout
-//	refs     chunk CID -> reference count, 8 bytes BE; at zero, 8 more
-//	         bytes: when it became zero (Unix ns BE)
-//	garbage  when (Unix ns, 8 bytes BE) chunk CID -> stripe: FormatVersion byte, then
-//	         the stripe as in a manifest
+//	chunks   chunk CID -> chunk record: byte 1 (its version), uvarint
+//	         reference count, byte state (0 live, 1 garbage, 2 being
+//	         collected), 8 bytes since when it is garbage (Unix ns BE; not
+//	         when live), then the stripe as in a version 2 manifest
+//	garbage  when (Unix ns, 8 bytes BE) chunk CID -> nothing: the garbage
+//	         chunks, oldest first
 //
 // esc(s) is s with each 0x00 byte written 0x00 0xFF, then 0x00 0x01: it
 // keeps byte order and no encoding is a prefix of another, so keys sort by
@@ -122,17 +127,23 @@
 //
 // A manifest (an object's or a part's) is
 //
-//	byte     FormatVersion
+//	byte     2 (manifestVersion; version 1, still read, has no nodes)
 //	uvarint  n, then n bytes: the Object or Part as JSON, with "chunks": null
 //	uvarint  number of chunks, then per chunk:
 //	         uvarint len, CID bytes; uvarint size;
 //	         the stripe: uvarint k, m, layout, shard size, seal, number of
-//	         shards, then per shard uvarint len, shard CID bytes;
+//	         shards, then per shard uvarint len, shard CID bytes; then
+//	         (version 2) uvarint 0 when no nodes are recorded, else 1 +
+//	         their number, and per node uvarint len, node ID ("" for a
+//	         shard stored nowhere);
 //	         and when k is 0 (an inline chunk, no shards): uvarint len,
 //	         the chunk's bytes
 //
 // so that listings decode only the JSON (ListObjects returns objects
-// without Chunks) and reference counting decodes only the chunks.
+// without Chunks) and reference counting decodes only the chunks. A
+// manifest's stripe is the one its chunk had when it was written; the
+// chunk table's record is where the shards are now, and GetObject and
+// ListParts answer with it.
 //
 // A snapshot is the 8 bytes "CRNMETA" FormatVersion, then the bbolt file.
 //

@@ -117,32 +117,6 @@ func unixNano(t time.Time) int64 {
 // so that byte order is time order.
 func timeKey(t time.Time) []byte { return u64(uint64(unixNano(t))) }
 
-// Reference counts: 8 bytes big endian; when the count is zero, 8 more
-// bytes hold the time it became zero (timeKey), which is also the first
-// half of the chunk's garbage key.
-
-func encodeRefs(n uint64, since []byte) []byte {
-	v := u64(n)
-	if n == 0 {
-		v = append(v, since...)
-	}
-	return v
-}
-
-func decodeRefs(v []byte) (n uint64, since []byte, err error) {
-	if len(v) < 8 {
-		return 0, nil, errCorrupt
-	}
-	n = binary.BigEndian.Uint64(v)
-	if n == 0 {
-		if len(v) != 16 {
-			return 0, nil, errCorrupt
-		}
-		return 0, v[8:16], nil
-	}
-	return n, nil, nil
-}
-
 func garbageKey(since, cid []byte) []byte {
 	k := make([]byte, 0, len(since)+len(cid))
 	return append(append(k, since...), cid...)
@@ -220,18 +194,22 @@ func (d *dec) str() string { return string(d.raw()) }
 
 // Manifests (object and part values) are
 //
-//	byte     FormatVersion
+//	byte     manifestVersion (2; 1 is read too)
 //	bytes    JSON of the record with Chunks left out (null)
 //	uvarint  number of chunks, then each chunk:
 //	         bytes CID, uvarint size, then the stripe:
 //	         uvarint k, m, layout, shard size, seal, number of shards,
-//	         then bytes per shard CID; when k is 0 the chunk is inline
-//	         and bytes of its data follow
+//	         then bytes per shard CID; in version 2, the nodes: uvarint
+//	         0 for none recorded, else 1 + their number, then bytes per
+//	         node ID ("" for a shard stored nowhere); when k is 0 the
+//	         chunk is inline and bytes of its data follow
 //
 // so that a listing decodes only the JSON and a reference count update only
 // the chunks.
 
-func appendStripe(e *enc, s *Stripe) {
+// appendStripe appends a stripe; withNodes (manifest version 2 and chunk
+// records) adds its nodes, as in appendNodes.
+func appendStripe(e *enc, s *Stripe, withNodes bool) {
 	e.uvarint(uint64(s.K))
 	e.uvarint(uint64(s.M))
 	e.uvarint(s.Layout)
@@ -241,9 +219,12 @@ func appendStripe(e *enc, s *Stripe) {
 	for _, sh := range s.Shards {
 		e.bytes(sh)
 	}
+	if withNodes {
+		appendNodes(e, s.Nodes)
+	}
 }
 
-func readStripe(d *dec) Stripe {
+func readStripe(d *dec, withNodes bool) Stripe {
 	s := Stripe{K: d.int(), M: d.int(), Layout: d.uvarint(), ShardSize: d.int(), Seal: d.int()}
 	n := d.int()
 	if d.err == nil && n > len(d.b) { // each shard takes at least one byte
@@ -257,6 +238,9 @@ func readStripe(d *dec) Stripe {
 		for i := range s.Shards {
 			s.Shards[i] = d.bytes()
 		}
+	}
+	if withNodes {
+		s.Nodes = readNodes(d)
 	}
 	return s
 }
@@ -276,6 +260,8 @@ func checkChunks(chunks []Chunk) error {
 			return fmt.Errorf("%w: chunk %d: inline data needs no stripe, its size, and at most %d bytes", ErrInvalidArgument, i, MaxInline)
 		case len(c.Data) == 0 && s.K == 0:
 			return fmt.Errorf("%w: chunk %d has neither a stripe nor inline data", ErrInvalidArgument, i)
+		case s.Nodes != nil && len(s.Nodes) != len(s.Shards):
+			return fmt.Errorf("%w: chunk %d has %d nodes for %d shards", ErrInvalidArgument, i, len(s.Nodes), len(s.Shards))
 		}
 	}
 	return nil
@@ -292,14 +278,14 @@ func encodeManifest(header any, chunks []Chunk) ([]byte, error) {
 		return nil, err
 	}
 	e := enc{b: make([]byte, 0, 1+binary.MaxVarintLen64+len(h)+len(chunks)*192)}
-	e.b = append(e.b, FormatVersion)
+	e.b = append(e.b, manifestVersion)
 	e.bytes(h)
 	e.uvarint(uint64(len(chunks)))
 	for i := range chunks {
 		c := &chunks[i]
 		e.bytes(c.CID)
 		e.uvarint(uint64(c.Size))
-		appendStripe(&e, &c.Stripe)
+		appendStripe(&e, &c.Stripe, true)
 		if c.Stripe.K == 0 {
 			e.bytes(c.Data) // inline: a stripe with K = 0, then the bytes
 		}
@@ -307,23 +293,27 @@ func encodeManifest(header any, chunks []Chunk) ([]byte, error) {
 	return e.b, nil
 }
 
-// splitManifest returns the JSON header of a manifest and a decoder
-// positioned on its chunk count.
-func splitManifest(v []byte) ([]byte, *dec, error) {
-	if len(v) == 0 || v[0] != FormatVersion {
-		return nil, nil, fmt.Errorf("%w: manifest format %v", errCorrupt, v[:min(len(v), 1)])
+// manifestVersion is the first byte of the manifests written now: 2, whose
+// stripes list their nodes. Version 1 manifests (no nodes) are still read.
+const manifestVersion = 2
+
+// splitManifest returns the JSON header of a manifest, a decoder
+// positioned on its chunk count, and whether its stripes list nodes.
+func splitManifest(v []byte) ([]byte, *dec, bool, error) {
+	if len(v) == 0 || (v[0] != 1 && v[0] != manifestVersion) {
+		return nil, nil, false, fmt.Errorf("%w: manifest format %v", errCorrupt, v[:min(len(v), 1)])
 	}
 	d := &dec{b: v[1:]}
 	h := d.raw()
 	if d.err != nil {
-		return nil, nil, d.err
+		return nil, nil, false, d.err
 	}
-	return h, d, nil
+	return h, d, v[0] >= 2, nil
 }
 
 // decodeManifestHeader decodes only the JSON part of a manifest into into.
 func decodeManifestHeader(v []byte, into any) error {
-	h, _, err := splitManifest(v)
+	h, _, _, err := splitManifest(v)
 	if err != nil {
 		return err
 	}
@@ -336,7 +326,7 @@ func decodeManifestHeader(v []byte, into any) error {
 // decodeManifestChunks decodes only the chunks of a manifest; every byte
 // slice is a copy.
 func decodeManifestChunks(v []byte) ([]Chunk, error) {
-	_, d, err := splitManifest(v)
+	_, d, withNodes, err := splitManifest(v)
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +344,7 @@ func decodeManifestChunks(v []byte) ([]Chunk, error) {
 	for i := range chunks {
 		chunks[i].CID = d.bytes()
 		chunks[i].Size = int64(d.uvarint())
-		chunks[i].Stripe = readStripe(d)
+		chunks[i].Stripe = readStripe(d, withNodes)
 		if d.err == nil && chunks[i].Stripe.K == 0 {
 			chunks[i].Data = d.bytes()
 		}
@@ -410,23 +400,6 @@ func encodePart(p *Part) ([]byte, error) {
 	h.V = FormatVersion
 	h.Chunks = nil
 	return encodeManifest(&h, p.Chunks)
-}
-
-// Garbage values: FormatVersion, then the stripe as in a manifest.
-
-func encodeGarbage(s *Stripe) []byte {
-	e := enc{b: []byte{FormatVersion}}
-	appendStripe(&e, s)
-	return e.b
-}
-
-func decodeGarbage(v []byte) (Stripe, error) {
-	if len(v) == 0 || v[0] != FormatVersion {
-		return Stripe{}, errCorrupt
-	}
-	d := &dec{b: v[1:]}
-	s := readStripe(d)
-	return s, d.err
 }
 
 // decodeJSON decodes a stored JSON record and checks its format version.

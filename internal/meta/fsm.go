@@ -27,14 +27,20 @@ var (
 	bParts   = []byte("parts")   // partKey -> part manifest
 	bKeys    = []byte("keys")    // access key ID -> JSON Key
 	bLayouts = []byte("layouts") // version, 8 bytes BE -> JSON Layout; the last is current
-	bRefs    = []byte("refs")    // chunk CID -> reference count (encodeRefs)
-	bGarbage = []byte("garbage") // timeKey(since) + CID -> encodeGarbage(stripe)
+	bChunks  = []byte("chunks")  // chunk CID -> chunk record (encodeChunkRecord)
+	bGarbage = []byte("garbage") // timeKey(since) + CID -> nothing: the index of garbage chunks
 
-	allBuckets = [][]byte{bRaft, bBuckets, bObjects, bUploads, bParts, bKeys, bLayouts, bRefs, bGarbage}
+	allBuckets = [][]byte{bRaft, bBuckets, bObjects, bUploads, bParts, bKeys, bLayouts, bChunks, bGarbage}
 
 	kApplied = []byte("applied")
 	kFormat  = []byte("format")
 )
+
+// stateFormat is the state machine's format, stored under raft/format: 2
+// has the chunk table. A format 1 file (reference counts, stripes in
+// manifests and garbage records) is migrated when it is opened, a
+// snapshot's included.
+const stateFormat = 2
 
 // snapshotHeader begins every snapshot stream, before the bbolt file.
 var snapshotHeader = []byte{'C', 'R', 'N', 'M', 'E', 'T', 'A', FormatVersion}
@@ -92,11 +98,17 @@ func openBolt(path string) (*bolt.DB, error) {
 			}
 		}
 		rb := tx.Bucket(bRaft)
-		switch v := rb.Get(kFormat); {
+		v := rb.Get(kFormat)
+		switch {
 		case v == nil:
-			return rb.Put(kFormat, u64(FormatVersion))
-		case len(v) != 8 || binary.BigEndian.Uint64(v) != FormatVersion:
-			return fmt.Errorf("%w: state machine format %x, this binary reads %d", errCorrupt, v, FormatVersion)
+			return rb.Put(kFormat, u64(stateFormat))
+		case len(v) != 8 || binary.BigEndian.Uint64(v) > stateFormat || binary.BigEndian.Uint64(v) == 0:
+			return fmt.Errorf("%w: state machine format %x, this binary reads 1 to %d", errCorrupt, v, stateFormat)
+		case binary.BigEndian.Uint64(v) == 1:
+			if err := migrateChunkTable(tx); err != nil {
+				return fmt.Errorf("migrate state machine format 1 to 2: %w", err)
+			}
+			return rb.Put(kFormat, u64(stateFormat))
 		}
 		return nil
 	})

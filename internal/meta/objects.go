@@ -64,6 +64,9 @@ func (w *wtx) putObject(d *dec) error {
 // setObject stores manifest m (whose chunks are chunks) at ok, counting
 // the new references before it releases the replaced object's.
 func (w *wtx) setObject(ok, m []byte, chunks []Chunk) error {
+	if err := w.checkReferable(chunks); err != nil {
+		return err
+	}
 	if err := w.addRefs(chunks); err != nil {
 		return err
 	}
@@ -92,8 +95,10 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string) (*Object, err
 			return ErrNoSuchKey
 		}
 		var err error
-		obj, err = decodeObject(v, true)
-		return err
+		if obj, err = decodeObject(v, true); err != nil {
+			return err
+		}
+		return resolveStripes(tx, obj.Chunks)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get object %s/%s: %w", bucket, key, err)

@@ -152,15 +152,23 @@ func TestRefcounts(t *testing.T) {
 		t.Errorf("Garbage(limit 3) = %+v", three)
 	}
 
-	// ForgetGarbage drops records of unreferenced chunks only.
+	// ForgetGarbage drops the records of chunks being collected only.
 	must(t, s.PutObject(bg, object("b", "again", "c1")))
-	must(t, s.ForgetGarbage(bg, [][]byte{cid("c1"), cid("p3"), cid("p4"), cid("unknown")}))
 	delete(garbage, "c1")
+	must(t, s.ForgetGarbage(bg, [][]byte{cid("p3")}))
+	if ci, err := s.Chunk(bg, cid("p3")); err != nil || ci == nil || ci.State != ChunkGarbage {
+		t.Errorf("garbage chunk forgotten before Collect: %+v, %v", ci, err)
+	}
+	must(t, s.Collect(bg, [][]byte{cid("c1"), cid("p3"), cid("p4"), cid("unknown")}, clock.now().Add(time.Second)))
+	if ci, err := s.Chunk(bg, cid("c1")); err != nil || ci == nil || ci.State != ChunkLive {
+		t.Errorf("live chunk after Collect: %+v, %v", ci, err)
+	}
+	must(t, s.ForgetGarbage(bg, [][]byte{cid("c1"), cid("p3"), cid("p4"), cid("unknown")}))
 	delete(garbage, "p3")
 	delete(garbage, "p4")
 	r.want(map[string]int64{"c1": 1, "p3": 0, "p4": 0}, garbage)
-	if d := s.fsm.dump(t); d[string(bRefs)][string(cid("p3"))] != "" {
-		t.Error("forgotten chunk still has a refs record")
+	if d := s.fsm.dump(t); d[string(bChunks)][string(cid("p3"))] != "" {
+		t.Error("forgotten chunk still has a record")
 	}
 
 	// The counts add up: every reference is an object's or a part's.
@@ -186,14 +194,15 @@ func checkRefsConsistent(t *testing.T, s *Store) {
 	for k := range d[string(bGarbage)] {
 		inGarbage[k[8:]] = true
 	}
-	for k, v := range d[string(bRefs)] {
-		n, _, err := decodeRefs([]byte(v))
+	for k, v := range d[string(bChunks)] {
+		r, err := decodeChunkRecord([]byte(v))
 		must(t, err)
+		n := r.refs
 		if n != want[k] {
 			t.Errorf("chunk %x: %d refs stored, %d counted", k, n, want[k])
 		}
-		if (n == 0) != inGarbage[k] {
-			t.Errorf("chunk %x: %d refs, in garbage %v", k, n, inGarbage[k])
+		if (n == 0) != inGarbage[k] || (n == 0) != (r.state != ChunkLive) {
+			t.Errorf("chunk %x: %d refs, state %v, in garbage %v", k, n, r.state, inGarbage[k])
 		}
 		delete(want, k)
 	}

@@ -238,8 +238,8 @@ func TestApplyBatch(t *testing.T) {
 	if len(d[string(bObjects)]) != 3 {
 		t.Errorf("objects %q", keys(d[string(bObjects)]))
 	}
-	n, _, _ := decodeRefs([]byte(d[string(bRefs)][string(cid("c3"))]))
-	if n != 1 {
+	r, _ := decodeChunkRecord([]byte(d[string(bChunks)][string(cid("c3"))]))
+	if n := r.refs; n != 1 {
 		t.Errorf("refs of c3 = %d, want 1 (the failed entry took no effect)", n)
 	}
 

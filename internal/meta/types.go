@@ -65,6 +65,12 @@ type Stripe struct {
 	ShardSize int      `json:"shard_size"`
 	Seal      int      `json:"seal,omitempty"` // 0: not sealed
 	Shards    [][]byte `json:"shards"`         // k+m binary shard CIDs, data shards first
+	// Nodes names the storage node that holds each shard, in shard order;
+	// "" for a shard stored nowhere (a write that missed it, a node that
+	// lost it), which repair rebuilds. Nil for a stripe written before
+	// nodes were recorded: its shards are where placement puts them under
+	// Layout.
+	Nodes []string `json:"nodes,omitempty"`
 }
 
 // Upload is a multipart upload in progress.
@@ -168,6 +174,9 @@ type GarbageChunk struct {
 	CID    []byte
 	Stripe Stripe
 	Since  time.Time
+	// Collecting: Collect has fenced the chunk, and the collector may have
+	// deleted some of its shards already.
+	Collecting bool
 }
 
 // Errors returned by the metadata store.
@@ -195,4 +204,12 @@ var (
 	ErrStaleLayout = errors.New("meta: layout version not newer than current")
 	// ErrNoSuchLayout: LayoutVersion for a version never stored.
 	ErrNoSuchLayout = errors.New("meta: no such layout version")
+	// ErrChunkCollecting: a write that references a chunk the garbage
+	// collector is deleting. Write the chunk's shards again once the
+	// chunk has no record (Chunk returns nil), then retry.
+	ErrChunkCollecting = errors.New("meta: chunk is being garbage collected")
+	// ErrStripeChanged: SetStripeNodes with old nodes the chunk's record
+	// no longer has (another repair or move came first), or for a chunk
+	// with no record.
+	ErrStripeChanged = errors.New("meta: stripe changed meanwhile")
 )

@@ -110,6 +110,9 @@ func (w *wtx) putPart(d *dec) error {
 		return reject(err)
 	}
 	pk := partKey(uk, n)
+	if err := w.checkReferable(chunks); err != nil {
+		return err
+	}
 	if err := w.addRefs(chunks); err != nil {
 		return err
 	}
@@ -146,6 +149,9 @@ func (s *Store) ListParts(ctx context.Context, bucket, key, id string, marker, l
 			}
 			p, err := decodePart(v)
 			if err != nil {
+				return err
+			}
+			if err := resolveStripes(tx, p.Chunks); err != nil {
 				return err
 			}
 			parts = append(parts, p)

@@ -43,6 +43,10 @@ type API interface {
 	Garbage(ctx context.Context, olderThan time.Time, limit int) ([]meta.GarbageChunk, error)
 	ForgetGarbage(ctx context.Context, cids [][]byte) error
 	ChunkRefs(ctx context.Context, chunkCID []byte) (int64, error)
+	Collect(ctx context.Context, cids [][]byte, olderThan time.Time) error
+	Chunk(ctx context.Context, chunkCID []byte) (*meta.ChunkInfo, error)
+	Chunks(ctx context.Context, after []byte, limit int) ([]meta.ChunkInfo, []byte, error)
+	SetStripeNodes(ctx context.Context, cid []byte, old, nodes []string, layout uint64) error
 }
 
 var (
@@ -86,6 +90,10 @@ var (
 	mGarbage        = method{"Garbage", false}
 	mForgetGarbage  = method{"ForgetGarbage", true}
 	mChunkRefs      = method{"ChunkRefs", false}
+	mCollect        = method{"Collect", true}
+	mChunk          = method{"Chunk", false}
+	mChunks         = method{"Chunks", false}
+	mSetStripeNodes = method{"SetStripeNodes", true}
 )
 
 // PathPrefix is the path under which Server answers; mount it there:

@@ -459,3 +459,35 @@ func (c *Client) ChunkRefs(ctx context.Context, chunkCID []byte) (int64, error) 
 	}
 	return res.Refs, nil
 }
+
+// Collect implements API.
+func (c *Client) Collect(ctx context.Context, cids [][]byte, olderThan time.Time) error {
+	return c.call(ctx, mCollect, &collectReq{CIDs: cids, OlderThan: olderThan}, &noResult{})
+}
+
+// Chunk implements API.
+func (c *Client) Chunk(ctx context.Context, chunkCID []byte) (*meta.ChunkInfo, error) {
+	var res chunkResult
+	if err := c.call(ctx, mChunk, &chunkRefsReq{CID: chunkCID}, &res); err != nil {
+		return nil, err
+	}
+	if res.Chunk == nil {
+		return nil, nil
+	}
+	ci := meta.ChunkInfo(*res.Chunk)
+	return &ci, nil
+}
+
+// Chunks implements API.
+func (c *Client) Chunks(ctx context.Context, after []byte, limit int) ([]meta.ChunkInfo, []byte, error) {
+	var res chunksResult
+	if err := c.call(ctx, mChunks, &chunksReq{After: after, Limit: limit}, &res); err != nil {
+		return nil, nil, err
+	}
+	return metaChunkInfos(res.Chunks), res.Next, nil
+}
+
+// SetStripeNodes implements API.
+func (c *Client) SetStripeNodes(ctx context.Context, cid []byte, old, nodes []string, layout uint64) error {
+	return c.call(ctx, mSetStripeNodes, &setStripeNodesReq{CID: cid, Old: old, Nodes: nodes, Layout: layout}, &noResult{})
+}

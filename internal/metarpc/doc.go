@@ -94,9 +94,13 @@
 //	SetLayout       layout                                 {}
 //	Layout          -                                      layout (null if none)
 //	LayoutVersion   version                                layout
-//	Garbage         older_than, limit                      chunks[{cid, stripe, since}]
+//	Garbage         older_than, limit                      chunks[{cid, stripe, since, collecting}]
 //	ForgetGarbage   cids                                   {}
 //	ChunkRefs       cid                                    refs
+//	Collect         cids, older_than                       {}
+//	Chunk           cid                                    chunk {cid, refs, state, since, stripe} (null if none)
+//	Chunks          after, limit                           chunks[chunk], next (null after the last)
+//	SetStripeNodes  cid, old, nodes, layout                {}
 //
 // The methods with result {} are the writes (one raft entry each); the
 // others are reads. Unknown fields are ignored: version 1 may gain an

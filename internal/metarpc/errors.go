@@ -66,6 +66,8 @@ var errCodes = []errCode{
 	{"InvalidArgument", meta.ErrInvalidArgument, nil, http.StatusBadRequest},
 	{"StaleLayout", meta.ErrStaleLayout, nil, http.StatusConflict},
 	{"NoSuchLayout", meta.ErrNoSuchLayout, nil, http.StatusNotFound},
+	{"ChunkCollecting", meta.ErrChunkCollecting, nil, http.StatusConflict},
+	{"StripeChanged", meta.ErrStripeChanged, nil, http.StatusConflict},
 	// The leader stepped down after appending the entry, which the next
 	// leader may still commit.
 	{codeOutcomeUnknown, ErrOutcomeUnknown, []error{raft.ErrLeadershipLost}, http.StatusServiceUnavailable},

@@ -176,8 +176,33 @@ func scenario(api API) []step {
 	for _, c := range g {
 		forget = append(forget, c.CID)
 	}
+	do("ForgetGarbage before Collect", api.ForgetGarbage(bg, forget))
+	do("Collect bad CID", api.Collect(bg, [][]byte{{}}, clockTime.Add(time.Hour)))
+	do("Collect", api.Collect(bg, forget, clockTime.Add(time.Hour)))
+	ci, err := api.Chunk(bg, forget[0])
+	rec("Chunk collecting", ci, err)
+	again := object("b", "again", "x")
+	again.Chunks[0].CID = forget[0]
+	do("PutObject of a chunk being collected", api.PutObject(bg, again))
 	do("ForgetGarbage", api.ForgetGarbage(bg, forget))
 	do("ForgetGarbage bad CID", api.ForgetGarbage(bg, [][]byte{{}}))
+	ci, err = api.Chunk(bg, forget[0])
+	rec("Chunk forgotten", ci, err)
+	page, next, err := api.Chunks(bg, nil, 2)
+	rec("Chunks page 1", page, err)
+	if len(page) > 0 {
+		c := page[0]
+		nodes := make([]string, len(c.Stripe.Shards))
+		for i := range nodes {
+			nodes[i] = fmt.Sprint("node", i)
+		}
+		do("SetStripeNodes", api.SetStripeNodes(bg, c.CID, c.Stripe.Nodes, nodes, 5))
+		do("SetStripeNodes stale", api.SetStripeNodes(bg, c.CID, c.Stripe.Nodes, nodes, 5))
+		ci, err = api.Chunk(bg, c.CID)
+		rec("Chunk moved", ci, err)
+	}
+	page, next, err = api.Chunks(bg, next, 0)
+	rec("Chunks page 2", []any{page, next}, err)
 	g, err = api.Garbage(bg, clockTime.Add(time.Hour), 0)
 	rec("Garbage after forget", g, err)
 	do("DeleteObjects rest", api.DeleteObjects(bg, "b", []string{"top", "empty", "big"}))
@@ -194,6 +219,7 @@ var sentinels = []error{
 	meta.ErrNoSuchBucket, meta.ErrBucketExists, meta.ErrBucketNotEmpty, meta.ErrNoSuchKey,
 	meta.ErrNoSuchUpload, meta.ErrInvalidPart, meta.ErrNoSuchAccess, meta.ErrNotLeader,
 	meta.ErrInvalidArgument, meta.ErrStaleLayout, meta.ErrNoSuchLayout,
+	meta.ErrChunkCollecting, meta.ErrStripeChanged,
 }
 
 // TestRoundTrip runs the scenario on a store directly and on another

@@ -327,6 +327,20 @@ func handlers() map[string]handler {
 			n, err := api.ChunkRefs(ctx, r.CID)
 			return &chunkRefsResult{n}, err
 		}),
+		mCollect.name: write(func(ctx context.Context, api API, r *collectReq) error {
+			return api.Collect(ctx, r.CIDs, r.OlderThan)
+		}),
+		mChunk.name: decode(func(ctx context.Context, api API, r *chunkRefsReq) (any, error) {
+			c, err := api.Chunk(ctx, r.CID)
+			return &chunkResult{toChunkInfo(c)}, err
+		}),
+		mChunks.name: decode(func(ctx context.Context, api API, r *chunksReq) (any, error) {
+			cs, next, err := api.Chunks(ctx, r.After, r.Limit)
+			return &chunksResult{toChunkInfos(cs), next}, err
+		}),
+		mSetStripeNodes.name: write(func(ctx context.Context, api API, r *setStripeNodesReq) error {
+			return api.SetStripeNodes(ctx, r.CID, r.Old, r.Nodes, r.Layout)
+		}),
 	}
 	return hs
 }

@@ -88,6 +88,20 @@ type (
 	forgetGarbageReq struct {
 		CIDs [][]byte `json:"cids"`
 	}
+	collectReq struct {
+		CIDs      [][]byte  `json:"cids"`
+		OlderThan time.Time `json:"older_than"`
+	}
+	chunksReq struct {
+		After []byte `json:"after"`
+		Limit int    `json:"limit"`
+	}
+	setStripeNodesReq struct {
+		CID    []byte   `json:"cid"`
+		Old    []string `json:"old"`
+		Nodes  []string `json:"nodes"`
+		Layout uint64   `json:"layout"`
+	}
 	chunkRefsReq struct {
 		CID []byte `json:"cid"`
 	}
@@ -138,6 +152,13 @@ type (
 	garbageResult struct {
 		Chunks []garbageChunk `json:"chunks"`
 	}
+	chunkResult struct {
+		Chunk *chunkInfo `json:"chunk"`
+	}
+	chunksResult struct {
+		Chunks []chunkInfo `json:"chunks"`
+		Next   []byte      `json:"next"`
+	}
 	chunkRefsResult struct {
 		Refs int64 `json:"refs"`
 	}
@@ -178,9 +199,17 @@ type (
 		ETag   string `json:"etag"`
 	}
 	garbageChunk struct {
-		CID    []byte      `json:"cid"`
-		Stripe meta.Stripe `json:"stripe"`
-		Since  time.Time   `json:"since"`
+		CID        []byte      `json:"cid"`
+		Stripe     meta.Stripe `json:"stripe"`
+		Since      time.Time   `json:"since"`
+		Collecting bool        `json:"collecting,omitempty"`
+	}
+	chunkInfo struct {
+		CID    []byte          `json:"cid"`
+		Refs   int64           `json:"refs"`
+		State  meta.ChunkState `json:"state"`
+		Since  time.Time       `json:"since"`
+		Stripe meta.Stripe     `json:"stripe"`
 	}
 )
 
@@ -248,6 +277,36 @@ func metaGarbage(g []garbageChunk) []meta.GarbageChunk {
 	out := make([]meta.GarbageChunk, len(g))
 	for i, c := range g {
 		out[i] = meta.GarbageChunk(c)
+	}
+	return out
+}
+
+func toChunkInfo(c *meta.ChunkInfo) *chunkInfo {
+	if c == nil {
+		return nil
+	}
+	ci := chunkInfo(*c)
+	return &ci
+}
+
+func toChunkInfos(cs []meta.ChunkInfo) []chunkInfo {
+	if cs == nil {
+		return nil
+	}
+	out := make([]chunkInfo, len(cs))
+	for i, c := range cs {
+		out[i] = chunkInfo(c)
+	}
+	return out
+}
+
+func metaChunkInfos(cs []chunkInfo) []meta.ChunkInfo {
+	if cs == nil {
+		return nil
+	}
+	out := make([]meta.ChunkInfo, len(cs))
+	for i, c := range cs {
+		out[i] = meta.ChunkInfo(c)
 	}
 	return out
 }
