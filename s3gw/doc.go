@@ -27,6 +27,12 @@
 //     are mapped by errorTable; anything else is a 500 InternalError whose
 //     detail is logged, never sent. HEAD errors have no body.
 //
+// Config.Observer, when set, is told about every request once its handler
+// has returned: the operation, the status sent, the duration and the body
+// bytes received and sent (observe.go). New asks it for one observer per
+// operation, so that counting a request costs no lookup by name. s3gw has
+// no metrics of its own: the caller decides what to keep.
+//
 // # Authentication
 //
 // Every request must be signed with an access key that Config.Credentials

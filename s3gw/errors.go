@@ -134,6 +134,7 @@ func (s *Server) writeError(w *responseWriter, r *http.Request, o *op, err error
 		s.log.Debug("request failed", "request_id", w.requestID, "code", api.Code, "err", err)
 	}
 	if w.wroteHeader {
+		w.aborted = true
 		panic(http.ErrAbortHandler)
 	}
 	w.err = api.Code

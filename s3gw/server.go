@@ -35,6 +35,9 @@ type Config struct {
 	// MaxSkew is how far a signed request's time may be from Now before it
 	// is refused with RequestTimeTooSkewed. Default 15 minutes.
 	MaxSkew time.Duration
+	// Observer, when set, is told about every request: its operation,
+	// status, duration and bytes (observe.go). Nil observes nothing.
+	Observer Observer
 }
 
 // DefaultConfig returns a Config with every default filled in and no
@@ -88,7 +91,8 @@ type Server struct {
 	cfg     Config
 	backend Backend
 	log     *slog.Logger
-	domains []string // lower case, with a leading dot
+	domains []string   // lower case, with a leading dot
+	obs     *observers // nil without Config.Observer
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -99,7 +103,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, backend: cfg.Backend, log: cfg.Logger}
+	s := &Server{cfg: cfg, backend: cfg.Backend, log: cfg.Logger, obs: newObservers(cfg.Observer)}
 	for _, d := range cfg.Domains {
 		s.domains = append(s.domains, "."+strings.ToLower(strings.TrimSuffix(d, ".")))
 	}
@@ -122,6 +126,14 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	h.Set("Server", "Cairn")
 
 	o, perr := parseOp(r, s.domains)
+	if s.obs != nil {
+		if r.Body != nil {
+			w.body.rc = r.Body
+			r.Body = &w.body
+		}
+		// Deferred, so that a response aborted with a panic is observed too.
+		defer s.obs.done(o, w, start)
+	}
 	err := s.serve(w, r, o, perr)
 	if err != nil {
 		s.writeError(w, r, o, err)
@@ -154,6 +166,8 @@ type responseWriter struct {
 	code        int
 	written     int64
 	err         string // the S3 error code sent, if any
+	aborted     bool   // the response was cut off after its status was sent
+	body        countingBody
 }
 
 func (w *responseWriter) WriteHeader(code int) {

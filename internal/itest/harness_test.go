@@ -62,6 +62,8 @@ type proc struct {
 	endpoint string // host:port of S3
 	access   string // the access key the banner printed
 	secret   string
+	metrics  string   // the gateway's /metrics URL, from the banner
+	nodeMets []string // the storage nodes' /metrics URLs
 	exited   chan struct{}
 	logPath  string
 }
@@ -105,6 +107,16 @@ func startDevEnv(t *testing.T, data string, env ...string) *proc {
 			line := sc.Text()
 			if v, ok := strings.CutPrefix(line, "S3 endpoint:"); ok {
 				ep = strings.TrimPrefix(strings.TrimSpace(v), "http://")
+			}
+			if v, ok := strings.CutPrefix(line, "Metrics:"); ok {
+				p.metrics, _, _ = strings.Cut(strings.TrimSpace(v), " ")
+			}
+			if v, ok := strings.CutPrefix(line, "Node metrics:"); ok {
+				for _, f := range strings.Fields(v) {
+					if strings.HasPrefix(f, "http://") {
+						p.nodeMets = append(p.nodeMets, f)
+					}
+				}
 			}
 			if v, ok := strings.CutPrefix(line, "Access key:"); ok {
 				p.access = strings.TrimSpace(v)

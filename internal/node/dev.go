@@ -22,6 +22,7 @@ import (
 	"cairn/internal/durable"
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
+	"cairn/internal/metrics"
 	"cairn/internal/nodeauth"
 )
 
@@ -256,6 +257,15 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 		cfg.Nodes, cfg.Zones, cfg.K, cfg.M, cfg.DataDir)
 	fmt.Fprintf(cfg.Out, "S3 endpoint:  http://%s\n", s3Ln.Addr())
 	fmt.Fprintf(cfg.Out, "Admin:        storectl --node http://%s --token-file %s\n", nodes[0].APIAddr, filepath.Join(nodes[0].DataDir, adminTokenFile))
+	// Each node serves its own metrics on its own node API (ports picked
+	// afresh at every start): the gateway's S3 metrics, and the storage
+	// nodes' shard metrics.
+	fmt.Fprintf(cfg.Out, "Metrics:      http://%s%s (S3 gateway)\n", gw.APIAddr, metrics.Path)
+	var storage []string
+	for _, c := range nodes[:len(nodes)-1] {
+		storage = append(storage, "http://"+c.APIAddr+metrics.Path)
+	}
+	fmt.Fprintf(cfg.Out, "Node metrics: %s (storage nodes)\n", strings.Join(storage, " "))
 	fmt.Fprintf(cfg.Out, "Access key:   %s\n", access)
 	if cfg.SecretKey == "" {
 		// Generated or saved keys are shown; one from the environment is not

@@ -26,6 +26,7 @@ import (
 	"cairn/internal/layout"
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
+	"cairn/internal/metrics"
 	"cairn/internal/nodeapi"
 	"cairn/internal/nodeauth"
 	"cairn/s3gw"
@@ -94,16 +95,23 @@ type Config struct {
 // LocalStores are the storage nodes of this process, by node ID.
 type LocalStores struct {
 	mu     sync.Mutex
-	stores map[string]blob.Local
+	stores map[string]localStore
 }
 
-func (l *LocalStores) add(id string, st blob.Local) {
+// localStore is a storage node's store, and where the operations a
+// gateway of the same process runs on it are counted.
+type localStore struct {
+	blob.Local
+	obs nodeapi.ShardObserver
+}
+
+func (l *LocalStores) add(id string, st blob.Local, obs nodeapi.ShardObserver) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stores == nil {
-		l.stores = map[string]blob.Local{}
+		l.stores = map[string]localStore{}
 	}
-	l.stores[id] = st
+	l.stores[id] = localStore{st, obs}
 }
 
 func (l *LocalStores) remove(id string) {
@@ -112,7 +120,7 @@ func (l *LocalStores) remove(id string) {
 	delete(l.stores, id)
 }
 
-func (l *LocalStores) get(id string) (blob.Local, bool) {
+func (l *LocalStores) get(id string) (localStore, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st, ok := l.stores[id]
@@ -213,6 +221,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	mux := http.NewServeMux()
 	self := cluster.Member{ID: id, Zone: cfg.Zone, APIAddr: cfg.APIAddr}
+	// Every node has a registry of its own, served on its own node API:
+	// in dev, where several nodes share this process, each one's metrics
+	// stay apart by address, and mean what they mean in a real cluster.
+	// Packages with metrics register them here (metrics.Register).
+	reg := metrics.NewRegistry()
+	mux.Handle("GET "+metrics.Path, metrics.Handler(reg, log.With("component", "metrics")))
 
 	if cfg.StorageDir != "" {
 		st, err := blob.Open(cfg.StorageDir)
@@ -227,7 +241,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			}
 			cfg.Weight = max(float64(u.Capacity)/(1<<30), 0.001)
 		}
-		srv, err := nodeapi.NewServer(nodeapi.ServerConfig{Store: st, Signer: signer, NodeID: id, Zone: cfg.Zone, Weight: cfg.Weight, Logger: log})
+		shardMetrics, err := metrics.NewShards(reg)
+		if err != nil {
+			return err
+		}
+		srv, err := nodeapi.NewServer(nodeapi.ServerConfig{Store: st, Signer: signer, NodeID: id, Zone: cfg.Zone, Weight: cfg.Weight, Logger: log,
+			Observer: shardMetrics.HTTP()})
 		if err != nil {
 			return err
 		}
@@ -236,7 +255,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 		self.Roles = append(self.Roles, cluster.RoleStorage)
 		self.Weight = cfg.Weight
-		cfg.Local.add(id, st)
+		cfg.Local.add(id, st, shardMetrics.Local())
 		defer cfg.Local.remove(id)
 	}
 
@@ -255,9 +274,20 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		self.Roles = append(self.Roles, cluster.RoleMeta)
 		self.RaftAddr = cfg.RaftAddr
 	}
+	var s3Metrics *metrics.S3
 	if cfg.S3Addr != "" {
 		self.Roles = append(self.Roles, cluster.RoleGateway)
 		self.S3Addr = cfg.S3Addr
+		if s3Metrics, err = metrics.NewS3(reg); err != nil {
+			return err
+		}
+	}
+	roles := make([]string, len(self.Roles))
+	for i, r := range self.Roles {
+		roles[i] = string(r)
+	}
+	if err := metrics.RegisterNodeInfo(reg, id, cfg.Zone, roles); err != nil {
+		return err
 	}
 
 	ccfg := cluster.DefaultConfig()
@@ -363,6 +393,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	serve(mux, apiLn, 10*time.Second)
 	fmt.Fprintf(cfg.Out, "Cairn node %s: roles %v, zone %s\n", id, self.Roles, cfg.Zone)
 	fmt.Fprintf(cfg.Out, "Node API:     http://%s\nGossip:       %s\n", apiLn.Addr(), members.GossipAddr())
+	fmt.Fprintf(cfg.Out, "Metrics:      http://%s%s\n", apiLn.Addr(), metrics.Path)
 	fmt.Fprintf(cfg.Out, "Admin:        storectl --node %s --token-file %s\n", adminURL, filepath.Join(cfg.DataDir, adminTokenFile))
 	if cfg.Ready != nil {
 		cfg.Ready()
@@ -399,7 +430,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			if err != nil {
 				return // ctx ended
 			}
-			h, err := s3gw.New(s3gw.Config{Backend: gw.Gateway, Credentials: gw.Gateway, Logger: log.With("component", "s3")})
+			h, err := s3gw.New(s3gw.Config{Backend: gw.Gateway, Credentials: gw.Gateway, Logger: log.With("component", "s3"), Observer: s3Metrics})
 			if err != nil {
 				log.Error("S3 gateway", "err", err)
 				return

@@ -17,6 +17,8 @@ import (
 	"cairn/internal/cluster"
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
+	"cairn/internal/metrics"
+	"cairn/internal/metrics/metricstest"
 	"cairn/internal/nodeauth"
 )
 
@@ -120,6 +122,73 @@ func TestClusterInProcess(t *testing.T) {
 	got, err := io.ReadAll(obj)
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("read back %d bytes, err %v", len(got), err)
+	}
+	checkMetrics(ctx, t, nodes, len(data))
+}
+
+// checkMetrics scrapes every node's /metrics after one PUT and one GET of
+// size bytes through the gateway of nodes[0], which is storage too: its
+// own shards go to its store directly (transport local), the others' over
+// their node API (http).
+func checkMetrics(ctx context.Context, t *testing.T, nodes []Config, size int) {
+	t.Helper()
+	scrape := func(c Config) metricstest.Metrics {
+		m, err := metricstest.Scrape(ctx, nil, "http://"+c.APIAddr+metrics.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	val := func(m metricstest.Metrics, name string, labels ...string) float64 {
+		v, _ := m.Value(name, labels...)
+		return v
+	}
+	// The gateway counts a request once its handler returns, which can
+	// be after the client has the response.
+	eventually(t, func() error {
+		m := scrape(nodes[0])
+		for _, op := range []string{"PutObject", "GetObject"} {
+			if v := val(m, "cairn_s3_requests_total", "op", op, "code", "200"); v != 1 {
+				return fmt.Errorf("%s 200: %v, want 1", op, v)
+			}
+		}
+		return nil
+	})
+	m := scrape(nodes[0])
+	if v := val(m, "cairn_s3_received_bytes_total", "op", "PutObject"); v < float64(size) {
+		t.Errorf("S3 bytes received %v, want >= %d", v, size)
+	}
+	if v := val(m, "cairn_s3_sent_bytes_total", "op", "GetObject"); v != float64(size) {
+		t.Errorf("S3 bytes sent %v, want %d", v, size)
+	}
+	if v := val(m, "cairn_node_info", "roles", "gateway,meta,storage"); v != 1 {
+		t.Errorf("cairn_node_info of the gateway: %v, want 1 with its roles", v)
+	}
+	if v := val(m, "cairn_shard_requests_total", "transport", "local", "op", "put", "result", "ok"); v < 1 {
+		t.Errorf("the gateway's own store counted %v local shard PUTs, want >= 1", v)
+	}
+	// Every chunk has at least k+1 shards written and k read; a storage
+	// node without a gateway serves only over HTTP, and has no S3 metrics.
+	chunks := (size + 1<<20 - 1) >> 20
+	var puts, gets float64
+	for i, c := range nodes {
+		m := scrape(c)
+		puts += val(m, "cairn_shard_requests_total", "op", "put", "result", "ok")
+		gets += val(m, "cairn_shard_requests_total", "op", "get", "result", "ok")
+		if i > 0 {
+			if v := val(m, "cairn_shard_requests_total", "transport", "local"); v != 0 {
+				t.Errorf("node %d: %v local shard operations, want 0", i, v)
+			}
+			if n := m.Series("cairn_s3_requests_total") + m.Series("cairn_s3_request_duration_seconds"); n != 0 {
+				t.Errorf("node %d, not a gateway, has %d S3 series", i, n)
+			}
+		}
+	}
+	if want := float64(chunks * (nodes[0].K + 1)); puts < want {
+		t.Errorf("%v shard PUTs counted, want >= %v", puts, want)
+	}
+	if want := float64(chunks * nodes[0].K); gets < want {
+		t.Errorf("%v shard GETs counted, want >= %v", gets, want)
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/ipfs/go-cid"
 
-	"cairn/internal/blob"
 	"cairn/internal/cluster"
 	"cairn/internal/gateway"
 	"cairn/internal/layout"
@@ -185,7 +184,7 @@ func (n *remoteNodes) Shards(id string) (gateway.ShardStore, error) {
 	// A store of this process is up whatever gossip says: under load,
 	// gossip can declare a node of the same process failed for a moment.
 	if st, ok := n.local.get(id); ok {
-		return localShards{st}, nil
+		return localShards(st), nil
 	}
 	return n.client(id)
 }
@@ -200,11 +199,22 @@ var (
 // localShards is a storage node of this process as the gateway sees it:
 // the gateway named every shard itself (or computed its CID from its
 // bytes), and the bytes never left the process, so the store does not
-// hash them again.
-type localShards struct{ blob.Local }
+// hash them again. What it does is counted in the storage node's shard
+// metrics, as its node API would count it.
+type localShards localStore
 
 func (l localShards) Put(ctx context.Context, id cid.Cid, data []byte) error {
-	return l.PutComputed(ctx, id, data)
+	start := time.Now()
+	err := l.PutComputed(ctx, id, data)
+	l.obs.ObserveShard(nodeapi.ShardPut, nodeapi.ResultOf(err), int64(len(data)), time.Since(start))
+	return err
+}
+
+func (l localShards) Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, error) {
+	start := time.Now()
+	data, err := l.Local.Get(ctx, id, dst)
+	l.obs.ObserveShard(nodeapi.ShardGet, nodeapi.ResultOf(err), int64(len(data)), time.Since(start))
+	return data, err
 }
 
 // client returns a node API client for the storage node id, which must be

@@ -114,6 +114,15 @@
 //
 // A new version gets a new prefix (/v2); a server may serve several.
 //
+// # Observing
+//
+// ServerConfig.Observer, when set, is told about every shard PUT, GET,
+// HEAD and DELETE the server answers, refused ones included: its
+// ShardResult, the shard bytes received or sent, and its duration. ResultOf
+// classifies errors the same way for callers that reach a store of their
+// own process directly. nodeapi keeps no metrics itself: Cairn's
+// Prometheus metrics (internal/metrics) implement ShardObserver.
+//
 // # Costs
 //
 // blob.Store.Walk has no starting point, so every inventory page walks

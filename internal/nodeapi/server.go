@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -42,6 +43,10 @@ type ServerConfig struct {
 	// larger is refused (413) without reading its body, and no PUT body
 	// is read past MaxShardSize+1 bytes. Zero means DefaultMaxShardSize.
 	MaxShardSize int64
+	// Observer, when set, is told about every shard PUT, GET, HEAD and
+	// DELETE: its result, bytes and duration (observe.go). Nil observes
+	// nothing.
+	Observer ShardObserver
 }
 
 // Server serves one storage node's shards and status over HTTP, in the
@@ -57,7 +62,8 @@ type Server struct {
 	self     Status // without Usage
 	log      *slog.Logger
 	maxShard int64
-	bufs     sync.Pool // *[]byte, for shard bodies
+	obs      ShardObserver // nil: observe nothing
+	bufs     sync.Pool     // *[]byte, for shard bodies
 }
 
 // maxPooledBuf is the largest buffer the server keeps for reuse: shards
@@ -90,6 +96,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		self:     Status{NodeID: cfg.NodeID, Zone: cfg.Zone, Weight: cfg.Weight},
 		log:      cfg.Logger,
 		maxShard: cfg.MaxShardSize,
+		obs:      cfg.Observer,
 	}, nil
 }
 
@@ -97,7 +104,8 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 type opKind int
 
 const (
-	opPutShard opKind = iota
+	opNone opKind = iota // not parsed
+	opPutShard
 	opGetShard
 	opHasShard
 	opDeleteShard
@@ -189,25 +197,46 @@ func parseInventory(r *http.Request) (op, error) {
 }
 
 // ServeHTTP implements http.Handler: verify, parse, then dispatch; errors
-// are written in one place, writeError.
+// are written in one place, writeError; shard operations are reported to
+// the Observer, if any.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var start time.Time
+	if s.obs != nil {
+		start = time.Now()
+	}
+	o, n, err := s.handle(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+	}
+	if s.obs != nil {
+		if sop, ok := o.kind.shardOp(); ok {
+			s.obs.ObserveShard(sop, ResultOf(err), n, time.Since(start))
+		}
+	}
+}
+
+// handle serves one request and returns its operation (kind opNone if
+// the request did not parse), the shard bytes received or sent, and the
+// error for writeError.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) (op, int64, error) {
 	bodyHash, err := s.signer.Verify(r)
 	if err != nil {
 		s.log.Warn("nodeapi: refused a request not signed with the cluster secret",
 			"remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "err", err)
-		s.writeError(w, r, &apiError{code: codeUnauthorized, status: http.StatusUnauthorized, msg: err.Error()})
-		return
+		// Parsed only to count the refusal under its operation: parsing
+		// reads the method, path and query, and touches nothing.
+		o, _ := parseOp(r)
+		return o, 0, &apiError{code: codeUnauthorized, status: http.StatusUnauthorized, msg: err.Error()}
 	}
 	o, err := parseOp(r)
 	if err == nil {
 		err = checkBodyHash(o, bodyHash)
 	}
-	if err == nil {
-		err = s.serve(w, r, o, bodyHash)
-	}
 	if err != nil {
-		s.writeError(w, r, err)
+		return o, 0, err
 	}
+	n, err := s.serve(w, r, o, bodyHash)
+	return o, n, err
 }
 
 // checkBodyHash enforces what the signature must say about the body: a
@@ -227,7 +256,9 @@ func checkBodyHash(o op, bodyHash string) error {
 	return nil
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, o op, bodyHash string) error {
+// serve runs a parsed request; it returns the shard bytes received (PUT)
+// or sent (GET).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, o op, bodyHash string) (int64, error) {
 	switch o.kind {
 	case opPutShard:
 		return s.putShard(w, r, o, bodyHash)
@@ -236,32 +267,32 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o op, bodyHash st
 	case opHasShard:
 		ok, err := s.store.Has(r.Context(), o.id)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if !ok {
-			return blob.ErrNotFound
+			return 0, blob.ErrNotFound
 		}
 		w.WriteHeader(http.StatusOK)
-		return nil
+		return 0, nil
 	case opDeleteShard:
 		if err := s.store.Delete(r.Context(), o.id); err != nil {
-			return err
+			return 0, err
 		}
 		w.WriteHeader(http.StatusNoContent)
-		return nil
+		return 0, nil
 	case opInventory:
-		return s.inventory(w, r, o)
+		return 0, s.inventory(w, r, o)
 	case opStatus:
 		u, err := s.store.Usage(r.Context())
 		if err != nil {
-			return err
+			return 0, err
 		}
 		st := s.self
 		st.Usage = u
 		w.Header().Set("Content-Type", contentTypeJSON)
-		return json.NewEncoder(w).Encode(st.toJSON())
+		return 0, json.NewEncoder(w).Encode(st.toJSON())
 	}
-	return fmt.Errorf("nodeapi: unhandled op %d", o.kind)
+	return 0, fmt.Errorf("nodeapi: unhandled op %d", o.kind)
 }
 
 func (s *Server) getBuf() *[]byte {
@@ -277,9 +308,9 @@ func (s *Server) putBuf(b *[]byte) {
 	}
 }
 
-func (s *Server) putShard(w http.ResponseWriter, r *http.Request, o op, bodyHash string) error {
+func (s *Server) putShard(w http.ResponseWriter, r *http.Request, o op, bodyHash string) (int64, error) {
 	if r.ContentLength > s.maxShard {
-		return &apiError{code: codeTooLarge, status: http.StatusRequestEntityTooLarge,
+		return 0, &apiError{code: codeTooLarge, status: http.StatusRequestEntityTooLarge,
 			msg: fmt.Sprintf("a %d-byte shard is over this node's maximum of %d", r.ContentLength, s.maxShard)}
 	}
 	bp := s.getBuf()
@@ -288,29 +319,30 @@ func (s *Server) putShard(w http.ResponseWriter, r *http.Request, o op, bodyHash
 	// refusal rather than read the rest of a huge body.
 	data, err := readLimited(http.MaxBytesReader(w, r.Body, s.maxShard), *bp, r.ContentLength, s.maxShard)
 	*bp = data[:0]
+	n := int64(len(data))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok || errors.Is(err, ErrTooLarge) {
-			return &apiError{code: codeTooLarge, status: http.StatusRequestEntityTooLarge,
+			return n, &apiError{code: codeTooLarge, status: http.StatusRequestEntityTooLarge,
 				msg: fmt.Sprintf("shard body over this node's maximum of %d bytes", s.maxShard)}
 		}
-		return badRequest("reading the shard body: %v", err)
+		return n, badRequest("reading the shard body: %v", err)
 	}
 	if bodyHash != nodeauth.UnsignedPayload && !nodeauth.BodyMatches(data, bodyHash) {
-		return &apiError{code: codeUnauthorized, status: http.StatusUnauthorized,
+		return n, &apiError{code: codeUnauthorized, status: http.StatusUnauthorized,
 			msg: fmt.Sprintf("%v: the body does not match its signed hash", nodeauth.ErrUnauthorized)}
 	}
 	if err := s.store.Put(r.Context(), o.id, data); err != nil {
 		if errors.Is(err, blob.ErrCorrupt) {
-			return &apiError{code: codeBadDigest, status: http.StatusBadRequest,
+			return n, &apiError{code: codeBadDigest, status: http.StatusBadRequest,
 				msg: fmt.Sprintf("the body does not hash to %s", o.id)}
 		}
-		return err
+		return n, err
 	}
 	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return n, nil
 }
 
-func (s *Server) getShard(w http.ResponseWriter, r *http.Request, o op) error {
+func (s *Server) getShard(w http.ResponseWriter, r *http.Request, o op) (int64, error) {
 	bp := s.getBuf()
 	defer s.putBuf(bp)
 	data, err := s.store.Get(r.Context(), o.id, *bp)
@@ -318,19 +350,20 @@ func (s *Server) getShard(w http.ResponseWriter, r *http.Request, o op) error {
 	if err != nil {
 		if errors.Is(err, blob.ErrCorrupt) {
 			s.log.Warn("nodeapi: a stored shard failed verification", "cid", o.id, "err", err)
-			return &apiError{code: codeShardCorrupt, status: http.StatusInternalServerError,
+			return 0, &apiError{code: codeShardCorrupt, status: http.StatusInternalServerError,
 				msg: fmt.Sprintf("the stored copy of %s was corrupt and has been quarantined", o.id)}
 		}
-		return err
+		return 0, err
 	}
 	h := w.Header()
 	h.Set("Content-Type", contentTypeBinary)
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(http.StatusOK)
-	if _, err := w.Write(data); err != nil {
+	n, err := w.Write(data)
+	if err != nil {
 		s.log.Debug("nodeapi: writing a shard response", "cid", o.id, "err", err)
 	}
-	return nil
+	return int64(n), nil
 }
 
 // inventory answers one page: the shards whose binary CIDs sort after
