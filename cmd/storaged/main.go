@@ -19,6 +19,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
+	"cairn/internal/heal"
 	"cairn/internal/node"
 )
 
@@ -115,6 +118,7 @@ func run(args []string) error {
 	secret := fs.String("secret", "", "the cluster secret itself (visible to other local users in ps; prefer --secret-file)")
 	approval := fs.Bool("approval", false, "meta nodes: admit new storage nodes only after storectl node approve")
 	fs.DurationVar(&cl.Grace, "grace", cl.Grace, "meta nodes: how long a failed storage node keeps its place in the layout")
+	repairRate := fs.String("repair-rate", humanize.IBytes(heal.DefaultRate), "meta nodes (and --dev): bytes per second that repair and rebalance may write, `BYTES_PER_S` (such as 64MiB or 1000000)")
 	stripe := fs.String("stripe", fmt.Sprintf("%d+%d", cl.K, cl.M), "gateways: data+parity shards of new stripes, K+M")
 	debugAddr := fs.String("debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback `ADDR`, for diagnosing performance")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -157,6 +161,11 @@ func run(args []string) error {
 		}
 	}
 
+	rate, err := humanize.ParseBytes(*repairRate)
+	if err != nil || rate == 0 || rate > 1<<50 {
+		return fmt.Errorf("--repair-rate %q: want a positive number of bytes per second, such as 64MiB", *repairRate)
+	}
+	cl.RepairRate, dev.RepairRate = int64(rate), int64(rate)
 	if *devMode {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

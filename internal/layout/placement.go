@@ -15,12 +15,12 @@ import (
 
 // Nodes returns the nodes of l that placement may give shards to, as
 // placement sees them (ID, zone, weight), in l's order: every node of l
-// that is not Removed and whose weight is not 0 or less. (A weight that is
+// that is neither Removed nor Draining and whose weight is not 0 or less. (A weight that is
 // NaN or infinite, which no layout made by this package has, is kept for
 // Ring to refuse rather than silently dropped.) A node that is down but
 // still in l (within its grace period) is eligible: placement does not
-// know liveness, and readers route around the node instead. There is no
-// draining state: a node is eligible or it is not. The Addr of a node
+// know liveness, and readers route around the node instead. A draining
+// node is not eligible: its shards move off it. The Addr of a node
 // plays no part. Nodes returns nil when no node of l is eligible.
 //
 // Remove sets a removed node's weight to 0, so a removed node would get
@@ -29,7 +29,7 @@ import (
 func Nodes(l *meta.Layout) []placement.Node {
 	var out []placement.Node
 	for _, n := range l.Nodes {
-		if n.Removed || n.Weight <= 0 {
+		if n.Removed || n.Draining || n.Weight <= 0 {
 			continue
 		}
 		out = append(out, placement.Node{ID: n.ID, Zone: n.Zone, Weight: n.Weight})

@@ -62,6 +62,7 @@ func (s ChunkState) String() string {
 // ChunkInfo is a chunk's record in the chunk table.
 type ChunkInfo struct {
 	CID    []byte
+	Size   int64 // plaintext bytes
 	Refs   int64
 	State  ChunkState
 	Since  time.Time // when the chunk became garbage; zero while live
@@ -74,10 +75,11 @@ type ChunkInfo struct {
 //	uvarint  reference count
 //	byte     state (ChunkState)
 //	8 bytes  since (timeKey), when the state is not live
+//	uvarint  the chunk's size
 //	         the stripe, as in a manifest of manifestVersion
 const chunkRecordVersion = 1
 
-func encodeChunkRecord(refs uint64, state ChunkState, since []byte, s *Stripe) []byte {
+func encodeChunkRecord(refs uint64, state ChunkState, since []byte, size int64, s *Stripe) []byte {
 	e := enc{b: make([]byte, 0, 64+len(s.Shards)*40+len(s.Nodes)*24)}
 	e.b = append(e.b, chunkRecordVersion)
 	e.uvarint(refs)
@@ -85,6 +87,7 @@ func encodeChunkRecord(refs uint64, state ChunkState, since []byte, s *Stripe) [
 	if state != ChunkLive {
 		e.b = append(e.b, since...)
 	}
+	e.uvarint(uint64(size))
 	appendStripe(&e, s, true)
 	return e.b
 }
@@ -93,6 +96,7 @@ type chunkRecord struct {
 	refs   uint64
 	state  ChunkState
 	since  []byte // timeKey; nil when live
+	size   int64
 	stripe Stripe
 }
 
@@ -117,6 +121,7 @@ func decodeChunkRecord(v []byte) (chunkRecord, error) {
 		r.since = d.b[:8:8]
 		d.b = d.b[8:]
 	}
+	r.size = int64(d.uvarint())
 	r.stripe = readStripe(d, true)
 	if d.err != nil || len(d.b) != 0 {
 		return chunkRecord{}, fmt.Errorf("%w: chunk record", errCorrupt)
@@ -125,7 +130,7 @@ func decodeChunkRecord(v []byte) (chunkRecord, error) {
 }
 
 func (r *chunkRecord) info(cid []byte) ChunkInfo {
-	ci := ChunkInfo{CID: bytes.Clone(cid), Refs: int64(r.refs), State: r.state, Stripe: r.stripe}
+	ci := ChunkInfo{CID: bytes.Clone(cid), Size: r.size, Refs: int64(r.refs), State: r.state, Stripe: r.stripe}
 	if r.since != nil {
 		ci.Since = time.Unix(0, int64(binary.BigEndian.Uint64(r.since))).UTC()
 	}
@@ -145,7 +150,7 @@ func (w *wtx) chunkRecord(cid []byte) (chunkRecord, bool, error) {
 }
 
 func (w *wtx) putChunkRecord(cid []byte, r *chunkRecord) error {
-	return w.chunks.Put(cid, encodeChunkRecord(r.refs, r.state, r.since, &r.stripe))
+	return w.chunks.Put(cid, encodeChunkRecord(r.refs, r.state, r.since, r.size, &r.stripe))
 }
 
 // checkReferable refuses (ErrChunkCollecting) a command that would add a
@@ -181,7 +186,7 @@ func (w *wtx) addRefs(chunks []Chunk) error {
 		}
 		switch {
 		case !ok:
-			r = chunkRecord{stripe: c.Stripe}
+			r = chunkRecord{size: c.Size, stripe: c.Stripe}
 		case r.state == ChunkGarbage:
 			if err := w.garbage.Delete(garbageKey(r.since, c.CID)); err != nil {
 				return err

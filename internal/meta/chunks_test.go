@@ -193,8 +193,8 @@ func TestMigrateFormat1(t *testing.T) {
 		t.Error("the refs bucket is still there")
 	}
 	want := map[string]chunkRecord{
-		"live":   {refs: 1, state: ChunkLive, stripe: chunk("live", 1<<20).Stripe},
-		"shared": {refs: 2, state: ChunkLive, stripe: chunk("shared", 1<<20).Stripe},
+		"live":   {refs: 1, state: ChunkLive, size: 1 << 20, stripe: chunk("live", 1<<20).Stripe},
+		"shared": {refs: 2, state: ChunkLive, size: 1 << 20, stripe: chunk("shared", 1<<20).Stripe},
 		"dead":   {refs: 0, state: ChunkGarbage, since: timeKey(since), stripe: chunk("dead", 1<<20).Stripe},
 	}
 	if len(d[string(bChunks)]) != len(want) {

@@ -115,7 +115,8 @@
 //	chunks   chunk CID -> chunk record: byte 1 (its version), uvarint
 //	         reference count, byte state (0 live, 1 garbage, 2 being
 //	         collected), 8 bytes since when it is garbage (Unix ns BE; not
-//	         when live), then the stripe as in a version 2 manifest
+//	         when live), uvarint the chunk's size, then the stripe as in
+//	         a version 2 manifest
 //	garbage  when (Unix ns, 8 bytes BE) chunk CID -> nothing: the garbage
 //	         chunks, oldest first
 //

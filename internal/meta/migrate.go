@@ -45,7 +45,7 @@ func migrateChunkTable(tx *bolt.Tx) error {
 					}
 					state, since = ChunkGarbage, rv[8:16]
 				}
-				if err := chunks.Put(bytes.Clone(c.CID), encodeChunkRecord(n, state, since, &c.Stripe)); err != nil {
+				if err := chunks.Put(bytes.Clone(c.CID), encodeChunkRecord(n, state, since, c.Size, &c.Stripe)); err != nil {
 					return err
 				}
 			}
@@ -77,7 +77,9 @@ func migrateChunkTable(tx *bolt.Tx) error {
 			if d.err != nil {
 				return fmt.Errorf("%w: garbage record %x", errCorrupt, g.k)
 			}
-			if err := chunks.Put(cid, encodeChunkRecord(0, ChunkGarbage, g.k[:8], &st)); err != nil {
+			// Format 1 did not keep a garbage chunk's size: its shards
+			// are only ever deleted, never decoded.
+			if err := chunks.Put(cid, encodeChunkRecord(0, ChunkGarbage, g.k[:8], 0, &st)); err != nil {
 				return err
 			}
 		}

@@ -123,6 +123,10 @@ type LayoutNode struct {
 	// Removed marks a node an operator took out (storectl node remove): it
 	// stays listed, so that it is not admitted again, but gets no shards.
 	Removed bool `json:"removed,omitempty"`
+	// Draining marks a node an operator is taking out (storectl node
+	// drain): it serves the shards it holds while healing moves them
+	// elsewhere, and gets no new ones.
+	Draining bool `json:"draining,omitempty"`
 }
 
 // ListQuery selects keys for ListObjects: keys with Prefix, strictly after

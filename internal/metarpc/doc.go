@@ -98,7 +98,7 @@
 //	ForgetGarbage   cids                                   {}
 //	ChunkRefs       cid                                    refs
 //	Collect         cids, older_than                       {}
-//	Chunk           cid                                    chunk {cid, refs, state, since, stripe} (null if none)
+//	Chunk           cid                                    chunk {cid, size, refs, state, since, stripe} (null if none)
 //	Chunks          after, limit                           chunks[chunk], next (null after the last)
 //	SetStripeNodes  cid, old, nodes, layout                {}
 //

@@ -206,6 +206,7 @@ type (
 	}
 	chunkInfo struct {
 		CID    []byte          `json:"cid"`
+		Size   int64           `json:"size"`
 		Refs   int64           `json:"refs"`
 		State  meta.ChunkState `json:"state"`
 		Since  time.Time       `json:"since"`

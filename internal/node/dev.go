@@ -42,6 +42,9 @@ type DevConfig struct {
 	Nodes, Zones int
 	// K and M are the stripe's data and parity shards.
 	K, M int
+	// RepairRate and HealInterval are the metadata node's (Config).
+	RepairRate   int64
+	HealInterval time.Duration
 	// Out receives the human-readable start banner (endpoint, keys).
 	Out    io.Writer
 	Logger *slog.Logger
@@ -153,6 +156,7 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 			c.Join = []string{nodes[0].GossipAddr}
 		}
 		c.Secret, c.Local, c.K, c.M = secret, local, cfg.K, cfg.M
+		c.RepairRate, c.HealInterval = cfg.RepairRate, cfg.HealInterval
 		c.GossipProfile = cluster.ProfileLocal
 		c.Out, c.Logger = io.Discard, log
 	}

@@ -68,6 +68,11 @@ type Config struct {
 	Grace     time.Duration
 	// K and M are the stripe's data and parity shards for new writes.
 	K, M int
+	// RepairRate bounds the bytes per second that healing writes on a meta
+	// node (0: heal.DefaultRate). HealInterval is the time between its
+	// passes over the chunk table (0: heal's default).
+	RepairRate   int64
+	HealInterval time.Duration
 	// GossipProfile picks gossip timers; tests shrink them.
 	GossipProfile cluster.Profile
 
@@ -360,6 +365,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	nodes := &remoteNodes{members: members, signer: signer, http: hc, local: cfg.Local, clients: map[string]*nodeapi.Client{}}
+	if ms != nil {
+		if _, err := startHealer(ctx, &wg, cfg, ms, members, nodes, reg, log); err != nil {
+			return err
+		}
+	}
 	adminURL, err := mountAdmin(mux, cfg, ms, mc, members, nodes, log)
 	if err != nil {
 		return err

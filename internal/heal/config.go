@@ -1,0 +1,137 @@
+package heal
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"cairn/internal/meta"
+)
+
+// Meta is the metadata healing reads and changes: the layout and the chunk
+// table. *meta.Store and *metarpc.Client satisfy it.
+type Meta interface {
+	Layout(ctx context.Context) (*meta.Layout, error)
+	LayoutVersion(ctx context.Context, version uint64) (*meta.Layout, error)
+	Chunks(ctx context.Context, after []byte, limit int) ([]meta.ChunkInfo, []byte, error)
+	SetStripeNodes(ctx context.Context, cid []byte, old, nodes []string, layout uint64) error
+}
+
+// ShardStore is one storage node's shards. Put is durable when it returns
+// nil.
+type ShardStore interface {
+	Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, error)
+	Put(ctx context.Context, id cid.Cid, data []byte) error
+	Delete(ctx context.Context, id cid.Cid) error
+}
+
+// Nodes resolves a storage node ID to its shards.
+type Nodes interface {
+	Shards(nodeID string) (ShardStore, error)
+}
+
+// Config configures a Healer. Start from Default().
+type Config struct {
+	// Meta is the metadata (required).
+	Meta Meta
+	// Nodes reaches the storage nodes (required).
+	Nodes Nodes
+	// Alive reports whether a storage node is alive (gossip's view). A
+	// node of the layout that is not alive is down: its shards wait for
+	// it during its grace period. Nil: every node is alive.
+	Alive func(nodeID string) bool
+	// Leader reports whether this node should heal now: the metadata
+	// leader does, the others wait. Nil: always.
+	Leader func() bool
+
+	// Rate bounds the bytes per second that repair and rebalance write
+	// (shards rebuilt or copied), so that clients keep their latency while
+	// the cluster heals (storaged --repair-rate). Default DefaultRate.
+	Rate int64
+	// Concurrency is how many stripes are healed at once. Default 4.
+	Concurrency int
+	// Interval is the time between two passes over the chunk table when
+	// nothing asks for one sooner (Kick). Default 30s.
+	Interval time.Duration
+	// MaxQueue bounds the stripes one pass keeps to work on, those with
+	// the fewest available shards first; the rest wait for the next pass.
+	// Default 100000.
+	MaxQueue int
+	// Timeout bounds each call to a storage node or to the metadata.
+	// Default 30s.
+	Timeout time.Duration
+
+	// Logger receives what healing does; nil discards.
+	Logger *slog.Logger
+	// Metrics registers the healer's metrics (docs/metrics.md); nil
+	// registers none.
+	Metrics prometheus.Registerer
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// DefaultRate is the default Rate: 64 MiB/s, a fraction of what one disk
+// or a gigabit link carries.
+const DefaultRate = 64 << 20
+
+// Default returns a complete Config but for Meta and Nodes.
+func Default() Config {
+	return Config{
+		Rate:        DefaultRate,
+		Concurrency: 4,
+		Interval:    30 * time.Second,
+		MaxQueue:    100000,
+		Timeout:     30 * time.Second,
+		Now:         time.Now,
+	}
+}
+
+// withDefaults fills the zero fields from Default.
+func (c Config) withDefaults() Config {
+	d := Default()
+	if c.Rate == 0 {
+		c.Rate = d.Rate
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = d.Concurrency
+	}
+	if c.Interval == 0 {
+		c.Interval = d.Interval
+	}
+	if c.MaxQueue == 0 {
+		c.MaxQueue = d.MaxQueue
+	}
+	if c.Timeout == 0 {
+		c.Timeout = d.Timeout
+	}
+	if c.Now == nil {
+		c.Now = d.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Validate reports the first thing wrong with c.
+func (c Config) Validate() error {
+	switch {
+	case c.Meta == nil:
+		return errors.New("heal: Config.Meta is required")
+	case c.Nodes == nil:
+		return errors.New("heal: Config.Nodes is required")
+	case c.Rate < 0:
+		return errors.New("heal: Rate must not be negative")
+	case c.Concurrency < 1:
+		return errors.New("heal: Concurrency must be at least 1")
+	case c.Interval <= 0:
+		return errors.New("heal: Interval must be positive")
+	case c.MaxQueue < 1:
+		return errors.New("heal: MaxQueue must be at least 1")
+	}
+	return nil
+}

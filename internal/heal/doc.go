@@ -1,0 +1,51 @@
+// Package heal keeps every stripe whole and where the layout wants it:
+// repair rebuilds the shards a stripe lacks, rebalance and drain move
+// shards to the nodes the current layout places them on. It is the one
+// home of healing: the metadata leader runs it (Config.Leader), over the
+// chunk table (meta.Store.Chunks), which says where each chunk's shards
+// are, and changes that table only with compare-and-set
+// (meta.Store.SetStripeNodes).
+//
+// # A pass
+//
+// Healer.Pass reads the current layout and gossip's view of the nodes
+// (Config.Alive), then every live chunk record, and plans each stripe
+// without I/O (planStripe):
+//
+//   - a shard stored nowhere ("" in the record) or on a node that left the
+//     layout is lost: it is rebuilt from any K available shards, checked
+//     against the chunk's CID (other sets of K are tried when a node lies),
+//     and written to a node the layout wants that holds none of the
+//     stripe's shards yet;
+//   - a shard on a node that is down but still in the layout (within its
+//     grace period) waits for its node, so that a reboot causes no repair
+//     storm, unless the stripe has no redundancy left without it (K or
+//     fewer available): then it is rebuilt on a live node too;
+//   - an available shard on a node the layout no longer wants (a new node
+//     ranks higher, a weight changed, the node drains) moves: it is copied
+//     to a wanted node, the record is changed, and only then the old copy
+//     is deleted. A shard stays where it is whenever its node is among
+//     the wanted ones, so a layout change moves no more shards than the
+//     new placement requires.
+//
+// The stripes with work are then healed, those with the fewest available
+// shards first (at most Config.MaxQueue per pass), Config.Concurrency at a
+// time, their writes bounded to Config.Rate bytes per second.
+//
+// # Crash safety
+//
+// A shard is written (durably) before the record names it, and deleted
+// only after the record stopped naming it. A crash between the two leaves
+// a shard that no record names: a stray, which costs space and nothing
+// else. The record is changed by compare-and-set against what the pass
+// read, so a gateway or another pass that changed it meanwhile wins, and
+// the stripe is planned again on the next pass.
+//
+// # Status
+//
+// Status returns the latest pass's tally (stripes by health: healthy,
+// missing 1..m, unreadable; bytes waiting for repair and for rebalance;
+// shards waiting for a node) and what the healer did since it started,
+// with its recent rate and an estimate of the time to finish. Its
+// Prometheus metrics (docs/metrics.md) read the same Status.
+package heal

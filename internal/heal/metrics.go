@@ -1,0 +1,79 @@
+package heal
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"cairn/internal/metrics"
+)
+
+// healMetrics are the healer's Prometheus metrics (docs/metrics.md). The
+// gauges read the latest pass's tally at scrape time, so they agree with
+// Status, and storectl status, by construction.
+type healMetrics struct {
+	passes prometheus.Counter
+	shards *prometheus.CounterVec // kind (repair, rebalance), result (ok, failed)
+	bytes  *prometheus.CounterVec // kind
+}
+
+func newHealMetrics(reg prometheus.Registerer, h *Healer) (*healMetrics, error) {
+	opts := func(name, help string) prometheus.Opts {
+		return prometheus.Opts{Namespace: metrics.Namespace, Subsystem: "heal", Name: name, Help: help}
+	}
+	m := &healMetrics{
+		passes: prometheus.NewCounter(prometheus.CounterOpts(opts("passes_total",
+			"Passes over the chunk table."))),
+		shards: prometheus.NewCounterVec(prometheus.CounterOpts(opts("shards_total",
+			"Shards rebuilt (kind repair) or moved (kind rebalance), by result.")), []string{"kind", "result"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts(opts("bytes_total",
+			"Bytes of shards rebuilt (repair) or moved (rebalance) and recorded.")), []string{"kind"}),
+	}
+	for _, k := range []string{"repair", "rebalance"} {
+		m.bytes.WithLabelValues(k)
+		for _, r := range []string{"ok", "failed"} {
+			m.shards.WithLabelValues(k, r)
+		}
+	}
+	stripes := &stripesCollector{h: h, desc: prometheus.NewDesc(
+		prometheus.BuildFQName(metrics.Namespace, "heal", "stripes"),
+		"Live stripes by health at the latest pass: healthy, missing_1 ... missing_m (shards unavailable), unreadable (fewer than k).",
+		[]string{"health"}, nil)}
+	gauge := func(name, help string, f func(s *Status) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts(name, help)), func() float64 {
+			s := h.Status()
+			return f(&s)
+		})
+	}
+	err := metrics.Register(reg, m.passes, m.shards, m.bytes, stripes,
+		gauge("waiting_bytes", "Bytes to rebuild (repair) found by the latest pass.", func(s *Status) float64 { return float64(s.Tally.RepairBytes) }),
+		gauge("rebalance_waiting_bytes", "Bytes to move (rebalance, drain) found by the latest pass.", func(s *Status) float64 { return float64(s.Tally.RebalanceBytes) }),
+		gauge("waiting_shards", "Shards whose repair cannot start yet (node down within its grace, or too few shards left).", func(s *Status) float64 { return float64(s.Tally.Waiting) }),
+		gauge("draining_shards", "Shards still on draining nodes at the latest pass.", func(s *Status) float64 { return float64(s.Tally.Draining) }),
+		gauge("rate_bytes_per_second", "Bytes per second written by repair and rebalance over the last 10 s.", func(s *Status) float64 { return s.Rate }),
+		gauge("rate_limit_bytes_per_second", "The configured bound on repair and rebalance writes (--repair-rate); 0: none.", func(s *Status) float64 { return float64(s.RateLimit) }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("heal: %w", err)
+	}
+	return m, nil
+}
+
+// stripesCollector reports the latest tally's stripes by health.
+type stripesCollector struct {
+	h    *Healer
+	desc *prometheus.Desc
+}
+
+func (c *stripesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *stripesCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.h.Status()
+	t := &s.Tally
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(t.Healthy), "healthy")
+	for j, n := range t.Missing {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), "missing_"+strconv.Itoa(j))
+	}
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(t.Unreadable), "unreadable")
+}

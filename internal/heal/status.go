@@ -1,0 +1,158 @@
+package heal
+
+import (
+	"time"
+
+	"cairn/internal/meta"
+)
+
+// Tally is what a pass found in the chunk table.
+type Tally struct {
+	// Stripes counts the live stripes scanned.
+	Stripes int64 `json:"stripes"`
+	// Healthy counts the stripes with every shard available.
+	Healthy int64 `json:"healthy"`
+	// Missing counts, by the number of shards they lack (1, 2, ...), the
+	// stripes that still have at least K.
+	Missing map[int]int64 `json:"missing"`
+	// Unreadable counts the stripes with fewer than K shards available.
+	Unreadable int64 `json:"unreadable"`
+	// RepairShards and RepairBytes: shards to rebuild (and their bytes)
+	// that the pass could start on.
+	RepairShards int64 `json:"repair_shards"`
+	RepairBytes  int64 `json:"repair_bytes"`
+	// RebalanceShards and RebalanceBytes: shards to move to where the
+	// layout wants them (rebalance and drain).
+	RebalanceShards int64 `json:"rebalance_shards"`
+	RebalanceBytes  int64 `json:"rebalance_bytes"`
+	// Waiting counts shards that need work that cannot start yet: their
+	// node is down within its grace period and the stripe still has
+	// redundancy, or no node can take them.
+	Waiting int64 `json:"waiting"`
+	// Draining counts the shards on draining nodes.
+	Draining int64 `json:"draining"`
+}
+
+func (t *Tally) add(c *meta.ChunkInfo, p *Plan) {
+	t.Stripes++
+	switch {
+	case p.Missing == 0:
+		t.Healthy++
+	case p.Available < c.Stripe.K:
+		t.Unreadable++
+	default:
+		t.Missing[p.Missing]++
+	}
+	size := int64(c.Stripe.ShardSize)
+	t.RepairShards += int64(len(p.Rebuild))
+	t.RepairBytes += int64(len(p.Rebuild)) * size
+	t.RebalanceShards += int64(len(p.Move))
+	t.RebalanceBytes += int64(len(p.Move)) * size
+	t.Waiting += int64(p.Waiting)
+	t.Draining += int64(p.Draining)
+}
+
+// Status is what the healer did and found, for storectl and /metrics.
+type Status struct {
+	// Passes counts the passes over the chunk table since the healer
+	// started; Scanning is true while one reads it.
+	Passes   uint64 `json:"passes"`
+	Scanning bool   `json:"scanning"`
+	// PassStarted is when the latest pass began; Scanned when its scan
+	// ended, which is when Tally was true.
+	PassStarted time.Time `json:"pass_started"`
+	Scanned     time.Time `json:"scanned"`
+	// LayoutVersion is the layout the latest pass healed towards.
+	LayoutVersion uint64 `json:"layout_version"`
+	Tally         Tally  `json:"tally"`
+
+	// Totals since the healer started.
+	RepairedShards int64 `json:"repaired_shards"`
+	RepairedBytes  int64 `json:"repaired_bytes"`
+	MovedShards    int64 `json:"moved_shards"`
+	MovedBytes     int64 `json:"moved_bytes"`
+	FailedShards   int64 `json:"failed_shards"`
+
+	// RateLimit is the configured bound, bytes per second (0: none).
+	RateLimit int64 `json:"rate_limit"`
+	// Rate is the bytes per second written over the last few seconds.
+	Rate float64 `json:"rate"`
+	// Remaining is the bytes of the latest pass's work not yet done; ETA
+	// how long that takes at Rate (0 when idle or unknown).
+	Remaining int64         `json:"remaining"`
+	ETA       time.Duration `json:"eta"`
+}
+
+// Healthy reports whether the latest pass found every stripe whole and
+// where the layout wants it, with nothing left to do.
+func (s *Status) Healthy() bool {
+	t := &s.Tally
+	return s.Passes > 0 && t.Healthy == t.Stripes && t.RepairShards == 0 && t.RebalanceShards == 0 && t.Waiting == 0 && t.Draining == 0
+}
+
+func (h *Healer) setStatus(f func(*Status)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f(&h.status)
+}
+
+// Status returns what the healer did and found.
+func (h *Healer) Status() Status {
+	h.mu.Lock()
+	s := h.status
+	s.Tally.Missing = cloneMap(s.Tally.Missing)
+	h.mu.Unlock()
+	s.RepairedShards = h.repairedShards.Load()
+	s.RepairedBytes = h.repairedBytes.Load()
+	s.MovedShards = h.movedShards.Load()
+	s.MovedBytes = h.movedBytes.Load()
+	s.FailedShards = h.failedShards.Load()
+	s.RateLimit = h.cfg.Rate
+	s.Rate = h.rate()
+	done := h.repairedBytes.Load() + h.movedBytes.Load() - h.doneAtScan.Load()
+	s.Remaining = max(0, s.Tally.RepairBytes+s.Tally.RebalanceBytes-done)
+	if s.Rate > 0 && s.Remaining > 0 {
+		s.ETA = time.Duration(float64(s.Remaining) / s.Rate * float64(time.Second))
+	}
+	return s
+}
+
+func cloneMap(m map[int]int64) map[int]int64 {
+	out := make(map[int]int64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// rateWindow is how far back Rate looks.
+const rateWindow = 10 * time.Second
+
+type sample struct {
+	at    time.Time
+	bytes int64
+}
+
+// written records bytes written by repair or rebalance, for Rate.
+func (h *Healer) written(n int64) {
+	now := h.cfg.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.samples = append(h.samples, sample{now, n})
+	for len(h.samples) > 0 && now.Sub(h.samples[0].at) > rateWindow {
+		h.samples = h.samples[1:]
+	}
+}
+
+func (h *Healer) rate() float64 {
+	now := h.cfg.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var sum int64
+	for _, s := range h.samples {
+		if now.Sub(s.at) <= rateWindow {
+			sum += s.bytes
+		}
+	}
+	return float64(sum) / rateWindow.Seconds()
+}

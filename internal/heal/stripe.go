@@ -1,0 +1,297 @@
+package heal
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ipfs/go-cid"
+
+	"cairn/erasure"
+	"cairn/internal/meta"
+)
+
+// heal carries out one stripe's plan: rebuild its lost shards from any K
+// available ones (checked against the chunk's CID), copy the shards that
+// move, record the stripe's new nodes (compare-and-set against what the
+// scan read), and only then delete the moved shards' old copies. A shard
+// that cannot be written keeps its old entry, for the next pass. A crash at
+// any point leaves the record as it was or as it is after, never with a
+// shard that is not stored: new copies are written before the record
+// names them, old ones deleted after it stops naming them.
+func (h *Healer) heal(ctx context.Context, v *view, w work) error {
+	c := &w.chunk
+	st := &c.Stripe
+	chunkID, err := cid.Cast(c.CID)
+	if err != nil {
+		return fmt.Errorf("chunk CID: %w", err)
+	}
+	n := st.K + st.M
+	names := make([]cid.Cid, n)
+	for i := range names {
+		if names[i], err = shardName(chunkID, st, i); err != nil {
+			return err
+		}
+	}
+	next := slices.Clone(w.cur)
+	var data [][]byte // every shard, when the stripe was decoded
+	if len(w.plan.Rebuild) > 0 {
+		if data, err = h.decode(ctx, v, c, w.cur, names); err != nil {
+			return err
+		}
+		for _, r := range w.plan.Rebuild {
+			if err := h.write(ctx, r.Node, names[r.Shard], data[r.Shard]); err != nil {
+				h.failedShards.Add(1)
+				h.m.shards.WithLabelValues("repair", "failed").Inc()
+				h.cfg.Logger.Warn("heal: shard not rebuilt", "chunk", chunkID, "shard", r.Shard, "node", r.Node, "err", err)
+				continue
+			}
+			next[r.Shard] = r.Node
+		}
+	}
+	var moved []Move
+	for _, mv := range w.plan.Move {
+		var b []byte
+		if data != nil {
+			b = data[mv.Shard]
+		} else if b, err = h.read(ctx, mv.From, names[mv.Shard], st.ShardSize); err != nil {
+			h.failedShards.Add(1)
+			h.m.shards.WithLabelValues("rebalance", "failed").Inc()
+			h.cfg.Logger.Warn("heal: shard not read for a move", "chunk", chunkID, "shard", mv.Shard, "node", mv.From, "err", err)
+			continue
+		}
+		if err := h.write(ctx, mv.To, names[mv.Shard], b); err != nil {
+			h.failedShards.Add(1)
+			h.m.shards.WithLabelValues("rebalance", "failed").Inc()
+			h.cfg.Logger.Warn("heal: shard not moved", "chunk", chunkID, "shard", mv.Shard, "to", mv.To, "err", err)
+			continue
+		}
+		next[mv.Shard] = mv.To
+		moved = append(moved, mv)
+	}
+	if slices.Equal(next, w.cur) {
+		return errors.New("no shard could be written")
+	}
+	mctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	err = h.cfg.Meta.SetStripeNodes(mctx, c.CID, st.Nodes, next, v.l.Version)
+	cancel()
+	if err != nil {
+		// The shards just written are now stored but named by nothing:
+		// strays, which the inventory check collects.
+		return fmt.Errorf("record the stripe's new nodes: %w", err)
+	}
+	for i := range next {
+		if next[i] == w.cur[i] {
+			continue
+		}
+		size := int64(st.ShardSize)
+		if w.cur[i] == "" || v.state(w.cur[i]) == NodeGone || v.state(w.cur[i]) == NodeDown {
+			h.repairedShards.Add(1)
+			h.repairedBytes.Add(size)
+			h.m.shards.WithLabelValues("repair", "ok").Inc()
+			h.m.bytes.WithLabelValues("repair").Add(float64(size))
+		} else {
+			h.movedShards.Add(1)
+			h.movedBytes.Add(size)
+			h.m.shards.WithLabelValues("rebalance", "ok").Inc()
+			h.m.bytes.WithLabelValues("rebalance").Add(float64(size))
+		}
+	}
+	for _, mv := range moved {
+		if err := h.delete(ctx, mv.From, names[mv.Shard]); err != nil {
+			h.cfg.Logger.Info("heal: old copy of a moved shard not deleted; the inventory check will", "chunk", chunkID,
+				"shard", mv.Shard, "node", mv.From, "err", err)
+		}
+	}
+	return nil
+}
+
+// shardName is the CID shard i of the chunk's stripe is stored under: a
+// shard name (erasure.ShardName) for stripes written since shards are
+// named, the recorded content CID for older ones.
+func shardName(chunk cid.Cid, st *meta.Stripe, i int) (cid.Cid, error) {
+	id, err := cid.Cast(st.Shards[i])
+	if err != nil {
+		return cid.Undef, fmt.Errorf("shard %d CID: %w", i, err)
+	}
+	return id, nil
+}
+
+// decode reads K available shards (data shards first, more when one
+// fails), rebuilds every shard of the stripe and checks the chunk against
+// its CID. When the check fails (a node returned wrong bytes that its
+// store vouched for) it tries the other sets of K available shards.
+func (h *Healer) decode(ctx context.Context, v *view, c *meta.ChunkInfo, cur []string, names []cid.Cid) ([][]byte, error) {
+	st := &c.Stripe
+	if st.Seal != 0 {
+		return nil, fmt.Errorf("sealed stripe (seal %d): not supported by this healer", st.Seal)
+	}
+	codec, err := h.codec(st.K, st.M)
+	if err != nil {
+		return nil, err
+	}
+	n := st.K + st.M
+	got := make([][]byte, n)
+	var avail []int
+	for i, node := range cur {
+		if s := v.state(node); node != "" && (s == NodeUp || s == NodeDraining) {
+			avail = append(avail, i)
+		}
+	}
+	readOK := 0
+	var errs []error
+	for _, i := range avail {
+		if readOK == st.K {
+			break
+		}
+		b, err := h.read(ctx, cur[i], names[i], st.ShardSize)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		got[i] = b
+		readOK++
+	}
+	if readOK < st.K {
+		return nil, fmt.Errorf("%d of %d shards readable, need %d: %w", readOK, n, st.K, errors.Join(errs...))
+	}
+	try := func(set [][]byte) ([][]byte, bool, error) {
+		shards := make([][]byte, n)
+		for i, b := range set {
+			if b != nil {
+				shards[i] = slices.Clone(b)
+			}
+		}
+		if err := codec.Reconstruct(shards); err != nil {
+			return nil, false, fmt.Errorf("reconstruct: %w", err)
+		}
+		chunk, err := codec.Join(nil, shards, int(c.Size))
+		if err != nil {
+			return nil, false, err
+		}
+		return shards, erasure.ChunkCID(chunk).Equals(mustCID(c.CID)), nil
+	}
+	shards, ok, err := try(got)
+	if err != nil || ok {
+		return shards, err
+	}
+	// Some shard lies: read every available one, and try each set of K.
+	for _, i := range avail {
+		if got[i] == nil {
+			if b, err := h.read(ctx, cur[i], names[i], st.ShardSize); err == nil {
+				got[i] = b
+			}
+		}
+	}
+	var have []int
+	for i, b := range got {
+		if b != nil {
+			have = append(have, i)
+		}
+	}
+	tried := 0
+	for set := range subsets(have, st.K) {
+		if tried == maxSubsets {
+			break
+		}
+		tried++
+		sub := make([][]byte, n)
+		for _, i := range set {
+			sub[i] = got[i]
+		}
+		if shards, ok, err := try(sub); err == nil && ok {
+			h.cfg.Logger.Warn("heal: a node returned wrong bytes for a shard; rebuilt from the others",
+				"chunk", cidString(c.CID), "good_set", set)
+			return shards, nil
+		}
+	}
+	return nil, fmt.Errorf("no set of %d shards decodes to the chunk (%d tried)", st.K, tried)
+}
+
+// maxSubsets bounds the sets of K shards decode tries.
+const maxSubsets = 256
+
+// subsets yields the k-element subsets of s, in lexicographic order.
+func subsets(s []int, k int) func(yield func([]int) bool) {
+	return func(yield func([]int) bool) {
+		idx := make([]int, k)
+		for i := range idx {
+			idx[i] = i
+		}
+		for k <= len(s) {
+			set := make([]int, k)
+			for i, j := range idx {
+				set[i] = s[j]
+			}
+			if !yield(set) {
+				return
+			}
+			i := k - 1
+			for i >= 0 && idx[i] == len(s)-k+i {
+				i--
+			}
+			if i < 0 {
+				return
+			}
+			idx[i]++
+			for j := i + 1; j < k; j++ {
+				idx[j] = idx[j-1] + 1
+			}
+		}
+	}
+}
+
+func mustCID(b []byte) cid.Cid {
+	c, err := cid.Cast(b)
+	if err != nil {
+		return cid.Undef
+	}
+	return c
+}
+
+func (h *Healer) read(ctx context.Context, node string, id cid.Cid, size int) ([]byte, error) {
+	st, err := h.cfg.Nodes.Shards(node)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", node, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	defer cancel()
+	b, err := st.Get(ctx, id, make([]byte, 0, size))
+	if err != nil {
+		return nil, fmt.Errorf("get shard %s from %s: %w", id, node, err)
+	}
+	if len(b) != size {
+		return nil, fmt.Errorf("shard %s from %s: %d bytes, want %d", id, node, len(b), size)
+	}
+	return bytes.Clone(b), nil
+}
+
+// write stores a shard on a node, at the healer's rate.
+func (h *Healer) write(ctx context.Context, node string, id cid.Cid, b []byte) error {
+	if err := h.lim.WaitN(ctx, min(len(b), h.lim.Burst())); err != nil {
+		return err
+	}
+	st, err := h.cfg.Nodes.Shards(node)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", node, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	defer cancel()
+	if err := st.Put(ctx, id, b); err != nil {
+		return fmt.Errorf("put shard %s on %s: %w", id, node, err)
+	}
+	h.written(int64(len(b)))
+	return nil
+}
+
+func (h *Healer) delete(ctx context.Context, node string, id cid.Cid) error {
+	st, err := h.cfg.Nodes.Shards(node)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", node, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	defer cancel()
+	return st.Delete(ctx, id)
+}
