@@ -5,8 +5,8 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"cairn/internal/admin/adminapi"
 	"cairn/erasure"
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/admin/admintest"
 	"cairn/internal/layout"
 )

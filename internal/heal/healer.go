@@ -322,7 +322,9 @@ type queue struct {
 	lo, hi  int
 }
 
-func newQueue(max int) *queue { return &queue{max: max, buckets: map[int][]work{}, lo: 1 << 30, hi: -1} }
+func newQueue(max int) *queue {
+	return &queue{max: max, buckets: map[int][]work{}, lo: 1 << 30, hi: -1}
+}
 
 func (q *queue) push(w work) {
 	a := w.plan.Available

@@ -23,11 +23,11 @@ func TestPlanStripe(t *testing.T) {
 	}
 	six := []string{"a", "b", "c", "d", "e", "f"}
 	for _, tc := range []struct {
-		name        string
-		cur, want   []string
-		spare       []string
-		nodes       map[string]NodeState
-		plan        Plan
+		name      string
+		cur, want []string
+		spare     []string
+		nodes     map[string]NodeState
+		plan      Plan
 	}{
 		{name: "healthy", cur: six, want: six, nodes: up, plan: Plan{Available: 6}},
 		{name: "healthy, shards in another order", cur: []string{"f", "e", "d", "c", "b", "a"}, want: six, nodes: up,
