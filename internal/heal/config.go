@@ -19,14 +19,18 @@ type Meta interface {
 	LayoutVersion(ctx context.Context, version uint64) (*meta.Layout, error)
 	Chunks(ctx context.Context, after []byte, limit int) ([]meta.ChunkInfo, []byte, error)
 	SetStripeNodes(ctx context.Context, cid []byte, old, nodes []string, layout uint64) error
+	Chunk(ctx context.Context, cid []byte) (*meta.ChunkInfo, error)
+	Collect(ctx context.Context, cids [][]byte, olderThan time.Time) error
+	ForgetGarbage(ctx context.Context, cids [][]byte) error
 }
 
 // ShardStore is one storage node's shards. Put is durable when it returns
-// nil.
+// nil. Walk lists every shard the node holds (its inventory).
 type ShardStore interface {
 	Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, error)
 	Put(ctx context.Context, id cid.Cid, data []byte) error
 	Delete(ctx context.Context, id cid.Cid) error
+	Walk(ctx context.Context, fn func(id cid.Cid, size int64) error) error
 }
 
 // Nodes resolves a storage node ID to its shards.
@@ -64,6 +68,12 @@ type Config struct {
 	// Timeout bounds each call to a storage node or to the metadata.
 	// Default 30s.
 	Timeout time.Duration
+	// GCGrace is how long a chunk stays unreferenced before its shards are
+	// deleted (storaged --gc-grace), and how long a shard that no chunk
+	// record names (a stray: left by a crashed PUT, a failed move) stays
+	// before it is: a PUT in flight has written shards it has not
+	// recorded yet. Default DefaultGCGrace.
+	GCGrace time.Duration
 
 	// Logger receives what healing does; nil discards.
 	Logger *slog.Logger
@@ -73,6 +83,9 @@ type Config struct {
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
+
+// DefaultGCGrace is the default GCGrace.
+const DefaultGCGrace = time.Hour
 
 // DefaultRate is the default Rate: 64 MiB/s, a fraction of what one disk
 // or a gigabit link carries.
@@ -86,6 +99,7 @@ func Default() Config {
 		Interval:    30 * time.Second,
 		MaxQueue:    100000,
 		Timeout:     30 * time.Second,
+		GCGrace:     DefaultGCGrace,
 		Now:         time.Now,
 	}
 }
@@ -107,6 +121,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = d.Timeout
+	}
+	if c.GCGrace == 0 {
+		c.GCGrace = d.GCGrace
 	}
 	if c.Now == nil {
 		c.Now = d.Now
@@ -132,6 +149,8 @@ func (c Config) Validate() error {
 		return errors.New("heal: Interval must be positive")
 	case c.MaxQueue < 1:
 		return errors.New("heal: MaxQueue must be at least 1")
+	case c.GCGrace < 0:
+		return errors.New("heal: GCGrace must not be negative")
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,10 @@ type Healer struct {
 	codecMu sync.Mutex
 	codecs  map[[2]int]*erasure.Codec
 
+	// passMu makes passes one at a time; strays is theirs.
+	passMu sync.Mutex
+	strays map[strayKey]time.Time
+
 	mu      sync.Mutex
 	status  Status
 	samples []sample // bytes written, for Rate
@@ -48,7 +53,7 @@ func New(cfg Config) (*Healer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	h := &Healer{cfg: cfg, kick: make(chan struct{}, 1), codecs: map[[2]int]*erasure.Codec{}}
+	h := &Healer{cfg: cfg, kick: make(chan struct{}, 1), codecs: map[[2]int]*erasure.Codec{}, strays: map[strayKey]time.Time{}}
 	h.lim = rate.NewLimiter(rate.Inf, 0)
 	if cfg.Rate > 0 {
 		// A burst of one second of the rate, and at least one shard of a
@@ -122,7 +127,8 @@ func (h *Healer) leading() bool { return h.cfg.Leader == nil || h.cfg.Leader() }
 // work is a stripe to heal, with its plan.
 type work struct {
 	chunk meta.ChunkInfo
-	cur   []string
+	orig  []string // the nodes its record names (computed for a stripe that names none)
+	cur   []string // orig, with "" for the shards their node's inventory lacks
 	plan  Plan
 }
 
@@ -141,6 +147,8 @@ func (v *view) state(id string) NodeState { return v.states[id] }
 // with the fewest available shards first. It returns when the work it
 // found is done or ctx ends.
 func (h *Healer) Pass(ctx context.Context) error {
+	h.passMu.Lock()
+	defer h.passMu.Unlock()
 	started := h.cfg.Now()
 	v, err := h.view(ctx)
 	if err != nil {
@@ -150,7 +158,8 @@ func (h *Healer) Pass(ctx context.Context) error {
 		return nil // no layout yet
 	}
 	h.setStatus(func(s *Status) { s.Scanning, s.PassStarted = true, started })
-	q, tally, err := h.scan(ctx, v)
+	inv := h.takeInventory(ctx, v)
+	q, garbage, tally, err := h.scan(ctx, v, inv)
 	h.doneAtScan.Store(h.repairedBytes.Load() + h.movedBytes.Load())
 	h.setStatus(func(s *Status) {
 		s.Scanning = false
@@ -168,6 +177,12 @@ func (h *Healer) Pass(ctx context.Context) error {
 	if err := h.execute(ctx, v, q); err != nil {
 		return err
 	}
+	if n, err := h.collectGarbage(ctx, garbage); err != nil {
+		return fmt.Errorf("heal: garbage collection: %w", err)
+	} else if n > 0 {
+		h.cfg.Logger.Info("heal: garbage chunks collected", "chunks", n)
+	}
+	h.collectStrays(ctx, inv)
 	h.cfg.Logger.Debug("heal: pass done", "stripes", tally.Stripes, "rebuild_shards", tally.RepairShards,
 		"move_shards", tally.RebalanceShards, "took", h.cfg.Now().Sub(started))
 	return nil
@@ -245,9 +260,14 @@ func (h *Healer) stripeNodes(ctx context.Context, v *view, c *meta.ChunkInfo) ([
 const pageSize = 1000
 
 // scan reads the chunk table, plans every live stripe and queues those
-// with work to do now, fewest available shards first, at most MaxQueue.
-func (h *Healer) scan(ctx context.Context, v *view) (*queue, Tally, error) {
+// with work to do now, fewest available shards first, at most MaxQueue;
+// it returns too the garbage chunks old enough to collect (or whose
+// collection was interrupted), at most MaxQueue, and claims in inv every
+// shard a record names.
+func (h *Healer) scan(ctx context.Context, v *view, inv *inventory) (*queue, []gcCandidate, Tally, error) {
 	q := newQueue(h.cfg.MaxQueue)
+	var garbage []gcCandidate
+	gcBefore := h.cfg.Now().Add(-h.cfg.GCGrace)
 	t := Tally{Missing: map[int]int64{}}
 	var after []byte
 	for {
@@ -255,37 +275,56 @@ func (h *Healer) scan(ctx context.Context, v *view) (*queue, Tally, error) {
 		page, next, err := h.cfg.Meta.Chunks(pctx, after, pageSize)
 		cancel()
 		if err != nil {
-			return nil, t, fmt.Errorf("heal: read chunk table: %w", err)
+			return nil, nil, t, fmt.Errorf("heal: read chunk table: %w", err)
 		}
 		for i := range page {
 			c := &page[i]
-			if c.State != meta.ChunkLive || c.Stripe.K == 0 {
-				continue // garbage is collected, not healed
+			if c.Stripe.K == 0 {
+				continue
 			}
-			cur, err := h.stripeNodes(ctx, v, c)
+			orig, err := h.stripeNodes(ctx, v, c)
 			if err != nil {
 				h.cfg.Logger.Warn("heal: stripe without placement", "chunk", cidString(c.CID), "err", err)
 				continue
 			}
+			cur, lost := orig, false
+			for i, node := range orig {
+				if node == "" || i >= len(c.Stripe.Shards) {
+					continue
+				}
+				if !inv.has(node, c.Stripe.Shards[i]) {
+					if !lost {
+						cur, lost = slices.Clone(orig), true
+					}
+					cur[i] = ""
+				}
+				inv.claim(node, c.Stripe.Shards[i])
+			}
+			if c.State != meta.ChunkLive {
+				if (c.State == meta.ChunkCollecting || c.Since.Before(gcBefore)) && len(garbage) < h.cfg.MaxQueue {
+					garbage = append(garbage, gcCandidate{cid: c.CID, nodes: orig, names: c.Stripe.Shards})
+				}
+				continue // garbage is collected, not healed
+			}
 			n := c.Stripe.K + c.Stripe.M
 			want, err := v.full.Place(c.CID, n)
 			if err != nil {
-				return nil, t, fmt.Errorf("heal: place: %w", err)
+				return nil, nil, t, fmt.Errorf("heal: place: %w", err)
 			}
 			var spare []string
 			if v.live != nil {
 				if spare, err = v.live.Place(c.CID, n); err != nil {
-					return nil, t, fmt.Errorf("heal: place: %w", err)
+					return nil, nil, t, fmt.Errorf("heal: place: %w", err)
 				}
 			}
 			p := planStripe(c.Stripe.K, cur, want, spare, v.state)
 			t.add(c, &p)
-			if p.Busy() {
-				q.push(work{chunk: *c, cur: cur, plan: p})
+			if p.Busy() || lost {
+				q.push(work{chunk: *c, orig: orig, cur: cur, plan: p})
 			}
 		}
 		if next == nil {
-			return q, t, nil
+			return q, garbage, t, nil
 		}
 		after = next
 	}

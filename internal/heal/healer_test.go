@@ -10,6 +10,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -77,6 +78,39 @@ func (f *fakeMeta) SetStripeNodes(_ context.Context, id []byte, old, nodes []str
 	return nil
 }
 
+func (f *fakeMeta) Chunk(_ context.Context, id []byte) (*meta.ChunkInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.chunks[string(id)]
+	if !ok {
+		return nil, nil
+	}
+	cc := *c
+	return &cc, nil
+}
+
+func (f *fakeMeta) Collect(_ context.Context, ids [][]byte, olderThan time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range ids {
+		if c, ok := f.chunks[string(id)]; ok && c.State == meta.ChunkGarbage && c.Since.Before(olderThan) {
+			c.State = meta.ChunkCollecting
+		}
+	}
+	return nil
+}
+
+func (f *fakeMeta) ForgetGarbage(_ context.Context, ids [][]byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range ids {
+		if c, ok := f.chunks[string(id)]; ok && c.State == meta.ChunkCollecting {
+			delete(f.chunks, string(id))
+		}
+	}
+	return nil
+}
+
 func (f *fakeMeta) setLayout(l *meta.Layout) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -119,6 +153,27 @@ func (s *fakeStore) Delete(_ context.Context, id cid.Cid) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.shards, id.KeyString())
+	return nil
+}
+
+func (s *fakeStore) Walk(_ context.Context, fn func(cid.Cid, int64) error) error {
+	s.mu.Lock()
+	var ids []cid.Cid
+	var sizes []int64
+	for k, b := range s.shards {
+		id, err := cid.Cast([]byte(k))
+		if err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		ids, sizes = append(ids, id), append(sizes, int64(len(b)))
+	}
+	s.mu.Unlock()
+	for i, id := range ids {
+		if err := fn(id, sizes[i]); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -364,4 +419,98 @@ func TestDownWithinGraceNoStorm(t *testing.T) {
 	if h.Status().RepairedShards == 0 {
 		t.Fatalf("stripes at K were not repaired: %+v", h.Status().Tally)
 	}
+}
+
+// clock is a settable clock.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// TestInventoryFindsLostShards: shards a node no longer holds (its scrub
+// quarantined them, its disk lost them) are found by the pass's inventory
+// and rebuilt, with no client reading.
+func TestInventoryFindsLostShards(t *testing.T) {
+	c := newCluster(t, 6)
+	for i := range 30 {
+		c.put(uint64(i), 6000)
+	}
+	lost := 0
+	for k := range c.nodes["n4"].shards {
+		delete(c.nodes["n4"].shards, k)
+		lost++
+		if lost == 10 {
+			break
+		}
+	}
+	h := c.healer()
+	must(t, h.Pass(bg))
+	c.check()
+	if got := h.Status().RepairedShards; got != int64(lost) {
+		t.Errorf("repaired %d shards, %d were lost", got, lost)
+	}
+}
+
+// TestStraysAndGarbage: shards no record names are deleted once GCGrace
+// has passed since they were first seen, not before; garbage chunks older
+// than GCGrace have their shards deleted and their records forgotten.
+func TestStraysAndGarbage(t *testing.T) {
+	c := newCluster(t, 6)
+	for i := range 10 {
+		c.put(uint64(i), 6000)
+	}
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	// A stray: a shard on n0 that no record names (a crashed PUT).
+	stray, _ := erasure.ShardName(erasure.ChunkCID([]byte("never recorded")), 4, 2, 0)
+	must(t, c.nodes["n0"].Put(bg, stray, []byte("stray bytes")))
+	// Garbage: two chunks lose their last reference, one long ago.
+	var old, recent *meta.ChunkInfo
+	for _, ci := range c.meta.chunks {
+		switch {
+		case old == nil:
+			old = ci
+		case recent == nil:
+			recent = ci
+		}
+	}
+	old.Refs, old.State, old.Since = 0, meta.ChunkGarbage, clk.t.Add(-2*time.Hour)
+	recent.Refs, recent.State, recent.Since = 0, meta.ChunkGarbage, clk.t.Add(-time.Minute)
+
+	cfg := Default()
+	cfg.Meta, cfg.Nodes, cfg.Rate, cfg.Now, cfg.GCGrace = c.meta, c.nodes, 0, clk.now, time.Hour
+	h, err := New(cfg)
+	must(t, err)
+	must(t, h.Pass(bg))
+	if _, err := c.nodes["n0"].Get(bg, stray, nil); err != nil {
+		t.Fatal("a stray was deleted the first time it was seen")
+	}
+	if ci, _ := c.meta.Chunk(bg, old.CID); ci != nil {
+		t.Errorf("old garbage not collected: %+v", ci)
+	}
+	if ci, _ := c.meta.Chunk(bg, recent.CID); ci == nil {
+		t.Error("recent garbage collected before its grace")
+	}
+	for i, node := range old.Stripe.Nodes {
+		id, _ := cid.Cast(old.Stripe.Shards[i])
+		if _, err := c.nodes[node].Get(bg, id, nil); err == nil {
+			t.Errorf("shard %d of collected garbage still on %s", i, node)
+		}
+	}
+	clk.t = clk.t.Add(30 * time.Minute)
+	must(t, h.Pass(bg))
+	if _, err := c.nodes["n0"].Get(bg, stray, nil); err != nil {
+		t.Fatal("a stray was deleted before its grace")
+	}
+	clk.t = clk.t.Add(31 * time.Minute)
+	must(t, h.Pass(bg))
+	if _, err := c.nodes["n0"].Get(bg, stray, nil); err == nil {
+		t.Fatal("a stray outlived its grace")
+	}
+	delete(c.data, string(old.CID))
+	delete(c.data, string(recent.CID))
+	for k, ci := range c.meta.chunks {
+		if ci.State != meta.ChunkLive {
+			delete(c.meta.chunks, k)
+		}
+	}
+	c.check() // no live shard was taken for a stray
 }

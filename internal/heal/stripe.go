@@ -36,7 +36,8 @@ func (h *Healer) heal(ctx context.Context, v *view, w work) error {
 		}
 	}
 	next := slices.Clone(w.cur)
-	var data [][]byte // every shard, when the stripe was decoded
+	written := make([]bool, n) // shards written by this heal
+	var data [][]byte          // every shard, when the stripe was decoded
 	if len(w.plan.Rebuild) > 0 {
 		if data, err = h.decode(ctx, v, c, w.cur, names); err != nil {
 			return err
@@ -49,6 +50,7 @@ func (h *Healer) heal(ctx context.Context, v *view, w work) error {
 				continue
 			}
 			next[r.Shard] = r.Node
+			written[r.Shard] = true
 		}
 	}
 	var moved []Move
@@ -69,21 +71,24 @@ func (h *Healer) heal(ctx context.Context, v *view, w work) error {
 			continue
 		}
 		next[mv.Shard] = mv.To
+		written[mv.Shard] = true
 		moved = append(moved, mv)
 	}
-	if slices.Equal(next, w.cur) {
+	if !slices.Contains(written, true) && slices.Equal(next, w.orig) {
 		return errors.New("no shard could be written")
 	}
-	mctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
-	err = h.cfg.Meta.SetStripeNodes(mctx, c.CID, st.Nodes, next, v.l.Version)
-	cancel()
-	if err != nil {
-		// The shards just written are now stored but named by nothing:
-		// strays, which the inventory check collects.
-		return fmt.Errorf("record the stripe's new nodes: %w", err)
+	if !slices.Equal(next, w.orig) {
+		mctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+		err = h.cfg.Meta.SetStripeNodes(mctx, c.CID, st.Nodes, next, v.l.Version)
+		cancel()
+		if err != nil {
+			// The shards just written are now stored but named by
+			// nothing: strays, which a later pass collects.
+			return fmt.Errorf("record the stripe's new nodes: %w", err)
+		}
 	}
 	for i := range next {
-		if next[i] == w.cur[i] {
+		if !written[i] {
 			continue
 		}
 		size := int64(st.ShardSize)

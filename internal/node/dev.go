@@ -45,6 +45,7 @@ type DevConfig struct {
 	// RepairRate and HealInterval are the metadata node's (Config).
 	RepairRate   int64
 	HealInterval time.Duration
+	GCGrace      time.Duration
 	// Out receives the human-readable start banner (endpoint, keys).
 	Out    io.Writer
 	Logger *slog.Logger
@@ -156,7 +157,7 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 			c.Join = []string{nodes[0].GossipAddr}
 		}
 		c.Secret, c.Local, c.K, c.M = secret, local, cfg.K, cfg.M
-		c.RepairRate, c.HealInterval = cfg.RepairRate, cfg.HealInterval
+		c.RepairRate, c.HealInterval, c.GCGrace = cfg.RepairRate, cfg.HealInterval, cfg.GCGrace
 		c.GossipProfile = cluster.ProfileLocal
 		c.Out, c.Logger = io.Discard, log
 	}

@@ -40,6 +40,9 @@ func startHealer(ctx context.Context, wg *sync.WaitGroup, cfg Config, ms *meta.S
 	if cfg.HealInterval != 0 {
 		hc.Interval = cfg.HealInterval
 	}
+	if cfg.GCGrace != 0 {
+		hc.GCGrace = cfg.GCGrace
+	}
 	hc.Logger = log.With("component", "heal")
 	hc.Metrics = reg
 	h, err := heal.New(hc)

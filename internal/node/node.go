@@ -73,6 +73,10 @@ type Config struct {
 	// passes over the chunk table (0: heal's default).
 	RepairRate   int64
 	HealInterval time.Duration
+	// GCGrace is how long a chunk stays unreferenced before healing
+	// deletes its shards, and a stray shard before it is deleted (0:
+	// heal.DefaultGCGrace).
+	GCGrace time.Duration
 	// GossipProfile picks gossip timers; tests shrink them.
 	GossipProfile cluster.Profile
 
