@@ -361,6 +361,90 @@ func (w *wtx) forgetGarbage(d *dec) error {
 		if err := w.chunks.Delete(cid); err != nil {
 			return err
 		}
+		if err := w.tombstone(cid); err != nil {
+			return err
+		}
+	}
+	return w.pruneTombstones()
+}
+
+// Tombstones. A writer stores a chunk's shards before it records the
+// chunk; if garbage collection deleted shards of the same chunk (same
+// names, same nodes) in between and forgot its record, the writer's new
+// record would name deleted shards. So ForgetGarbage leaves a tombstone
+// with its time, and a write that references a chunk with no record but a
+// tombstone newer than the write's start, less ClockSkew, is refused
+// (ErrChunkCollecting): the writer stores the shards again. Tombstones
+// older than TombstoneRetention are pruned; a write that started before
+// that and references a chunk with no record is refused too.
+
+// ClockSkew is how far the writers' clocks may be from the metadata
+// leader's.
+const ClockSkew = 5 * time.Second
+
+// TombstoneRetention is how long a forgotten chunk's tombstone is kept:
+// the longest a writer may take between storing a chunk's shards and
+// recording it.
+const TombstoneRetention = 24 * time.Hour
+
+func (w *wtx) tombstone(cid []byte) error {
+	if old := w.forgot.Get(cid); old != nil {
+		if err := w.forgotT.Delete(garbageKey(old, cid)); err != nil {
+			return err
+		}
+	}
+	if err := w.forgot.Put(cid, w.nowKey); err != nil {
+		return err
+	}
+	return w.forgotT.Put(garbageKey(w.nowKey, cid), nil)
+}
+
+func (w *wtx) pruneTombstones() error {
+	cutoff := timeKey(w.now.Add(-TombstoneRetention))
+	c := w.forgotT.Cursor()
+	var old [][]byte
+	for k, _ := c.First(); k != nil && len(k) >= 8 && bytes.Compare(k[:8], cutoff) < 0; k, _ = c.Next() {
+		old = append(old, bytes.Clone(k))
+	}
+	for _, k := range old {
+		if err := w.forgotT.Delete(k); err != nil {
+			return err
+		}
+		if err := w.forgot.Delete(k[8:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// optWriteStart reads the optional write start (Unix ns) that commands
+// written since tombstones carry; 0 when absent.
+func optWriteStart(d *dec) int64 {
+	if d.err != nil || len(d.b) == 0 {
+		return 0
+	}
+	return int64(d.uvarint())
+}
+
+// checkForgotten refuses (ErrChunkCollecting) a write that started at ws
+// (Unix ns; 0: unknown, not checked) and references a chunk that has no
+// record but was forgotten after ws, less ClockSkew, or that started
+// before the oldest tombstone kept.
+func (w *wtx) checkForgotten(chunks []Chunk, ws int64) error {
+	if ws == 0 {
+		return nil
+	}
+	start := time.Unix(0, ws).Add(-ClockSkew)
+	tooOld := start.Before(w.now.Add(-TombstoneRetention))
+	for i := range chunks {
+		c := &chunks[i]
+		if c.Inline() || w.chunks.Get(c.CID) != nil {
+			continue
+		}
+		t := w.forgot.Get(c.CID)
+		if tooOld || (len(t) == 8 && bytes.Compare(t, timeKey(start)) >= 0) {
+			return reject(fmt.Errorf("%w: chunk %x was collected while it was being written: write it again", ErrChunkCollecting, c.CID))
+		}
 	}
 	return nil
 }

@@ -233,3 +233,43 @@ func TestMigrateFormat1(t *testing.T) {
 		t.Errorf("format 1 manifest reads %+v", obj.Chunks)
 	}
 }
+
+// TestForgottenWhileWritten: a write whose shards were stored before the
+// collector forgot the same chunk (so they may have been deleted under
+// it) is refused; one that started after is taken.
+func TestForgottenWhileWritten(t *testing.T) {
+	clock := newTestClock()
+	n := newDev(t, func(c *Config) { c.Now = clock.now })
+	s := n.s
+	must(t, s.CreateBucket(bg, "b", clock.now()))
+	must(t, s.PutObject(bg, object("b", "a", "c1")))
+	must(t, s.DeleteObjects(bg, "b", []string{"a"}))
+	clock.add(time.Hour)
+	started := clock.now() // a writer starts storing c1's shards...
+	clock.add(time.Minute)
+	must(t, s.Collect(bg, [][]byte{cid("c1")}, clock.now()))
+	must(t, s.ForgetGarbage(bg, [][]byte{cid("c1")})) // ...the collector deletes them and forgets c1
+	clock.add(time.Minute)
+
+	obj := object("b", "late", "c1")
+	obj.WriteStart = started.UnixNano()
+	wantErr(t, s.PutObject(bg, obj), ErrChunkCollecting)
+	must(t, s.CreateUpload(bg, &Upload{Bucket: "b", Key: "m", ID: "u"}))
+	wantErr(t, s.PutPart(bg, "b", "m", "u", &Part{Number: 1, ETag: "e", Chunks: chunks("c1"), WriteStart: started.UnixNano()}), ErrChunkCollecting)
+
+	// Written again, after the collection: taken, and WriteStart is not
+	// stored.
+	obj.WriteStart = clock.now().UnixNano()
+	must(t, s.PutObject(bg, obj))
+	got, err := s.GetObject(bg, "b", "late")
+	must(t, err)
+	if got.WriteStart != 0 {
+		t.Errorf("WriteStart stored: %d", got.WriteStart)
+	}
+	// A write that started before the oldest tombstone kept, of a chunk
+	// with no record, is refused too.
+	old := object("b", "ancient", "c9")
+	old.WriteStart = clock.now().Add(-TombstoneRetention - time.Hour).UnixNano()
+	wantErr(t, s.PutObject(bg, old), ErrChunkCollecting)
+	checkRefsConsistent(t, s)
+}

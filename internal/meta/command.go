@@ -108,6 +108,8 @@ type wtx struct {
 	layouts *bolt.Bucket
 	chunks  *bolt.Bucket
 	garbage *bolt.Bucket
+	forgot  *bolt.Bucket
+	forgotT *bolt.Bucket
 }
 
 func newWtx(tx *bolt.Tx) *wtx {
@@ -121,6 +123,8 @@ func newWtx(tx *bolt.Tx) *wtx {
 		layouts: tx.Bucket(bLayouts),
 		chunks:  tx.Bucket(bChunks),
 		garbage: tx.Bucket(bGarbage),
+		forgot:  tx.Bucket(bForgot),
+		forgotT: tx.Bucket(bForgotT),
 	}
 }
 

@@ -119,6 +119,9 @@
 //	         a version 2 manifest
 //	garbage  when (Unix ns, 8 bytes BE) chunk CID -> nothing: the garbage
 //	         chunks, oldest first
+//	forgot   chunk CID -> when ForgetGarbage dropped its record (Unix ns,
+//	         8 bytes BE): a tombstone, kept TombstoneRetention
+//	forgot-t when (8 bytes BE) chunk CID -> nothing: the tombstones by time
 //
 // esc(s) is s with each 0x00 byte written 0x00 0xFF, then 0x00 0x01: it
 // keeps byte order and no encoding is a prefix of another, so keys sort by
@@ -150,7 +153,9 @@
 //
 // A raft command is cmdVersion (1), the op, the proposer's time (Unix ns,
 // 8 bytes BE), then the op's arguments (uvarints and length-prefixed
-// strings; an object or part travels as its manifest, stored as is). A node
+// strings; an object or part travels as its manifest, stored as is). A
+// PutObject or PutPart may end with one more uvarint, the writer's
+// WriteStart (Unix ns), which commands written before tombstones lack. A node
 // that meets a command version or op it does not know stops (panics)
 // rather than diverge: upgrade every node before proposing a new command.
 package meta

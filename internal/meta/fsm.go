@@ -29,8 +29,10 @@ var (
 	bLayouts = []byte("layouts") // version, 8 bytes BE -> JSON Layout; the last is current
 	bChunks  = []byte("chunks")  // chunk CID -> chunk record (encodeChunkRecord)
 	bGarbage = []byte("garbage") // timeKey(since) + CID -> nothing: the index of garbage chunks
+	bForgot  = []byte("forgot")  // CID -> timeKey(when its record was forgotten)
+	bForgotT = []byte("forgot-t") // timeKey + CID -> nothing: the same, by time, for pruning
 
-	allBuckets = [][]byte{bRaft, bBuckets, bObjects, bUploads, bParts, bKeys, bLayouts, bChunks, bGarbage}
+	allBuckets = [][]byte{bRaft, bBuckets, bObjects, bUploads, bParts, bKeys, bLayouts, bChunks, bGarbage, bForgot, bForgotT}
 
 	kApplied = []byte("applied")
 	kFormat  = []byte("format")

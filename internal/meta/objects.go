@@ -43,11 +43,13 @@ func putObjectCmd(obj *Object, now time.Time) ([]byte, error) {
 	e.str(obj.Bucket)
 	e.str(obj.Key)
 	e.bytes(m)
+	e.uvarint(uint64(max(obj.WriteStart, 0)))
 	return e.b, nil
 }
 
 func (w *wtx) putObject(d *dec) error {
 	bucket, key, m := d.str(), d.str(), d.raw()
+	ws := optWriteStart(d)
 	if err := args(d); err != nil {
 		return err
 	}
@@ -57,6 +59,9 @@ func (w *wtx) putObject(d *dec) error {
 	chunks, err := decodeManifestChunks(m)
 	if err != nil {
 		return reject(err)
+	}
+	if err := w.checkForgotten(chunks, ws); err != nil {
+		return err
 	}
 	return w.setObject(objectKey(bucket, key), m, chunks)
 }

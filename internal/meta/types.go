@@ -33,6 +33,11 @@ type Object struct {
 	// PartSizes lists the part sizes of a multipart object (nil otherwise).
 	PartSizes []int64 `json:"parts,omitempty"`
 	Chunks    []Chunk `json:"chunks"`
+	// WriteStart is when the writer began storing the object's shards
+	// (Unix ns, its clock; 0: not said). PutObject refuses a chunk that
+	// garbage collection forgot after that moment (ErrChunkCollecting):
+	// its shards may have been deleted under the writer. Not stored.
+	WriteStart int64 `json:"wstart,omitempty"`
 }
 
 // Chunk is one chunk of an object, in object order, and the stripe that
@@ -93,6 +98,8 @@ type Part struct {
 	Size     int64     `json:"size"`
 	Modified time.Time `json:"modified"`
 	Chunks   []Chunk   `json:"chunks"`
+	// WriteStart is as Object's.
+	WriteStart int64 `json:"wstart,omitempty"`
 }
 
 // Key is an S3 access key.

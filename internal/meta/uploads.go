@@ -87,6 +87,7 @@ func (s *Store) PutPart(ctx context.Context, bucket, key, id string, p *Part) er
 			e.str(id)
 			e.uvarint(uint64(p.Number))
 			e.bytes(m)
+			e.uvarint(uint64(max(p.WriteStart, 0)))
 			err = s.propose(ctx, e.b)
 		}
 	}
@@ -98,6 +99,7 @@ func (s *Store) PutPart(ctx context.Context, bucket, key, id string, p *Part) er
 
 func (w *wtx) putPart(d *dec) error {
 	bucket, key, id, n, m := d.str(), d.str(), d.str(), d.int(), d.raw()
+	ws := optWriteStart(d)
 	if err := args(d); err != nil {
 		return err
 	}
@@ -110,6 +112,9 @@ func (w *wtx) putPart(d *dec) error {
 		return reject(err)
 	}
 	pk := partKey(uk, n)
+	if err := w.checkForgotten(chunks, ws); err != nil {
+		return err
+	}
 	if err := w.checkReferable(chunks); err != nil {
 		return err
 	}
