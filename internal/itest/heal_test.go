@@ -1,0 +1,189 @@
+//go:build integration
+
+package itest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"testing"
+	"time"
+
+	"cairn/internal/metrics/metricstest"
+)
+
+// healState is what the metadata leader's healing metrics say.
+type healState struct {
+	passes                      float64
+	healthy, unreadable, broken float64 // broken: stripes missing at least one shard
+	repairBytes, moveBytes      float64
+	waiting, draining           float64
+	repairedBytes, movedBytes   float64
+}
+
+func (h healState) String() string {
+	return fmt.Sprintf("passes %v, healthy %v, missing shards %v, unreadable %v, to repair %v B, to move %v B, waiting %v, draining %v",
+		h.passes, h.healthy, h.broken, h.unreadable, h.repairBytes, h.moveBytes, h.waiting, h.draining)
+}
+
+// allHealthy: every stripe whole and where the layout wants it.
+func (h healState) allHealthy() bool {
+	return h.passes > 0 && h.broken == 0 && h.unreadable == 0 && h.repairBytes == 0 && h.moveBytes == 0 && h.waiting == 0 && h.draining == 0
+}
+
+// heal scrapes the healing metrics of the metadata leader.
+func (c *testCluster) heal(ctx context.Context) (healState, error) {
+	lead := c.leader(ctx)
+	m, err := metricstest.Scrape(ctx, http.DefaultClient, "http://"+lead.api+"/metrics")
+	if err != nil {
+		return healState{}, err
+	}
+	v := func(name string, labels ...string) float64 { x, _ := m.Value(name, labels...); return x }
+	h := healState{
+		passes:        v("cairn_heal_passes_total"),
+		healthy:       v("cairn_heal_stripes", "health", "healthy"),
+		unreadable:    v("cairn_heal_stripes", "health", "unreadable"),
+		repairBytes:   v("cairn_heal_waiting_bytes"),
+		moveBytes:     v("cairn_heal_rebalance_waiting_bytes"),
+		waiting:       v("cairn_heal_waiting_shards"),
+		draining:      v("cairn_heal_draining_shards"),
+		repairedBytes: v("cairn_heal_bytes_total", "kind", "repair"),
+		movedBytes:    v("cairn_heal_bytes_total", "kind", "rebalance"),
+	}
+	for j := 1; j <= 8; j++ {
+		h.broken += v("cairn_heal_stripes", "health", fmt.Sprintf("missing_%d", j))
+	}
+	return h, nil
+}
+
+// waitHealthy waits until a healing pass that began after since found
+// every stripe healthy.
+func (c *testCluster) waitHealthy(ctx context.Context, limit time.Duration, what string) healState {
+	c.t.Helper()
+	var last healState
+	start := c.passes(ctx)
+	waitFor(c.t, limit, what, func() error {
+		h, err := c.heal(ctx)
+		if err != nil {
+			return err
+		}
+		last = h
+		// Two passes since: the first may have started before the change.
+		if h.passes < start+2 || !h.allHealthy() {
+			return fmt.Errorf("not yet: %s", h)
+		}
+		return nil
+	})
+	return last
+}
+
+func (c *testCluster) passes(ctx context.Context) float64 {
+	h, err := c.heal(ctx)
+	if err != nil {
+		return 0
+	}
+	return h.passes
+}
+
+// TestHealRepair: a storage node dies for good, once dropped by its grace
+// period running out and once by storectl node remove; each time healing
+// rebuilds its shards elsewhere, every object's shards are on live nodes,
+// and then two more storage nodes die and every object still reads back.
+// Without repair the last step fails: three of a 4+2 stripe's shards
+// would be gone.
+func TestHealRepair(t *testing.T) {
+	c := newTestCluster(t, nil)
+	for _, n := range c.nodes {
+		if n.meta {
+			// A short grace, so that the test sees it run out; healing
+			// passes every few seconds.
+			n.extra = append(n.extra, "--grace", "6s", "--heal-interval", "2s")
+		}
+	}
+	ctx := ctxT(t)
+	c.bringUp(ctx)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	objs := c.putObjects(ctx, c.nodes[0], "heal", seed, clusterSizes(rng))
+	c.waitHealthy(ctx, 2*time.Minute, "healthy after the writes")
+
+	byName := map[string]*clusterNode{}
+	for _, n := range c.nodes {
+		byName[n.name] = n
+	}
+	// n2, n4, n6 are storage only, in zones a, b, c.
+	t.Run("grace-runs-out", func(t *testing.T) {
+		defer c.as(t)()
+		dead := byName["n6"]
+		dead.kill()
+		h := c.waitHealthy(ctx, 3*time.Minute, "healthy after n6's grace ran out")
+		t.Logf("repaired %v bytes: %s", h.repairedBytes, h)
+		if h.repairedBytes == 0 {
+			t.Fatal("nothing was repaired")
+		}
+		c.checkLiveShards(ctx, objs, dead)
+	})
+	t.Run("storectl-node-remove", func(t *testing.T) {
+		defer c.as(t)()
+		dead := byName["n2"]
+		before, _ := c.heal(ctx)
+		dead.kill()
+		if out, err := c.storectl(c.nodes[0], "node", "remove", dead.id); err != nil {
+			t.Fatalf("storectl node remove: %v\n%s", err, out)
+		}
+		h := c.waitHealthy(ctx, 3*time.Minute, "healthy after storectl node remove n2")
+		if h.repairedBytes <= before.repairedBytes {
+			t.Fatalf("nothing was repaired: %s", h)
+		}
+		c.checkLiveShards(ctx, objs, dead, byName["n6"])
+	})
+	t.Run("two-more-die", func(t *testing.T) {
+		defer c.as(t)()
+		// Zone b's two nodes: with zone a and c down to one node each,
+		// each zone holds two shards of every stripe, so any two nodes of
+		// one zone are two shards.
+		for _, n := range []*clusterNode{byName["n3"], byName["n4"]} {
+			n.kill()
+		}
+		c.checkEverywhere(ctx, objs)
+	})
+}
+
+// checkLiveShards checks with the admin API's object stat that every shard
+// of every object is on a node other than the dead ones, and present.
+func (c *testCluster) checkLiveShards(ctx context.Context, objs []clusterObject, dead ...*clusterNode) {
+	c.t.Helper()
+	isDead := map[string]bool{}
+	for _, d := range dead {
+		isDead[d.id] = true
+	}
+	adm := c.admin(c.nodes[0])
+	bad := 0
+	for _, o := range objs {
+		st, err := adm.ObjectStat(ctx, clusterBucket, o.key)
+		if err != nil {
+			c.t.Fatalf("object stat %s: %v", o.key, err)
+		}
+		for _, ch := range st.Chunks {
+			if ch.Inline {
+				continue
+			}
+			for _, s := range ch.Shards {
+				if isDead[s.Node] || s.Node == "" || s.Present == nil || !*s.Present {
+					bad++
+					if bad <= 5 {
+						c.t.Errorf("%s chunk %d shard %d: node %q present %v %s", o.key, ch.Index, s.Index, s.Node, s.Present, s.Error)
+					}
+				}
+			}
+			if len(ch.Shards) != ch.K+ch.M {
+				c.t.Errorf("%s chunk %d: %d shards", o.key, ch.Index, len(ch.Shards))
+			}
+		}
+	}
+	if bad > 0 {
+		c.t.Fatalf("%d shards not present on live nodes", bad)
+	}
+}
