@@ -514,3 +514,42 @@ func TestStraysAndGarbage(t *testing.T) {
 	}
 	c.check() // no live shard was taken for a stray
 }
+
+// TestReporter: a reported shard's node becomes "" if the record still
+// names it, and the next pass rebuilds it.
+func TestReporter(t *testing.T) {
+	c := newCluster(t, 6)
+	c.put(1, 8000)
+	var ci *meta.ChunkInfo
+	for _, x := range c.meta.chunks {
+		ci = x
+	}
+	r := NewReporter(c.meta, nil)
+	ctx, cancel := context.WithCancel(bg)
+	done := make(chan struct{})
+	go func() { _ = r.Run(ctx); close(done) }()
+	wrong := ci.Stripe.Nodes[3]
+	other := ci.Stripe.Nodes[2]
+	r.Report(ci.CID, 2, "not-"+other) // stale: the record names another node
+	r.Report(ci.CID, 3, wrong)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		got, _ := c.meta.Chunk(bg, ci.CID)
+		if got.Stripe.Nodes[3] == "" {
+			if got.Stripe.Nodes[2] != other {
+				t.Fatalf("a stale report changed the record: %q", got.Stripe.Nodes)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("report not recorded")
+		}
+	}
+	cancel()
+	<-done
+	h := c.healer()
+	must(t, h.Pass(bg))
+	c.check()
+	if h.Status().RepairedShards != 1 {
+		t.Errorf("repaired %d shards, want 1", h.Status().RepairedShards)
+	}
+}
