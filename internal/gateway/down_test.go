@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -296,5 +297,44 @@ func TestWriteRingCached(t *testing.T) {
 		if !slices.Equal(a, b) {
 			t.Fatalf("%s: cached ring places on %v, layout.LiveRing on %v", s, a, b)
 		}
+	}
+}
+
+// TestChunkCollectingIsSlowDown: a write that references a chunk the
+// garbage collector is deleting is refused with SlowDown, which S3
+// clients retry; once the collector is done, the same PUT succeeds.
+func TestChunkCollectingIsSlowDown(t *testing.T) {
+	e := newEnv(t, 4096)
+	ctx := context.Background()
+	data := randBytes(60, 2*4096)
+	e.put(t, "k", data)
+	var cids [][]byte
+	for _, c := range e.chunks(t, "k") {
+		cids = append(cids, c.CID)
+	}
+	if err := e.g.DeleteObject(ctx, "b", "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ms.Collect(ctx, cids, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.g.PutObject(ctx, "b", "k2", bytes.NewReader(data), int64(len(data)), s3gw.PutOptions{})
+	if !errors.Is(err, s3gw.ErrSlowDown) || !errors.Is(err, meta.ErrChunkCollecting) {
+		t.Fatalf("put of a chunk being collected: %v, want SlowDown wrapping ErrChunkCollecting", err)
+	}
+	id, err := e.g.CreateMultipartUpload(ctx, "b", "mp", s3gw.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.g.UploadPart(ctx, "b", "mp", id, 1, bytes.NewReader(data), int64(len(data)), s3gw.PutOptions{})
+	if !errors.Is(err, s3gw.ErrSlowDown) {
+		t.Fatalf("part of a chunk being collected: %v, want SlowDown", err)
+	}
+	if err := e.ms.ForgetGarbage(ctx, cids); err != nil {
+		t.Fatal(err)
+	}
+	e.put(t, "k2", data)
+	if _, err := e.g.read("k2", data); err != nil {
+		t.Fatal(err)
 	}
 }

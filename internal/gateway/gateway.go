@@ -467,6 +467,11 @@ func s3err(err error) error {
 		// The write may be applied or not: a client that retries (S3 SDKs
 		// retry 503) converges either way, since a PUT is idempotent.
 		{meta.ErrOutcomeUnknown, s3gw.ErrServiceUnavailable},
+		// A chunk of the write is being garbage collected. Once the
+		// collector has forgotten it, the same PUT stores the chunk's
+		// shards afresh and succeeds: the client is to retry, a little
+		// later (SlowDown carries Retry-After).
+		{meta.ErrChunkCollecting, s3gw.ErrSlowDown},
 	} {
 		if errors.Is(err, m.from) {
 			return fmt.Errorf("%w: %w", m.to, err)
