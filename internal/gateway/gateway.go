@@ -325,7 +325,7 @@ func (g *Gateway) writeRing(lv *layoutView) *placement.Ring {
 		return lv.ring
 	}
 	var buf [32]byte // down sets of layouts up to 256 nodes, on the stack
-	set := buf[:0]
+	var set []byte   // bit i: lv.nodes[i] is down
 	if n := (len(lv.nodes) + 7) / 8; n <= len(buf) {
 		set = buf[:n]
 	} else {
