@@ -37,8 +37,9 @@ func newRingView(l *meta.Layout) (*ringView, error) {
 	return v, nil
 }
 
-// object describes an object: its manifest, where placement puts each
-// shard, and whether that node has it.
+// object describes an object: its manifest, the node of each shard
+// (layout.StripeNodes, as the gateway reads it), and whether that node
+// has it.
 func (s *Server) object(ctx context.Context, bucket, key string) (*adminapi.Object, error) {
 	subject := fmt.Sprintf("object %q in bucket %q", key, bucket)
 	gctx, cancel := s.call(ctx)
@@ -85,23 +86,33 @@ func (s *Server) object(ctx context.Context, bucket, key string) (*adminapi.Obje
 		if len(st.Shards) != n {
 			ch.Error = fmt.Sprintf("the manifest lists %d shards for a %d+%d stripe", len(st.Shards), st.K, st.M)
 		}
+		// The layout version gives the nodes of a stripe that records
+		// none, and the zones of those of one that does.
 		v, cerr, err := s.view(ctx, views, viewErrs, st.Layout)
 		if err != nil {
 			return nil, err
 		}
-		if cerr != nil {
-			ch.Error = cerr.Error()
-			out.Chunks[i] = ch
-			continue
-		}
-		nodes, err := v.ring.Place(c.CID, n)
+		nodes, err := layout.StripeNodes(&st, c.CID, func(uint64) (*placement.Ring, error) {
+			if cerr != nil {
+				return nil, cerr
+			}
+			return v.ring, nil
+		})
 		if err != nil {
-			ch.Error = fmt.Sprintf("placement: %v", err)
+			ch.Error = err.Error()
 			out.Chunks[i] = ch
 			continue
 		}
 		for j, id := range nodes {
-			ch.Shards[j].Node, ch.Shards[j].Zone = id, v.zones[id]
+			if id == "" {
+				// Recorded on no node: missing, and no node to ask.
+				ch.Shards[j].Present = new(bool)
+				continue
+			}
+			ch.Shards[j].Node = id
+			if v != nil {
+				ch.Shards[j].Zone = v.zones[id]
+			}
 		}
 		out.Chunks[i] = ch
 	}

@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/ipfs/go-cid"
@@ -84,6 +85,45 @@ func TestObjectStat(t *testing.T) {
 					t.Fatalf("chunk %d shard %d: %+v, want present", i, j, sh)
 				}
 			}
+		}
+	}
+}
+
+// TestObjectStatRecordedNodes: a stripe that records its nodes is shown
+// where it records them, not where its layout version's placement puts
+// it, and a shard recorded on no node is missing, with no node asked.
+func TestObjectStatRecordedNodes(t *testing.T) {
+	c := sixNodes(t, admintest.Options{})
+	obj := c.PutObject("photos", "moved", 1)
+	ch := obj.Chunks[0]
+	l1, err := c.Store.LayoutVersion(bg, 1)
+	must(t, err)
+	ring, err := layout.Ring(l1)
+	must(t, err)
+	placed, err := ring.Place(ch.CID, 6)
+	must(t, err)
+	// Shard 0 moved to the node of shard 1; shard 1 is stored nowhere.
+	s0 := mustCast(t, ch.Stripe.Shards[0])
+	c.Nodes.Get(placed[0]).Drop(s0)
+	c.Nodes.Get(placed[1]).Put(s0)
+	nodes := slices.Clone(placed)
+	nodes[0], nodes[1] = placed[1], ""
+	must(t, c.Store.SetStripeNodes(bg, ch.CID, nil, nodes, 1))
+
+	got, err := c.Client().ObjectStat(bg, "photos", "moved")
+	must(t, err)
+	zone := map[string]string{}
+	for _, n := range l1.Nodes {
+		zone[n.ID] = n.Zone
+	}
+	for j, sh := range got.Chunks[0].Shards {
+		switch {
+		case j == 1:
+			if sh.Node != "" || sh.Zone != "" || sh.Present == nil || *sh.Present || sh.Error != "" {
+				t.Fatalf("shard recorded on no node: %+v", sh)
+			}
+		case sh.Node != nodes[j] || sh.Zone != zone[nodes[j]] || sh.Present == nil || !*sh.Present:
+			t.Fatalf("shard %d: %+v, want present on %s", j, sh, nodes[j])
 		}
 	}
 }

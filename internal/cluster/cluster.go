@@ -52,7 +52,8 @@ type Cluster struct {
 	conflict  atomic.Pointer[string] // address of the last conflicting node
 
 	mu     sync.Mutex
-	seen   map[string]seen // node ID → last status seen and since when
+	seen   map[string]seen                 // node ID → last status seen and since when
+	alive  atomic.Pointer[map[string]bool] // IDs seen alive last: Alive's snapshot of seen
 	closed bool
 	err    error // why gossip stopped on its own; nil after Close
 
@@ -101,6 +102,7 @@ func Start(cfg Config) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster: start gossip on %s: %w", cfg.BindAddr, err)
 	}
 	c.serf = s
+	c.Members() // Alive knows this node from the start
 	c.wg.Add(1)
 	go c.run()
 	c.log.Info("gossip started", "id", cfg.Self.ID, "gossip", c.GossipAddr())
@@ -258,10 +260,34 @@ func (c *Cluster) member(sm serf.Member, now time.Time) (Member, bool) {
 	if !ok || s.status != status {
 		s = seen{status, now}
 		c.seen[sm.Name] = s
+		c.publishAlive()
 	}
 	m.Gossip = net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port)))
 	m.Status, m.Since = status, s.since
 	return m, true
+}
+
+// Alive reports whether the member with this ID is alive in this node's
+// view: its status was alive when last seen. A member that failed, is
+// leaving or left is not, nor is one gossip does not know (never seen, or
+// forgotten). It reads a snapshot that membership events and Members
+// keep current, without a lock, so it is cheap enough to ask for every
+// node on every write: the gateway's "known to be down" is !Alive.
+func (c *Cluster) Alive(id string) bool {
+	m := c.alive.Load()
+	return m != nil && (*m)[id]
+}
+
+// publishAlive replaces Alive's snapshot with the alive members of seen.
+// c.mu must be held.
+func (c *Cluster) publishAlive() {
+	m := make(map[string]bool, len(c.seen))
+	for id, s := range c.seen {
+		if s.status == StatusAlive {
+			m[id] = true
+		}
+	}
+	c.alive.Store(&m)
 }
 
 func statusOf(s serf.MemberStatus) (Status, bool) {
@@ -413,6 +439,7 @@ func (c *Cluster) handle(e serf.Event) {
 			}
 		}
 	}
+	c.publishAlive()
 	c.mu.Unlock()
 
 	for _, sm := range me.Members {

@@ -135,6 +135,50 @@ func TestFailAndLeave(t *testing.T) {
 	}
 }
 
+// TestAlive: Alive follows membership events by itself (nothing here
+// lists the members of a until the end), for this node, for a member that
+// joins and fails and leaves, and for one gossip never heard of.
+func TestAlive(t *testing.T) {
+	a := start(t, testConfig(t, "a", RoleMeta))
+	if !a.Alive("a") || a.Alive("b") || a.Alive("nobody") {
+		t.Fatalf("at start: Alive(a)=%v Alive(b)=%v Alive(nobody)=%v", a.Alive("a"), a.Alive("b"), a.Alive("nobody"))
+	}
+	var others []*Cluster
+	for _, id := range []string{"b", "c"} {
+		cfg := testConfig(t, id, RoleStorage)
+		cfg.Join = []string{a.GossipAddr()}
+		others = append(others, start(t, cfg))
+	}
+	b, c := others[0], others[1]
+	alive := func(id string, want bool) func() error {
+		return func() error {
+			if got := a.Alive(id); got != want {
+				return fmt.Errorf("a: Alive(%s) = %v, want %v", id, got, want)
+			}
+			return nil
+		}
+	}
+	eventually(t, alive("b", true))
+	eventually(t, alive("c", true))
+	if err := b.Close(); err != nil { // killed: it fails
+		t.Fatal(err)
+	}
+	eventually(t, alive("b", false))
+	if err := c.Leave(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, alive("c", false))
+	if !a.Alive("a") || a.Alive("nobody") {
+		t.Fatal("a's view of itself or of a stranger changed")
+	}
+	// Members agrees.
+	for id, want := range map[string]Status{"b": StatusFailed, "c": StatusLeft} {
+		if err := hasStatus(a, id, want); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // TestReaped checks that failed and departed members are forgotten after
 // their timeouts, with an event.
 func TestReaped(t *testing.T) {

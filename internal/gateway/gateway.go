@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,8 +103,20 @@ type Config struct {
 	// K+M shard writes. 0 stores everything as stripes. At most
 	// meta.MaxInline.
 	InlineMax int
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Down reports whether a storage node is known to be down (for a
+	// cluster node, from its gossip view). New stripes are placed on the
+	// layout's nodes without the down ones (layout.LiveRing), so that a
+	// cluster that can still read can still write: with three nodes and
+	// one down, the six shards of a 4+2 stripe go to the two that are up,
+	// and repair moves them once the layout says where they belong. If
+	// every node is down, stripes are placed as if none were. Every
+	// stripe records the nodes its shards went to, so reads find them
+	// whatever Down said. Down is called for each node of the layout as
+	// each chunk is written: it must be cheap and safe for concurrent
+	// use. Nil: no node is known to be down.
+	Down   func(nodeID string) bool
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // DefaultMemoryBudget is the default MemoryBudget: room for 16 requests
@@ -276,18 +289,93 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 }
 
 // layoutView is a layout ready for placement: its ring is built once per
-// layout version, not once per chunk.
+// layout version, not once per chunk, and so is each ring without the
+// nodes known to be down that new stripes are placed on.
 type layoutView struct {
 	version uint64
+	layout  *meta.Layout
 	ring    *placement.Ring
+	nodes   []string // IDs of layout.Nodes: bit i of a down set is nodes[i]
+
+	mu   sync.Mutex
+	live map[string]*placement.Ring // by down set; nil: every node is down
 }
+
+// maxLiveRings bounds the rings without down nodes that a layout view
+// keeps. Down sets change seldom; a flapping node makes two of them.
+const maxLiveRings = 64
 
 func newLayoutView(l *meta.Layout) (*layoutView, error) {
 	ring, err := layout.Ring(l)
 	if err != nil {
 		return nil, err
 	}
-	return &layoutView{version: l.Version, ring: ring}, nil
+	v := &layoutView{version: l.Version, layout: l, ring: ring, live: map[string]*placement.Ring{}}
+	for _, n := range layout.Nodes(l) {
+		v.nodes = append(v.nodes, n.ID)
+	}
+	return v, nil
+}
+
+// writeRing returns the ring to place a new stripe on under lv: lv's ring
+// without the nodes Config.Down reports down, or lv's ring itself when
+// none is down or every one is. Rings are built once per down set.
+func (g *Gateway) writeRing(lv *layoutView) *placement.Ring {
+	if g.cfg.Down == nil {
+		return lv.ring
+	}
+	var buf [32]byte // down sets of layouts up to 256 nodes, on the stack
+	var set []byte   // bit i: lv.nodes[i] is down
+	if n := (len(lv.nodes) + 7) / 8; n <= len(buf) {
+		set = buf[:n]
+	} else {
+		set = make([]byte, n)
+	}
+	down := false
+	for i, id := range lv.nodes {
+		if g.cfg.Down(id) {
+			set[i/8] |= 1 << (i % 8)
+			down = true
+		}
+	}
+	if !down {
+		return lv.ring
+	}
+	if r := lv.liveRing(set, g.log); r != nil {
+		return r
+	}
+	return lv.ring
+}
+
+// liveRing returns the ring of lv without the nodes in the down set, or
+// nil when no node is up.
+func (lv *layoutView) liveRing(set []byte, log *slog.Logger) *placement.Ring {
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	if r, ok := lv.live[string(set)]; ok {
+		return r
+	}
+	key := string(set)
+	var down []string
+	for i, id := range lv.nodes {
+		if key[i/8]&(1<<(i%8)) != 0 {
+			down = append(down, id)
+		}
+	}
+	r, err := layout.LiveRing(lv.layout, func(id string) bool { return slices.Contains(down, id) })
+	if err != nil {
+		log.Warn("every storage node is down; placing new stripes as if none were",
+			"layout", lv.version, "down", down, "err", err)
+		r = nil
+	} else {
+		log.Info("placing new stripes on the nodes that are up",
+			"layout", lv.version, "down", down, "up", r.Len())
+	}
+	if len(lv.live) >= maxLiveRings {
+		clear(lv.live)
+	}
+	lv.live[key] = r
+	return r
 }
 
 // Refresh reloads the current layout from the metadata store. New stripes
@@ -379,6 +467,11 @@ func s3err(err error) error {
 		// The write may be applied or not: a client that retries (S3 SDKs
 		// retry 503) converges either way, since a PUT is idempotent.
 		{meta.ErrOutcomeUnknown, s3gw.ErrServiceUnavailable},
+		// A chunk of the write is being garbage collected. Once the
+		// collector has forgotten it, the same PUT stores the chunk's
+		// shards afresh and succeeds: the client is to retry, a little
+		// later (SlowDown carries Retry-After).
+		{meta.ErrChunkCollecting, s3gw.ErrSlowDown},
 	} {
 		if errors.Is(err, m.from) {
 			return fmt.Errorf("%w: %w", m.to, err)

@@ -85,6 +85,13 @@ type env struct {
 // real directory stores in three zones, with chunkSize-byte chunks.
 func newEnv(t *testing.T, chunkSize int) *env {
 	t.Helper()
+	return newEnvNodes(t, chunkSize, 6)
+}
+
+// newEnvNodes is newEnv with n storage nodes, n0 to n(n-1), node i in
+// zone z(i%3).
+func newEnvNodes(t *testing.T, chunkSize, n int) *env {
+	t.Helper()
 	dir := t.TempDir()
 	_, tr := raft.NewInmemTransport("")
 	mc := meta.Default()
@@ -100,7 +107,7 @@ func newEnv(t *testing.T, chunkSize int) *env {
 	}
 	l := &meta.Layout{V: 1, Version: 1, PlacementKey: []byte("test key")}
 	e := &env{nodes: testNodes{}, ms: ms}
-	for i := range 6 {
+	for i := range n {
 		id := fmt.Sprintf("n%d", i)
 		st, err := blob.OpenDir(filepath.Join(dir, id))
 		if err != nil {

@@ -13,7 +13,9 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"cairn/erasure"
+	"cairn/internal/layout"
 	"cairn/internal/meta"
+	"cairn/placement"
 	"cairn/s3gw"
 )
 
@@ -211,10 +213,11 @@ func (r *reader) Close() error {
 	return nil
 }
 
-// readChunk reads one chunk into buf: the data shards first (no decoding
-// on the happy path), each read straight into its place in buf.data; a
-// shard that is missing, fails its CID or whose node errors is replaced at
-// once by a parity shard, and when data shards are still outstanding after
+// readChunk reads one chunk into buf from the nodes of its stripe
+// (layout.StripeNodes): the data shards first (no decoding on the happy
+// path), each read straight into its place in buf.data; a shard that is
+// missing (on its node, or recorded on none), fails its CID or whose node
+// errors is replaced at once by a parity shard, and when data shards are still outstanding after
 // HedgeAfter, the remaining parity shards are asked for too and the first
 // K good shards win. The chunk is checked against its own CID when it was
 // rebuilt from parity, or when a shard came from a store that cannot
@@ -245,11 +248,13 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([
 	if err != nil {
 		return nil, fmt.Errorf("chunk %s: %w", id, err)
 	}
-	lv, err := g.layoutAt(ctx, st.Layout)
-	if err != nil {
-		return nil, fmt.Errorf("chunk %s: %w", id, err)
-	}
-	nodes, err := lv.ring.Place(c.CID, n)
+	nodes, err := layout.StripeNodes(&st, c.CID, func(v uint64) (*placement.Ring, error) {
+		lv, err := g.layoutAt(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		return lv.ring, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("chunk %s: %w", id, err)
 	}
@@ -512,15 +517,24 @@ func (g *Gateway) gatherShards(ctx context.Context, st meta.Stripe, nodes []stri
 	return shards, vouched, errs
 }
 
+// errNoNode is getShard's error for a shard that its stripe records on no
+// node (its write failed, or its node lost it): it is missing, and no
+// node is asked for it.
+var errNoNode = errors.New("stored on no node; left for repair")
+
 // getShard reads one shard into dst (or new memory if dst is nil). A
 // content-addressed shard is checked against its CID (here, or by a store
 // that vouches for it), and vouched is true. A shard name is vouched for
 // only by a store that checks its records (VerifyingStore); otherwise
-// vouched is false, and the caller checks the decoded chunk.
+// vouched is false, and the caller checks the decoded chunk. node "" is a
+// shard stored nowhere: errNoNode.
 func (g *Gateway) getShard(ctx context.Context, node string, raw []byte, size int, dst []byte) (b []byte, vouched bool, err error) {
 	id, err := cid.Cast(raw)
 	if err != nil {
 		return nil, false, fmt.Errorf("manifest shard CID: %w", err)
+	}
+	if node == "" {
+		return nil, false, fmt.Errorf("shard %s: %w", id, errNoNode)
 	}
 	st, err := g.cfg.Nodes.Shards(node)
 	if err != nil {

@@ -115,8 +115,10 @@ func (g *Gateway) newMD5() (hash.Hash, func()) {
 }
 
 // writeChunk encodes one chunk into a stripe, in place (data's backing
-// array becomes the data shards; parity holds the parity shards), and
-// stores its shards in parallel, succeeding once the write quorum has them.
+// array becomes the data shards; parity holds the parity shards), places
+// it on the nodes of lv that are up (writeRing) and stores its shards in
+// parallel, succeeding once the write quorum has them. The stripe records
+// the node of each shard stored, "" for each shard whose write failed.
 // Every shard write has ended when it returns, so the buffers can be
 // reused.
 func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, parity [][]byte, out *meta.Chunk) error {
@@ -126,7 +128,9 @@ func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, p
 		return fmt.Errorf("encode chunk %s: %w", id, err)
 	}
 	n := len(shards)
-	nodes, err := lv.ring.Place(id.Bytes(), n)
+	// Place gives every shard a node as long as the ring has one, several
+	// shards to a node when it has fewer nodes than shards.
+	nodes, err := g.writeRing(lv).Place(id.Bytes(), n)
 	if err != nil {
 		return fmt.Errorf("place chunk %s: %w", id, err)
 	}
@@ -150,9 +154,11 @@ func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, p
 	}
 	wg.Wait()
 	ok := 0
-	for _, err := range errs {
+	stored := make([]string, n) // the stripe's nodes: "" where the write failed
+	for i, err := range errs {
 		if err == nil {
 			ok++
+			stored[i] = nodes[i]
 		}
 	}
 	if ok < g.quorum {
@@ -160,7 +166,7 @@ func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, p
 			s3gw.ErrServiceUnavailable, id, ok, n, g.quorum, errors.Join(errs...))
 	}
 	if ok < n {
-		g.log.Warn("chunk stored without all shards; repair will complete it",
+		g.log.Warn("chunk stored without all shards; the missing ones are left for repair",
 			"chunk", id, "stored", ok, "shards", n, "err", errors.Join(errs...))
 	}
 	*out = meta.Chunk{
@@ -171,6 +177,7 @@ func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, p
 			Layout:    lv.version,
 			ShardSize: len(shards[0]),
 			Shards:    ids,
+			Nodes:     stored,
 		},
 	}
 	return nil

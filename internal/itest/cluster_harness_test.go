@@ -77,26 +77,56 @@ func freePort(t *testing.T) string {
 	return testnet.FreePort(t, "127.0.0.1")
 }
 
-// newTestCluster describes six nodes in three zones: in each zone one
-// node is --meta --s3 and the other storage only; all are --storage.
-// hosts gives each node's host (six entries), or nil for loopback.
+// nodeShape is what one node of a test cluster is, besides a storage
+// node (every node is --storage): its zone, and whether it is a metadata
+// voter (--meta) and a gateway (--s3).
+type nodeShape struct {
+	zone     string
+	meta, s3 bool
+}
+
+// sixNodes is the shape of newTestCluster: six nodes in three zones, in
+// each zone one --meta --s3 node and one storage only.
+func sixNodes() []nodeShape {
+	var shape []nodeShape
+	for i := range 6 {
+		shape = append(shape, nodeShape{zone: fmt.Sprintf("zone-%c", 'a'+i/2), meta: i%2 == 0, s3: i%2 == 0})
+	}
+	return shape
+}
+
+// threeNodes is the README's cluster: three nodes, each a storage, meta
+// and gateway node in a zone of its own.
+func threeNodes() []nodeShape {
+	return []nodeShape{{"zone-a", true, true}, {"zone-b", true, true}, {"zone-c", true, true}}
+}
+
+// newTestCluster describes six nodes in three zones (sixNodes). hosts
+// gives each node's host (six entries), or nil for loopback.
 func newTestCluster(t *testing.T, hosts []netHost) *testCluster {
+	t.Helper()
+	return newShapedCluster(t, sixNodes(), hosts)
+}
+
+// newShapedCluster describes a cluster of nodes n1, n2... of the given
+// shapes. hosts gives each node's host (one per shape), or nil for
+// loopback.
+func newShapedCluster(t *testing.T, shape []nodeShape, hosts []netHost) *testCluster {
 	t.Helper()
 	root := t.TempDir()
 	c := &testCluster{t: t, secretFile: filepath.Join(root, "cluster-secret")}
 	if err := os.WriteFile(c.secretFile, []byte(clusterSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 6 {
+	for i, sh := range shape {
 		n := &clusterNode{
 			name: fmt.Sprintf("n%d", i+1),
-			zone: fmt.Sprintf("zone-%c", 'a'+i/2),
-			meta: i%2 == 0,
-			s3:   i%2 == 0,
+			zone: sh.zone,
+			meta: sh.meta,
+			s3:   sh.s3,
 			dir:  filepath.Join(root, fmt.Sprintf("n%d", i+1)),
 			host: netHost{ip: "127.0.0.1"},
 		}
-		n.s3 = n.meta
 		if hosts != nil {
 			n.host = hosts[i]
 			n.api, n.gossip, n.raft, n.s3addr = n.hostPort("7070"), n.hostPort("7946"), n.hostPort("7947"), n.hostPort("9000")

@@ -176,7 +176,7 @@ func (c *testCluster) storectl(n *clusterNode, args ...string) (string, error) {
 }
 
 // bringUp starts a new cluster, makes an access key and the bucket with
-// storectl, and waits until every gateway places new objects on all six
+// storectl, and waits until every gateway places new objects on all the
 // nodes.
 func (c *testCluster) bringUp(ctx context.Context) {
 	t := c.t
@@ -186,12 +186,12 @@ func (c *testCluster) bringUp(ctx context.Context) {
 	for _, n := range c.nodes {
 		ids[n.id] = true
 	}
-	waitFor(t, 60*time.Second, "a layout with the six nodes", func() error {
+	waitFor(t, 60*time.Second, fmt.Sprintf("a layout with the %d nodes", len(c.nodes)), func() error {
 		l, err := c.layout(ctx)
 		if err != nil {
 			return err
 		}
-		if l == nil || len(l.Nodes) != 6 {
+		if l == nil || len(l.Nodes) != len(c.nodes) {
 			return fmt.Errorf("layout %+v", l)
 		}
 		for _, n := range l.Nodes {
@@ -211,21 +211,28 @@ func (c *testCluster) bringUp(ctx context.Context) {
 		t.Fatalf("storectl key create --json printed %q: %v", out, err)
 	}
 	c.access, c.secret = key.ID, key.Secret
-	if _, err := c.storectl(c.nodes[3], "bucket", "create", clusterBucket); err != nil {
+	if _, err := c.storectl(c.nodes[len(c.nodes)/2], "bucket", "create", clusterBucket); err != nil {
 		t.Fatal(err)
 	}
 
-	// Gateways pick up a new layout within seconds; until every one has
-	// the final layout, a probe object might be placed on fewer nodes.
+	// A gateway places new stripes only on the nodes its gossip view has
+	// alive, and gateways pick up a new layout within seconds; until every
+	// one sees every node and has the final layout, a probe object might
+	// be placed on fewer nodes.
+	c.waitGossip(ctx)
 	l, err := c.layout(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	probes := uint64(0)
 	for _, gw := range c.gateways() {
 		waitFor(t, 30*time.Second, gw.name+" places under layout version "+fmt.Sprint(l.Version), func() error {
-			// Larger than objects kept inline, which have no placement.
+			// Larger than objects kept inline, which have no placement,
+			// and new bytes every time: a chunk stored before keeps the
+			// stripe it was first stored with.
+			probes++
 			key, size := "probe-"+gw.name, int64(gateway.DefaultInlineMax+1)
-			if _, err := c.s3(gw).PutObject(ctx, clusterBucket, key, newPayload(1, size), size, minio.PutObjectOptions{}); err != nil {
+			if _, err := c.s3(gw).PutObject(ctx, clusterBucket, key, newPayload(probes, size), size, minio.PutObjectOptions{}); err != nil {
 				return err
 			}
 			st, err := c.admin(gw).ObjectStat(ctx, clusterBucket, key)
@@ -242,7 +249,9 @@ func (c *testCluster) bringUp(ctx context.Context) {
 
 // checkPlacement checks with storectl object stat that every shard of the
 // object is where the placement function, computed here from the layout
-// version the stripe names, puts it, and that the node has it.
+// version the stripe names, puts it, and that the node has it. That holds
+// for objects written while every node was up: a gateway places a stripe
+// on the nodes that are up, and the stripe records where.
 func (c *testCluster) checkPlacement(ctx context.Context, via *clusterNode, o clusterObject) {
 	t := c.t
 	t.Helper()

@@ -6,9 +6,12 @@
 // every change goes through Raft.
 //
 // It is also the one place that turns a layout into placement: Nodes says
-// which of a layout's nodes may get shards, and Ring is the placement ring
+// which of a layout's nodes may get shards, Ring is the placement ring
 // that every gateway, the admin API and healing use to answer "where does
-// this chunk live" under a layout version.
+// this chunk live" under a layout version, LiveRing is that ring without
+// the nodes known to be down (where new stripes go meanwhile), and
+// StripeNodes says where a stripe's shards are: the nodes it records, or
+// its layout version's placement.
 package layout
 
 import (

@@ -2,16 +2,18 @@ package layout
 
 import (
 	"fmt"
+	"slices"
 
 	"cairn/internal/meta"
 	"cairn/placement"
 )
 
 // This file is the one answer to "where does this chunk live": the gateway
-// places and finds shards with Ring, the admin API reports placement with
-// it, and healing decides where a stripe's shards belong with it. Every
-// caller that turns a layout into placement goes through here, so that
-// their answers agree.
+// places shards with Ring (LiveRing while nodes are down) and finds them
+// with StripeNodes, the admin API reports placement with StripeNodes, and
+// healing decides where a stripe's shards belong with Ring. Every caller
+// that turns a layout into placement goes through here, so that their
+// answers agree.
 
 // Nodes returns the nodes of l that placement may give shards to, as
 // placement sees them (ID, zone, weight), in l's order: every node of l
@@ -62,4 +64,60 @@ func Zones(l *meta.Layout) int {
 		zones[n.Zone] = true
 	}
 	return len(zones)
+}
+
+// LiveRing returns the ring that new stripes are placed on while the
+// nodes of l for which down returns true are known to be down: the ring of
+// Nodes(l) without them, under l's placement key. With fewer nodes up than
+// a stripe has shards, nodes take several shards each (placement.Place),
+// so a write goes on as long as one eligible node is up; what such a
+// stripe lacks in spread, repair and rebalance restore once the nodes are
+// back or gone. A stripe placed on a LiveRing is not where Ring(l) puts
+// it, so it must record its nodes (meta.Stripe.Nodes).
+//
+// Errors are Ring's: placement.ErrNoNodes when every eligible node is
+// down, in which case the caller places on Ring(l) as if none were.
+func LiveRing(l *meta.Layout, down func(id string) bool) (*placement.Ring, error) {
+	var live []placement.Node
+	for _, n := range Nodes(l) {
+		if !down(n.ID) {
+			live = append(live, n)
+		}
+	}
+	r, err := placement.NewRing(l.PlacementKey, live)
+	if err != nil {
+		return nil, fmt.Errorf("layout version %d without its down nodes: %w", l.Version, err)
+	}
+	return r, nil
+}
+
+// StripeNodes returns the storage node of each shard of a chunk's stripe,
+// in shard order: the nodes the stripe records (meta.Stripe.Nodes, where
+// "" is a shard stored nowhere, which a reader counts as missing without
+// asking any node) or, for a stripe that records none (written before
+// stripes recorded their nodes), where placement puts its shards under
+// its layout version, ring(st.Layout).Place(chunkCID, K+M). ring returns
+// the Ring of a layout version, which callers build once per version; it
+// is not called for a stripe that records its nodes.
+//
+// It is the one answer to "where are this stripe's shards": the gateway
+// reads with it and the admin API reports it. The result is the caller's
+// to keep.
+func StripeNodes(st *meta.Stripe, chunkCID []byte, ring func(version uint64) (*placement.Ring, error)) ([]string, error) {
+	n := st.K + st.M
+	if st.Nodes != nil {
+		if len(st.Nodes) != n {
+			return nil, fmt.Errorf("the stripe records %d nodes for %d+%d shards", len(st.Nodes), st.K, st.M)
+		}
+		return slices.Clone(st.Nodes), nil
+	}
+	r, err := ring(st.Layout)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := r.Place(chunkCID, n)
+	if err != nil {
+		return nil, fmt.Errorf("layout version %d: %w", st.Layout, err)
+	}
+	return nodes, nil
 }

@@ -146,3 +146,106 @@ func TestRingErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestLiveRing: with nodes down, every shard of every stripe goes to a
+// node that is up, all K+M of them even when fewer nodes are up than a
+// stripe has shards (the README's three nodes in three zones, one down);
+// with none down it places as Ring does; with all down it fails.
+func TestLiveRing(t *testing.T) {
+	l3, _ := Next(Initial([]byte("k")), []Observation{alive("a", "za"), alive("b", "zb"), alive("c", "zc")}, Policy{AutoAdmit: true}, t0)
+	l6, _ := Next(Initial([]byte("k")), []Observation{
+		alive("a", "z1"), alive("b", "z1"), alive("c", "z2"), alive("d", "z2"), alive("e", "z3"), alive("f", "z3"),
+	}, Policy{AutoAdmit: true}, t0)
+	downOf := func(ids ...string) func(string) bool {
+		return func(id string) bool { return slices.Contains(ids, id) }
+	}
+	for _, c := range []struct {
+		name    string
+		l       *meta.Layout
+		down    []string
+		maxEach int // the most shards of a stripe one live node may take
+	}{
+		{"three nodes, one down", l3, []string{"b"}, 3},
+		{"three nodes, two down", l3, []string{"a", "c"}, 6},
+		{"six nodes, one down", l6, []string{"d"}, 2},
+		{"six nodes, a zone down", l6, []string{"c", "d"}, 2},
+		{"none down", l6, nil, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := LiveRing(c.l, downOf(c.down...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, _ := Ring(c.l)
+			for i := range 200 {
+				stripe := fmt.Appendf(nil, "stripe %d", i)
+				got, err := r.Place(stripe, 6)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != 6 {
+					t.Fatalf("%s: %d nodes for 6 shards", stripe, len(got))
+				}
+				per := map[string]int{}
+				for _, id := range got {
+					if slices.Contains(c.down, id) {
+						t.Fatalf("%s: a shard on down node %s: %v", stripe, id, got)
+					}
+					per[id]++
+				}
+				for id, k := range per {
+					if k > c.maxEach {
+						t.Fatalf("%s: %d shards on %s, want at most %d: %v", stripe, k, id, c.maxEach, got)
+					}
+				}
+				if c.down == nil {
+					want, _ := full.Place(stripe, 6)
+					if !slices.Equal(got, want) {
+						t.Fatalf("%s: nothing down, yet LiveRing places on %v, Ring on %v", stripe, got, want)
+					}
+				}
+			}
+		})
+	}
+	if _, err := LiveRing(l3, downOf("a", "b", "c")); !errors.Is(err, placement.ErrNoNodes) {
+		t.Errorf("every node down: %v, want ErrNoNodes", err)
+	}
+}
+
+func TestStripeNodes(t *testing.T) {
+	l, _ := Next(Initial([]byte("k")), []Observation{alive("a", "za"), alive("b", "zb"), alive("c", "zc")}, Policy{AutoAdmit: true}, t0)
+	ring, _ := Ring(l)
+	asked := 0
+	rings := func(v uint64) (*placement.Ring, error) {
+		asked++
+		if v != l.Version {
+			return nil, fmt.Errorf("no layout version %d", v)
+		}
+		return ring, nil
+	}
+	chunk := []byte("chunk")
+
+	// Recorded nodes, holes included, are the answer; no ring is built.
+	rec := &meta.Stripe{K: 2, M: 1, Layout: 99, Nodes: []string{"b", "", "a"}}
+	got, err := StripeNodes(rec, chunk, rings)
+	if err != nil || !slices.Equal(got, rec.Nodes) || asked != 0 {
+		t.Fatalf("recorded: %v %v (rings asked %d times)", got, err, asked)
+	}
+	got[0] = "changed"
+	if rec.Nodes[0] != "b" {
+		t.Fatal("the result shares the stripe's slice")
+	}
+	if _, err := StripeNodes(&meta.Stripe{K: 2, M: 1, Nodes: []string{"a"}}, chunk, rings); err == nil {
+		t.Fatal("1 node recorded for 3 shards: no error")
+	}
+
+	// No nodes recorded: placement under the stripe's layout version.
+	got, err = StripeNodes(&meta.Stripe{K: 4, M: 2, Layout: l.Version}, chunk, rings)
+	want, _ := ring.Place(chunk, 6)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("placed: %v %v, want %v", got, err, want)
+	}
+	if _, err := StripeNodes(&meta.Stripe{K: 4, M: 2, Layout: 5}, chunk, rings); err == nil || !strings.Contains(err.Error(), "no layout version 5") {
+		t.Fatalf("unknown layout version: %v", err)
+	}
+}

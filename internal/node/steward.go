@@ -121,6 +121,7 @@ type clusterGateway struct {
 func newClusterGateway(ctx context.Context, cfg Config, mc *metarpc.Client, nodes *remoteNodes, log *slog.Logger) (*clusterGateway, error) {
 	gcfg := gateway.Default()
 	gcfg.Meta, gcfg.Nodes, gcfg.K, gcfg.M = mc, nodes, cfg.K, cfg.M
+	gcfg.Down = nodes.down
 	gcfg.Logger = log.With("component", "gateway")
 	// The first layout appears once the leader has seen storage nodes.
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
@@ -187,6 +188,19 @@ func (n *remoteNodes) Shards(id string) (gateway.ShardStore, error) {
 		return localShards(st), nil
 	}
 	return n.client(id)
+}
+
+// down reports whether a storage node is known to be down in this node's
+// gossip view: its status is not alive, or gossip does not know it (the
+// gateway asks only of nodes in the layout). A store of this process is
+// never down, as in Shards. It is the gateway's Config.Down: new stripes
+// avoid these nodes from the moment gossip declares them failed, long
+// before the layout drops them (Config.Grace).
+func (n *remoteNodes) down(id string) bool {
+	if _, ok := n.local.get(id); ok {
+		return false
+	}
+	return !n.members.Alive(id)
 }
 
 // Both kinds of shard store may vouch for what they read (VerifiesReads),

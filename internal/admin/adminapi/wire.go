@@ -166,7 +166,11 @@ type Chunk struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Shard is one shard of a stripe and the node placement gives it.
+// Shard is one shard of a stripe and the node that holds it: the one its
+// stripe records, or for a stripe that records none, the one placement
+// gives it under the stripe's layout version. A shard its stripe records
+// on no node (its write failed; it is left for repair) has no Node, and
+// Present false.
 type Shard struct {
 	Index int    `json:"index"`
 	Role  string `json:"role"` // "data" (index < k) or "parity"
