@@ -333,8 +333,75 @@ func TestChunkCollectingIsSlowDown(t *testing.T) {
 	if err := e.ms.ForgetGarbage(ctx, cids); err != nil {
 		t.Fatal(err)
 	}
-	e.put(t, "k2", data)
+	// A write that began within meta.ClockSkew of the collection may have
+	// stored its shards before the collector deleted them: refused too.
+	_, err = e.g.PutObject(ctx, "b", "k2", bytes.NewReader(data), int64(len(data)), s3gw.PutOptions{})
+	if !errors.Is(err, s3gw.ErrSlowDown) {
+		t.Fatalf("put right after the collection: %v, want SlowDown", err)
+	}
+	// One that began after it is taken (a gateway whose clock is past the
+	// skew stands for a client retrying a few seconds later).
+	cfg := e.cfg
+	cfg.Now = func() time.Time { return time.Now().Add(meta.ClockSkew + time.Second) }
+	later, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := later.PutObject(ctx, "b", "k2", bytes.NewReader(data), int64(len(data)), s3gw.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.g.read("k2", data); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReportsMissingAndWrongShards: a shard a read finds missing on its
+// node, and one whose node returns bytes that do not decode to the chunk,
+// are reported to healing with the node the stripe names.
+func TestReportsMissingAndWrongShards(t *testing.T) {
+	e := newEnv(t, 4096)
+	data := randBytes(61, 4096)
+	e.put(t, "k", data)
+	c := e.chunks(t, "k")[0]
+	type rep struct {
+		shard int
+		node  string
+	}
+	var mu sync.Mutex
+	var got []rep
+	cfg := e.cfg
+	cfg.Report = func(chunk []byte, shard int, node string) {
+		if !bytes.Equal(chunk, c.CID) {
+			t.Errorf("report names chunk %x, want %x", chunk, c.CID)
+		}
+		mu.Lock()
+		got = append(got, rep{shard, node})
+		mu.Unlock()
+	}
+	g, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Shard 0's node lost it.
+	lost := c.Stripe.Nodes[0]
+	sid, _ := cid.Cast(c.Stripe.Shards[0])
+	if err := e.nodes[lost].ShardStore.(interface {
+		Delete(context.Context, cid.Cid) error
+	}).Delete(context.Background(), sid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.read("k", data); err != nil {
+		t.Fatal(err)
+	}
+	// Shard 1's node lies.
+	liar := c.Stripe.Nodes[1]
+	e.nodes[liar].corrupt.Store(true)
+	if _, err := g.read("k", data); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Contains(got, rep{0, lost}) || !slices.Contains(got, rep{1, liar}) {
+		t.Fatalf("reports %v, want shard 0 on %s and shard 1 on %s", got, lost, liar)
 	}
 }

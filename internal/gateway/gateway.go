@@ -114,7 +114,12 @@ type Config struct {
 	// whatever Down said. Down is called for each node of the layout as
 	// each chunk is written: it must be cheap and safe for concurrent
 	// use. Nil: no node is known to be down.
-	Down   func(nodeID string) bool
+	Down func(nodeID string) bool
+	// Report, when set, is told of each shard a read found missing on
+	// the node its stripe names, or corrupt there, or with bytes that do
+	// not decode to the chunk (a node that lies): healing records it and
+	// rebuilds the shard (heal.Reporter). It must not block.
+	Report func(chunkCID []byte, shard int, node string)
 	Logger *slog.Logger
 	Now    func() time.Time
 }

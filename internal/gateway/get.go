@@ -13,6 +13,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"cairn/erasure"
+	"cairn/internal/blob"
 	"cairn/internal/layout"
 	"cairn/internal/meta"
 	"cairn/placement"
@@ -260,6 +261,11 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([
 	}
 	dsts := shardDests(buf, st)
 	shards, vouched, errs := g.gatherShards(ctx, st, nodes, dsts)
+	for i, err := range errs {
+		if errors.Is(err, blob.ErrNotFound) || errors.Is(err, blob.ErrCorrupt) {
+			g.report(c.CID, i, nodes[i])
+		}
+	}
 	have, missing, check := 0, 0, false
 	for i, s := range shards {
 		switch {
@@ -368,6 +374,7 @@ func (g *Gateway) recoverChunk(ctx context.Context, id cid.Cid, c meta.Chunk, co
 			if !bytes.Equal(got[i], good[i]) {
 				g.log.Error("a node returned a shard with the wrong bytes; the chunk was rebuilt without it",
 					"chunk", id, "shard", i, "node", nodes[i])
+				g.report(c.CID, i, nodes[i])
 			}
 		}
 	}
@@ -560,4 +567,11 @@ func (g *Gateway) getShard(ctx context.Context, node string, raw []byte, size in
 		return nil, false, fmt.Errorf("shard %s from node %s: %w", id, node, err)
 	}
 	return b, true, nil
+}
+
+// report tells healing of a shard found missing or wrong, if it listens.
+func (g *Gateway) report(chunkCID []byte, shard int, node string) {
+	if g.cfg.Report != nil && node != "" {
+		g.cfg.Report(chunkCID, shard, node)
+	}
 }

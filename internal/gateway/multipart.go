@@ -43,6 +43,7 @@ func (g *Gateway) UploadPart(ctx context.Context, bucket, key, uploadID string, 
 	if _, err := g.cfg.Meta.GetUpload(ctx, bucket, key, uploadID); err != nil {
 		return s3gw.PartInfo{}, s3err(err)
 	}
+	start := g.cfg.Now() // as PutObject's
 	w, err := g.writeChunks(ctx, r, size)
 	if err != nil {
 		return s3gw.PartInfo{}, err
@@ -51,12 +52,13 @@ func (g *Gateway) UploadPart(ctx context.Context, bucket, key, uploadID string, 
 		return s3gw.PartInfo{}, s3gw.ErrBadDigest
 	}
 	p := &meta.Part{
-		V:        meta.FormatVersion,
-		Number:   part,
-		ETag:     hex.EncodeToString(w.md5),
-		Size:     w.size,
-		Modified: g.cfg.Now().UTC(),
-		Chunks:   w.chunks,
+		V:          meta.FormatVersion,
+		Number:     part,
+		ETag:       hex.EncodeToString(w.md5),
+		Size:       w.size,
+		Modified:   g.cfg.Now().UTC(),
+		Chunks:     w.chunks,
+		WriteStart: start.UnixNano(),
 	}
 	if err := g.idempotent(ctx, func() error { return g.cfg.Meta.PutPart(ctx, bucket, key, uploadID, p) }); err != nil {
 		return s3gw.PartInfo{}, s3err(err)

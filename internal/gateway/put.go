@@ -217,6 +217,10 @@ func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader
 	if _, err := g.cfg.Meta.GetBucket(ctx, bucket); err != nil {
 		return s3gw.ObjectInfo{}, s3err(err)
 	}
+	// Before the first shard is stored: the metadata refuses a chunk that
+	// garbage collection forgot after this, whose shards it may have
+	// deleted under this write.
+	start := g.cfg.Now()
 	w, err := g.writeChunks(ctx, r, size)
 	if err != nil {
 		return s3gw.ObjectInfo{}, err
@@ -240,6 +244,7 @@ func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader
 		Headers:     opts.Headers,
 		UserMeta:    opts.UserMeta,
 		Chunks:      w.chunks,
+		WriteStart:  start.UnixNano(),
 	}
 	if err := g.idempotent(ctx, func() error { return g.cfg.Meta.PutObject(ctx, obj) }); err != nil {
 		return s3gw.ObjectInfo{}, s3err(err)

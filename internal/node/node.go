@@ -23,6 +23,7 @@ import (
 	"cairn/internal/blob"
 	"cairn/internal/cluster"
 	"cairn/internal/durable"
+	"cairn/internal/heal"
 	"cairn/internal/layout"
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
@@ -437,10 +438,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			}
 			notReady(w)
 		}), s3Ln, 30*time.Second)
-		wg.Add(1)
+		// What reads find missing or wrong goes to healing, through the
+		// metadata leader.
+		reporter := heal.NewReporter(mc, log.With("component", "heal-report"))
+		wg.Add(2)
+		go func() { defer wg.Done(); _ = reporter.Run(ctx) }()
 		go func() {
 			defer wg.Done()
-			gw, err := newClusterGateway(ctx, cfg, mc, nodes, log)
+			gw, err := newClusterGateway(ctx, cfg, mc, nodes, reporter.Report, log)
 			if err != nil {
 				return // ctx ended
 			}

@@ -118,10 +118,11 @@ type clusterGateway struct {
 	log *slog.Logger
 }
 
-func newClusterGateway(ctx context.Context, cfg Config, mc *metarpc.Client, nodes *remoteNodes, log *slog.Logger) (*clusterGateway, error) {
+func newClusterGateway(ctx context.Context, cfg Config, mc *metarpc.Client, nodes *remoteNodes,
+	report func([]byte, int, string), log *slog.Logger) (*clusterGateway, error) {
 	gcfg := gateway.Default()
 	gcfg.Meta, gcfg.Nodes, gcfg.K, gcfg.M = mc, nodes, cfg.K, cfg.M
-	gcfg.Down = nodes.down
+	gcfg.Down, gcfg.Report = nodes.down, report
 	gcfg.Logger = log.With("component", "gateway")
 	// The first layout appears once the leader has seen storage nodes.
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
