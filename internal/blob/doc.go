@@ -22,6 +22,16 @@
 //     cheaper than hashing again, and what a disk fault needs). A shard
 //     that fails is moved to quarantine and reported as ErrCorrupt; from
 //     then on the store does not hold it, and repair can put it back.
+//   - Scrub (Scrubber, both stores) re-reads every shard held, at a rate
+//     the caller bounds, checks it as Get does and quarantines what fails
+//     as Get does, reporting each shard found corrupt or unreadable. A
+//     LogStore reads whole records, header included, from the disk (with
+//     direct I/O where it writes that way, so a copy in the page cache
+//     cannot hide a bad sector, and a pass does not evict what Gets
+//     need). A DirStore reads through the page cache and can check only
+//     content addresses: shard names are read and counted Unverifiable.
+//     A pass takes a shard's lock only to quarantine it, and can be
+//     stopped and resumed from where it got to.
 //   - Puts of the same CID are serialized; putting a shard the store holds
 //     costs a stat (DirStore) or a read (LogStore). Deletes are not synced:
 //     after a crash a deleted shard may reappear, and garbage collection

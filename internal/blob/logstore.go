@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -116,6 +117,8 @@ type segment struct {
 	r    *os.File
 	w    *os.File // nil once sealed, or for segments found at open
 	size int64    // where the next record goes; the writer's
+
+	retired atomic.Bool // compacted away: its file is closed or about to be
 }
 
 // OpenLog opens the format-2 store in dir, creating it if dir holds
@@ -461,7 +464,7 @@ func (s *LogStore) Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, err
 		err = ErrNotFound
 	}
 	if errors.Is(err, ErrCorrupt) {
-		data, err = s.recheck(id, key, dst)
+		data, err = s.recheck(id, key, dst, s.read)
 	}
 	if err != nil {
 		return data[:0], fmt.Errorf("get shard %s: %w", id, err)
@@ -470,16 +473,17 @@ func (s *LogStore) Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, err
 }
 
 // recheck reads a shard that failed verification again under its lock (a
-// concurrent Put may have just replaced it) and, if it is still bad,
-// copies it to quarantine and drops it from the store.
-func (s *LogStore) recheck(id cid.Cid, key string, dst []byte) ([]byte, error) {
+// concurrent Put may have just replaced it), with read (Get reads through
+// the page cache, scrub from the disk), and, if it is still bad, copies it
+// to quarantine and drops it from the store.
+func (s *LogStore) recheck(id cid.Cid, key string, dst []byte, read func(shardLoc, []byte) ([]byte, error)) ([]byte, error) {
 	s.locks.lock(key)
 	defer s.locks.unlock(key)
 	loc, ok := s.lookup(key)
 	if !ok {
 		return dst[:0], ErrNotFound
 	}
-	data, err := s.read(loc, dst)
+	data, err := read(loc, dst)
 	if !errors.Is(err, ErrCorrupt) {
 		return data, err
 	}
@@ -490,9 +494,9 @@ func (s *LogStore) recheck(id cid.Cid, key string, dst []byte) ([]byte, error) {
 		qerr = errors.Join(qerr, terr)
 	}
 	if qerr != nil {
-		return data, fmt.Errorf("%w (quarantine: %v)", ErrCorrupt, qerr)
+		return data, fmt.Errorf("%w (quarantine: %v)", err, qerr)
 	}
-	return data, ErrCorrupt
+	return data, err
 }
 
 // drop removes key from the index.

@@ -14,6 +14,7 @@ import (
 // Local is a Store on a disk of this machine.
 type Local interface {
 	Store
+	Scrubber
 	// PutComputed is Put for shards whose CID the caller computed from
 	// the bytes in this process: they are not hashed again.
 	PutComputed(ctx context.Context, id cid.Cid, data []byte) error
