@@ -50,9 +50,6 @@ func (r *recReader) Close() {
 
 // file returns the file to read seg from.
 func (r *recReader) file(seg *segment) (*os.File, error) {
-	if seg.retired.Load() {
-		return nil, errMoved
-	}
 	if r.seg == seg {
 		if r.f != nil {
 			return r.f, nil
@@ -91,7 +88,7 @@ func (r *recReader) readAt(seg *segment, b []byte, off int64) error {
 		return nil
 	case errors.Is(err, io.EOF):
 		return fmt.Errorf("%w: record runs past the end of its segment", ErrCorrupt)
-	case errors.Is(err, os.ErrClosed), seg.retired.Load():
+	case errors.Is(err, os.ErrClosed):
 		return errMoved
 	}
 	return err
@@ -105,10 +102,12 @@ func recordSpan(key string, loc shardLoc) (start, length int64) {
 }
 
 // checkHeader checks that b starts with the header of key's record at
-// loc.
+// loc. If not, it marks the segment damaged: when the store is next
+// opened its records will end there, so Compact rewrites what it holds.
 func checkHeader(b []byte, key string, loc shardLoc) error {
 	h, ok := parseHeader(b)
 	if !ok || h.kind != recShard || string(h.id) != key || h.n != loc.n || h.crc != loc.crc {
+		loc.seg.damaged.Store(true)
 		return fmt.Errorf("%w: its record header is damaged", ErrCorrupt)
 	}
 	return nil

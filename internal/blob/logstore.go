@@ -64,6 +64,12 @@ type LogOptions struct {
 	// writes that can be on their way to the disk together, each with
 	// every record that queued meanwhile (up to 4 MiB).
 	Writers int
+	// CompactBelow: Compact rewrites a segment when the shards it holds
+	// take less than this fraction of its bytes (default 0.5, at most 1).
+	// Lower leaves more space unreclaimed; higher copies more bytes per
+	// byte freed (at 0.5, at most one byte copied per byte freed; at 1,
+	// any segment with a byte to free is rewritten).
+	CompactBelow float64
 }
 
 // LogStore is a Store that appends shards to a few large segment files
@@ -74,8 +80,9 @@ type LogOptions struct {
 // Compared with a file per shard (DirStore), a shard write creates no
 // file and no directory entry and dirties no page cache, which on the
 // machines we measured was most of the cost of a large PUT. The price is
-// an index in memory (about 100 bytes per shard) and space that a delete
-// frees only when its segment is compacted (not yet done).
+// an index in memory (about 100 bytes per shard, and as much again per
+// deleted or replaced shard whose record is still on the disk), and space
+// that a delete frees only when Compact rewrites its segment.
 type LogStore struct {
 	dir     string
 	opts    LogOptions
@@ -88,10 +95,17 @@ type LogStore struct {
 	qmu   sync.Mutex
 	queue []*pending // records waiting for a segment
 
-	mu      sync.RWMutex
-	gen     uint64 // bumped when the directory is found wiped
-	direct  bool   // direct I/O works here
-	index   map[string]shardLoc
+	cmu         sync.Mutex               // one Compact at a time
+	compactHook func(stage string) error // tests: fail Compact at a stage
+
+	mu     sync.RWMutex
+	gen    uint64 // bumped when the directory is found wiped
+	direct bool   // direct I/O works here
+	index  map[string]shardLoc
+	// dead lists, for each CID, the segments that hold shard records of
+	// it that the index does not point to (deleted, replaced or written
+	// by a Put that failed): a tombstone of that CID must outlive them.
+	dead    map[string][]*segment
 	segs    map[uint64]*segment
 	bytes   int64
 	seq     uint64 // last record sequence number used
@@ -112,13 +126,17 @@ type shardLoc struct {
 // segment is one segment file: read by everyone through r, appended to
 // through w by the one writer that holds it.
 type segment struct {
-	id   uint64
-	gen  uint64
-	r    *os.File
-	w    *os.File // nil once sealed, or for segments found at open
-	size int64    // where the next record goes; the writer's
+	id  uint64
+	gen uint64
+	r   *os.File
+	w   *os.File // nil once sealed, or for segments found at open
+	// size is where the next record goes: the writer's while the segment
+	// takes appends, fixed once it is sealed.
+	size int64
+	live int64 // bytes of the records the index points to; the store's mu
 
 	retired atomic.Bool // compacted away: its file is closed or about to be
+	damaged atomic.Bool // a record header failed a check: rewrite it
 }
 
 // OpenLog opens the format-2 store in dir, creating it if dir holds
@@ -131,6 +149,10 @@ func OpenLog(dir string, opts LogOptions) (*LogStore, error) {
 	if opts.Writers <= 0 {
 		opts.Writers = DefaultWriters
 	}
+	if opts.CompactBelow <= 0 {
+		opts.CompactBelow = defaultCompactBelow
+	}
+	opts.CompactBelow = min(opts.CompactBelow, 1)
 	s := &LogStore{dir: dir, opts: opts, direct: canDirect, writers: make(chan *segment, opts.Writers)}
 	s.bounce.New = func() any { b := alignedBuf(bounceSize); return &b }
 	s.blocks.New = func() any { b := alignedBuf(recAlign); return &b }
@@ -150,7 +172,10 @@ func OpenLog(dir string, opts LogOptions) (*LogStore, error) {
 	if s.group, err = durable.GroupFor(dir); err != nil {
 		return nil, fmt.Errorf("open blob store %s: %w", dir, err)
 	}
-	if err := s.load(); err != nil {
+	if err := finishCompaction(dir); err != nil {
+		return nil, fmt.Errorf("open blob store %s: %w", dir, err)
+	}
+	if err := s.load(nil); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open blob store %s: %w", dir, err)
 	}
@@ -228,12 +253,13 @@ func parseHeader(b []byte) (header, bool) {
 	return h, true
 }
 
-// load reads every segment's record headers and builds the index: for
-// each CID the record with the highest sequence number wins, and a
-// tombstone means the shard is not held. A segment's records end at the
-// first header that is not valid (a crash tore the tail, which held only
-// writes that were never acknowledged).
-func (s *LogStore) load() error {
+// load reads every segment's record headers (except those of the
+// segments in skip) and builds the index: for each CID the record with
+// the highest sequence number wins, and a tombstone means the shard is
+// not held; every other shard record is dead. A segment's records end at
+// the first header that is not valid (a crash tore the tail, which held
+// only writes that were never acknowledged).
+func (s *LogStore) load(skip map[string]bool) error {
 	entries, err := os.ReadDir(filepath.Join(s.dir, segmentsDir))
 	if err != nil {
 		return err
@@ -243,12 +269,14 @@ func (s *LogStore) load() error {
 		kind byte
 		loc  shardLoc
 	}
-	latest := map[string]last{}
+	// latest is each CID's newest record, prev the one before it.
+	latest, prev := map[string]last{}, map[string]last{}
 	s.segs = map[uint64]*segment{}
+	s.dead = map[string][]*segment{}
 	buf := make([]byte, recAlign)
 	for _, e := range entries {
 		id, err := strconv.ParseUint(e.Name(), 16, 64)
-		if err != nil || len(e.Name()) != 16 || !e.Type().IsRegular() {
+		if err != nil || len(e.Name()) != 16 || !e.Type().IsRegular() || skip[e.Name()] {
 			continue
 		}
 		f, err := os.Open(filepath.Join(s.dir, segmentsDir, e.Name()))
@@ -262,35 +290,102 @@ func (s *LogStore) load() error {
 		if err != nil {
 			return err
 		}
-		for off := int64(0); off < fi.Size(); {
-			n, err := f.ReadAt(buf, off)
-			if err != nil && !errors.Is(err, io.EOF) {
-				return fmt.Errorf("segment %s: %w", e.Name(), err)
-			}
-			h, ok := parseHeader(buf[:n])
-			if !ok {
-				break
-			}
-			content, l := recLayout(len(h.id), h.n)
-			if off+l > fi.Size() {
-				break
-			}
+		seg.size = fi.Size()
+		err = scanRecords(f, buf, fi.Size(), func(off int64, h header) {
+			content, _ := recLayout(len(h.id), h.n)
 			key := string(h.id)
-			if prev, ok := latest[key]; !ok || h.seq > prev.seq {
-				latest[key] = last{h.seq, h.kind, shardLoc{seg, off + content, h.n, h.crc}}
+			r := last{h.seq, h.kind, shardLoc{seg, off + content, h.n, h.crc}}
+			// Keep the two newest; every other shard record is dead.
+			if l, ok := latest[key]; !ok || r.seq > l.seq {
+				latest[key], r = r, l
+				if !ok {
+					r = last{}
+				}
+			}
+			if p, ok := prev[key]; r.kind != 0 && (!ok || r.seq > p.seq) {
+				prev[key], r = r, p
+			}
+			if r.kind == recShard {
+				s.addDead(key, r.loc.seg)
 			}
 			s.seq = max(s.seq, h.seq)
-			off += l
+		})
+		if err != nil {
+			return fmt.Errorf("segment %s: %w", e.Name(), err)
 		}
 	}
 	s.index = make(map[string]shardLoc, len(latest))
 	for key, l := range latest {
+		p, ok := prev[key]
+		if ok && l.kind == recShard && p.kind == recShard && p.loc.n == l.loc.n && p.loc.crc == l.loc.crc {
+			// Two records of the same bytes, one after the other: a copy
+			// Compact made, or a Put of a shard whose record was torn. A
+			// crash may have torn the newer one before it was synced (a
+			// copy is indexed before its sync, as its original stays
+			// until then): if its bytes are wrong, the older one holds
+			// the shard.
+			if _, err := s.read(l.loc, nil); errors.Is(err, ErrCorrupt) {
+				l, p = p, l
+			}
+		}
+		if ok && p.kind == recShard {
+			s.addDead(key, p.loc.seg)
+		}
 		if l.kind == recShard {
 			s.index[key] = l.loc
 			s.bytes += int64(l.loc.n)
+			l.loc.seg.live += recBytes(key, l.loc.n)
 		}
 	}
 	return nil
+}
+
+// scanRecords calls fn for each valid record header of the first size
+// bytes of f, with the record's offset, up to the first that is not
+// valid. h.id is only valid during the call. buf is a block to read into.
+func scanRecords(f *os.File, buf []byte, size int64, fn func(off int64, h header)) error {
+	for off := int64(0); off < size; {
+		n, err := f.ReadAt(buf[:recAlign], off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		h, ok := parseHeader(buf[:n])
+		if !ok {
+			return nil
+		}
+		_, l := recLayout(len(h.id), h.n)
+		if off+l > size {
+			return nil
+		}
+		fn(off, h)
+		off += l
+	}
+	return nil
+}
+
+// recBytes is the length of the record of an n-byte shard under key.
+func recBytes(key string, n int) int64 {
+	_, l := recLayout(len(key), n)
+	return l
+}
+
+// addDead records that seg holds a shard record of key that the index
+// does not point to. The caller holds mu (or is load).
+func (s *LogStore) addDead(key string, seg *segment) {
+	if s.dead == nil || seg.gen != s.gen {
+		return
+	}
+	if l := s.dead[key]; !slices.Contains(l, seg) {
+		s.dead[key] = append(l, seg)
+	}
+}
+
+// unindex takes key's entry, at old, out of the index's accounting:
+// its record becomes dead. The caller holds mu.
+func (s *LogStore) unindex(key string, old shardLoc) {
+	s.bytes -= int64(old.n)
+	old.seg.live -= recBytes(key, old.n)
+	s.addDead(key, old.seg)
 }
 
 // Close closes the segment files. The store must not be used after.
@@ -350,11 +445,16 @@ func (s *LogStore) PutComputed(ctx context.Context, id cid.Cid, data []byte) err
 		if err == nil && s.group != nil {
 			err = s.group.Sync(ctx)
 		}
-		if err == nil && !s.index1(key, loc) {
-			err = errWiped
+		if err == nil {
+			err = s.index1(key, loc)
 		}
-		if errors.Is(err, errWiped) && attempt < 2 {
-			continue // the directory was removed under us; start again
+		if err != nil && loc.seg != nil {
+			s.orphan(key, loc) // the record may be on the disk all the same
+		}
+		if (errors.Is(err, errWiped) || errors.Is(err, errMoved)) && attempt < 4 {
+			// The directory was removed under us, or Compact took the
+			// segment away before the record was indexed: start again.
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("put shard %s: %w", id, err)
@@ -363,20 +463,36 @@ func (s *LogStore) PutComputed(ctx context.Context, id cid.Cid, data []byte) err
 	}
 }
 
-// index1 records that key's content is at loc, unless the store was
-// wiped since loc was written.
-func (s *LogStore) index1(key string, loc shardLoc) bool {
+// orphan records that loc holds a record of key that the index does not
+// point to: a write that failed, or was written where Compact had
+// already passed.
+func (s *LogStore) orphan(key string, loc shardLoc) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if loc.seg.gen != s.gen || s.index == nil {
-		return false
+	if cur, ok := s.index[key]; !ok || cur.seg != loc.seg || cur.off != loc.off {
+		s.addDead(key, loc.seg)
+	}
+}
+
+// index1 records that key's content is at loc, unless the store was
+// wiped since loc was written (errWiped) or Compact retired loc's
+// segment (errMoved).
+func (s *LogStore) index1(key string, loc shardLoc) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case loc.seg.gen != s.gen || s.index == nil:
+		return errWiped
+	case loc.seg.retired.Load():
+		return errMoved
 	}
 	if old, ok := s.index[key]; ok {
-		s.bytes -= int64(old.n)
+		s.unindex(key, old)
 	}
 	s.index[key] = loc
 	s.bytes += int64(loc.n)
-	return true
+	loc.seg.live += recBytes(key, loc.n)
+	return nil
 }
 
 // logKey is the index key of a shard: its binary CID.
@@ -419,6 +535,7 @@ func (s *LogStore) wiped(gen uint64) {
 	}
 	s.segs = map[uint64]*segment{}
 	s.index = map[string]shardLoc{}
+	s.dead = map[string][]*segment{}
 	s.bytes = 0
 }
 
@@ -458,11 +575,7 @@ func (s *LogStore) Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, err
 	if !ok {
 		return dst[:0], fmt.Errorf("get shard %s: %w", id, ErrNotFound)
 	}
-	data, err := s.read(loc, dst)
-	if err == nil && unlinked(loc.seg.r) {
-		s.wiped(loc.seg.gen)
-		err = ErrNotFound
-	}
+	data, err := s.readFrom(key, loc, dst)
 	if errors.Is(err, ErrCorrupt) {
 		data, err = s.recheck(id, key, dst, s.read)
 	}
@@ -472,10 +585,34 @@ func (s *LogStore) Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, err
 	return data, nil
 }
 
+// readFrom reads shard key at loc, where the index said it was, into
+// dst[:0]. If Compact moved it away meanwhile and closed the segment, it
+// reads it where the index says it is now.
+func (s *LogStore) readFrom(key string, loc shardLoc, dst []byte) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		data, err := s.read(loc, dst)
+		if loc.seg.retired.Load() {
+			if err == nil || attempt == 3 {
+				return data, err // what it read was right when it was looked up
+			}
+			var ok bool
+			if loc, ok = s.lookup(key); !ok {
+				return data[:0], ErrNotFound
+			}
+			continue
+		}
+		if err == nil && unlinked(loc.seg.r) {
+			s.wiped(loc.seg.gen)
+			err = ErrNotFound
+		}
+		return data, err
+	}
+}
+
 // recheck reads a shard that failed verification again under its lock (a
 // concurrent Put may have just replaced it), with read (Get reads through
-// the page cache, scrub from the disk), and, if it is still bad, copies it
-// to quarantine and drops it from the store.
+// the page cache, scrub from the disk), and, if it is still bad,
+// quarantines it.
 func (s *LogStore) recheck(id cid.Cid, key string, dst []byte, read func(shardLoc, []byte) ([]byte, error)) ([]byte, error) {
 	s.locks.lock(key)
 	defer s.locks.unlock(key)
@@ -487,6 +624,13 @@ func (s *LogStore) recheck(id cid.Cid, key string, dst []byte, read func(shardLo
 	if !errors.Is(err, ErrCorrupt) {
 		return data, err
 	}
+	return data, s.quarantine(id, key, data, err)
+}
+
+// quarantine copies a shard's bad bytes to quarantine and drops the shard
+// from the store, with a tombstone; it returns why (wrapped, with any
+// trouble quarantining). The caller holds key's lock.
+func (s *LogStore) quarantine(id cid.Cid, key string, data []byte, why error) error {
 	q := filepath.Join(s.dir, quarantineDir, id.String()+"."+strconv.FormatInt(time.Now().UnixNano(), 10))
 	qerr := os.WriteFile(q, data, filePerm)
 	s.drop(key)
@@ -494,9 +638,9 @@ func (s *LogStore) recheck(id cid.Cid, key string, dst []byte, read func(shardLo
 		qerr = errors.Join(qerr, terr)
 	}
 	if qerr != nil {
-		return data, fmt.Errorf("%w (quarantine: %v)", err, qerr)
+		return fmt.Errorf("%w (quarantine: %v)", why, qerr)
 	}
-	return data, err
+	return why
 }
 
 // drop removes key from the index.
@@ -506,7 +650,7 @@ func (s *LogStore) drop(key string) bool {
 	old, ok := s.index[key]
 	if ok {
 		delete(s.index, key)
-		s.bytes -= int64(old.n)
+		s.unindex(key, old)
 	}
 	return ok
 }
@@ -617,7 +761,10 @@ type ShardRecord struct {
 // process): for tools and tests.
 func Records(dir string) ([]ShardRecord, error) {
 	s := &LogStore{dir: dir}
-	err := s.load()
+	skip, err := readCompactRecord(dir)
+	if err == nil {
+		err = s.load(skip)
+	}
 	defer s.Close()
 	if err != nil {
 		return nil, fmt.Errorf("records of %s: %w", dir, err)

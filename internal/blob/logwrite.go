@@ -42,17 +42,41 @@ type pending struct {
 // shards share one I/O. Once queued, a record is written whatever ctx
 // says: another writer may already be putting its bytes on the disk.
 func (s *LogStore) append(ctx context.Context, kind byte, id, data []byte) (shardLoc, error) {
+	r := newPending(kind, id, data, crc32.Checksum(data, castagn))
+	s.appendAll(ctx, []*pending{r})
+	return r.loc, r.err
+}
+
+func newPending(kind byte, id, data []byte, crc uint32) *pending {
+	return &pending{kind: kind, id: id, data: data, crc: crc, done: make(chan struct{})}
+}
+
+// appendAll is append for many records at once: it queues them together
+// (so that they go out in as few writes as they fit in) and returns when
+// each is written, with its location and error in it. If ctx has ended
+// it queues nothing, and sets every record's error.
+func (s *LogStore) appendAll(ctx context.Context, recs []*pending) {
 	if err := ctx.Err(); err != nil {
-		return shardLoc{}, err
+		for _, r := range recs {
+			r.err = err
+		}
+		return
 	}
-	r := &pending{kind: kind, id: id, data: data, crc: crc32.Checksum(data, castagn), done: make(chan struct{})}
 	s.qmu.Lock()
-	s.queue = append(s.queue, r)
+	s.queue = append(s.queue, recs...)
 	s.qmu.Unlock()
+	for _, r := range recs {
+		s.await(r)
+	}
+}
+
+// await returns when r is written, writing queued records itself
+// whenever it can take a segment.
+func (s *LogStore) await(r *pending) {
 	for {
 		select {
 		case <-r.done:
-			return r.loc, r.err
+			return
 		case seg := <-s.writers:
 			if batch := s.takeBatch(); len(batch) > 0 {
 				s.writeBatch(seg, batch)

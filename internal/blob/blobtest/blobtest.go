@@ -65,6 +65,8 @@ func Run(t *testing.T, h Harness) {
 		{"ScrubRate", testScrubRate},
 		{"ScrubResume", testScrubResume},
 		{"ScrubConcurrent", testScrubConcurrent},
+		{"Reclaim", testReclaim},
+		{"CompactConcurrent", testCompactConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
