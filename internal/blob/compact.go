@@ -3,6 +3,8 @@ package blob
 import (
 	"context"
 	"time"
+
+	"github.com/ipfs/go-cid"
 )
 
 // Compactor returns to the file system the space of shards a store no
@@ -36,8 +38,9 @@ type CompactStats struct {
 	// record of their shard remains elsewhere; Dropped those removed with
 	// their segment.
 	Tombstones, Dropped int64
-	// Corrupt counts the shards found corrupt as they were copied: they
+	// Corrupt lists the shards found corrupt as they were copied: they
 	// were quarantined as Get does, and the store no longer holds them.
-	Corrupt  int64
+	// Report them to repair, as a scrub's findings.
+	Corrupt  []cid.Cid
 	Duration time.Duration
 }

@@ -28,7 +28,8 @@
 //     LogStore reads whole records, header included, from the disk (with
 //     direct I/O where it writes that way, so a copy in the page cache
 //     cannot hide a bad sector, and a pass does not evict what Gets
-//     need). A DirStore reads through the page cache and can check only
+//     need); a shard whose header is damaged but whose content is right
+//     is written again, not quarantined. A DirStore reads through the page cache and can check only
 //     content addresses: shard names are read and counted Unverifiable.
 //     A pass takes a shard's lock only to quarantine it, and can be
 //     stopped and resumed from where it got to.
@@ -99,8 +100,8 @@
 // valid (bad magic, kind or CRC, or a record running past the end of the
 // file): a crash tore it, and it held only writes that were never
 // acknowledged. (A header damaged later, in the middle of a segment, ends
-// its records there too: scrub reads headers, and compaction rewrites a
-// segment where it found one.)
+// its records there too: scrub reads headers and writes that shard again,
+// and compaction then rewrites the rest of the segment.)
 //
 // Writing: records wait in a queue, and a writer holding a segment writes
 // every queued record (up to 4 MiB) with one pwritev(2), with direct I/O

@@ -53,7 +53,7 @@ func (s *LogStore) Compact(ctx context.Context) (st CompactStats, err error) {
 	if err := ctx.Err(); err != nil {
 		return st, err
 	}
-	s.sealEmpty()
+	s.sealIf(func(seg *segment) bool { return seg.live == 0 || seg.damaged.Load() })
 	// Take only the segments there are now: the copies fill new ones, and
 	// deletes meanwhile may leave those worth compacting too, but that is
 	// for the next call, or a call would never end under load.
@@ -78,10 +78,12 @@ func (s *LogStore) Compact(ctx context.Context) (st CompactStats, err error) {
 	}
 }
 
-// sealEmpty seals the segments taking appends that hold nothing the index
-// points to (or a damaged header), so that Compact takes them too: after
-// every shard was deleted, the last segment holds only tombstones.
-func (s *LogStore) sealEmpty() {
+// sealIf seals the segments taking appends for which cond (called under
+// mu) holds. Compact seals those that hold nothing the index points to, or
+// a damaged header, so that it can take them too (after every shard was
+// deleted, the last segment holds only tombstones); a copy must never go
+// to a segment with a damaged header, where a reopen would not see it.
+func (s *LogStore) sealIf(cond func(*segment) bool) {
 	held := make([]*segment, 0, s.opts.Writers)
 	for range s.opts.Writers {
 		held = append(held, <-s.writers)
@@ -91,9 +93,9 @@ func (s *LogStore) sealEmpty() {
 			continue
 		}
 		s.mu.RLock()
-		empty := seg.live == 0 || seg.damaged.Load()
+		ok := cond(seg)
 		s.mu.RUnlock()
-		if empty {
+		if ok {
 			s.seal(seg)
 			held[i] = nil
 		}
@@ -369,12 +371,14 @@ func (s *LogStore) moveBatch(ctx context.Context, r *recReader, batch []liveEntr
 		}
 		data, err := r.read(e.key, e.loc)
 		switch {
+		case errors.Is(err, errDamagedHeader):
+			// The content is right: its copy is the repair.
 		case errors.Is(err, ErrCorrupt):
 			// Copying it would vouch for bad bytes; treat it as Get does.
 			id, cerr := cid.Cast([]byte(e.key))
 			if cerr == nil {
 				_ = s.quarantine(id, e.key, data, err)
-				st.Corrupt++
+				st.Corrupt = append(st.Corrupt, id)
 			}
 			continue
 		case err != nil:

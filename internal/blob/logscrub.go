@@ -18,6 +18,11 @@ import (
 
 var _ Scrubber = (*LogStore)(nil)
 
+// errDamagedHeader reports a record whose header does not match what
+// the index says of it: when the store is next opened, its segment's
+// records will end there.
+var errDamagedHeader = errors.New("its record header is damaged")
+
 // errMoved reports that a record's segment is gone from the store
 // (compacted away, or the store wiped) since its location was looked up:
 // the index says where the shard is now, if anywhere.
@@ -108,7 +113,7 @@ func checkHeader(b []byte, key string, loc shardLoc) error {
 	h, ok := parseHeader(b)
 	if !ok || h.kind != recShard || string(h.id) != key || h.n != loc.n || h.crc != loc.crc {
 		loc.seg.damaged.Store(true)
-		return fmt.Errorf("%w: its record header is damaged", ErrCorrupt)
+		return fmt.Errorf("%w: %w", ErrCorrupt, errDamagedHeader)
 	}
 	return nil
 }
@@ -149,9 +154,10 @@ func (r *recReader) check(ctx context.Context, p *pacer, key string, loc shardLo
 	return nil
 }
 
-// read reads key's record at loc whole and checks it as check does. It
-// returns the content, in a buffer of its own; content of a block or
-// more starts at an aligned address.
+// read reads key's record at loc whole and checks it as check does, the
+// content first: errDamagedHeader (wrapped with ErrCorrupt) means the
+// content is right. It returns the content, in a buffer of its own;
+// content of a block or more starts at an aligned address.
 func (r *recReader) read(key string, loc shardLoc) ([]byte, error) {
 	start, length := recordSpan(key, loc)
 	rec := alignedBuf(int(length))
@@ -160,13 +166,10 @@ func (r *recReader) read(key string, loc shardLoc) ([]byte, error) {
 	}
 	content, _ := recLayout(len(key), loc.n)
 	data := rec[content : content+int64(loc.n)]
-	if err := checkHeader(rec, key, loc); err != nil {
-		return data, err
-	}
 	if crc32.Checksum(data, castagn) != loc.crc {
 		return data, ErrCorrupt
 	}
-	return data, nil
+	return data, checkHeader(rec, key, loc)
 }
 
 // Scrub implements Scrubber. It goes through the segments in order and
@@ -209,6 +212,9 @@ func (s *LogStore) Scrub(ctx context.Context, opts ScrubOptions, report func(Scr
 		switch {
 		case err == nil:
 			continue
+		case errors.Is(err, errRewritten):
+			st.Rewritten++
+			continue
 		case errors.Is(err, ErrCorrupt):
 			st.Corrupt++
 			f = FaultCorrupt
@@ -240,6 +246,8 @@ func (s *LogStore) scrub1(ctx context.Context, p *pacer, r *recReader, id cid.Ci
 			continue // compacted meanwhile: look again
 		case ctx.Err() != nil:
 			return false, 0, err
+		case errors.Is(err, errDamagedHeader):
+			return s.rewrite(ctx, r, id, key, loc)
 		case !errors.Is(err, ErrCorrupt):
 			return true, loc.n, err
 		}
@@ -257,6 +265,33 @@ func (s *LogStore) scrub1(ctx context.Context, p *pacer, r *recReader, id cid.Ci
 		return true, loc.n, err
 	}
 	return false, 0, nil
+}
+
+// errRewritten reports that scrub rewrote a shard whose record was
+// damaged but whose content was right.
+var errRewritten = errors.New("blob: rewritten")
+
+// rewrite copies a shard whose record header is damaged but whose
+// content is right, as Compact would, and syncs the copy: a restart would
+// otherwise lose it (and the rest of its segment, which Compact rewrites
+// next, as the segment is marked damaged). If its content turns out bad
+// after all, it is quarantined as Get does.
+func (s *LogStore) rewrite(ctx context.Context, r *recReader, id cid.Cid, key string, loc shardLoc) (held bool, n int, err error) {
+	s.sealIf(func(seg *segment) bool { return seg.damaged.Load() })
+	var cst CompactStats
+	err = s.moveBatch(ctx, r, []liveEntry{{key, loc}}, &cst)
+	if err == nil && s.group != nil {
+		err = s.group.Sync(ctx)
+	}
+	switch {
+	case len(cst.Corrupt) > 0:
+		return true, loc.n, fmt.Errorf("%w: the content too", ErrCorrupt)
+	case err != nil:
+		return true, loc.n, err
+	case cst.Moved == 0:
+		return false, 0, nil // deleted or put again meanwhile
+	}
+	return true, loc.n, errRewritten
 }
 
 // scrubEntry is a shard a scrub pass means to check, where it was when

@@ -18,12 +18,16 @@ type Scrubber interface {
 	// passed to report, one at a time, from Scrub's goroutine (report may
 	// be nil).
 	//
+	// A store that can tell a damaged record from damaged content (a
+	// LogStore: its record header) writes a shard whose content is right
+	// again (ScrubStats.Rewritten) and keeps it.
+	//
 	// It reads at most opts.BytesPerSecond, and stops when ctx ends, with
 	// ctx's error and the stats so far, whose Next resumes the pass. It
 	// holds no lock of the whole store across the pass, only a shard's
-	// own lock while it quarantines that shard, so Put, Get and Delete go
-	// on meanwhile; shards put or deleted during a pass may or may not be
-	// checked by it. Safe for concurrent use.
+	// own lock while it quarantines or rewrites that shard, so Put, Get,
+	// Delete and Compact go on meanwhile; shards put or deleted during a
+	// pass may or may not be checked by it. Safe for concurrent use.
 	Scrub(ctx context.Context, opts ScrubOptions, report func(ScrubFinding)) (ScrubStats, error)
 }
 
@@ -61,7 +65,11 @@ type ScrubStats struct {
 	Unverifiable int64
 	Corrupt      int64 // shards quarantined (each reported)
 	Unreadable   int64 // shards that could not be read (each reported)
-	Duration     time.Duration
+	// Rewritten counts the shards whose content was right but whose
+	// record was damaged (a LogStore's record header): the store wrote
+	// them again, and holds them still.
+	Rewritten int64
+	Duration  time.Duration
 	// Next resumes the pass (ScrubOptions.From) when it stopped early;
 	// "" when it went through the whole store.
 	Next string
