@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -51,6 +52,10 @@ type DirStore struct {
 	// file system syncs shared by concurrent writers (of every store on
 	// the file system) instead of two fsyncs per shard.
 	group *durable.Group
+	// fans is held for reading while a Put moves a shard file into its
+	// fan-out directory (creating it if need be), and for writing while
+	// Compact removes the empty ones.
+	fans sync.RWMutex
 }
 
 var _ Store = (*DirStore)(nil)
@@ -232,7 +237,7 @@ func (s *DirStore) write(ctx context.Context, path, file string, data []byte) (e
 	if err = f.Close(); err != nil {
 		return err
 	}
-	if err = os.Rename(tmp, path); err != nil {
+	if err = s.rename(tmp, path); err != nil {
 		return err
 	}
 	if s.group != nil {
@@ -243,6 +248,25 @@ func (s *DirStore) write(ctx context.Context, path, file string, data []byte) (e
 		return s.group.Sync(ctx)
 	}
 	return durable.SyncDir(filepath.Dir(path))
+}
+
+// rename moves a shard file written to tmp into place at path, creating
+// its fan-out directory if it is missing (first use, or Compact removed
+// it).
+func (s *DirStore) rename(tmp, path string) error {
+	s.fans.RLock()
+	defer s.fans.RUnlock()
+	err := os.Rename(tmp, path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if _, serr := os.Stat(tmp); serr != nil {
+		return err // the temporary file is gone: so is the store's directory
+	}
+	if err := mkdirSync(filepath.Dir(path)); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // VerifiesReads reports that Get(id) returns only the bytes stored under

@@ -22,6 +22,26 @@
 //     cheaper than hashing again, and what a disk fault needs). A shard
 //     that fails is moved to quarantine and reported as ErrCorrupt; from
 //     then on the store does not hold it, and repair can put it back.
+//   - Scrub (Scrubber, both stores) re-reads every shard held, at a rate
+//     the caller bounds, checks it as Get does and quarantines what fails
+//     as Get does, reporting each shard found corrupt or unreadable. A
+//     LogStore reads whole records, header included, from the disk (with
+//     direct I/O where it writes that way, so a copy in the page cache
+//     cannot hide a bad sector, and a pass does not evict what Gets
+//     need); a shard whose header is damaged but whose content is right
+//     is written again, not quarantined. A DirStore reads through the page cache and can check only
+//     content addresses: shard names are read and counted Unverifiable.
+//     A pass takes a shard's lock only to quarantine it, and can be
+//     stopped and resumed from where it got to.
+//   - Compact (Compactor, both stores) gives back to the file system the
+//     space of the shards a store no longer holds: after every shard is
+//     deleted and the store compacted, it takes the space it took when
+//     new, but for directories that grew (blobtest.ReclaimOverhead). A
+//     call with nothing to do costs no I/O. It never loses a shard the
+//     store holds, nor brings back a deleted one (beyond what an unsynced
+//     delete allows), even if the process dies in the middle; Put, Get,
+//     Delete and Scrub go on meanwhile, and a Get finds a shard Compact
+//     is moving at its old place or its new one.
 //   - Puts of the same CID are serialized; putting a shard the store holds
 //     costs a stat (DirStore) or a read (LogStore). Deletes are not synced:
 //     after a crash a deleted shard may reappear, and garbage collection
@@ -42,6 +62,10 @@
 //	                    opened, and never writes to older ones.
 //	quarantine/<cid>.<unix nanoseconds>
 //	                    copies of shards that failed their check.
+//	compacting          while a compaction removes segments: "cairn
+//	                    compaction 1\n", then the names of the segments
+//	                    it removes, one a line. Opening the store removes
+//	                    every segment listed, then the file.
 //
 // A segment is a sequence of records, each starting at a multiple of 4096
 // bytes and padded with zeros to one. A record is a header, then its
@@ -64,12 +88,20 @@
 // record, so that it is aligned for direct I/O. The record's length is
 // 4096, or 4096 plus n rounded up to a multiple of 4096.
 //
-// Opening a store reads every record header. For each CID the record
-// with the highest sequence number decides: a shard record is where the
-// shard is, a tombstone means it is not held. A segment's records end at
-// the first header that is not valid (bad magic, kind or CRC, or a record
-// running past the end of the file): a crash tore it, and it held only
-// writes that were never acknowledged.
+// Opening a store first finishes a compaction that a crash interrupted
+// (the compacting file), then reads every record header. For each CID
+// the record with the highest sequence number decides: a shard record is
+// where the shard is, a tombstone means it is not held. One exception: if
+// the record before it is a shard record of the same length and content
+// CRC (a copy made by compaction, which a crash may have torn before it
+// was synced, while its original was still there), the newer one's
+// content is checked, and if it fails, the older record is where the
+// shard is. A segment's records end at the first header that is not
+// valid (bad magic, kind or CRC, or a record running past the end of the
+// file): a crash tore it, and it held only writes that were never
+// acknowledged. (A header damaged later, in the middle of a segment, ends
+// its records there too: scrub reads headers and writes that shard again,
+// and compaction then rewrites the rest of the segment.)
 //
 // Writing: records wait in a queue, and a writer holding a segment writes
 // every queued record (up to 4 MiB) with one pwritev(2), with direct I/O
@@ -85,8 +117,28 @@
 // another machine check the CID itself, or the decoded chunk's CID for a
 // shard name.
 //
-// Deleted shards' space is not reclaimed yet: that needs segments
-// compacted, which garbage collection will do.
+// Compaction: a sealed segment is compacted when the records the index
+// points to take less than a fraction of its bytes (LogOptions,
+// default half), when none, or when a header in it was found damaged;
+// the segment taking appends too when nothing in it is live (it is
+// sealed first). Each live shard record is copied, under the shard's
+// lock, to the segment taking appends, through the same queue as a Put,
+// with a new sequence number (newer than any record of the CID, and
+// older than any later Put or Delete of it, which wait for the lock).
+// Tombstones are the subtle part: a tombstone may be dropped only if no
+// shard record of its CID remains in any segment that stays, or that
+// older record would be the CID's newest when the store is next opened,
+// and the deleted shard would be back. So for each tombstone in the
+// segments being compacted, if its CID is not held and a segment that
+// stays holds a shard record of it (deleted, replaced, or written by a
+// Put that failed: the store keeps a list of these in memory), the
+// tombstone is copied forward with a new sequence number; otherwise it is
+// dropped. A segment that would free nothing is left as it is. Once the
+// copies are synced, the compacting file lists the segments, durably;
+// then the segments are removed, their directory synced, and the file
+// removed. The file makes the removal all or nothing across a crash: a
+// tombstone in one segment may guard against a record in another of the
+// same compaction.
 //
 // # On-disk format, version 1 (DirStore)
 //
@@ -100,7 +152,8 @@
 //	                    CIDv1 is stored. XX is the last byte of the binary
 //	                    CID (the last byte of its multihash digest) in
 //	                    lower-case hex, so shards spread evenly over 256
-//	                    directories, created on first use.
+//	                    directories, created on first use and removed by
+//	                    Compact when empty.
 //	tmp/                files being written; anything here when the store
 //	                    is opened is left by a crash and is removed.
 //	quarantine/<cid>.<unix nanoseconds>

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -64,6 +64,12 @@ type LogOptions struct {
 	// writes that can be on their way to the disk together, each with
 	// every record that queued meanwhile (up to 4 MiB).
 	Writers int
+	// CompactBelow: Compact rewrites a segment when the shards it holds
+	// take less than this fraction of its bytes (default 0.5, at most 1).
+	// Lower leaves more space unreclaimed; higher copies more bytes per
+	// byte freed (at 0.5, at most one byte copied per byte freed; at 1,
+	// any segment with a byte to free is rewritten).
+	CompactBelow float64
 }
 
 // LogStore is a Store that appends shards to a few large segment files
@@ -74,8 +80,9 @@ type LogOptions struct {
 // Compared with a file per shard (DirStore), a shard write creates no
 // file and no directory entry and dirties no page cache, which on the
 // machines we measured was most of the cost of a large PUT. The price is
-// an index in memory (about 100 bytes per shard) and space that a delete
-// frees only when its segment is compacted (not yet done).
+// an index in memory (about 100 bytes per shard, and as much again per
+// deleted or replaced shard whose record is still on the disk), and space
+// that a delete frees only when Compact rewrites its segment.
 type LogStore struct {
 	dir     string
 	opts    LogOptions
@@ -88,10 +95,17 @@ type LogStore struct {
 	qmu   sync.Mutex
 	queue []*pending // records waiting for a segment
 
-	mu      sync.RWMutex
-	gen     uint64 // bumped when the directory is found wiped
-	direct  bool   // direct I/O works here
-	index   map[string]shardLoc
+	cmu         sync.Mutex               // one Compact at a time
+	compactHook func(stage string) error // tests: fail Compact at a stage
+
+	mu     sync.RWMutex
+	gen    uint64 // bumped when the directory is found wiped
+	direct bool   // direct I/O works here
+	index  map[string]shardLoc
+	// dead lists, for each CID, the segments that hold shard records of
+	// it that the index does not point to (deleted, replaced or written
+	// by a Put that failed): a tombstone of that CID must outlive them.
+	dead    map[string][]*segment
 	segs    map[uint64]*segment
 	bytes   int64
 	seq     uint64 // last record sequence number used
@@ -112,11 +126,17 @@ type shardLoc struct {
 // segment is one segment file: read by everyone through r, appended to
 // through w by the one writer that holds it.
 type segment struct {
-	id   uint64
-	gen  uint64
-	r    *os.File
-	w    *os.File // nil once sealed, or for segments found at open
-	size int64    // where the next record goes; the writer's
+	id  uint64
+	gen uint64
+	r   *os.File
+	w   *os.File // nil once sealed, or for segments found at open
+	// size is where the next record goes: the writer's while the segment
+	// takes appends, fixed once it is sealed.
+	size int64
+	live int64 // bytes of the records the index points to; the store's mu
+
+	retired atomic.Bool // compacted away: its file is closed or about to be
+	damaged atomic.Bool // a record header failed a check: rewrite it
 }
 
 // OpenLog opens the format-2 store in dir, creating it if dir holds
@@ -129,6 +149,10 @@ func OpenLog(dir string, opts LogOptions) (*LogStore, error) {
 	if opts.Writers <= 0 {
 		opts.Writers = DefaultWriters
 	}
+	if opts.CompactBelow <= 0 {
+		opts.CompactBelow = defaultCompactBelow
+	}
+	opts.CompactBelow = min(opts.CompactBelow, 1)
 	s := &LogStore{dir: dir, opts: opts, direct: canDirect, writers: make(chan *segment, opts.Writers)}
 	s.bounce.New = func() any { b := alignedBuf(bounceSize); return &b }
 	s.blocks.New = func() any { b := alignedBuf(recAlign); return &b }
@@ -148,7 +172,10 @@ func OpenLog(dir string, opts LogOptions) (*LogStore, error) {
 	if s.group, err = durable.GroupFor(dir); err != nil {
 		return nil, fmt.Errorf("open blob store %s: %w", dir, err)
 	}
-	if err := s.load(); err != nil {
+	if err := finishCompaction(dir); err != nil {
+		return nil, fmt.Errorf("open blob store %s: %w", dir, err)
+	}
+	if err := s.load(nil); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open blob store %s: %w", dir, err)
 	}
@@ -226,12 +253,13 @@ func parseHeader(b []byte) (header, bool) {
 	return h, true
 }
 
-// load reads every segment's record headers and builds the index: for
-// each CID the record with the highest sequence number wins, and a
-// tombstone means the shard is not held. A segment's records end at the
-// first header that is not valid (a crash tore the tail, which held only
-// writes that were never acknowledged).
-func (s *LogStore) load() error {
+// load reads every segment's record headers (except those of the
+// segments in skip) and builds the index: for each CID the record with
+// the highest sequence number wins, and a tombstone means the shard is
+// not held; every other shard record is dead. A segment's records end at
+// the first header that is not valid (a crash tore the tail, which held
+// only writes that were never acknowledged).
+func (s *LogStore) load(skip map[string]bool) error {
 	entries, err := os.ReadDir(filepath.Join(s.dir, segmentsDir))
 	if err != nil {
 		return err
@@ -241,12 +269,14 @@ func (s *LogStore) load() error {
 		kind byte
 		loc  shardLoc
 	}
-	latest := map[string]last{}
+	// latest is each CID's newest record, prev the one before it.
+	latest, prev := map[string]last{}, map[string]last{}
 	s.segs = map[uint64]*segment{}
+	s.dead = map[string][]*segment{}
 	buf := make([]byte, recAlign)
 	for _, e := range entries {
 		id, err := strconv.ParseUint(e.Name(), 16, 64)
-		if err != nil || len(e.Name()) != 16 || !e.Type().IsRegular() {
+		if err != nil || len(e.Name()) != 16 || !e.Type().IsRegular() || skip[e.Name()] {
 			continue
 		}
 		f, err := os.Open(filepath.Join(s.dir, segmentsDir, e.Name()))
@@ -260,35 +290,102 @@ func (s *LogStore) load() error {
 		if err != nil {
 			return err
 		}
-		for off := int64(0); off < fi.Size(); {
-			n, err := f.ReadAt(buf, off)
-			if err != nil && !errors.Is(err, io.EOF) {
-				return fmt.Errorf("segment %s: %w", e.Name(), err)
-			}
-			h, ok := parseHeader(buf[:n])
-			if !ok {
-				break
-			}
-			content, l := recLayout(len(h.id), h.n)
-			if off+l > fi.Size() {
-				break
-			}
+		seg.size = fi.Size()
+		err = scanRecords(f, buf, fi.Size(), func(off int64, h header) {
+			content, _ := recLayout(len(h.id), h.n)
 			key := string(h.id)
-			if prev, ok := latest[key]; !ok || h.seq > prev.seq {
-				latest[key] = last{h.seq, h.kind, shardLoc{seg, off + content, h.n, h.crc}}
+			r := last{h.seq, h.kind, shardLoc{seg, off + content, h.n, h.crc}}
+			// Keep the two newest; every other shard record is dead.
+			if l, ok := latest[key]; !ok || r.seq > l.seq {
+				latest[key], r = r, l
+				if !ok {
+					r = last{}
+				}
+			}
+			if p, ok := prev[key]; r.kind != 0 && (!ok || r.seq > p.seq) {
+				prev[key], r = r, p
+			}
+			if r.kind == recShard {
+				s.addDead(key, r.loc.seg)
 			}
 			s.seq = max(s.seq, h.seq)
-			off += l
+		})
+		if err != nil {
+			return fmt.Errorf("segment %s: %w", e.Name(), err)
 		}
 	}
 	s.index = make(map[string]shardLoc, len(latest))
 	for key, l := range latest {
+		p, ok := prev[key]
+		if ok && l.kind == recShard && p.kind == recShard && p.loc.n == l.loc.n && p.loc.crc == l.loc.crc {
+			// Two records of the same bytes, one after the other: a copy
+			// Compact made, or a Put of a shard whose record was torn. A
+			// crash may have torn the newer one before it was synced (a
+			// copy is indexed before its sync, as its original stays
+			// until then): if its bytes are wrong, the older one holds
+			// the shard.
+			if _, err := s.read(l.loc, nil); errors.Is(err, ErrCorrupt) {
+				l, p = p, l
+			}
+		}
+		if ok && p.kind == recShard {
+			s.addDead(key, p.loc.seg)
+		}
 		if l.kind == recShard {
 			s.index[key] = l.loc
 			s.bytes += int64(l.loc.n)
+			l.loc.seg.live += recBytes(key, l.loc.n)
 		}
 	}
 	return nil
+}
+
+// scanRecords calls fn for each valid record header of the first size
+// bytes of f, with the record's offset, up to the first that is not
+// valid. h.id is only valid during the call. buf is a block to read into.
+func scanRecords(f *os.File, buf []byte, size int64, fn func(off int64, h header)) error {
+	for off := int64(0); off < size; {
+		n, err := f.ReadAt(buf[:recAlign], off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		h, ok := parseHeader(buf[:n])
+		if !ok {
+			return nil
+		}
+		_, l := recLayout(len(h.id), h.n)
+		if off+l > size {
+			return nil
+		}
+		fn(off, h)
+		off += l
+	}
+	return nil
+}
+
+// recBytes is the length of the record of an n-byte shard under key.
+func recBytes(key string, n int) int64 {
+	_, l := recLayout(len(key), n)
+	return l
+}
+
+// addDead records that seg holds a shard record of key that the index
+// does not point to. The caller holds mu (or is load).
+func (s *LogStore) addDead(key string, seg *segment) {
+	if s.dead == nil || seg.gen != s.gen {
+		return
+	}
+	if l := s.dead[key]; !slices.Contains(l, seg) {
+		s.dead[key] = append(l, seg)
+	}
+}
+
+// unindex takes key's entry, at old, out of the index's accounting:
+// its record becomes dead. The caller holds mu.
+func (s *LogStore) unindex(key string, old shardLoc) {
+	s.bytes -= int64(old.n)
+	old.seg.live -= recBytes(key, old.n)
+	s.addDead(key, old.seg)
 }
 
 // Close closes the segment files. The store must not be used after.
@@ -348,11 +445,16 @@ func (s *LogStore) PutComputed(ctx context.Context, id cid.Cid, data []byte) err
 		if err == nil && s.group != nil {
 			err = s.group.Sync(ctx)
 		}
-		if err == nil && !s.index1(key, loc) {
-			err = errWiped
+		if err == nil {
+			err = s.index1(key, loc)
 		}
-		if errors.Is(err, errWiped) && attempt < 2 {
-			continue // the directory was removed under us; start again
+		if err != nil && loc.seg != nil {
+			s.orphan(key, loc) // the record may be on the disk all the same
+		}
+		if (errors.Is(err, errWiped) || errors.Is(err, errMoved)) && attempt < 4 {
+			// The directory was removed under us, or Compact took the
+			// segment away before the record was indexed: start again.
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("put shard %s: %w", id, err)
@@ -361,20 +463,36 @@ func (s *LogStore) PutComputed(ctx context.Context, id cid.Cid, data []byte) err
 	}
 }
 
-// index1 records that key's content is at loc, unless the store was
-// wiped since loc was written.
-func (s *LogStore) index1(key string, loc shardLoc) bool {
+// orphan records that loc holds a record of key that the index does not
+// point to: a write that failed, or was written where Compact had
+// already passed.
+func (s *LogStore) orphan(key string, loc shardLoc) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if loc.seg.gen != s.gen || s.index == nil {
-		return false
+	if cur, ok := s.index[key]; !ok || cur.seg != loc.seg || cur.off != loc.off {
+		s.addDead(key, loc.seg)
+	}
+}
+
+// index1 records that key's content is at loc, unless the store was
+// wiped since loc was written (errWiped) or Compact retired loc's
+// segment (errMoved).
+func (s *LogStore) index1(key string, loc shardLoc) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case loc.seg.gen != s.gen || s.index == nil:
+		return errWiped
+	case loc.seg.retired.Load():
+		return errMoved
 	}
 	if old, ok := s.index[key]; ok {
-		s.bytes -= int64(old.n)
+		s.unindex(key, old)
 	}
 	s.index[key] = loc
 	s.bytes += int64(loc.n)
-	return true
+	loc.seg.live += recBytes(key, loc.n)
+	return nil
 }
 
 // logKey is the index key of a shard: its binary CID.
@@ -402,276 +520,6 @@ func (s *LogStore) lookup(key string) (shardLoc, bool) {
 // errWiped reports that the store's directory was removed while in use.
 var errWiped = errors.New("blob: store directory removed while in use")
 
-// Limits of one batch: the records one write(2) puts on the disk.
-const (
-	maxBatchBytes = 4 << 20
-	maxBatchRecs  = 128
-)
-
-// pending is a record on its way to a segment.
-type pending struct {
-	kind byte
-	id   []byte
-	data []byte
-	crc  uint32
-	seq  uint64
-	loc  shardLoc // where its content went
-	err  error
-	done chan struct{}
-}
-
-// append writes one record to a segment and returns where its content
-// is; it is durable once a file system sync that started after append
-// returned has ended. Records queue up, and whoever gets a segment writes
-// every queued record (up to a batch) with one write, so under load many
-// shards share one I/O. Once queued, a record is written whatever ctx
-// says: another writer may already be putting its bytes on the disk.
-func (s *LogStore) append(ctx context.Context, kind byte, id, data []byte) (shardLoc, error) {
-	if err := ctx.Err(); err != nil {
-		return shardLoc{}, err
-	}
-	r := &pending{kind: kind, id: id, data: data, crc: crc32.Checksum(data, castagn), done: make(chan struct{})}
-	s.qmu.Lock()
-	s.queue = append(s.queue, r)
-	s.qmu.Unlock()
-	for {
-		select {
-		case <-r.done:
-			return r.loc, r.err
-		case seg := <-s.writers:
-			if batch := s.takeBatch(); len(batch) > 0 {
-				s.writeBatch(seg, batch)
-			} else {
-				s.writers <- seg // another writer took ours
-			}
-		}
-	}
-}
-
-// takeBatch takes records from the head of the queue.
-func (s *LogStore) takeBatch() []*pending {
-	s.qmu.Lock()
-	defer s.qmu.Unlock()
-	n, bytes := 0, 0
-	for n < len(s.queue) && n < maxBatchRecs && (n == 0 || bytes+len(s.queue[n].data) <= maxBatchBytes) {
-		bytes += len(s.queue[n].data)
-		n++
-	}
-	batch := slices.Clone(s.queue[:n])
-	clear(s.queue[:n])
-	s.queue = s.queue[n:]
-	if len(s.queue) == 0 {
-		s.queue = nil
-	}
-	return batch
-}
-
-// writeBatch appends batch to seg (or to a new segment), completes every
-// record in it and gives the segment back.
-func (s *LogStore) writeBatch(seg *segment, batch []*pending) {
-	s.mu.Lock()
-	gen := s.gen
-	for _, r := range batch {
-		s.seq++
-		r.seq = s.seq
-	}
-	s.mu.Unlock()
-	err := func() error {
-		if seg != nil && seg.gen != gen {
-			s.seal(seg) // from before a wipe: its file is gone
-			seg = nil
-		}
-		if seg == nil {
-			var err error
-			if seg, err = s.newSegment(gen); err != nil {
-				return err
-			}
-		}
-		n, err := s.writeRecords(seg, batch)
-		switch {
-		case err != nil:
-			return fmt.Errorf("segment %016x: %w", seg.id, err)
-		case unlinked(seg.w):
-			s.wiped(gen)
-			return errWiped
-		case s.group == nil:
-			if err := seg.w.Sync(); err != nil {
-				return fmt.Errorf("segment %016x: %w", seg.id, err)
-			}
-		}
-		seg.size += n
-		return nil
-	}()
-	if err != nil || seg.size >= s.opts.SegmentSize {
-		if seg != nil {
-			s.seal(seg)
-		}
-		seg = nil
-	}
-	s.writers <- seg
-	for _, r := range batch {
-		r.err = err
-		close(r.done)
-	}
-}
-
-// recLayout returns where a record's content starts in it and the
-// record's length. Content that fits in the header's block follows the
-// header; larger content starts at the next block, aligned, so that it
-// can go to the disk straight from the caller's buffer.
-func recLayout(cidLen, n int) (content, length int64) {
-	h := int64(recFixed + cidLen)
-	if h+int64(n) <= recAlign {
-		return h, recAlign
-	}
-	return recAlign, recAlign + (int64(n)+recAlign-1)&^(recAlign-1)
-}
-
-// writeRecords writes batch at the end of seg with as few writes as it
-// can, fills in each record's location and returns the bytes written.
-// Content that starts at an aligned address is written in place; the rest
-// goes through aligned copies.
-func (s *LogStore) writeRecords(seg *segment, batch []*pending) (int64, error) {
-	var (
-		bufs  [][]byte
-		lent  []*[]byte // pooled buffers to give back
-		start = seg.size
-		pos   = start
-	)
-	defer func() {
-		for _, b := range lent {
-			if len(*b) == recAlign {
-				s.blocks.Put(b)
-			} else {
-				s.bounce.Put(b)
-			}
-		}
-	}()
-	block := func() []byte {
-		b := s.blocks.Get().(*[]byte)
-		lent = append(lent, b)
-		return *b
-	}
-	for _, r := range batch {
-		n := len(r.data)
-		content, length := recLayout(len(r.id), n)
-		hb := block()
-		h := putHeader(hb, r.kind, r.seq, r.id, n, r.crc)
-		r.loc = shardLoc{seg, pos + content, n, r.crc}
-		pos += length
-		if content < recAlign {
-			clear(hb[h+copy(hb[h:], r.data):])
-			bufs = append(bufs, hb)
-			continue
-		}
-		clear(hb[h:])
-		bufs = append(bufs, hb)
-		body, rest := r.data[:n&^(recAlign-1)], r.data[n&^(recAlign-1):]
-		if isAligned(body) {
-			bufs = append(bufs, body)
-		} else {
-			for len(body) > 0 {
-				bp := s.bounce.Get().(*[]byte)
-				lent = append(lent, bp)
-				c := copy(*bp, body)
-				bufs = append(bufs, (*bp)[:c])
-				body = body[c:]
-			}
-		}
-		if len(rest) > 0 {
-			tb := block()
-			clear(tb[copy(tb, rest):])
-			bufs = append(bufs, tb)
-		}
-	}
-	if err := s.writev(seg, bufs, start); err != nil {
-		return 0, err
-	}
-	return pos - start, nil
-}
-
-// isAligned reports whether b starts at an aligned address (a length
-// that is a multiple of recAlign is the caller's business).
-func isAligned(b []byte) bool {
-	return len(b) == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))&(recAlign-1) == 0
-}
-
-// writev writes bufs one after another at off. If direct I/O is refused
-// (EINVAL: a file system that takes it at open but not for these
-// buffers), the segment and the store fall back to buffered writes.
-func (s *LogStore) writev(seg *segment, bufs [][]byte, off int64) error {
-	err := writeVec(seg.w, bufs, off)
-	if err != nil && isInvalid(err) && s.isDirect() {
-		s.mu.Lock()
-		s.direct = false
-		s.mu.Unlock()
-		if err = clearDirect(seg.w); err == nil {
-			err = writeVec(seg.w, bufs, off)
-		}
-	}
-	return err
-}
-
-func (s *LogStore) isDirect() bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.direct
-}
-
-// newSegment creates the next segment file, empty, with its name durable.
-func (s *LogStore) newSegment(gen uint64) (*segment, error) {
-	s.mu.Lock()
-	id := s.nextSeg
-	s.nextSeg++
-	direct := s.direct
-	s.mu.Unlock()
-	path := filepath.Join(s.dir, segmentsDir, fmt.Sprintf("%016x", id))
-	w, err := openAppend(path, direct)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err = s.ensureLayout(); err == nil {
-			w, err = openAppend(path, direct)
-		}
-	}
-	if err != nil && direct && isInvalid(err) {
-		s.mu.Lock()
-		s.direct = false
-		s.mu.Unlock()
-		w, err = openAppend(path, false)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("new segment: %w", err)
-	}
-	r, err := os.Open(path)
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("new segment: %w", err)
-	}
-	if s.group == nil {
-		if err := durable.SyncDir(filepath.Dir(path)); err != nil {
-			w.Close()
-			r.Close()
-			return nil, fmt.Errorf("new segment: %w", err)
-		}
-	}
-	seg := &segment{id: id, gen: gen, r: r, w: w}
-	s.mu.Lock()
-	if s.segs != nil && gen == s.gen {
-		s.segs[id] = seg
-	}
-	s.mu.Unlock()
-	return seg, nil
-}
-
-// seal stops appends to seg.
-func (s *LogStore) seal(seg *segment) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if seg.w != nil {
-		seg.w.Close()
-		seg.w = nil
-	}
-}
-
 // wiped forgets everything held: the directory was removed (an operator,
 // or a disk pulled), so the store holds nothing, and new writes recreate
 // the layout.
@@ -687,6 +535,7 @@ func (s *LogStore) wiped(gen uint64) {
 	}
 	s.segs = map[uint64]*segment{}
 	s.index = map[string]shardLoc{}
+	s.dead = map[string][]*segment{}
 	s.bytes = 0
 }
 
@@ -726,13 +575,9 @@ func (s *LogStore) Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, err
 	if !ok {
 		return dst[:0], fmt.Errorf("get shard %s: %w", id, ErrNotFound)
 	}
-	data, err := s.read(loc, dst)
-	if err == nil && unlinked(loc.seg.r) {
-		s.wiped(loc.seg.gen)
-		err = ErrNotFound
-	}
+	data, err := s.readFrom(key, loc, dst)
 	if errors.Is(err, ErrCorrupt) {
-		data, err = s.recheck(id, key, dst)
+		data, err = s.recheck(id, key, dst, s.read)
 	}
 	if err != nil {
 		return data[:0], fmt.Errorf("get shard %s: %w", id, err)
@@ -740,20 +585,52 @@ func (s *LogStore) Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, err
 	return data, nil
 }
 
+// readFrom reads shard key at loc, where the index said it was, into
+// dst[:0]. If Compact moved it away meanwhile and closed the segment, it
+// reads it where the index says it is now.
+func (s *LogStore) readFrom(key string, loc shardLoc, dst []byte) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		data, err := s.read(loc, dst)
+		if loc.seg.retired.Load() {
+			if err == nil || attempt == 3 {
+				return data, err // what it read was right when it was looked up
+			}
+			var ok bool
+			if loc, ok = s.lookup(key); !ok {
+				return data[:0], ErrNotFound
+			}
+			continue
+		}
+		if err == nil && unlinked(loc.seg.r) {
+			s.wiped(loc.seg.gen)
+			err = ErrNotFound
+		}
+		return data, err
+	}
+}
+
 // recheck reads a shard that failed verification again under its lock (a
-// concurrent Put may have just replaced it) and, if it is still bad,
-// copies it to quarantine and drops it from the store.
-func (s *LogStore) recheck(id cid.Cid, key string, dst []byte) ([]byte, error) {
+// concurrent Put may have just replaced it), with read (Get reads through
+// the page cache, scrub from the disk), and, if it is still bad,
+// quarantines it.
+func (s *LogStore) recheck(id cid.Cid, key string, dst []byte, read func(shardLoc, []byte) ([]byte, error)) ([]byte, error) {
 	s.locks.lock(key)
 	defer s.locks.unlock(key)
 	loc, ok := s.lookup(key)
 	if !ok {
 		return dst[:0], ErrNotFound
 	}
-	data, err := s.read(loc, dst)
+	data, err := read(loc, dst)
 	if !errors.Is(err, ErrCorrupt) {
 		return data, err
 	}
+	return data, s.quarantine(id, key, data, err)
+}
+
+// quarantine copies a shard's bad bytes to quarantine and drops the shard
+// from the store, with a tombstone; it returns why (wrapped, with any
+// trouble quarantining). The caller holds key's lock.
+func (s *LogStore) quarantine(id cid.Cid, key string, data []byte, why error) error {
 	q := filepath.Join(s.dir, quarantineDir, id.String()+"."+strconv.FormatInt(time.Now().UnixNano(), 10))
 	qerr := os.WriteFile(q, data, filePerm)
 	s.drop(key)
@@ -761,9 +638,9 @@ func (s *LogStore) recheck(id cid.Cid, key string, dst []byte) ([]byte, error) {
 		qerr = errors.Join(qerr, terr)
 	}
 	if qerr != nil {
-		return data, fmt.Errorf("%w (quarantine: %v)", ErrCorrupt, qerr)
+		return fmt.Errorf("%w (quarantine: %v)", why, qerr)
 	}
-	return data, ErrCorrupt
+	return why
 }
 
 // drop removes key from the index.
@@ -773,7 +650,7 @@ func (s *LogStore) drop(key string) bool {
 	old, ok := s.index[key]
 	if ok {
 		delete(s.index, key)
-		s.bytes -= int64(old.n)
+		s.unindex(key, old)
 	}
 	return ok
 }
@@ -884,7 +761,10 @@ type ShardRecord struct {
 // process): for tools and tests.
 func Records(dir string) ([]ShardRecord, error) {
 	s := &LogStore{dir: dir}
-	err := s.load()
+	skip, err := readCompactRecord(dir)
+	if err == nil {
+		err = s.load(skip)
+	}
 	defer s.Close()
 	if err != nil {
 		return nil, fmt.Errorf("records of %s: %w", dir, err)

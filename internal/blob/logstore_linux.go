@@ -22,6 +22,15 @@ func openAppend(path string, direct bool) (*os.File, error) {
 	return os.OpenFile(path, flag, filePerm)
 }
 
+// openRead opens a segment file for reads, with direct I/O if asked.
+func openRead(path string, direct bool) (*os.File, error) {
+	flag := os.O_RDONLY
+	if direct {
+		flag |= unix.O_DIRECT
+	}
+	return os.OpenFile(path, flag, 0)
+}
+
 // clearDirect turns direct I/O off for f.
 func clearDirect(f *os.File) error {
 	rc, err := f.SyscallConn()

@@ -14,6 +14,8 @@ import (
 // Local is a Store on a disk of this machine.
 type Local interface {
 	Store
+	Scrubber
+	Compactor
 	// PutComputed is Put for shards whose CID the caller computed from
 	// the bytes in this process: they are not hashed again.
 	PutComputed(ctx context.Context, id cid.Cid, data []byte) error

@@ -3,13 +3,21 @@
 package itest
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+
+	"cairn/internal/layout"
+	"cairn/internal/meta"
 	"cairn/internal/metrics/metricstest"
 )
 
@@ -118,6 +126,7 @@ func TestHealRepair(t *testing.T) {
 		defer c.as(t)()
 		dead := byName["n6"]
 		dead.kill()
+		c.waitRemoved(ctx, dead)
 		h := c.waitHealthy(ctx, 3*time.Minute, "healthy after n6's grace ran out")
 		t.Logf("repaired %v bytes: %s", h.repairedBytes, h)
 		if h.repairedBytes == 0 {
@@ -133,6 +142,7 @@ func TestHealRepair(t *testing.T) {
 		if out, err := c.storectl(c.nodes[0], "node", "remove", dead.id); err != nil {
 			t.Fatalf("storectl node remove: %v\n%s", err, out)
 		}
+		c.waitRemoved(ctx, dead)
 		h := c.waitHealthy(ctx, 3*time.Minute, "healthy after storectl node remove n2")
 		if h.repairedBytes <= before.repairedBytes {
 			t.Fatalf("nothing was repaired: %s", h)
@@ -148,6 +158,23 @@ func TestHealRepair(t *testing.T) {
 			n.kill()
 		}
 		c.checkEverywhere(ctx, objs)
+	})
+}
+
+// waitRemoved waits until the layout has taken n out.
+func (c *testCluster) waitRemoved(ctx context.Context, n *clusterNode) {
+	c.t.Helper()
+	waitFor(c.t, time.Minute, n.name+" out of the layout", func() error {
+		l, err := c.layout(ctx)
+		if err != nil {
+			return err
+		}
+		for _, ln := range l.Nodes {
+			if ln.ID == n.id && !ln.Removed {
+				return fmt.Errorf("layout %d still has %s", l.Version, n.name)
+			}
+		}
+		return nil
 	})
 }
 
@@ -186,4 +213,176 @@ func (c *testCluster) checkLiveShards(ctx context.Context, objs []clusterObject,
 	if bad > 0 {
 		c.t.Fatalf("%d shards not present on live nodes", bad)
 	}
+}
+
+// chunkRecords reads every live chunk record.
+func (c *testCluster) chunkRecords(ctx context.Context) []meta.ChunkInfo {
+	c.t.Helper()
+	mc := c.metaClient(c.metaNodes()...)
+	var all []meta.ChunkInfo
+	var after []byte
+	for {
+		page, next, err := mc.Chunks(ctx, after, 1000)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		for _, ci := range page {
+			if ci.State == meta.ChunkLive {
+				all = append(all, ci)
+			}
+		}
+		if next == nil {
+			return all
+		}
+		after = next
+	}
+}
+
+// addNode starts one more storage-only node in zone, joining the others.
+func (c *testCluster) addNode(zone string) *clusterNode {
+	c.t.Helper()
+	i := len(c.nodes) + 1
+	root := filepath.Dir(c.nodes[0].dir)
+	n := &clusterNode{
+		name: fmt.Sprintf("n%d", i), zone: zone,
+		dir:  filepath.Join(root, fmt.Sprintf("n%d", i)),
+		host: netHost{ip: "127.0.0.1"},
+	}
+	n.api, n.gossip, n.raft, n.s3addr = n.hostPort(freePort(c.t)), n.hostPort(freePort(c.t)), n.hostPort(freePort(c.t)), n.hostPort(freePort(c.t))
+	c.nodes = append(c.nodes, n)
+	c.start(n, []string{c.nodes[0].gossip, c.nodes[2].gossip})
+	return n
+}
+
+// TestHealRebalance: a seventh storage node joins; shards move to it,
+// no more than 1.1 times the fewest the new layout needs, every object
+// reads back all the while, and afterwards every shard is where its
+// record says.
+func TestHealRebalance(t *testing.T) {
+	c := newTestCluster(t, nil)
+	for _, n := range c.nodes {
+		if n.meta {
+			n.extra = append(n.extra, "--heal-interval", "2s")
+		}
+	}
+	ctx := ctxT(t)
+	c.bringUp(ctx)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 3))
+	objs := c.putObjects(ctx, c.nodes[0], "rebalance", seed, clusterSizes(rng)[:120])
+	c.waitHealthy(ctx, 2*time.Minute, "healthy after the writes")
+	before := c.chunkRecords(ctx)
+	h0, err := c.heal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Reads go on all the while.
+	stop := make(chan struct{})
+	readErr := make(chan error, 1)
+	gws := []*clusterNode{c.nodes[0], c.nodes[2], c.nodes[4]}
+	go func() {
+		defer close(readErr)
+		for round := 0; ; round++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := c.tryObjects(ctx, gws[round%3], objs); err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+
+	n7 := c.addNode("zone-a")
+	var l *meta.Layout
+	waitFor(t, time.Minute, "the layout takes n7", func() error {
+		var err error
+		if l, err = c.layout(ctx); err != nil {
+			return err
+		}
+		for _, ln := range l.Nodes {
+			if ln.ID == n7.id {
+				return nil
+			}
+		}
+		return fmt.Errorf("layout %d lacks n7", l.Version)
+	})
+	ring, err := layout.Ring(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	minimum := 0
+	for _, ci := range before {
+		want, err := ring.Place(ci.CID, ci.Stripe.K+ci.Stripe.M)
+		if err != nil {
+			t.Fatal(err)
+		}
+		free := map[string]int{}
+		for _, w := range want {
+			free[w]++
+		}
+		for _, n := range ci.Stripe.Nodes {
+			if free[n] > 0 {
+				free[n]--
+			} else {
+				minimum++
+			}
+		}
+	}
+	h := c.waitHealthy(ctx, 3*time.Minute, "healthy after n7 joined")
+	close(stop)
+	if err := <-readErr; err != nil {
+		t.Fatalf("a read failed while shards moved: %v", err)
+	}
+	m, err := metricstest.Scrape(ctx, http.DefaultClient, "http://"+c.leader(ctx).api+"/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, _ := m.Value("cairn_heal_shards_total", "kind", "rebalance", "result", "ok")
+	t.Logf("moved %v shards (%v bytes), the minimum is %d", moved, h.movedBytes-h0.movedBytes, minimum)
+	if minimum == 0 || moved == 0 {
+		t.Fatalf("nothing moved (minimum %d, moved %v)", minimum, moved)
+	}
+	if moved > 1.1*float64(minimum) {
+		t.Errorf("moved %v shards, more than 1.1 x the minimum %d", moved, minimum)
+	}
+	onN7 := 0
+	for _, ci := range c.chunkRecords(ctx) {
+		for _, n := range ci.Stripe.Nodes {
+			if n == n7.id {
+				onN7++
+			}
+		}
+	}
+	if onN7 == 0 {
+		t.Error("no record names n7")
+	}
+	c.checkLiveShards(ctx, objs)
+	c.checkEverywhere(ctx, objs)
+}
+
+// tryObjects is checkObjects returning the first error instead of failing
+// the test (for use off the test's goroutine).
+func (c *testCluster) tryObjects(ctx context.Context, gw *clusterNode, objs []clusterObject) error {
+	s3 := c.s3(gw)
+	for _, o := range objs {
+		r, err := s3.GetObject(ctx, clusterBucket, o.key, minio.GetObjectOptions{})
+		if err != nil {
+			return fmt.Errorf("get %s through %s: %w", o.key, gw.name, err)
+		}
+		hs := sha256.New()
+		n, err := io.Copy(hs, r)
+		r.Close()
+		if err != nil {
+			return fmt.Errorf("read %s through %s after %d bytes: %w", o.key, gw.name, n, err)
+		}
+		if n != o.size || !bytes.Equal(hs.Sum(nil), o.sum[:]) {
+			return fmt.Errorf("%s through %s: read %d of %d bytes, wrong content", o.key, gw.name, n, o.size)
+		}
+	}
+	return nil
 }

@@ -60,6 +60,13 @@ func Run(t *testing.T, h Harness) {
 		{"ConcurrentMixed", testConcurrentMixed},
 		{"Corrupt", testCorrupt},
 		{"Wiped", testWiped},
+		{"ScrubClean", testScrubClean},
+		{"ScrubCorrupt", testScrubCorrupt},
+		{"ScrubRate", testScrubRate},
+		{"ScrubResume", testScrubResume},
+		{"ScrubConcurrent", testScrubConcurrent},
+		{"Reclaim", testReclaim},
+		{"CompactConcurrent", testCompactConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
