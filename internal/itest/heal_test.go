@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -151,14 +152,53 @@ func TestHealRepair(t *testing.T) {
 	})
 	t.Run("two-more-die", func(t *testing.T) {
 		defer c.as(t)()
-		// Zone b's two nodes: with zone a and c down to one node each,
-		// each zone holds two shards of every stripe, so any two nodes of
-		// one zone are two shards.
-		for _, n := range []*clusterNode{byName["n3"], byName["n4"]} {
+		// Two of the four storage nodes left that hold together at most m
+		// shards of every stripe (with zone-safe placement, two nodes of
+		// one zone): found from the records, which repair changed. Without
+		// repair every stripe would also lack the removed nodes' shards.
+		pair := c.survivablePair(ctx, byName["n2"], byName["n6"])
+		t.Logf("killing %s and %s", pair[0].name, pair[1].name)
+		for _, n := range pair {
 			n.kill()
 		}
 		c.checkEverywhere(ctx, objs)
 	})
+}
+
+// survivablePair returns two live storage nodes, other than those given,
+// that hold together at most M shards of every stripe, as the records
+// say; it fails the test if there is none.
+func (c *testCluster) survivablePair(ctx context.Context, except ...*clusterNode) [2]*clusterNode {
+	c.t.Helper()
+	recs := c.chunkRecords(ctx)
+	var live []*clusterNode
+	for _, n := range c.nodes {
+		if n.reachable() && !slices.Contains(except, n) {
+			live = append(live, n)
+		}
+	}
+	for i := range live {
+		for j := i + 1; j < len(live); j++ {
+			ok := true
+			for _, ci := range recs {
+				lost := 0
+				for _, node := range ci.Stripe.Nodes {
+					if node == live[i].id || node == live[j].id || node == "" {
+						lost++
+					}
+				}
+				if lost > ci.Stripe.M {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				return [2]*clusterNode{live[i], live[j]}
+			}
+		}
+	}
+	c.t.Fatalf("no two of the %d live storage nodes can be lost: placement is not zone-safe", len(live))
+	return [2]*clusterNode{}
 }
 
 // waitRemoved waits until the layout has taken n out.
