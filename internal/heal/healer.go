@@ -36,6 +36,9 @@ type Healer struct {
 	samples []sample // bytes written, for Rate
 	// doneAtScan is repairedBytes+movedBytes when the latest scan ended.
 	doneAtScan atomic.Int64
+	// drained counts the shards moved off each draining node since the
+	// latest scan ended (under mu).
+	drained map[string]int64
 
 	// Totals since the healer started.
 	repairedShards, movedShards, failedShards atomic.Int64
@@ -149,16 +152,19 @@ func (h *Healer) Pass(ctx context.Context) error {
 	if v == nil {
 		return nil // no layout yet
 	}
-	h.setStatus(func(s *Status) { s.Scanning, s.PassStarted = true, started })
+	h.setStatus(func(s *Status) { s.Scanning, s.PassStarted, s.PassEnded = true, started, time.Time{} })
+	defer h.setStatus(func(s *Status) { s.Scanning, s.Healing, s.PassEnded = false, false, h.cfg.Now() })
 	q, tally, err := h.scan(ctx, v)
 	h.doneAtScan.Store(h.repairedBytes.Load() + h.movedBytes.Load())
 	h.setStatus(func(s *Status) {
 		s.Scanning = false
 		if err == nil {
 			s.Passes++
+			s.Healing = true
 			s.Tally = tally
 			s.Scanned = h.cfg.Now()
 			s.LayoutVersion = v.l.Version
+			h.drained = map[string]int64{}
 		}
 	})
 	if err != nil {
@@ -248,7 +254,7 @@ const pageSize = 1000
 // with work to do now, fewest available shards first, at most MaxQueue.
 func (h *Healer) scan(ctx context.Context, v *view) (*queue, Tally, error) {
 	q := newQueue(h.cfg.MaxQueue)
-	t := Tally{Missing: map[int]int64{}}
+	t := Tally{Missing: map[int]int64{}, DrainingByNode: map[string]int64{}}
 	var after []byte
 	for {
 		pctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
@@ -279,7 +285,7 @@ func (h *Healer) scan(ctx context.Context, v *view) (*queue, Tally, error) {
 				}
 			}
 			p := planStripe(c.Stripe.K, cur, want, spare, v.state)
-			t.add(c, &p)
+			t.add(c, &p, cur, v.state)
 			if p.Busy() {
 				q.push(work{chunk: *c, cur: cur, plan: p})
 			}
