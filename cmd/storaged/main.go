@@ -119,6 +119,7 @@ func run(args []string) error {
 	approval := fs.Bool("approval", false, "meta nodes: admit new storage nodes only after storectl node approve")
 	fs.DurationVar(&cl.Grace, "grace", cl.Grace, "meta nodes: how long a failed storage node keeps its place in the layout")
 	repairRate := fs.String("repair-rate", humanize.IBytes(heal.DefaultRate), "meta nodes (and --dev): bytes per second that repair and rebalance may write, `BYTES_PER_S` (such as 64MiB or 1000000)")
+	fs.DurationVar(&cl.HealInterval, "heal-interval", heal.Default().Interval, "meta nodes (and --dev): time between two heal passes over the chunk table, when no layout change or storectl heal kick asks for one sooner")
 	stripe := fs.String("stripe", fmt.Sprintf("%d+%d", cl.K, cl.M), "gateways: data+parity shards of new stripes, K+M")
 	debugAddr := fs.String("debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback `ADDR`, for diagnosing performance")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -166,6 +167,10 @@ func run(args []string) error {
 		return fmt.Errorf("--repair-rate %q: want a positive number of bytes per second, such as 64MiB", *repairRate)
 	}
 	cl.RepairRate, dev.RepairRate = int64(rate), int64(rate)
+	if cl.HealInterval <= 0 {
+		return fmt.Errorf("--heal-interval %v: want a positive duration, such as 30s", cl.HealInterval)
+	}
+	dev.HealInterval = cl.HealInterval
 	if *devMode {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
