@@ -34,8 +34,9 @@ type Healer struct {
 	mu      sync.Mutex
 	status  Status
 	samples []sample // bytes written, for Rate
-	// doneAtScan is repairedBytes+movedBytes when the latest scan ended.
-	doneAtScan atomic.Int64
+	// repairedAtScan and movedAtScan are repairedBytes and movedBytes when
+	// the latest scan ended.
+	repairedAtScan, movedAtScan atomic.Int64
 	// drained counts the shards moved off each draining node since the
 	// latest scan ended (under mu).
 	drained map[string]int64
@@ -155,7 +156,8 @@ func (h *Healer) Pass(ctx context.Context) error {
 	h.setStatus(func(s *Status) { s.Scanning, s.PassStarted, s.PassEnded = true, started, time.Time{} })
 	defer h.setStatus(func(s *Status) { s.Scanning, s.Healing, s.PassEnded = false, false, h.cfg.Now() })
 	q, tally, err := h.scan(ctx, v)
-	h.doneAtScan.Store(h.repairedBytes.Load() + h.movedBytes.Load())
+	h.repairedAtScan.Store(h.repairedBytes.Load())
+	h.movedAtScan.Store(h.movedBytes.Load())
 	h.setStatus(func(s *Status) {
 		s.Scanning = false
 		if err == nil {
@@ -255,6 +257,11 @@ const pageSize = 1000
 func (h *Healer) scan(ctx context.Context, v *view) (*queue, Tally, error) {
 	q := newQueue(h.cfg.MaxQueue)
 	t := Tally{Missing: map[int]int64{}, DrainingByNode: map[string]int64{}}
+	for id, s := range v.states {
+		if s == NodeDraining {
+			t.DrainingByNode[id] = 0 // drained, unless a stripe names it
+		}
+	}
 	var after []byte
 	for {
 		pctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)

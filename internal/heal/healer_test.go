@@ -394,6 +394,9 @@ func TestDrain(t *testing.T) {
 	if s.DrainRemaining["n0"] != 0 {
 		t.Errorf("%d shards remaining on n0 after the pass moved them", s.DrainRemaining["n0"])
 	}
+	if s.RebalanceRemaining != 0 || s.RepairRemaining != 0 || s.Remaining != 0 || s.MovedBytes != s.Tally.RebalanceBytes {
+		t.Errorf("after the pass: %d + %d = %d bytes remaining, moved %d of %d", s.RepairRemaining, s.RebalanceRemaining, s.Remaining, s.MovedBytes, s.Tally.RebalanceBytes)
+	}
 	if s.Healing || s.Scanning || s.PassEnded.IsZero() {
 		t.Errorf("pass over, yet healing %v, scanning %v, ended %v", s.Healing, s.Scanning, s.PassEnded)
 	}
@@ -402,7 +405,7 @@ func TestDrain(t *testing.T) {
 	}
 	must(t, h.Pass(bg))
 	s = h.Status()
-	if _, ok := s.Tally.DrainingByNode["n0"]; ok || s.Tally.Draining != 0 || !s.Healthy() {
+	if n, ok := s.Tally.DrainingByNode["n0"]; !ok || n != 0 || s.Tally.Draining != 0 || !s.Healthy() {
 		t.Fatalf("the second pass still finds shards on n0: %+v", s.Tally)
 	}
 }

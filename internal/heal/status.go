@@ -30,7 +30,7 @@ type Tally struct {
 	// redundancy, or no node can take them.
 	Waiting int64 `json:"waiting"`
 	// Draining counts the shards on draining nodes; DrainingByNode the
-	// same per draining node (a draining node that holds none is absent).
+	// same per draining node of the layout (0 once it holds none).
 	Draining       int64            `json:"draining"`
 	DrainingByNode map[string]int64 `json:"draining_by_node"`
 }
@@ -92,10 +92,13 @@ type Status struct {
 	RateLimit int64 `json:"rate_limit"`
 	// Rate is the bytes per second written over the last few seconds.
 	Rate float64 `json:"rate"`
-	// Remaining is the bytes of the latest pass's work not yet done; ETA
+	// Remaining is the bytes of the latest pass's work not yet done:
+	// RepairRemaining to rebuild plus RebalanceRemaining to move. ETA is
 	// how long that takes at Rate (0 when idle or unknown).
-	Remaining int64         `json:"remaining"`
-	ETA       time.Duration `json:"eta"`
+	Remaining          int64         `json:"remaining"`
+	RepairRemaining    int64         `json:"repair_remaining"`
+	RebalanceRemaining int64         `json:"rebalance_remaining"`
+	ETA                time.Duration `json:"eta"`
 	// DrainRemaining is, per node of Tally.DrainingByNode, the shards it
 	// still holds: the latest scan's count less those moved off it since.
 	DrainRemaining map[string]int64 `json:"drain_remaining"`
@@ -132,8 +135,9 @@ func (h *Healer) Status() Status {
 	s.FailedShards = h.failedShards.Load()
 	s.RateLimit = h.cfg.Rate
 	s.Rate = h.rate()
-	done := h.repairedBytes.Load() + h.movedBytes.Load() - h.doneAtScan.Load()
-	s.Remaining = max(0, s.Tally.RepairBytes+s.Tally.RebalanceBytes-done)
+	s.RepairRemaining = max(0, s.Tally.RepairBytes-(h.repairedBytes.Load()-h.repairedAtScan.Load()))
+	s.RebalanceRemaining = max(0, s.Tally.RebalanceBytes-(h.movedBytes.Load()-h.movedAtScan.Load()))
+	s.Remaining = s.RepairRemaining + s.RebalanceRemaining
 	if s.Rate > 0 && s.Remaining > 0 {
 		s.ETA = time.Duration(float64(s.Remaining) / s.Rate * float64(time.Second))
 	}

@@ -42,13 +42,16 @@ type HealStatus struct {
 	// the last 10 seconds.
 	RateLimit int64   `json:"rate_limit"`
 	Rate      float64 `json:"rate"`
-	// Remaining is the bytes of the latest pass's work not yet done;
-	// ETASeconds how long that takes at Rate (0 when idle or unknown).
-	Remaining  int64   `json:"remaining"`
-	ETASeconds float64 `json:"eta_seconds"`
-	// DrainRemaining is, per draining node that held shards at the latest
-	// scan, the shards it still holds: that count less those moved off it
-	// since.
+	// Remaining is the bytes of the latest pass's work not yet done:
+	// RepairRemaining to rebuild plus RebalanceRemaining to move.
+	// ETASeconds is how long that takes at Rate (0 when idle or unknown).
+	Remaining          int64   `json:"remaining"`
+	RepairRemaining    int64   `json:"repair_remaining"`
+	RebalanceRemaining int64   `json:"rebalance_remaining"`
+	ETASeconds         float64 `json:"eta_seconds"`
+	// DrainRemaining is, per draining node of Tally.DrainingByNode, the
+	// shards it still holds: the latest scan's count less those moved off
+	// it since.
 	DrainRemaining map[string]int64 `json:"drain_remaining"`
 }
 
@@ -73,8 +76,9 @@ type HealTally struct {
 	// Waiting counts shards whose work cannot start yet: their node is
 	// down within its grace period, or no node can take them.
 	Waiting int64 `json:"waiting"`
-	// Draining counts the shards on draining nodes; DrainingByNode per
-	// node (a draining node that holds none is absent).
+	// Draining counts the shards on draining nodes; DrainingByNode the
+	// same per draining node of the layout the pass healed towards (0
+	// once no stripe names it: the node can be stopped).
 	Draining       int64            `json:"draining"`
 	DrainingByNode map[string]int64 `json:"draining_by_node"`
 }
