@@ -431,12 +431,13 @@ const HealNode = "meta1"
 // sets, converted as a node converts its healer's (admin.HealStatus), and
 // counts kicks. Safe for concurrent use.
 type Healer struct {
-	mu     sync.Mutex
-	status heal.Status
-	err    error
-	kicks  int
-	local  int // calls with local
-	onKick func(*heal.Status)
+	mu       sync.Mutex
+	status   heal.Status
+	err      error
+	kicks    int
+	local    int // calls with local
+	onKick   func(*heal.Status)
+	onStatus func(*heal.Status)
 }
 
 var _ admin.Healing = (*Healer)(nil)
@@ -463,6 +464,14 @@ func (h *Healer) OnKick(f func(*heal.Status)) {
 	h.onKick = f
 }
 
+// OnStatus sets what each status call does to the status before it
+// answers (time passing, as the test sees it).
+func (h *Healer) OnStatus(f func(*heal.Status)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.onStatus = f
+}
+
 // Kicks returns how many kicks the healer got, and how many of its calls
 // asked for the local healer only.
 func (h *Healer) Kicks() (kicks, local int) {
@@ -480,6 +489,9 @@ func (h *Healer) Status(ctx context.Context, local bool) (*adminapi.HealStatus, 
 	}
 	if h.err != nil {
 		return nil, h.err
+	}
+	if h.onStatus != nil {
+		h.onStatus(&h.status)
 	}
 	return admin.HealStatus(&h.status, HealNode), nil
 }
