@@ -120,7 +120,7 @@ func run(args []string) error {
 	fs.DurationVar(&cl.Grace, "grace", cl.Grace, "meta nodes: how long a failed storage node keeps its place in the layout")
 	repairRate := fs.String("repair-rate", humanize.IBytes(heal.DefaultRate), "meta nodes (and --dev): bytes per second that repair and rebalance may write, `BYTES_PER_S` (such as 64MiB or 1000000)")
 	gcGrace := fs.Duration("gc-grace", heal.DefaultGCGrace, "meta nodes (and --dev): how long a chunk stays unreferenced before its shards are deleted, and a shard no stripe names before it is collected")
-	fs.DurationVar(&cl.HealInterval, "heal-interval", 30*time.Second, "meta nodes (and --dev): time between two healing passes over every stripe (a layout change starts one at once)")
+	fs.DurationVar(&cl.HealInterval, "heal-interval", heal.Default().Interval, "meta nodes (and --dev): time between two heal passes over the chunk table, when no layout change or storectl heal kick asks for one sooner")
 	stripe := fs.String("stripe", fmt.Sprintf("%d+%d", cl.K, cl.M), "gateways: data+parity shards of new stripes, K+M")
 	debugAddr := fs.String("debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback `ADDR`, for diagnosing performance")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")

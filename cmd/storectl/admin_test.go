@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -40,6 +41,7 @@ func (x *cli) run(args ...string) result {
 	var out bytes.Buffer
 	a := newApp(strings.NewReader(""), &out, func(k string) string { return x.env[k] })
 	a.http = x.c.HTTP.Client()
+	a.every = time.Millisecond
 	err := a.execute(context.Background(), args)
 	r := result{out: out.String(), err: err}
 	if err != nil {
@@ -112,7 +114,7 @@ func TestStatusCommand(t *testing.T) {
 	x := newCLI(t, c)
 	out := x.ok("status")
 
-	for _, want := range []string{"Layout version:  1\n", "Stripes:         4+2 "} {
+	for _, want := range []string{"Layout version:  1\n", "Stripe shape:    4+2 "} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("no %q in\n%s", want, out)
 		}
@@ -409,7 +411,7 @@ func TestHelp(t *testing.T) {
 			t.Fatal(r.err)
 		}
 		for _, want := range []string{
-			"status", "node", "bucket", "key", "object", "cid",
+			"status", "node", "heal", "bucket", "key", "object", "cid",
 			"--node", "--token", "--token-file", "--json", "--timeout",
 			envNode, envToken, envTokenFile, "Exit status",
 		} {

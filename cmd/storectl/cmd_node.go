@@ -7,14 +7,41 @@ import (
 )
 
 func (a *app) nodeCmd() *cobra.Command {
-	c := group("node", "List, approve and remove storage nodes",
+	c := group("node", "List, approve, drain and remove storage nodes",
 		`List the cluster's nodes, admit storage nodes into the layout, and take
 them out of it.
 
 The layout is the set of storage nodes that placement puts shards on.
 In approval mode a new storage node joins gossip but takes no data until
-an operator approves it; a removed node takes no new shards, and stripes
-already placed on it are still read from it while it is up.`)
+an operator approves it. To take out a live node, drain it: healing moves
+its shards to the other nodes while it keeps serving them, then it can be
+stopped and removed. A removed node takes no new shards, and healing
+rebuilds the shards it held on other nodes from the rest of each stripe:
+that is how a dead node is replaced.`)
+	var drain nodeDrainOptions
+	drainCmd := &cobra.Command{
+		Use:   "drain ID",
+		Short: "Move every shard off a live storage node, then say when it can stop",
+		Long: `Mark a storage node draining in a new layout version: it takes no new
+shards and keeps serving the ones it holds while healing copies them to the
+nodes the layout now places them on, records each move, and only then
+deletes the old copy. Reads go on throughout.
+
+Unless --no-wait (or --json) is given, storectl then follows the drain with
+a progress bar of the shards moved off the node, until a heal pass finds
+that no stripe references it: then it says that the node can be stopped,
+after which storectl node remove ID takes it out of the layout. Ctrl-C
+stops following; the drain goes on (storectl heal status shows it).
+
+Only an alive node can be drained (nothing could read a dead node's
+shards): remove a dead node instead, and healing rebuilds its shards. The
+last node that takes data cannot be drained. Draining a node that drains
+already changes nothing, and follows it again.`,
+		Example: "  storectl node drain node-3\n  storectl node drain --no-wait node-3 && storectl heal status --watch",
+		Args:    exactArgs("ID"),
+		RunE:    func(c *cobra.Command, args []string) error { return a.runNodeDrain(c, args[0], drain) },
+	}
+	drainCmd.Flags().BoolVar(&drain.noWait, "no-wait", false, "start the drain and return, without following it")
 	c.AddCommand(
 		&cobra.Command{
 			Use:   "list",
@@ -40,13 +67,17 @@ storage role; a node removed earlier is taken back.`,
 			Use:   "remove ID",
 			Short: "Take a storage node out of the layout",
 			Long: `Mark a storage node removed in a new layout version: it takes no new
-shards and is not admitted again unless approved. Stripes placed under
-earlier versions still name it, and are read from it while it is up.
+shards and is not admitted again unless approved. Healing counts the shards
+it held as lost and rebuilds them on other nodes from the rest of each
+stripe (repair starts within seconds: storectl heal status --watch follows
+it); this is how a dead node is replaced. To take out a live node without
+rebuilding its shards, drain it first (storectl node drain ID).
 The last node that takes data cannot be removed.`,
 			Example: "  storectl node remove node-3",
 			Args:    exactArgs("ID"),
 			RunE:    func(c *cobra.Command, args []string) error { return a.runNodeChange(c, args[0], false) },
 		},
+		drainCmd,
 	)
 	return c
 }
@@ -73,7 +104,7 @@ func (a *app) runNodeChange(c *cobra.Command, id string, approve bool) error {
 		return err
 	}
 	defer cancel()
-	call, done := cl.Remove, "removed from the layout: it takes no new shards"
+	call, done := cl.Remove, "removed from the layout: it takes no new shards, and healing rebuilds the shards it held on other nodes (storectl heal status --watch follows it)"
 	if approve {
 		call, done = cl.Approve, "approved: it takes new shards"
 	}

@@ -14,15 +14,24 @@ import (
 func (a *app) statusCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
-		Short: "Show the cluster: layout, nodes, zones, capacity and warnings",
+		Short: "Show the cluster: layout, nodes, zones, capacity, stripe health and warnings",
 		Long: `Show the cluster as the node asked sees it: the layout version, the
 stripe shape of new writes (k data + m parity shards), every node (gossip's
 members and the layout's nodes) with its zone, roles, weight, liveness and
-disk usage, a summary per zone, the totals, and warnings: nodes down or
-waiting for approval, too few nodes or zones for the stripe shape.
+disk usage, a summary per zone, the totals, the stripes by health, and
+warnings: nodes down, draining or waiting for approval, too few nodes or
+zones for the stripe shape, unreadable stripes.
 
 A node marked DOWN is not alive in gossip; PENDING is an alive storage
-node waiting for "storectl node approve".`,
+node waiting for "storectl node approve"; draining is a node whose shards
+healing moves off (storectl node drain).
+
+The Stripes section is the metadata leader's latest heal pass: stripes
+healthy, missing 1 ... m shards (still readable), and unreadable (fewer
+than k left); the bytes waiting for repair (to rebuild) and for rebalance
+(to move, drains included), as that pass found them and what is left; the
+current heal rate, and the time to healthy at that rate. storectl heal
+status shows the same with progress bars.`,
 		Example: `  storectl --token-file ./data/admin-token status
   storectl --json status`,
 		Args: exactArgs(),
@@ -51,7 +60,7 @@ func (a *app) runStatus(c *cobra.Command) error {
 		version = "none yet"
 	}
 	fmt.Fprintf(w, "Layout version:  %s\n", version)
-	fmt.Fprintf(w, "Stripes:         %d+%d (%d data + %d parity shards; a stripe survives the loss of %d)\n\n", st.K, st.M, st.K, st.M, st.M)
+	fmt.Fprintf(w, "Stripe shape:    %d+%d (%d data + %d parity shards; a stripe survives the loss of %d)\n\n", st.K, st.M, st.K, st.M, st.M)
 	if err := nodeTable(w, st.Nodes); err != nil {
 		return err
 	}
@@ -64,7 +73,10 @@ func (a *app) runStatus(c *cobra.Command) error {
 		return err
 	}
 	t := st.Totals
-	fmt.Fprintf(w, "\nTotal: %s capacity, %s used, %s free, %d shards\n", size(t.Capacity), size(t.Used), size(t.Free), t.Shards)
+	fmt.Fprintf(w, "\nTotal: %s capacity, %s used, %s free, %d shards\n\n", size(t.Capacity), size(t.Used), size(t.Free), t.Shards)
+	if err := stripesSection(w, st.Heal, st.HealError, st.M); err != nil {
+		return err
+	}
 	if len(st.Warnings) > 0 {
 		fmt.Fprintln(w)
 	}
@@ -85,6 +97,8 @@ func nodeTable(w io.Writer, nodes []adminapi.Node) error {
 		}
 		layout := ""
 		switch {
+		case n.Draining:
+			layout = "draining"
 		case n.InLayout:
 			layout = "in"
 		case n.Removed:

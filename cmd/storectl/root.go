@@ -38,6 +38,9 @@ type app struct {
 	tokenFile string
 	json      bool
 	timeout   time.Duration
+	// every is how often a command that follows healing asks again
+	// (0: a second); tests shorten it.
+	every time.Duration
 }
 
 func newApp(stdin io.Reader, stdout io.Writer, getenv func(string) string) *app {
@@ -58,8 +61,8 @@ func (a *app) execute(ctx context.Context, args []string) error {
 }
 
 const rootLong = `storectl is the operator CLI of a Cairn cluster: it shows the cluster's
-status, approves and removes storage nodes, manages buckets and S3 access
-keys, and shows where the shards of an object are.
+status and healing, approves, drains and removes storage nodes, manages
+buckets and S3 access keys, and shows where the shards of an object are.
 
 It talks to the admin API of any node of the cluster (the node API port,
 7070 by default), which answers for the whole cluster. Every call needs
@@ -83,6 +86,8 @@ const rootExample = `  storectl --node 10.0.0.1:7070 --token-file ./data/admin-t
   export CAIRN_NODE=10.0.0.1:7070 CAIRN_ADMIN_TOKEN_FILE=./data/admin-token
   storectl node list
   storectl node approve node-7
+  storectl node drain node-3
+  storectl heal status --watch
   storectl bucket create photos
   storectl key create
   storectl object stat photos 2024/cat.jpg
@@ -112,6 +117,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.AddCommand(
 		a.statusCmd(),
 		a.nodeCmd(),
+		a.healCmd(),
 		a.bucketCmd(),
 		a.keyCmd(),
 		a.objectCmd(),

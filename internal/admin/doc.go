@@ -1,6 +1,6 @@
 // Package admin is the server of the operator API of a Cairn cluster:
-// cluster status, node approval and removal, buckets, access keys, and
-// where the shards of an object are. Every storaged node serves it
+// cluster status, node approval, removal and drain, healing status,
+// buckets, access keys, and where the shards of an object are. Every storaged node serves it
 // (Server) on its node API port under adminapi.PathPrefix. The client
 // (storectl's), the wire types and the error codes are package adminapi,
 // which documents the wire format; this package answers with its types.
@@ -27,12 +27,18 @@
 // # Guarantees
 //
 // The API holds no state of its own: every answer is read from the
-// metadata store (forwarded to its leader), the node's gossip view and the
-// storage nodes at the time of the request, so any node of a cluster
+// metadata store (forwarded to its leader), the leader's healer, the
+// node's gossip view and the storage nodes at the time of the request, so any node of a cluster
 // answers the same thing up to gossip's delay. Writes (approve, remove,
 // buckets, keys) are the metadata store's, with its guarantees; a layout
-// change is a compare-and-set on the layout version, retried a few times
+// change (approve, remove, drain) is a compare-and-set on the layout version, retried a few times
 // when the leader's steward changes the layout at the same moment.
+//
+// Healing runs on the metadata leader (package heal); Config.Heal reaches
+// it, from whichever node is asked, and HealStatus is the one conversion
+// of its status to the wire, so that the API says what the leader's
+// cairn_heal_* metrics say. Status includes it, and answers without it
+// (with heal_error) when the leader's healer does not answer.
 //
 // Where an object's shards are is computed with layout.Ring, the ring the
 // gateway writes and reads with; status counts the nodes that take data

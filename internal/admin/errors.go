@@ -49,6 +49,7 @@ var failures = []struct {
 	{meta.ErrNoSuchAccess, http.StatusNotFound, adminapi.CodeNoSuchAccessKey, "does not exist"},
 	{layout.ErrUnknownNode, http.StatusNotFound, adminapi.CodeNoSuchNode, "is not in the layout"},
 	{layout.ErrAlreadyIn, http.StatusConflict, adminapi.CodeNodeAlreadyInLayout, "is already in the layout"},
+	{layout.ErrRemoved, http.StatusConflict, adminapi.CodeNodeNotDrainable, "is removed from the layout: its shards are rebuilt elsewhere, there is nothing to drain"},
 }
 
 // unavailable are the errors that mean the metadata store cannot answer

@@ -54,12 +54,26 @@ func (s *Server) status(ctx context.Context) (*adminapi.Status, error) {
 		s.log.Warn("admin status: layout unknown", "err", err)
 	}
 	st.Nodes = mergeNodes(s.cfg.Members.Members(), l, err == nil)
+	healed := make(chan struct{})
+	go func() { // beside the storage nodes' usage, not after it
+		defer close(healed)
+		hs, herr := s.healStatus(ctx, false)
+		if herr != nil {
+			st.HealError = fail(herr, "").msg
+			return
+		}
+		st.Heal = hs
+	}()
 	s.fillUsage(ctx, st.Nodes)
+	<-healed
 	if l != nil {
 		st.LayoutVersion = l.Version
 	}
 	st.Zones, st.Totals = summarize(st.Nodes)
 	st.Warnings = warnings(st, l, err == nil)
+	if st.Heal != nil {
+		st.Warnings = append(st.Warnings, healWarnings(st.Heal, l, st.K)...)
+	}
 	if s.cfg.Leader != nil {
 		st.Leader = s.cfg.Leader()
 	}
@@ -96,7 +110,7 @@ func mergeNodes(members []cluster.Member, l *meta.Layout, known bool) []adminapi
 			}
 			// Placement uses the layout's zone and weight.
 			n.Zone, n.Weight = ln.Zone, ln.Weight
-			n.InLayout, n.Removed = !ln.Removed, ln.Removed
+			n.InLayout, n.Removed, n.Draining = !ln.Removed, ln.Removed, ln.Draining && !ln.Removed
 			if ok {
 				out[i] = n
 			} else {
@@ -167,7 +181,7 @@ func summarize(nodes []adminapi.Node) ([]adminapi.Zone, adminapi.Totals) {
 			tot.Free += n.Usage.Free
 			tot.Shards += n.Usage.Shards
 		}
-		if !n.InLayout {
+		if !n.InLayout || n.Draining {
 			continue
 		}
 		z := zones[n.Zone]
@@ -288,6 +302,9 @@ func (s *Server) changeLayout(ctx context.Context, id string, change func(*meta.
 		}
 		if next, err = change(cur); err != nil {
 			return nil, fail(err, subject)
+		}
+		if next == cur {
+			return &adminapi.LayoutChange{Node: id, LayoutVersion: cur.Version}, nil // nothing to change
 		}
 		sctx, cancel := s.call(ctx)
 		err = s.cfg.Meta.SetLayout(sctx, next)

@@ -32,7 +32,7 @@ func newRingView(l *meta.Layout) (*ringView, error) {
 	v := &ringView{ring: ring, zones: make(map[string]string, len(l.Nodes)), layout: adminapi.Layout{Version: l.Version, Nodes: []adminapi.LayoutNode{}}}
 	for _, n := range l.Nodes {
 		v.zones[n.ID] = n.Zone
-		v.layout.Nodes = append(v.layout.Nodes, adminapi.LayoutNode{ID: n.ID, Zone: n.Zone, Weight: n.Weight, Removed: n.Removed})
+		v.layout.Nodes = append(v.layout.Nodes, adminapi.LayoutNode{ID: n.ID, Zone: n.Zone, Weight: n.Weight, Removed: n.Removed, Draining: n.Draining})
 	}
 	return v, nil
 }

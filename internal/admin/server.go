@@ -79,6 +79,9 @@ type Config struct {
 	// Leader, when set, names the metadata Raft leader as this node knows
 	// it ("" when it knows none): set on meta nodes.
 	Leader func() string
+	// Heal reaches the cluster's healer, for GET heal, POST heal/kick and
+	// the healing part of status. Nil: those answer 503.
+	Heal Healing
 }
 
 // Validate reports the first thing wrong with c.
@@ -136,6 +139,9 @@ const (
 	opNodes
 	opApprove
 	opRemove
+	opDrain
+	opHeal
+	opKick
 	opBuckets
 	opCreateBucket
 	opDeleteBucket
@@ -147,9 +153,10 @@ const (
 
 // op is a parsed request: what it asks for, and about what.
 type op struct {
-	kind opKind
-	name string // node ID, bucket name or access key ID
-	key  string // object key
+	kind  opKind
+	name  string // node ID, bucket name or access key ID
+	key   string // object key
+	local bool   // heal: this node's healer only
 }
 
 // ServeHTTP checks the token, parses the request into an op and serves
@@ -209,6 +216,19 @@ func parseOp(r *http.Request) (op, error) {
 			return method(op{kind: opApprove, name: name}, http.MethodPost)
 		case "remove":
 			return method(op{kind: opRemove, name: name}, http.MethodPost)
+		case "drain":
+			return method(op{kind: opDrain, name: name}, http.MethodPost)
+		}
+	case "heal":
+		local, err := localParam(r)
+		if err != nil {
+			return op{}, err
+		}
+		switch rest {
+		case "":
+			return method(op{kind: opHeal, local: local}, http.MethodGet)
+		case "kick":
+			return method(op{kind: opKick, local: local}, http.MethodPost)
 		}
 	case "buckets":
 		if rest == "" {
@@ -301,6 +321,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o op) error {
 			return err
 		}
 		return s.writeJSON(w, http.StatusOK, ch)
+	case opDrain:
+		ch, err := s.drain(ctx, o.name)
+		if err != nil {
+			return err
+		}
+		return s.writeJSON(w, http.StatusOK, ch)
+	case opHeal:
+		hs, err := s.healStatus(ctx, o.local)
+		if err != nil {
+			return err
+		}
+		return s.writeJSON(w, http.StatusOK, hs)
+	case opKick:
+		if err := s.kick(ctx, o.local); err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusAccepted)
+		return nil
 	case opBuckets:
 		bs, err := s.buckets(ctx)
 		if err != nil {

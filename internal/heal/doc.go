@@ -45,7 +45,10 @@
 //
 // Status returns the latest pass's tally (stripes by health: healthy,
 // missing 1..m, unreadable; bytes waiting for repair and for rebalance;
-// shards waiting for a node) and what the healer did since it started,
-// with its recent rate and an estimate of the time to finish. Its
+// shards waiting for a node; shards on each draining node) and what the
+// healer did since it started, with its recent rate, an estimate of the
+// time to finish, and the shards each draining node still holds. A node
+// is drained when a pass that began after it started draining counts no
+// shard on it (Tally.DrainingByNode): then no stripe names it. Its
 // Prometheus metrics (docs/metrics.md) read the same Status.
 package heal

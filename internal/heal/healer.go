@@ -39,8 +39,12 @@ type Healer struct {
 	mu      sync.Mutex
 	status  Status
 	samples []sample // bytes written, for Rate
-	// doneAtScan is repairedBytes+movedBytes when the latest scan ended.
-	doneAtScan atomic.Int64
+	// repairedAtScan and movedAtScan are repairedBytes and movedBytes when
+	// the latest scan ended.
+	repairedAtScan, movedAtScan atomic.Int64
+	// drained counts the shards moved off each draining node since the
+	// latest scan ended (under mu).
+	drained map[string]int64
 
 	// Totals since the healer started.
 	repairedShards, movedShards, failedShards atomic.Int64
@@ -157,17 +161,21 @@ func (h *Healer) Pass(ctx context.Context) error {
 	if v == nil {
 		return nil // no layout yet
 	}
-	h.setStatus(func(s *Status) { s.Scanning, s.PassStarted = true, started })
+	h.setStatus(func(s *Status) { s.Scanning, s.PassStarted, s.PassEnded = true, started, time.Time{} })
+	defer h.setStatus(func(s *Status) { s.Scanning, s.Healing, s.PassEnded = false, false, h.cfg.Now() })
 	inv := h.takeInventory(ctx, v)
 	q, garbage, tally, err := h.scan(ctx, v, inv)
-	h.doneAtScan.Store(h.repairedBytes.Load() + h.movedBytes.Load())
+	h.repairedAtScan.Store(h.repairedBytes.Load())
+	h.movedAtScan.Store(h.movedBytes.Load())
 	h.setStatus(func(s *Status) {
 		s.Scanning = false
 		if err == nil {
 			s.Passes++
+			s.Healing = true
 			s.Tally = tally
 			s.Scanned = h.cfg.Now()
 			s.LayoutVersion = v.l.Version
+			h.drained = map[string]int64{}
 		}
 	})
 	if err != nil {
@@ -268,7 +276,12 @@ func (h *Healer) scan(ctx context.Context, v *view, inv *inventory) (*queue, []g
 	q := newQueue(h.cfg.MaxQueue)
 	var garbage []gcCandidate
 	gcBefore := h.cfg.Now().Add(-h.cfg.GCGrace)
-	t := Tally{Missing: map[int]int64{}}
+	t := Tally{Missing: map[int]int64{}, DrainingByNode: map[string]int64{}}
+	for id, s := range v.states {
+		if s == NodeDraining {
+			t.DrainingByNode[id] = 0 // drained, unless a stripe names it
+		}
+	}
 	var after []byte
 	for {
 		pctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
@@ -318,7 +331,7 @@ func (h *Healer) scan(ctx context.Context, v *view, inv *inventory) (*queue, []g
 				}
 			}
 			p := planStripe(c.Stripe.K, cur, want, spare, v.state)
-			t.add(c, &p)
+			t.add(c, &p, cur, v.state)
 			if p.Busy() || lost {
 				q.push(work{chunk: *c, orig: orig, cur: cur, plan: p})
 			}

@@ -553,3 +553,47 @@ func TestReporter(t *testing.T) {
 		t.Errorf("repaired %d shards, want 1", h.Status().RepairedShards)
 	}
 }
+
+// TestDrain: a node drains; one pass moves every shard off it while it
+// serves them, the status counts them per node and, once moved, as none
+// remaining; the next pass finds none on it.
+func TestDrain(t *testing.T) {
+	c := newCluster(t, 7)
+	for i := range 100 {
+		c.put(uint64(i), 3000)
+	}
+	before := c.check()["n0"]
+	if before == 0 {
+		t.Fatal("no shard on n0 to drain")
+	}
+	l, _ := c.meta.Layout(bg)
+	nl := *l
+	nl.Version = 2
+	nl.Nodes = slices.Clone(l.Nodes)
+	nl.Nodes[0].Draining = true
+	c.meta.setLayout(&nl)
+
+	h := c.healer()
+	must(t, h.Pass(bg))
+	s := h.Status()
+	if got := s.Tally.DrainingByNode["n0"]; got != int64(before) || s.Tally.Draining != got {
+		t.Fatalf("the pass counted %d shards on n0 (%d draining overall), the records name %d", got, s.Tally.Draining, before)
+	}
+	if s.DrainRemaining["n0"] != 0 {
+		t.Errorf("%d shards remaining on n0 after the pass moved them", s.DrainRemaining["n0"])
+	}
+	if s.RebalanceRemaining != 0 || s.RepairRemaining != 0 || s.Remaining != 0 || s.MovedBytes != s.Tally.RebalanceBytes {
+		t.Errorf("after the pass: %d + %d = %d bytes remaining, moved %d of %d", s.RepairRemaining, s.RebalanceRemaining, s.Remaining, s.MovedBytes, s.Tally.RebalanceBytes)
+	}
+	if s.Healing || s.Scanning || s.PassEnded.IsZero() {
+		t.Errorf("pass over, yet healing %v, scanning %v, ended %v", s.Healing, s.Scanning, s.PassEnded)
+	}
+	if per := c.check(); per["n0"] != 0 {
+		t.Fatalf("%d shards still named on the draining node", per["n0"])
+	}
+	must(t, h.Pass(bg))
+	s = h.Status()
+	if n, ok := s.Tally.DrainingByNode["n0"]; !ok || n != 0 || s.Tally.Draining != 0 || !s.Healthy() {
+		t.Fatalf("the second pass still finds shards on n0: %+v", s.Tally)
+	}
+}

@@ -29,11 +29,15 @@ type Tally struct {
 	// node is down within its grace period and the stripe still has
 	// redundancy, or no node can take them.
 	Waiting int64 `json:"waiting"`
-	// Draining counts the shards on draining nodes.
-	Draining int64 `json:"draining"`
+	// Draining counts the shards on draining nodes; DrainingByNode the
+	// same per draining node of the layout (0 once it holds none).
+	Draining       int64            `json:"draining"`
+	DrainingByNode map[string]int64 `json:"draining_by_node"`
 }
 
-func (t *Tally) add(c *meta.ChunkInfo, p *Plan) {
+// add counts a stripe: its record c, its plan p, the node of each shard
+// cur and the nodes' states.
+func (t *Tally) add(c *meta.ChunkInfo, p *Plan, cur []string, state func(string) NodeState) {
 	t.Stripes++
 	switch {
 	case p.Missing == 0:
@@ -50,18 +54,29 @@ func (t *Tally) add(c *meta.ChunkInfo, p *Plan) {
 	t.RebalanceBytes += int64(len(p.Move)) * size
 	t.Waiting += int64(p.Waiting)
 	t.Draining += int64(p.Draining)
+	if p.Draining > 0 {
+		for _, node := range cur {
+			if node != "" && state(node) == NodeDraining {
+				t.DrainingByNode[node]++
+			}
+		}
+	}
 }
 
 // Status is what the healer did and found, for storectl and /metrics.
 type Status struct {
 	// Passes counts the passes over the chunk table since the healer
-	// started; Scanning is true while one reads it.
+	// started (those whose scan completed); Scanning is true while one
+	// reads it, Healing while one heals what it found.
 	Passes   uint64 `json:"passes"`
 	Scanning bool   `json:"scanning"`
+	Healing  bool   `json:"healing"`
 	// PassStarted is when the latest pass began; Scanned when its scan
-	// ended, which is when Tally was true.
+	// ended, which is when Tally was true; PassEnded when it ended (zero
+	// while it runs, or before the first).
 	PassStarted time.Time `json:"pass_started"`
 	Scanned     time.Time `json:"scanned"`
+	PassEnded   time.Time `json:"pass_ended"`
 	// LayoutVersion is the layout the latest pass healed towards.
 	LayoutVersion uint64 `json:"layout_version"`
 	Tally         Tally  `json:"tally"`
@@ -77,10 +92,16 @@ type Status struct {
 	RateLimit int64 `json:"rate_limit"`
 	// Rate is the bytes per second written over the last few seconds.
 	Rate float64 `json:"rate"`
-	// Remaining is the bytes of the latest pass's work not yet done; ETA
+	// Remaining is the bytes of the latest pass's work not yet done:
+	// RepairRemaining to rebuild plus RebalanceRemaining to move. ETA is
 	// how long that takes at Rate (0 when idle or unknown).
-	Remaining int64         `json:"remaining"`
-	ETA       time.Duration `json:"eta"`
+	Remaining          int64         `json:"remaining"`
+	RepairRemaining    int64         `json:"repair_remaining"`
+	RebalanceRemaining int64         `json:"rebalance_remaining"`
+	ETA                time.Duration `json:"eta"`
+	// DrainRemaining is, per node of Tally.DrainingByNode, the shards it
+	// still holds: the latest scan's count less those moved off it since.
+	DrainRemaining map[string]int64 `json:"drain_remaining"`
 }
 
 // Healthy reports whether the latest pass found every stripe whole and
@@ -101,6 +122,11 @@ func (h *Healer) Status() Status {
 	h.mu.Lock()
 	s := h.status
 	s.Tally.Missing = cloneMap(s.Tally.Missing)
+	s.Tally.DrainingByNode = cloneMap(s.Tally.DrainingByNode)
+	s.DrainRemaining = make(map[string]int64, len(s.Tally.DrainingByNode))
+	for node, n := range s.Tally.DrainingByNode {
+		s.DrainRemaining[node] = max(0, n-h.drained[node])
+	}
 	h.mu.Unlock()
 	s.RepairedShards = h.repairedShards.Load()
 	s.RepairedBytes = h.repairedBytes.Load()
@@ -109,16 +135,17 @@ func (h *Healer) Status() Status {
 	s.FailedShards = h.failedShards.Load()
 	s.RateLimit = h.cfg.Rate
 	s.Rate = h.rate()
-	done := h.repairedBytes.Load() + h.movedBytes.Load() - h.doneAtScan.Load()
-	s.Remaining = max(0, s.Tally.RepairBytes+s.Tally.RebalanceBytes-done)
+	s.RepairRemaining = max(0, s.Tally.RepairBytes-(h.repairedBytes.Load()-h.repairedAtScan.Load()))
+	s.RebalanceRemaining = max(0, s.Tally.RebalanceBytes-(h.movedBytes.Load()-h.movedAtScan.Load()))
+	s.Remaining = s.RepairRemaining + s.RebalanceRemaining
 	if s.Rate > 0 && s.Remaining > 0 {
 		s.ETA = time.Duration(float64(s.Remaining) / s.Rate * float64(time.Second))
 	}
 	return s
 }
 
-func cloneMap(m map[int]int64) map[int]int64 {
-	out := make(map[int]int64, len(m))
+func cloneMap[K comparable](m map[K]int64) map[K]int64 {
+	out := make(map[K]int64, len(m))
 	for k, v := range m {
 		out[k] = v
 	}

@@ -98,6 +98,9 @@ func (h *Healer) heal(ctx context.Context, v *view, w work) error {
 			h.m.shards.WithLabelValues("repair", "ok").Inc()
 			h.m.bytes.WithLabelValues("repair").Add(float64(size))
 		} else {
+			if v.state(w.cur[i]) == NodeDraining {
+				h.setStatus(func(*Status) { h.drained[w.cur[i]]++ })
+			}
 			h.movedShards.Add(1)
 			h.movedBytes.Add(size)
 			h.m.shards.WithLabelValues("rebalance", "ok").Inc()

@@ -64,6 +64,7 @@ type proc struct {
 	secret   string
 	metrics  string   // the gateway's /metrics URL, from the banner
 	nodeMets []string // the storage nodes' /metrics URLs
+	admin    []string // storectl's --node and --token-file flags, from the banner
 	exited   chan struct{}
 	logPath  string
 }
@@ -79,6 +80,12 @@ func startDev(t *testing.T, data string) *proc {
 // startDevEnv is startDev with the given extra environment.
 func startDevEnv(t *testing.T, data string, env ...string) *proc {
 	t.Helper()
+	return startDevArgs(t, data, nil, env...)
+}
+
+// startDevArgs is startDevEnv with extra storaged flags.
+func startDevArgs(t *testing.T, data string, args []string, env ...string) *proc {
+	t.Helper()
 	if data == "" {
 		data = t.TempDir()
 	}
@@ -86,7 +93,7 @@ func startDevEnv(t *testing.T, data string, env ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(storagedBin, "--dev", "--data", data, "--s3", "127.0.0.1:0", "--log-level", "debug")
+	cmd := exec.Command(storagedBin, append([]string{"--dev", "--data", data, "--s3", "127.0.0.1:0", "--log-level", "debug"}, args...)...)
 	cmd.Env = append(withoutCairnEnv(os.Environ()), env...)
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
@@ -117,6 +124,9 @@ func startDevEnv(t *testing.T, data string, env ...string) *proc {
 						p.nodeMets = append(p.nodeMets, f)
 					}
 				}
+			}
+			if v, ok := strings.CutPrefix(line, "Admin:"); ok {
+				p.admin = strings.Fields(strings.TrimPrefix(strings.TrimSpace(v), "storectl"))
 			}
 			if v, ok := strings.CutPrefix(line, "Access key:"); ok {
 				p.access = strings.TrimSpace(v)

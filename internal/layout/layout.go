@@ -49,10 +49,11 @@ type Policy struct {
 // DefaultGrace is the default time a failed node keeps its place.
 const DefaultGrace = 10 * time.Minute
 
-// Errors of Approve and Remove.
+// Errors of Approve, Remove and Drain.
 var (
 	ErrUnknownNode = errors.New("layout: no such storage node")
 	ErrAlreadyIn   = errors.New("layout: node is already in the layout")
+	ErrRemoved     = errors.New("layout: node is removed")
 )
 
 // Initial is the layout of a new cluster before any node takes part:
@@ -125,6 +126,30 @@ func Remove(cur *meta.Layout, id string) (*meta.Layout, error) {
 			l, _ := finish(cur, next)
 			return l, nil
 		}
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnknownNode, id)
+}
+
+// Drain returns cur with the node marked draining: it gets no new shards,
+// keeps serving those it holds, and healing moves them to the nodes that
+// take shards. On a node already draining it returns cur itself (same
+// version: nothing to store). It refuses a node the layout does not list
+// (ErrUnknownNode) or lists as removed (ErrRemoved: its shards are rebuilt
+// elsewhere already, there is nothing to move).
+func Drain(cur *meta.Layout, id string) (*meta.Layout, error) {
+	for i, n := range cur.Nodes {
+		switch {
+		case n.ID != id:
+			continue
+		case n.Removed:
+			return nil, fmt.Errorf("%w: %s", ErrRemoved, id)
+		case n.Draining:
+			return cur, nil
+		}
+		next := clone(cur)
+		next.Nodes[i].Draining = true
+		l, _ := finish(cur, next)
+		return l, nil
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnknownNode, id)
 }

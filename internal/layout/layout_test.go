@@ -111,3 +111,36 @@ func TestApproveRemove(t *testing.T) {
 		t.Fatalf("re-approve: %v %v", ids(l4), err)
 	}
 }
+
+func TestDrain(t *testing.T) {
+	l1, _ := Next(Initial([]byte("k")), []Observation{alive("a", "z1"), alive("b", "z2"), alive("c", "z3")}, Policy{AutoAdmit: true}, t0)
+	l2, err := Drain(l1, "b")
+	if err != nil || l2.Version != l1.Version+1 || !l2.Nodes[1].Draining || l2.Nodes[1].Weight != 1 {
+		t.Fatalf("drain: %+v %v", l2, err)
+	}
+	if l1.Nodes[1].Draining {
+		t.Fatal("Drain changed the layout it was given")
+	}
+	if got := Nodes(l2); len(got) != 2 || got[0].ID != "a" || got[1].ID != "c" {
+		t.Fatalf("placement still takes %v", got)
+	}
+	// Idempotent: the same layout, nothing to store.
+	if l3, err := Drain(l2, "b"); err != nil || l3 != l2 {
+		t.Fatalf("drain twice: %+v %v", l3, err)
+	}
+	if _, err := Drain(l2, "zz"); !errors.Is(err, ErrUnknownNode) {
+		t.Fatalf("drain unknown: %v", err)
+	}
+	l4, err := Remove(l2, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Drain(l4, "c"); !errors.Is(err, ErrRemoved) {
+		t.Fatalf("drain removed: %v", err)
+	}
+	// A draining node that gossip still sees alive stays draining.
+	l5, changed := Next(l2, []Observation{alive("a", "z1"), alive("b", "z2"), alive("c", "z3")}, Policy{AutoAdmit: true}, t0)
+	if changed || !l5.Nodes[1].Draining {
+		t.Fatalf("Next undid the drain: %+v", l5)
+	}
+}

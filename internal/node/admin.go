@@ -13,6 +13,7 @@ import (
 	"cairn/internal/admin/adminapi"
 	"cairn/internal/cluster"
 	"cairn/internal/durable"
+	"cairn/internal/heal"
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
 	"cairn/internal/nodeapi"
@@ -24,7 +25,8 @@ const adminTokenFile = "admin-token"
 // mountAdmin serves the admin API on the node API mux, and saves the admin
 // token (derived from the cluster secret, so every node accepts it) in the
 // data dir for storectl. It returns the admin API's base URL.
-func mountAdmin(mux *http.ServeMux, cfg Config, ms *meta.Store, mc *metarpc.Client, members *cluster.Cluster, nodes *remoteNodes, log *slog.Logger) (string, error) {
+func mountAdmin(mux *http.ServeMux, cfg Config, id string, ms *meta.Store, healer *heal.Healer, mc *metarpc.Client, members *cluster.Cluster,
+	nodes *remoteNodes, log *slog.Logger) (string, error) {
 	token, err := admin.Token(cfg.Secret)
 	if err != nil {
 		return "", err
@@ -49,6 +51,7 @@ func mountAdmin(mux *http.ServeMux, cfg Config, ms *meta.Store, mc *metarpc.Clie
 		K:       cfg.K,
 		M:       cfg.M,
 		Logger:  log.With("component", "admin"),
+		Heal:    &leaderHealing{self: id, h: healer, ms: ms, members: members, http: nodes.http, token: token},
 	})
 	if err != nil {
 		return "", err

@@ -270,7 +270,7 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 	for _, c := range nodes[:len(nodes)-1] {
 		storage = append(storage, "http://"+c.APIAddr+metrics.Path)
 	}
-	fmt.Fprintf(cfg.Out, "Node metrics: %s (storage nodes)\n", strings.Join(storage, " "))
+	fmt.Fprintf(cfg.Out, "Node metrics: %s (storage nodes; the first is also the metadata node, with the heal metrics)\n", strings.Join(storage, " "))
 	fmt.Fprintf(cfg.Out, "Access key:   %s\n", access)
 	if cfg.SecretKey == "" {
 		// Generated or saved keys are shown; one from the environment is not

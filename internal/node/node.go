@@ -370,12 +370,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	nodes := &remoteNodes{members: members, signer: signer, http: hc, local: cfg.Local, clients: map[string]*nodeapi.Client{}}
+	var healer *heal.Healer
 	if ms != nil {
-		if _, err := startHealer(ctx, &wg, cfg, ms, members, nodes, reg, log); err != nil {
+		if healer, err = startHealer(ctx, &wg, cfg, ms, members, nodes, reg, log); err != nil {
 			return err
 		}
 	}
-	adminURL, err := mountAdmin(mux, cfg, ms, mc, members, nodes, log)
+	adminURL, err := mountAdmin(mux, cfg, id, ms, healer, mc, members, nodes, log)
 	if err != nil {
 		return err
 	}

@@ -86,6 +86,42 @@ func (c *Client) Remove(ctx context.Context, id string) (*LayoutChange, error) {
 	return call[*LayoutChange](ctx, c, http.MethodPost, "nodes/"+seg(id)+"/remove")
 }
 
+// Drain marks node id draining in the layout: it takes no new shards, and
+// healing moves those it holds to other nodes (HealStatus follows it).
+// Draining a node already draining changes nothing.
+func (c *Client) Drain(ctx context.Context, id string) (*LayoutChange, error) {
+	return call[*LayoutChange](ctx, c, http.MethodPost, "nodes/"+seg(id)+"/drain")
+}
+
+// HealStatus returns the cluster's healing status: the metadata leader's
+// healer's, whichever node is asked.
+func (c *Client) HealStatus(ctx context.Context) (*HealStatus, error) {
+	return call[*HealStatus](ctx, c, http.MethodGet, "heal")
+}
+
+// Kick asks the metadata leader's healer for a pass over the chunk table
+// now, rather than at its next interval. It does not wait for the pass.
+func (c *Client) Kick(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "heal/kick", nil)
+}
+
+// LocalHealStatus is HealStatus answered by the node's own healer, which
+// it gives only while it leads the metadata group (else 503
+// ServiceUnavailable). A node that is asked HealStatus uses it to reach
+// the leader in one hop.
+func (c *Client) LocalHealStatus(ctx context.Context) (*HealStatus, error) {
+	return call[*HealStatus](ctx, c, http.MethodGet, "heal?"+LocalQuery)
+}
+
+// LocalKick is Kick for the node's own healer, as LocalHealStatus.
+func (c *Client) LocalKick(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "heal/kick?"+LocalQuery, nil)
+}
+
+// LocalQuery is the query of a heal request that only the node's own
+// healer may answer (LocalHealStatus).
+const LocalQuery = "local=true"
+
 // Buckets lists the buckets.
 func (c *Client) Buckets(ctx context.Context) ([]Bucket, error) {
 	return call[[]Bucket](ctx, c, http.MethodGet, "buckets")

@@ -37,6 +37,11 @@
 //	                                          cannot be read)
 //	POST   /v1/admin/nodes/{id}/approve       LayoutChange
 //	POST   /v1/admin/nodes/{id}/remove        LayoutChange
+//	POST   /v1/admin/nodes/{id}/drain         LayoutChange (the same version
+//	                                          when it drains already)
+//	GET    /v1/admin/heal                     HealStatus, the metadata
+//	                                          leader's (also in Status)
+//	POST   /v1/admin/heal/kick                202: a heal pass starts now
 //	GET    /v1/admin/buckets                  []Bucket
 //	PUT    /v1/admin/buckets/{name}           Bucket (201)
 //	DELETE /v1/admin/buckets/{name}           204
@@ -45,6 +50,10 @@
 //	                                          the secret is shown
 //	DELETE /v1/admin/keys/{id}                204
 //	GET    /v1/admin/objects/{bucket}/{key}   Object
+//
+// Any node answers heal requests: it asks the metadata leader's node,
+// with ?local=true, which only a node that leads answers (LocalQuery);
+// ServiceUnavailable when none does.
 //
 // An error answer is an ErrorBody,
 //
@@ -57,10 +66,11 @@
 //	404 NoSuchRoute, NoSuchBucket, NoSuchKey, NoSuchAccessKey, NoSuchNode
 //	405 MethodNotAllowed (with Allow)
 //	409 BucketAlreadyExists, BucketNotEmpty, NodeAlreadyInLayout,
-//	    NodeNotApprovable, LastNode
+//	    NodeNotApprovable, NodeNotDrainable, LastNode
 //	413 RequestTooLarge
 //	503 ServiceUnavailable: the metadata store has no leader, did not
-//	    answer in time, or the layout has not been created yet
+//	    answer in time, or the layout has not been created yet; for heal,
+//	    no node leading the metadata group answered
 //	500 InternalError: anything else (the detail is in the node's log)
 //
 // Client returns such an answer as an *Error; one from something other

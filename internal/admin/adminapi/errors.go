@@ -21,6 +21,7 @@ const (
 	CodeBucketNotEmpty      = "BucketNotEmpty"
 	CodeNodeAlreadyInLayout = "NodeAlreadyInLayout"
 	CodeNodeNotApprovable   = "NodeNotApprovable"
+	CodeNodeNotDrainable    = "NodeNotDrainable"
 	CodeLastNode            = "LastNode"
 	CodeRequestTooLarge     = "RequestTooLarge"
 	CodeServiceUnavailable  = "ServiceUnavailable"

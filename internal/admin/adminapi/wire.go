@@ -24,8 +24,8 @@ type Status struct {
 	M int `json:"m"`
 	// Nodes are the gossip members and the layout's nodes, by ID.
 	Nodes []Node `json:"nodes"`
-	// Zones summarize the layout's nodes that take data (not removed),
-	// by zone name.
+	// Zones summarize the layout's nodes that take data (not removed,
+	// not draining), by zone name.
 	Zones []Zone `json:"zones"`
 	// Totals add up the usage of every node that reported one.
 	Totals Totals `json:"totals"`
@@ -35,6 +35,10 @@ type Status struct {
 	// node knows it: set when that node is a meta node and a leader is
 	// known, empty otherwise.
 	Leader string `json:"leader,omitempty"`
+	// Heal is the healing status (what GET heal answers); nil when the
+	// leader's healer could not be asked, and HealError says why.
+	Heal      *HealStatus `json:"heal,omitempty"`
+	HealError string      `json:"heal_error,omitempty"`
 }
 
 // Gossip status of a layout node that gossip no longer lists. The other
@@ -62,11 +66,15 @@ type Node struct {
 	// Down: Gossip is not alive.
 	Down bool `json:"down"`
 	// InLayout: the layout lists the node and it is not removed; it
-	// takes new shards.
+	// takes new shards unless Draining.
 	InLayout bool `json:"in_layout"`
 	// Removed: the layout lists the node as removed (storectl node
 	// remove); it takes no new shards.
 	Removed bool `json:"removed"`
+	// Draining: the layout lists the node as draining (storectl node
+	// drain): it is in_layout and serves the shards it holds while
+	// healing moves them off, and takes no new ones.
+	Draining bool `json:"draining"`
 	// Pending: an alive storage member the layout does not list, waiting
 	// for storectl node approve.
 	Pending bool `json:"pending"`
@@ -104,7 +112,7 @@ type Totals struct {
 	Shards   int64 `json:"shards"`
 }
 
-// LayoutChange is the answer to approve and remove.
+// LayoutChange is the answer to approve, remove and drain.
 type LayoutChange struct {
 	Node          string `json:"node"`
 	LayoutVersion uint64 `json:"layout_version"` // the version that made the change
@@ -191,10 +199,11 @@ type Layout struct {
 
 // LayoutNode is one node of a layout.
 type LayoutNode struct {
-	ID      string  `json:"id"`
-	Zone    string  `json:"zone"`
-	Weight  float64 `json:"weight"`
-	Removed bool    `json:"removed,omitempty"`
+	ID       string  `json:"id"`
+	Zone     string  `json:"zone"`
+	Weight   float64 `json:"weight"`
+	Removed  bool    `json:"removed,omitempty"`
+	Draining bool    `json:"draining,omitempty"`
 }
 
 // Shard roles.

@@ -32,6 +32,7 @@ import (
 	"cairn/internal/admin/adminapi"
 	"cairn/internal/blob"
 	"cairn/internal/cluster"
+	"cairn/internal/heal"
 	"cairn/internal/layout"
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
@@ -65,6 +66,7 @@ type Cluster struct {
 	Members *Members
 	Nodes   *Nodes
 	Token   string
+	Heal    *Healer
 	Server  *admin.Server
 	HTTP    *httptest.Server // serves a mux with Server at adminapi.PathPrefix
 	K, M    int
@@ -82,7 +84,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 		opts.Timeout = 2 * time.Second
 	}
 	key := sha256.Sum256([]byte("admintest placement key"))
-	c := &Cluster{T: t, Members: &Members{}, Nodes: &Nodes{m: map[string]*Node{}}, K: opts.K, M: opts.M, PlacementKey: key[:]}
+	c := &Cluster{T: t, Members: &Members{}, Nodes: &Nodes{m: map[string]*Node{}}, Heal: &Healer{}, K: opts.K, M: opts.M, PlacementKey: key[:]}
 	c.Store = openStore(t)
 	tok, err := admin.Token(Secret)
 	if err != nil {
@@ -102,6 +104,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 		M:       opts.M,
 		Timeout: opts.Timeout,
 		Now:     func() time.Time { return Clock },
+		Heal:    c.Heal,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -419,4 +422,93 @@ func (n *Node) SetUnreachable(u bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.unreachable = u
+}
+
+// HealNode is the node ID the fake healer answers as.
+const HealNode = "meta1"
+
+// Healer is a fake admin.Healing: it answers the heal.Status the test
+// sets, converted as a node converts its healer's (admin.HealStatus), and
+// counts kicks. Safe for concurrent use.
+type Healer struct {
+	mu       sync.Mutex
+	status   heal.Status
+	err      error
+	kicks    int
+	local    int // calls with local
+	onKick   func(*heal.Status)
+	onStatus func(*heal.Status)
+}
+
+var _ admin.Healing = (*Healer)(nil)
+
+// Set sets the status the healer answers.
+func (h *Healer) Set(s heal.Status) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.status = s
+}
+
+// SetErr makes every call fail with err (nil: succeed again).
+func (h *Healer) SetErr(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.err = err
+}
+
+// OnKick sets what a kick does to the status (a pass, as the test sees
+// it).
+func (h *Healer) OnKick(f func(*heal.Status)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.onKick = f
+}
+
+// OnStatus sets what each status call does to the status before it
+// answers (time passing, as the test sees it).
+func (h *Healer) OnStatus(f func(*heal.Status)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.onStatus = f
+}
+
+// Kicks returns how many kicks the healer got, and how many of its calls
+// asked for the local healer only.
+func (h *Healer) Kicks() (kicks, local int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.kicks, h.local
+}
+
+// Status implements admin.Healing.
+func (h *Healer) Status(ctx context.Context, local bool) (*adminapi.HealStatus, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if local {
+		h.local++
+	}
+	if h.err != nil {
+		return nil, h.err
+	}
+	if h.onStatus != nil {
+		h.onStatus(&h.status)
+	}
+	return admin.HealStatus(&h.status, HealNode), nil
+}
+
+// Kick implements admin.Healing.
+func (h *Healer) Kick(ctx context.Context, local bool) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if local {
+		h.local++
+	}
+	if h.err != nil {
+		return h.err
+	}
+	h.kicks++
+	if h.onKick != nil {
+		h.onKick(&h.status)
+	}
+	return nil
 }

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"cairn/internal/admin/adminapi"
+)
+
+// How a healing status reads for people: the Stripes section of status,
+// and the progress that heal status and node drain show.
+
+// barWidth is the width of a progress bar's track, in characters.
+const barWidth = 30
+
+// bar renders done of total as "  45% [=============>...........]".
+// total 0 is nothing to do: a full bar.
+func bar(done, total int64) string {
+	if total <= 0 {
+		done, total = 1, 1
+	}
+	done = min(max(done, 0), total)
+	var sink bytes.Buffer
+	b := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(&sink),
+		progressbar.OptionSetWidth(barWidth),
+		progressbar.OptionSetTheme(progressbar.ThemeASCII),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionSetElapsedTime(false),
+		progressbar.OptionSetRenderBlankState(false),
+	)
+	if done == 0 {
+		_ = b.RenderBlank()
+	} else {
+		_ = b.Set64(done)
+	}
+	// Right-aligned, so that bars of 5% and 100% line up.
+	return fmt.Sprintf("%*s", barWidth+7, strings.TrimSpace(b.String()))
+}
+
+// rateText is the healer's rate and its bound.
+func rateText(hs *adminapi.HealStatus) string {
+	s := size(int64(hs.Rate)) + "/s"
+	if hs.RateLimit > 0 {
+		return s + " (limit " + size(hs.RateLimit) + "/s)"
+	}
+	return s + " (no limit)"
+}
+
+// etaText is the time to healthy: "healthy" when nothing is left to do.
+func etaText(hs *adminapi.HealStatus) string {
+	t := &hs.Tally
+	switch {
+	case hs.Passes == 0:
+		return "unknown (no heal pass yet)"
+	case hs.Healthy:
+		return "healthy"
+	case hs.Remaining > 0 && hs.ETASeconds > 0:
+		return (time.Duration(hs.ETASeconds * float64(time.Second))).Round(time.Second).String()
+	case hs.Remaining > 0:
+		return "unknown (nothing written in the last 10 s)"
+	case t.Unreadable > 0 || t.Waiting > 0:
+		return "unknown: the remaining work waits for nodes to come back, or for nodes to take shards"
+	}
+	return "the latest pass's work is done; the next pass checks it"
+}
+
+// missingKeys returns 1..m and any other count of missing shards the
+// tally has, in order.
+func missingKeys(t *adminapi.HealTally, m int) []int {
+	var ks []int
+	for j := 1; j <= m; j++ {
+		ks = append(ks, j)
+	}
+	for j := range t.Missing {
+		if j > m {
+			ks = append(ks, j)
+		}
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// passText says which pass the figures are from.
+func passText(hs *adminapi.HealStatus) string {
+	s := fmt.Sprintf("heal pass %d under layout version %d", hs.Passes, hs.LayoutVersion)
+	if !hs.Scanned.IsZero() {
+		s += ", scanned " + stamp(hs.Scanned)
+	}
+	return s
+}
+
+// stripesSection prints status's Stripes section: stripes by health,
+// what waits for repair and rebalance, the rate and the time to healthy.
+// m is the parity count of new stripes.
+func stripesSection(w io.Writer, hs *adminapi.HealStatus, healErr string, m int) error {
+	switch {
+	case hs == nil:
+		_, err := fmt.Fprintf(w, "Stripes: unknown: %s\n", healErr)
+		return err
+	case hs.Passes == 0:
+		_, err := fmt.Fprintln(w, "Stripes: unknown: the metadata leader's healer has made no pass over the chunk table yet (storectl heal kick asks for one)")
+		return err
+	}
+	t := &hs.Tally
+	fmt.Fprintf(w, "Stripes (%s):\n", passText(hs))
+	tt := newTable(w, "HEALTH", "STRIPES")
+	tt.row("healthy", strconv.FormatInt(t.Healthy, 10))
+	for _, j := range missingKeys(t, m) {
+		tt.row("missing "+strconv.Itoa(j), strconv.FormatInt(t.Missing[j], 10))
+	}
+	tt.row("unreadable", strconv.FormatInt(t.Unreadable, 10))
+	if err := tt.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Waiting for repair:     %s in %d shards (%s left)\n", size(t.RepairBytes), t.RepairShards, size(hs.RepairRemaining))
+	fmt.Fprintf(w, "Waiting for rebalance:  %s in %d shards (%s left)\n", size(t.RebalanceBytes), t.RebalanceShards, size(hs.RebalanceRemaining))
+	if t.Waiting > 0 {
+		fmt.Fprintf(w, "Waiting for a node:     %d shards (their node is down within its grace period, or no node can take them)\n", t.Waiting)
+	}
+	fmt.Fprintf(w, "Heal rate:              %s\n", rateText(hs))
+	_, err := fmt.Fprintf(w, "Time to healthy:        %s\n", etaText(hs))
+	return err
+}
+
+// healLines renders heal status: the pass, the stripes' health, and a
+// progress bar for repair, rebalance and each draining node.
+func healLines(hs *adminapi.HealStatus) []string {
+	t := &hs.Tally
+	state := "idle"
+	switch {
+	case hs.Scanning:
+		state = "scanning the chunk table"
+	case hs.Healing:
+		state = "healing what the pass found"
+	}
+	if hs.Passes == 0 {
+		return []string{
+			fmt.Sprintf("Healer:     node %s, %s; no pass over the chunk table yet", hs.Node, state),
+			"Scrub:      not running (not built yet)",
+			"GC:         not running (not built yet)",
+		}
+	}
+	health := "healthy"
+	if !hs.Healthy {
+		var parts []string
+		parts = append(parts, fmt.Sprintf("%d healthy", t.Healthy))
+		for _, j := range slices.Sorted(maps.Keys(t.Missing)) {
+			if t.Missing[j] > 0 {
+				parts = append(parts, fmt.Sprintf("%d missing %d", t.Missing[j], j))
+			}
+		}
+		if t.Unreadable > 0 {
+			parts = append(parts, fmt.Sprintf("%d UNREADABLE", t.Unreadable))
+		}
+		health = "NOT HEALTHY: " + strings.Join(parts, ", ")
+	}
+	lines := []string{
+		fmt.Sprintf("Healer:     node %s, %s; %s", hs.Node, state, passText(hs)),
+		fmt.Sprintf("Stripes:    %d: %s", t.Stripes, health),
+		"",
+		fmt.Sprintf("Repair      %s  %s of %s rebuilt, %d shards", bar(t.RepairBytes-hs.RepairRemaining, t.RepairBytes),
+			size(t.RepairBytes-hs.RepairRemaining), size(t.RepairBytes), t.RepairShards),
+		fmt.Sprintf("Rebalance   %s  %s of %s moved, %d shards", bar(t.RebalanceBytes-hs.RebalanceRemaining, t.RebalanceBytes),
+			size(t.RebalanceBytes-hs.RebalanceRemaining), size(t.RebalanceBytes), t.RebalanceShards),
+	}
+	ids := slices.Sorted(maps.Keys(t.DrainingByNode))
+	for _, id := range ids {
+		lines = append(lines, "Drain       "+drainText(hs, id, t.DrainingByNode[id]))
+	}
+	if len(ids) == 0 {
+		lines = append(lines, "Drain       no node is draining")
+	}
+	lines = append(lines,
+		"Scrub       not running (not built yet)",
+		"GC          not running (not built yet)",
+		"",
+	)
+	if t.Waiting > 0 {
+		lines = append(lines, fmt.Sprintf("Waiting:    %d shards wait for a node (down within its grace period, or none can take them)", t.Waiting))
+	}
+	if hs.FailedShards > 0 {
+		lines = append(lines, fmt.Sprintf("Failed:     %d shards since the healer started (the leader's log says why; the next pass tries again)", hs.FailedShards))
+	}
+	lines = append(lines,
+		fmt.Sprintf("Done:       %s rebuilt (%d shards), %s moved (%d shards) since the healer started",
+			size(hs.RepairedBytes), hs.RepairedShards, size(hs.MovedBytes), hs.MovedShards),
+		"Rate:       "+rateText(hs),
+		"ETA:        "+etaText(hs),
+	)
+	return lines
+}
+
+// drainText is one draining node's progress in the latest pass: held is
+// what the scan found on it.
+func drainText(hs *adminapi.HealStatus, id string, held int64) string {
+	if held == 0 {
+		return fmt.Sprintf("%s  %s holds no shard any stripe references: it can be stopped (then storectl node remove %s)", bar(1, 1), id, id)
+	}
+	left := hs.DrainRemaining[id]
+	return fmt.Sprintf("%s  %s: %d of %d shards moved off this pass", bar(held-left, held), id, held-left, held)
+}
+
+// screen shows a block of lines that refreshes: redrawn in place on a
+// terminal, appended (with a blank line between) elsewhere.
+type screen struct {
+	w     io.Writer
+	tty   bool
+	shown int // lines of the block on a terminal
+}
+
+func newScreen(w io.Writer) *screen {
+	f, ok := w.(*os.File)
+	return &screen{w: w, tty: ok && term.IsTerminal(int(f.Fd()))}
+}
+
+// show replaces the block shown with lines.
+func (s *screen) show(lines []string) {
+	var b strings.Builder
+	switch {
+	case s.tty && s.shown > 0:
+		fmt.Fprintf(&b, "\033[%dA\033[J", s.shown) // up, and clear to the end
+	case !s.tty && s.shown > 0:
+		b.WriteString("\n")
+	}
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteString("\n")
+	}
+	s.shown = len(lines)
+	_, _ = io.WriteString(s.w, b.String())
+}

@@ -1,0 +1,84 @@
+package adminapi
+
+import "time"
+
+// HealStatus is the answer to GET heal: what the cluster's healer, which
+// runs on the metadata leader, found at its latest pass over the chunk
+// table and did since it started. Field by field it is package heal's
+// Status; the same figures are the node's cairn_heal_* metrics
+// (docs/metrics.md).
+type HealStatus struct {
+	// Node is the ID of the node whose healer answered: the metadata
+	// leader when it answered.
+	Node string `json:"node"`
+	// Healthy: the latest pass found every stripe whole and where the
+	// layout wants it, with nothing left to do.
+	Healthy bool `json:"healthy"`
+	// Passes counts the passes over the chunk table since the healer
+	// started (those whose scan completed); Scanning is true while one
+	// reads the table, Healing while one heals what it found.
+	Passes   uint64 `json:"passes"`
+	Scanning bool   `json:"scanning"`
+	Healing  bool   `json:"healing"`
+	// PassStarted is when the latest pass began, Scanned when its scan
+	// ended (when Tally was true), PassEnded when it ended (zero while it
+	// runs).
+	PassStarted time.Time `json:"pass_started"`
+	Scanned     time.Time `json:"scanned"`
+	PassEnded   time.Time `json:"pass_ended"`
+	// LayoutVersion is the layout the latest pass healed towards.
+	LayoutVersion uint64    `json:"layout_version"`
+	Tally         HealTally `json:"tally"`
+
+	// Totals since the healer started.
+	RepairedShards int64 `json:"repaired_shards"`
+	RepairedBytes  int64 `json:"repaired_bytes"`
+	MovedShards    int64 `json:"moved_shards"`
+	MovedBytes     int64 `json:"moved_bytes"`
+	FailedShards   int64 `json:"failed_shards"`
+
+	// RateLimit bounds what repair and rebalance write, bytes per second
+	// (storaged --repair-rate; 0: no bound). Rate is what they wrote over
+	// the last 10 seconds.
+	RateLimit int64   `json:"rate_limit"`
+	Rate      float64 `json:"rate"`
+	// Remaining is the bytes of the latest pass's work not yet done:
+	// RepairRemaining to rebuild plus RebalanceRemaining to move.
+	// ETASeconds is how long that takes at Rate (0 when idle or unknown).
+	Remaining          int64   `json:"remaining"`
+	RepairRemaining    int64   `json:"repair_remaining"`
+	RebalanceRemaining int64   `json:"rebalance_remaining"`
+	ETASeconds         float64 `json:"eta_seconds"`
+	// DrainRemaining is, per draining node of Tally.DrainingByNode, the
+	// shards it still holds: the latest scan's count less those moved off
+	// it since.
+	DrainRemaining map[string]int64 `json:"drain_remaining"`
+}
+
+// HealTally is what a pass found in the chunk table.
+type HealTally struct {
+	// Stripes counts the live stripes scanned; Healthy those with every
+	// shard available.
+	Stripes int64 `json:"stripes"`
+	Healthy int64 `json:"healthy"`
+	// Missing counts, by the number of shards they lack (1 ... m), the
+	// stripes that still have at least k.
+	Missing map[int]int64 `json:"missing"`
+	// Unreadable counts the stripes with fewer than k shards available.
+	Unreadable int64 `json:"unreadable"`
+	// RepairShards and RepairBytes: shards to rebuild, and their bytes.
+	RepairShards int64 `json:"repair_shards"`
+	RepairBytes  int64 `json:"repair_bytes"`
+	// RebalanceShards and RebalanceBytes: shards to move to where the
+	// layout wants them (rebalance and drain).
+	RebalanceShards int64 `json:"rebalance_shards"`
+	RebalanceBytes  int64 `json:"rebalance_bytes"`
+	// Waiting counts shards whose work cannot start yet: their node is
+	// down within its grace period, or no node can take them.
+	Waiting int64 `json:"waiting"`
+	// Draining counts the shards on draining nodes; DrainingByNode the
+	// same per draining node of the layout the pass healed towards (0
+	// once no stripe names it: the node can be stopped).
+	Draining       int64            `json:"draining"`
+	DrainingByNode map[string]int64 `json:"draining_by_node"`
+}
