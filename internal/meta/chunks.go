@@ -403,7 +403,7 @@ func (w *wtx) pruneTombstones() error {
 	cutoff := timeKey(w.now.Add(-TombstoneRetention))
 	c := w.forgotT.Cursor()
 	var old [][]byte
-	for k, _ := c.First(); k != nil && len(k) >= 8 && bytes.Compare(k[:8], cutoff) < 0; k, _ = c.Next() {
+	for k, _ := c.First(); len(k) >= 8 && bytes.Compare(k[:8], cutoff) < 0; k, _ = c.Next() {
 		old = append(old, bytes.Clone(k))
 	}
 	for _, k := range old {
