@@ -11,6 +11,8 @@ ITEST_PKG ?= ./internal/itest/
 # and for bench-load (e.g. --workload get --size 64MiB --concurrency 32).
 COMPARE_FLAGS ?=
 LOAD_FLAGS    ?=
+# make chaos: how many processes TestChaos kills and restarts.
+CHAOS_ROUNDS  ?= 200
 # make bench: which benchmarks, where, how many runs of each (the tables take
 # the median) and how long each run lasts; the raw output goes to BENCH_OUT.
 BENCH       ?= .
@@ -20,7 +22,7 @@ BENCHTIME   ?= 200ms
 BENCH_STAMP := $(shell date -u +%Y%m%d-%H%M%S)
 BENCH_OUT   ?= bench/out/bench-$(BENCH_STAMP).txt
 
-.PHONY: help build run test unit race integration lint bench bench-compare bench-load cover clean
+.PHONY: help build run test unit race integration chaos lint bench bench-compare bench-load cover clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -41,6 +43,9 @@ race: ## the race detector on the packages with concurrency
 
 integration: ## real storaged processes driven by minio-go, the AWS CLI, rclone, s3cmd
 	$(GO) test -count=1 -tags integration -timeout 20m -v $(ITEST_PKG)
+
+chaos: ## the chaos test with more kills (CHAOS_ROUNDS, default 200) than make test's 20
+	CAIRN_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(GO) test -count=1 -tags integration -timeout 60m -v -run 'TestChaos$$' $(ITEST_PKG)
 
 lint: ## go vet, staticcheck, gofmt, go mod tidy -diff
 	$(GO) vet ./...
