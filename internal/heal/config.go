@@ -30,6 +30,7 @@ type ShardStore interface {
 	Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, error)
 	Put(ctx context.Context, id cid.Cid, data []byte) error
 	Delete(ctx context.Context, id cid.Cid) error
+	Has(ctx context.Context, id cid.Cid) (bool, error)
 	Walk(ctx context.Context, fn func(id cid.Cid, size int64) error) error
 }
 

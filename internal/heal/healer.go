@@ -190,7 +190,7 @@ func (h *Healer) Pass(ctx context.Context) error {
 	} else if n > 0 {
 		h.cfg.Logger.Info("heal: garbage chunks collected", "chunks", n)
 	}
-	h.collectStrays(ctx, inv)
+	h.collectStrays(ctx, v, inv)
 	h.cfg.Logger.Debug("heal: pass done", "stripes", tally.Stripes, "rebuild_shards", tally.RepairShards,
 		"move_shards", tally.RebalanceShards, "took", h.cfg.Now().Sub(started))
 	return nil
@@ -305,7 +305,7 @@ func (h *Healer) scan(ctx context.Context, v *view, inv *inventory) (*queue, []g
 				if node == "" || i >= len(c.Stripe.Shards) {
 					continue
 				}
-				if !inv.has(node, c.Stripe.Shards[i]) {
+				if !inv.has(node, c.Stripe.Shards[i]) && !h.stillHas(ctx, node, c.Stripe.Shards[i]) {
 					if !lost {
 						cur, lost = slices.Clone(orig), true
 					}
@@ -433,4 +433,22 @@ func (h *Healer) codec(k, m int) (*erasure.Codec, error) {
 	}
 	h.codecs[key] = c
 	return c, nil
+}
+
+// stillHas asks a node whether it holds a shard that its inventory, taken
+// at the start of the pass, lacked: a shard written (then recorded) after
+// the walk is not missing. Only a definite "no" says it is missing.
+func (h *Healer) stillHas(ctx context.Context, node string, shard []byte) bool {
+	id, err := cid.Cast(shard)
+	if err != nil {
+		return true
+	}
+	st, err := h.cfg.Nodes.Shards(node)
+	if err != nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	defer cancel()
+	ok, err := st.Has(ctx, id)
+	return ok || err != nil
 }

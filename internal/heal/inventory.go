@@ -1,11 +1,14 @@
 package heal
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/ipfs/go-cid"
 
+	"cairn/erasure"
 	"cairn/internal/meta"
 )
 
@@ -72,14 +75,23 @@ type strayKey struct{ node, shard string }
 
 // collectStrays deletes the shards that no record named in this pass nor
 // in any pass since at least GCGrace ago (h.strays remembers when each was
-// first seen unnamed), and forgets those named again.
-func (h *Healer) collectStrays(ctx context.Context, inv *inventory) (deleted int, bytes int64) {
+// first seen unnamed), and forgets those named again. A shard that a live
+// stripe needs — its record names another node for it, which does not
+// hold it — is adopted instead: the record names this node for it. Shards
+// that are not shard names (content addresses of stripes written before
+// shards were named) are never deleted: nothing says which stripe they
+// belong to.
+func (h *Healer) collectStrays(ctx context.Context, v *view, inv *inventory) (deleted int, bytes int64) {
 	now := h.cfg.Now()
 	seen := map[strayKey]bool{}
 	for node, set := range inv.held {
 		for shard, size := range set {
 			k := strayKey{node, shard}
 			seen[k] = true
+			if h.adopt(ctx, v, node, []byte(shard)) {
+				delete(h.strays, k)
+				continue
+			}
 			first, ok := h.strays[k]
 			if !ok {
 				h.strays[k] = now
@@ -89,7 +101,7 @@ func (h *Healer) collectStrays(ctx context.Context, inv *inventory) (deleted int
 				continue
 			}
 			id, err := cid.Cast([]byte(shard))
-			if err != nil {
+			if err != nil || !erasure.IsShardName(id) {
 				continue
 			}
 			if err := h.delete(ctx, node, id); err != nil {
@@ -110,6 +122,50 @@ func (h *Healer) collectStrays(ctx context.Context, inv *inventory) (deleted int
 		h.cfg.Logger.Info("heal: stray shards deleted", "shards", deleted, "bytes", bytes)
 	}
 	return deleted, bytes
+}
+
+// adopt makes the record of the live stripe that shard (a shard name) on
+// node belongs to name node for it, when the node the record names does
+// not hold it; it reports whether it did. This finds shards that are not
+// where their record says: placed by an older placement function, or
+// moved by a pass whose record change was lost.
+func (h *Healer) adopt(ctx context.Context, v *view, node string, shard []byte) bool {
+	if v.state(node) != NodeUp && v.state(node) != NodeDraining {
+		return false
+	}
+	id, err := cid.Cast(shard)
+	if err != nil {
+		return false
+	}
+	chunk, k, m, i, ok := erasure.ParseShardName(id)
+	if !ok {
+		return false
+	}
+	mctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	ci, err := h.cfg.Meta.Chunk(mctx, chunk.Bytes())
+	cancel()
+	if err != nil || ci == nil || ci.State != meta.ChunkLive || ci.Stripe.K != k || ci.Stripe.M != m ||
+		i >= len(ci.Stripe.Shards) || !bytes.Equal(ci.Stripe.Shards[i], shard) {
+		return false
+	}
+	cur, err := h.stripeNodes(ctx, v, ci)
+	if err != nil || cur[i] == node {
+		return false
+	}
+	if cur[i] != "" && h.stillHas(ctx, cur[i], shard) {
+		return false // a duplicate: the recorded copy is there
+	}
+	next := slices.Clone(cur)
+	next[i] = node
+	mctx, cancel = context.WithTimeout(ctx, h.cfg.Timeout)
+	err = h.cfg.Meta.SetStripeNodes(mctx, chunk.Bytes(), ci.Stripe.Nodes, next, ci.Stripe.Layout)
+	cancel()
+	if err != nil {
+		return false
+	}
+	h.cfg.Logger.Info("heal: a shard found away from where its record said, and adopted", "chunk", chunk,
+		"shard", i, "node", node, "recorded", cur[i])
+	return true
 }
 
 // gcCandidate is a garbage chunk old enough to collect, or one whose

@@ -35,7 +35,10 @@ func (h *Healer) heal(ctx context.Context, v *view, w work) error {
 			return err
 		}
 	}
-	next := slices.Clone(w.cur)
+	// The record changes only where a shard was written: a shard its
+	// node lacks and that could not be rebuilt keeps its entry, and the
+	// next pass tries again.
+	next := slices.Clone(w.orig)
 	written := make([]bool, n) // shards written by this heal
 	var data [][]byte          // every shard, when the stripe was decoded
 	if len(w.plan.Rebuild) > 0 {
@@ -74,7 +77,7 @@ func (h *Healer) heal(ctx context.Context, v *view, w work) error {
 		written[mv.Shard] = true
 		moved = append(moved, mv)
 	}
-	if !slices.Contains(written, true) && slices.Equal(next, w.orig) {
+	if !slices.Contains(written, true) {
 		return errors.New("no shard could be written")
 	}
 	if !slices.Equal(next, w.orig) {

@@ -24,10 +24,15 @@ import (
 // hand. Now PUTs succeed again as soon as gossip declares the node
 // failed: seconds, not the layout's grace period (10 minutes), and the
 // node is still in the layout when they do. Objects written before and
-// after read back byte-identical through both surviving gateways.
+// after read back byte-identical through both surviving gateways; when
+// the node is back, every stripe written meanwhile reaches full
+// redundancy.
 func TestPutWhileANodeIsDown(t *testing.T) {
 	const limit = 30 * time.Second
 	c := newShapedCluster(t, threeNodes(), nil)
+	for _, n := range c.nodes {
+		n.extra = append(n.extra, "--heal-interval", "2s")
+	}
 	ctx := ctxT(t)
 	c.bringUp(ctx)
 	seed := uint64(time.Now().UnixNano())
@@ -107,6 +112,28 @@ func TestPutWhileANodeIsDown(t *testing.T) {
 		c.checkStripesAvoid(ctx, n, after[len(after)-1].key, victim)
 		objs = append(objs, after...)
 	}
+	c.checkEverywhere(ctx, objs)
+
+	// The node comes back: healing moves to it the shards that stripes
+	// written meanwhile put on the others, until every stripe is whole
+	// and spread as the layout wants, two shards on each node.
+	c.start(victim, []string{lead.gossip})
+	c.waitGossip(ctx)
+	h := c.waitHealthy(ctx, 2*time.Minute, "every stripe whole after "+victim.name+" came back")
+	t.Logf("after %s came back: %s; moved %v bytes", victim.name, h, h.movedBytes)
+	if h.movedBytes == 0 {
+		t.Error("nothing moved to the node that came back")
+	}
+	for _, ci := range c.chunkRecords(ctx) {
+		per := map[string]int{}
+		for _, n := range ci.Stripe.Nodes {
+			per[n]++
+		}
+		if len(ci.Stripe.Nodes) != ci.Stripe.K+ci.Stripe.M || per[""] > 0 || len(per) != 3 || per[victim.id] != 2 {
+			t.Fatalf("chunk %x: shards on %v, want two on each of the three nodes", ci.CID, per)
+		}
+	}
+	c.checkLiveShards(ctx, objs)
 	c.checkEverywhere(ctx, objs)
 }
 
