@@ -44,6 +44,20 @@ func BenchmarkPlace(b *testing.B) {
 			}
 		}
 	})
+	// Fewer nodes than shards (a 4+2 cluster of three zones that lost one
+	// node): nodes take several shards.
+	members = mixedNodes(5, 3)
+	b.Run("Ring.Place/nodes=5,zones=3", func(b *testing.B) {
+		r := mustRing(b, members)
+		stripe := stripeID(7)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			stripe[20] = byte(i)
+			if _, err := r.Place(stripe, 6); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	members = mixedNodes(100, 10)
 	b.Run("Ring.Place/nodes=100,n=16", func(b *testing.B) {
 		r := mustRing(b, members)

@@ -42,11 +42,12 @@ type Node struct {
 // algorithm and its guarantees. In short: every shard goes to a different
 // node while there are at least n eligible nodes; no zone receives more
 // than ceil(n/Z) shards (Z = number of zones with an eligible node) unless
-// the members make that impossible, in which case the extra shards go to
-// the best-ranked nodes of the full zones (MaxPerZone tells how many a zone
-// can then get); with fewer than n eligible nodes, nodes take several
-// shards each, as evenly as possible. Nodes with weight <= 0 are never
-// chosen.
+// there are at least n nodes and too few of them in some zones, in which
+// case the extra shards go to the best-ranked nodes of the full zones
+// (MaxPerZone tells how many a zone can then get); with fewer than n
+// eligible nodes, nodes take several shards each, as many as keeping
+// every zone within ceil(n/Z) needs and as evenly as that allows. Nodes
+// with weight <= 0 are never chosen.
 //
 // Errors: ErrNoNodes, ErrShardCount (n < 1 or n > MaxShards),
 // ErrInvalidNode (empty or duplicate ID, weight NaN or infinite).
@@ -76,11 +77,14 @@ func Rank(key []byte, nodes []Node, stripeID []byte) []string {
 
 // MaxPerZone returns the largest number of the n shards of a stripe that
 // one zone can receive from Place under this member set, over all stripes:
-// ceil(n/Z) when the zones have enough nodes to meet that cap, more
-// otherwise. A cluster survives the loss of any one zone, for every
-// stripe, if MaxPerZone(nodes, k+m) <= m (see ZoneSafe). It returns 0 for
-// n < 1 and, to stay on the safe side, n for an invalid member set or one
-// without eligible nodes.
+// the cap ceil(n/Z) (Z = zones with an eligible node) when there are fewer
+// than n eligible nodes (nodes then double up to keep it) or the zones
+// have enough nodes to meet it at one shard per node, more otherwise. So
+// it can rise when a node joins: for 4+2, zones of 2, 2 and 1 nodes give
+// 2, zones of 3, 2 and 1 give 3. A cluster survives the loss of any one
+// zone, for every stripe, if MaxPerZone(nodes, k+m) <= m (see ZoneSafe).
+// It returns 0 for n < 1 and, to stay on the safe side, n for an invalid
+// member set or one without eligible nodes.
 func MaxPerZone(nodes []Node, n int) int {
 	if n < 1 {
 		return 0
@@ -94,7 +98,9 @@ func MaxPerZone(nodes []Node, n int) int {
 
 // ZoneSafe reports whether every stripe of k+m shards placed on these
 // nodes keeps at least k shards when any one zone is lost:
-// MaxPerZone(nodes, k+m) <= m.
+// MaxPerZone(nodes, k+m) <= m. Then it also keeps k when any one node is
+// lost, even where nodes hold several shards of a stripe (fewer nodes than
+// k+m): a node's shards are within its zone's.
 func ZoneSafe(nodes []Node, k, m int) bool {
 	return k >= 1 && m >= 0 && MaxPerZone(nodes, k+m) <= m
 }
@@ -237,16 +243,12 @@ func (r *Ring) MaxPerZone(n int) int {
 		return 0
 	}
 	N, Z := len(r.members), len(r.zoneSize)
-	worst := 0
-	if N < n {
-		// Every node takes q or q+1 shards; any rem of them may take q+1.
-		q, rem := n/N, n%N
-		for _, c := range r.zoneSize {
-			worst = max(worst, c*q+min(c, rem))
-		}
-		return worst
-	}
 	zcap := (n + Z - 1) / Z
+	if N < n {
+		// Nodes double up so that every zone stays within the cap, which
+		// they always can; some zone reaches it in every stripe.
+		return zcap
+	}
 	taken := 0
 	for _, c := range r.zoneSize {
 		taken += min(c, zcap)
@@ -256,6 +258,7 @@ func (r *Ring) MaxPerZone(n int) int {
 	}
 	// The cap leaves n-taken shards for the nodes it skipped, and any one
 	// zone's skipped nodes may be the best ranked.
+	worst := 0
 	for _, c := range r.zoneSize {
 		worst = max(worst, min(c, zcap)+min(max(c-zcap, 0), n-taken))
 	}

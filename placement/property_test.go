@@ -147,6 +147,65 @@ func TestAgainstReference(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 2000 member sets had fixed zone counts", fixed)
+
+	// Fewer nodes than shards over two or more zones, where nodes double
+	// up under the cap. Count the member sets that exercise each bound.
+	var moreThanEven, extraContested int
+	for iter := range 2000 {
+		nodes, n := fewNodes(rng)
+		stripe := stripeID(iter)
+		got, err := Place(testKey, nodes, stripe, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := refPlace(testKey, nodes, stripe, n); !slices.Equal(got, want) {
+			t.Fatalf("fewer-nodes iteration %d, %d nodes, n=%d:\nfast %v\nref  %v", iter, len(nodes), n, got, want)
+		}
+		u, contested := fewNodesBounds(nodes, n)
+		if u > (n+len(nodes)-1)/len(nodes) {
+			moreThanEven++
+		}
+		if contested {
+			extraContested++
+		}
+	}
+	t.Logf("fewer nodes than shards: %d of 2000 member sets need more than ceil(n/N) shards on a node, in %d the zones compete for extra shards",
+		moreThanEven, extraContested)
+	if moreThanEven < 100 || extraContested < 100 {
+		t.Errorf("the fewer-nodes member sets do not exercise both bounds")
+	}
+}
+
+// fewNodes returns a member set of 2 to 5 zones of 1 to 3 nodes each and
+// a stripe width above its number of nodes.
+func fewNodes(rng *rand.Rand) ([]Node, int) {
+	var nodes []Node
+	for z := range 2 + rng.IntN(4) {
+		for i := range 1 + rng.IntN(3) {
+			nodes = append(nodes, Node{ID: fmt.Sprintf("z%d-n%d", z, i), Zone: fmt.Sprintf("z%d", z), Weight: 0.5 + 4*rng.Float64()})
+		}
+	}
+	return nodes, len(nodes) + 1 + rng.IntN(12)
+}
+
+// fewNodesBounds returns, for nodes all eligible and fewer than n, the
+// most shards Place may put on a node, and whether the zones can take more
+// shards than n under their bounds (so that a race decides the counts).
+func fewNodesBounds(nodes []Node, n int) (perNode int, contested bool) {
+	size := map[string]int{}
+	for _, nd := range nodes {
+		size[nd.Zone]++
+	}
+	zcap := (n + len(size) - 1) / len(size)
+	for perNode = 1; ; perNode++ {
+		hold := 0
+		for _, c := range size {
+			hold += min(zcap, perNode*c)
+		}
+		if hold >= n {
+			return perNode, hold > n
+		}
+	}
 }
 
 // randomNodes returns count nodes over up to zones zones with random
@@ -167,9 +226,7 @@ func randomNodes(rng *rand.Rand, count, zones int) []Node {
 }
 
 // TestPlacementInvariants fuzzes member sets and checks what Place
-// promises: n results, all eligible; distinct nodes when there are at
-// least n; no node more than ceil(n/N) times; no zone above MaxPerZone;
-// and no zone above ceil(n/Z) whenever every zone has that many nodes.
+// promises (see checkInvariants).
 func TestPlacementInvariants(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for iter := range 4000 {
@@ -177,8 +234,20 @@ func TestPlacementInvariants(t *testing.T) {
 		n := 1 + rng.IntN(20)
 		checkInvariants(t, nodes, stripeID(iter), n)
 	}
+	for iter := range 2000 {
+		nodes, n := fewNodes(rng)
+		checkInvariants(t, nodes, stripeID(iter), n)
+	}
 }
 
+// checkInvariants places one stripe and checks the guarantees of doc.go:
+// n results, all eligible; distinct nodes when there are at least n; no
+// zone above MaxPerZone, nor above the cap ceil(n/Z) when the zones can
+// hold n under it (always with fewer than n nodes, where nodes double up);
+// and with fewer than n nodes, as many distinct nodes as the cap allows in
+// every zone, a zone's shards spread evenly over its nodes, and no node
+// above the fewest shards per node that lets the zones hold n under the
+// cap.
 func checkInvariants(t *testing.T, nodes []Node, stripe []byte, n int) {
 	t.Helper()
 	got, err := Place(testKey, nodes, stripe, n)
@@ -194,6 +263,7 @@ func checkInvariants(t *testing.T, nodes []Node, stripe []byte, n int) {
 		}
 	}
 	N, Z := len(zoneOf), len(zoneSize)
+	zcap := (n + Z - 1) / Z
 	if len(got) != n {
 		t.Fatalf("got %d nodes, want %d", len(got), n)
 	}
@@ -206,27 +276,106 @@ func checkInvariants(t *testing.T, nodes []Node, stripe []byte, n int) {
 		uses[id]++
 		perZone[zoneOf[id]]++
 	}
-	for id, u := range uses {
-		if limit := (n + N - 1) / N; u > limit {
-			t.Fatalf("%d nodes, n=%d: node %s holds %d shards, limit %d: %v", N, n, id, u, limit, got)
-		}
-	}
-	zcap := (n + Z - 1) / Z
-	enough := N >= n
+	oneEach := 0 // what the zones hold under the cap with one shard per node
 	for _, c := range zoneSize {
-		enough = enough && c >= zcap
+		oneEach += min(c, zcap)
 	}
+	capMet := N < n || oneEach >= n
 	mpz := MaxPerZone(nodes, n)
 	for z, c := range perZone {
 		if c > mpz {
 			t.Fatalf("zone %s holds %d shards, MaxPerZone says %d: %v", z, c, mpz, got)
 		}
-		if enough && c > zcap {
-			t.Fatalf("zone %s holds %d shards, cap %d although every zone has enough nodes", z, c, zcap)
+		if capMet && c > zcap {
+			t.Fatalf("%d nodes, zones %v, n=%d: zone %s holds %d shards, above the cap %d: %v", N, zoneSize, n, z, c, zcap, got)
 		}
 	}
-	if enough && mpz != zcap {
+	if capMet && mpz != zcap {
 		t.Fatalf("MaxPerZone = %d, want the cap %d", mpz, zcap)
+	}
+	if N >= n {
+		if len(uses) != n {
+			t.Fatalf("%d nodes, n=%d: only %d distinct nodes: %v", N, n, len(uses), got)
+		}
+		return
+	}
+	perNode := 1 // the fewest shards per node that let the zones hold n
+	for {
+		hold := 0
+		for _, c := range zoneSize {
+			hold += min(zcap, perNode*c)
+		}
+		if hold >= n {
+			break
+		}
+		perNode++
+	}
+	lo, hi, used := map[string]int{}, map[string]int{}, map[string]int{}
+	for id, z := range zoneOf {
+		u := uses[id]
+		if u > perNode {
+			t.Fatalf("%d nodes, zones %v, n=%d: node %s holds %d shards, limit %d: %v", N, zoneSize, n, id, u, perNode, got)
+		}
+		if _, ok := lo[z]; !ok {
+			lo[z], hi[z] = u, u
+		}
+		lo[z], hi[z] = min(lo[z], u), max(hi[z], u)
+		if u > 0 {
+			used[z]++
+		}
+	}
+	for z, c := range zoneSize {
+		if hi[z]-lo[z] > 1 {
+			t.Fatalf("zone %s: its nodes hold from %d to %d shards: %v", z, lo[z], hi[z], got)
+		}
+		if used[z] != min(c, zcap) {
+			t.Fatalf("zone %s: %d of its %d nodes hold shards, want %d (cap %d): %v", z, used[z], c, min(c, zcap), zcap, got)
+		}
+	}
+}
+
+// TestZoneCapOverNodeSpread: a 4+2 cluster of three zones that has lost
+// one or two of its six nodes still holds two shards per zone in every
+// stripe; the lone node of a zone takes both of its zone's shards.
+func TestZoneCapOverNodeSpread(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		zones []int // nodes per zone
+		node  []int // shards every stripe puts on each node of the zone
+	}{
+		{"5 nodes", []int{2, 2, 1}, []int{1, 1, 2}},
+		{"4 nodes", []int{1, 2, 1}, []int{2, 1, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var nodes []Node
+			for z, c := range tc.zones {
+				for i := range c {
+					nodes = append(nodes, Node{ID: fmt.Sprintf("%c%d", 'a'+z, i), Zone: string(rune('a' + z)), Weight: float64(1 + i)})
+				}
+			}
+			ring := mustRing(t, nodes)
+			if got := ring.MaxPerZone(6); got != 2 {
+				t.Errorf("Ring.MaxPerZone(6) = %d, want 2", got)
+			}
+			if got := MaxPerZone(nodes, 6); got != 2 {
+				t.Errorf("MaxPerZone = %d, want 2", got)
+			}
+			if !ZoneSafe(nodes, 4, 2) {
+				t.Errorf("ZoneSafe(4, 2) = false")
+			}
+			for s := range 2000 {
+				per := map[string]int{}
+				for _, id := range mustPlace(t, ring, stripeID(s), 6) {
+					per[id]++
+				}
+				for _, nd := range nodes {
+					z := int(nd.Zone[0] - 'a')
+					if per[nd.ID] != tc.node[z] {
+						t.Fatalf("stripe %d: node %s holds %d shards, want %d: %v", s, nd.ID, per[nd.ID], tc.node[z], per)
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -240,9 +389,14 @@ func TestMaxPerZoneTight(t *testing.T) {
 		{[]int{3, 3}, 4},          // cap 2 met
 		{[]int{5, 1}, 6},          // cap 3 not met: one zone takes 5
 		{[]int{4, 1, 1}, 6},       // cap 2: 4 taken, 2 more from the big zone
-		{[]int{2, 1}, 6},          // fewer nodes than shards
 		{[]int{1, 1, 1, 1, 1}, 4}, // more zones than shards
 		{[]int{6, 2, 2}, 6},
+		// Fewer nodes than shards: nodes double up to keep the cap.
+		{[]int{2, 1}, 6},       // cap 3: the lone node takes 3
+		{[]int{2, 2, 1}, 6},    // cap 2 with 2 on the lone node
+		{[]int{1, 2, 1}, 6},    // cap 2 with 2 on each lone node
+		{[]int{1, 1, 1, 1}, 6}, // cap 2: two zones get 2, two get 1
+		{[]int{3}, 6},          // one zone takes all
 	}
 	for _, tc := range cases {
 		var nodes []Node

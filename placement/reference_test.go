@@ -22,21 +22,7 @@ func refPlace(key []byte, nodes []Node, stripeID []byte, n int) []string {
 		}
 	}
 	slices.SortFunc(ms, func(a, b mem) int { return cmp.Compare(a.id, b.id) })
-	zoneSet := map[string]bool{}
-	for _, m := range ms {
-		zoneSet[m.zone] = true
-	}
-	zcap := (n + len(zoneSet) - 1) / len(zoneSet)
-
-	var pairs []pair
-	for i, m := range ms {
-		pairs = append(pairs, refPairs(k0, k1, m.id, m.w, i, stripeID, n)...)
-	}
-	sortPairs(pairs)
-
-	// Fixed zone counts: zones race for slots with equal weights, then each
-	// zone's nodes race for the zone's slots.
-	var zones []string
+	var zones []string // sorted
 	size := map[string]int{}
 	for _, m := range ms {
 		if size[m.zone] == 0 {
@@ -45,11 +31,40 @@ func refPlace(key []byte, nodes []Node, stripeID []byte, n int) []string {
 		size[m.zone]++
 	}
 	slices.Sort(zones)
-	sum := 0
-	for _, z := range zones {
-		sum += min(size[z], zcap)
+	zcap := (n + len(zones) - 1) / len(zones)
+
+	var pairs []pair
+	for i, m := range ms {
+		pairs = append(pairs, refPairs(k0, k1, m.id, m.w, i, stripeID, n)...)
 	}
-	if len(ms) >= n && sum == n {
+	sortPairs(pairs)
+
+	// Zone first: the zones race for the slots with equal weights, then
+	// each zone's nodes race for the zone's slots. A zone takes at least
+	// min(its nodes, zcap) slots, at most min(zcap, u*its nodes), and the
+	// zones take extra slots beyond their first bound in all. That is the
+	// rule when the cap fixes every zone's count with one shard per node
+	// (u = 1, extra = 0), and whenever nodes are fewer than shards: then u
+	// is the fewest shards per node that lets the zones hold n under the
+	// cap, and a node takes several only in a zone with fewer nodes than
+	// its share.
+	base := 0 // shards the zones hold under the cap, one per node
+	for _, z := range zones {
+		base += min(size[z], zcap)
+	}
+	capacity := func(perNode int) int {
+		sum := 0
+		for _, z := range zones {
+			sum += min(zcap, perNode*size[z])
+		}
+		return sum
+	}
+	if len(ms) < n || base == n {
+		u := 1
+		for capacity(u) < n {
+			u++
+		}
+		extra := n - base
 		zk0, zk1 := sipKey(key, zoneDomain)
 		var zpairs []pair
 		for z, name := range zones {
@@ -62,31 +77,45 @@ func refPlace(key []byte, nodes []Node, stripeID []byte, n int) []string {
 		}
 		count := make([]int, len(zones))
 		for _, p := range zpairs {
-			if own[p.slot] < 0 && count[p.node] < min(size[zones[p.node]], zcap) {
-				own[p.slot] = p.node
-				count[p.node]++
+			if own[p.slot] >= 0 {
+				continue
 			}
+			nodes := size[zones[p.node]]
+			switch {
+			case count[p.node] < min(nodes, zcap):
+			case count[p.node] < min(zcap, u*nodes) && extra > 0:
+				extra--
+			default:
+				continue
+			}
+			own[p.slot] = p.node
+			count[p.node]++
 		}
+		// Rounds: in round r a node takes a slot of its zone if it has
+		// fewer than r.
 		out := make([]string, n)
-		used := map[int]bool{}
-		for _, p := range pairs {
-			if out[p.slot] == "" && !used[p.node] && zones[own[p.slot]] == ms[p.node].zone {
-				out[p.slot] = ms[p.node].id
-				used[p.node] = true
+		uses := make([]int, len(ms))
+		for round := 1; slices.Contains(out, ""); round++ {
+			for _, p := range pairs {
+				if out[p.slot] == "" && uses[p.node] < round && zones[own[p.slot]] == ms[p.node].zone {
+					out[p.slot] = ms[p.node].id
+					uses[p.node]++
+				}
 			}
 		}
 		return out
 	}
 
+	// Otherwise (at least n nodes) one flat race, one shard per node.
 	out := make([]int, n)
 	taken := make([]bool, n)
-	uses := make([]int, len(ms))
+	used := make([]bool, len(ms))
 	perZone := map[string]int{}
 	filled := 0
 	take := func(p pair) {
 		out[p.slot] = p.node
 		taken[p.slot] = true
-		uses[p.node]++
+		used[p.node] = true
 		perZone[ms[p.node].zone]++
 		filled++
 	}
@@ -96,7 +125,7 @@ func refPlace(key []byte, nodes []Node, stripeID []byte, n int) []string {
 		if filled == n {
 			break
 		}
-		if taken[p.slot] || uses[p.node] > 0 || skipped[p.node] {
+		if taken[p.slot] || used[p.node] || skipped[p.node] {
 			continue
 		}
 		if perZone[ms[p.node].zone] >= zcap {
@@ -110,19 +139,8 @@ func refPlace(key []byte, nodes []Node, stripeID []byte, n int) []string {
 		if filled == n {
 			break
 		}
-		if !taken[p.slot] && uses[p.node] == 0 && skipped[p.node] {
+		if !taken[p.slot] && !used[p.node] && skipped[p.node] {
 			take(p)
-		}
-	}
-	// Phase 3: rounds of reuse.
-	for round := 2; filled < n; round++ {
-		for _, p := range pairs {
-			if filled == n {
-				break
-			}
-			if !taken[p.slot] && uses[p.node] < round {
-				take(p)
-			}
 		}
 	}
 	ids := make([]string, n)

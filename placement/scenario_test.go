@@ -29,6 +29,8 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected outputs in testd
 //	moved <stripes> <n>              shards of stripes 0..stripes-1 that
 //	                                 change node since the snapshot
 //	spread <stripes> <n>             shards per zone and per node, at most
+//	zone-counts <stripes> <n>        how many stripes give each zone how
+//	                                 many shards (zones in name order)
 //
 // Lines starting with # are comments. Run with -rewrite to regenerate the
 // outputs. The outputs pin the placement function itself: changing one
@@ -242,6 +244,42 @@ func (sc *scenario) run(t *testing.T, file string, line int, f []string) ([]stri
 			fmt.Sprintf("at most %d per zone, %d per node", maxZone, maxNode),
 			"shards: " + strings.Join(parts, " "),
 		}, true
+	case "zone-counts":
+		need(2)
+		stripes, n := num(args[0]), num(args[1])
+		r, err := NewRing(sc.key, sc.nodes)
+		if err != nil {
+			return []string{"error: " + err.Error()}, true
+		}
+		zoneOf := map[string]string{}
+		var zones []string
+		for _, nd := range sc.nodes {
+			if nd.Weight > 0 {
+				zoneOf[nd.ID] = nd.Zone
+				zones = append(zones, nd.Zone)
+			}
+		}
+		slices.Sort(zones)
+		zones = slices.Compact(zones)
+		hist := map[string]int{}
+		for s := range stripes {
+			p, _ := r.Place([]byte(fmt.Sprintf("stripe-%d", s)), n)
+			perZone := map[string]int{}
+			for _, id := range p {
+				perZone[zoneOf[id]]++
+			}
+			var parts []string
+			for _, z := range zones {
+				parts = append(parts, fmt.Sprintf("%s:%d", z, perZone[z]))
+			}
+			hist[strings.Join(parts, " ")]++
+		}
+		var res []string
+		for counts, c := range hist {
+			res = append(res, fmt.Sprintf("%s: %d", counts, c))
+		}
+		slices.Sort(res)
+		return res, true
 	}
 	fail("unknown command")
 	return nil, false

@@ -106,8 +106,8 @@ func (r *Ring) place(s *scratch, stripeID []byte, n int) {
 		s.heap = append(s.heap, int32(i))
 	}
 	zcap := (n + len(r.zoneSize) - 1) / len(r.zoneSize)
-	if r.fixedCounts(n, zcap) {
-		r.placeByZone(s, &msg, n, zcap)
+	if u, extra, ok := r.zoneShares(n, zcap); ok {
+		r.placeByZone(s, &msg, n, zcap, u, extra)
 		return
 	}
 
@@ -125,43 +125,66 @@ func (r *Ring) place(s *scratch, stripeID []byte, n int) {
 	if filled == n {
 		return
 	}
-	// Phase 2: the cap cannot be met; the nodes it set aside fill the
-	// remaining slots, still in score order.
+	// Phase 2: the cap cannot be met with one shard per node; the nodes it
+	// set aside fill the remaining slots, still in score order. There are
+	// at least n nodes here (zoneShares takes every member set with fewer),
+	// and every node is either placed or set aside, so this fills them all.
 	s.heap = append(s.heap[:0], s.skipped...)
-	filled = r.match(s, n, nil, filled)
-	// Phase 3: fewer nodes than slots; every node takes one more shard per
-	// round, in score order, until all slots are filled.
-	for filled < n {
-		s.heap = s.heap[:0]
-		for i := range r.members {
-			c := &s.cands[i]
-			c.start(n, r.members[i].weight)
-			s.heap = append(s.heap, int32(i))
-		}
-		filled = r.match(s, n, nil, filled)
-	}
+	r.match(s, n, nil, filled)
 }
 
-// fixedCounts reports whether the zone cap fixes how many shards each zone
-// holds: there are at least n nodes and the zones can hold exactly n shards
-// under the cap (as with 3 zones of 2 or more nodes for 4+2).
-func (r *Ring) fixedCounts(n, zcap int) bool {
-	if len(r.members) < n {
-		return false
-	}
-	sum := 0
+// zoneShares reports whether the zones race first for the slots (see
+// placeByZone), and how many slots each zone may take there: zone z takes
+// at least min(size, zcap) of them, so that as many of its nodes hold a
+// shard as the cap allows, and at most min(zcap, u*size), with size its
+// number of nodes; extra is how many slots all zones together take beyond
+// their first bound, each going to a node that already holds a shard.
+//
+// The zones race first in two cases:
+//
+//   - There are at least n nodes, and the zones hold exactly n shards under
+//     the cap with one shard per node (as with 3 zones of 2 or more nodes
+//     for 4+2): then u = 1, extra = 0, and every zone's count is fixed.
+//   - There are fewer nodes than n: some nodes must take several shards,
+//     and the cap wins over spreading shards over nodes. A zone whose nodes
+//     are fewer than its share doubles them up; u is the fewest shards per
+//     node that lets the zones hold n under the cap (any zone can, now that
+//     nodes double, so the cap is always met when there are two or more
+//     zones; with one, the cap is n).
+//
+// Otherwise (at least n nodes, and the cap does not fix the counts, or
+// cannot be met with one shard per node) the flat race of place decides.
+func (r *Ring) zoneShares(n, zcap int) (u, extra int, ok bool) {
+	base := 0
 	for _, c := range r.zoneSize {
-		sum += min(c, zcap)
+		base += min(c, zcap)
 	}
-	return sum == n
+	N := len(r.members)
+	if N >= n {
+		return 1, 0, base == n
+	}
+	// u*N >= n is needed, and u = zcap is always enough (Z*zcap >= n).
+	for u = (n + N - 1) / N; ; u++ {
+		hold := 0
+		for _, c := range r.zoneSize {
+			hold += min(zcap, u*c)
+		}
+		if hold >= n {
+			return u, n - base, true
+		}
+	}
 }
 
-// placeByZone places a stripe when zone counts are fixed. First the zones
-// race for the slots, with equal weights, each zone taking as many slots
-// as it must hold; then each zone's nodes race for that zone's slots. A
-// node joining or leaving a zone then moves shards only within its zone,
-// where a flat race would also pull slots from zone to zone.
-func (r *Ring) placeByZone(s *scratch, msg *stripeMsg, n, zcap int) {
+// placeByZone places a stripe zone first. The zones race for the slots
+// with equal weights, each taking as many as zoneShares allows: a zone
+// takes a free slot while it has fewer than min(size, zcap), and beyond
+// that while it has fewer than min(zcap, u*size) and the extra slots are
+// not all taken. Then each zone's nodes race for that zone's slots, every
+// node taking one slot per round, so a zone's shards spread over its
+// nodes as evenly as they can. A node joining or leaving a zone then moves
+// shards only within its zone, where a flat race would also pull slots
+// from zone to zone.
+func (r *Ring) placeByZone(s *scratch, msg *stripeMsg, n, zcap, u, extra int) {
 	h := s.heap[:0]
 	for z := range r.zoneSize {
 		c := &s.zcands[z]
@@ -173,32 +196,54 @@ func (r *Ring) placeByZone(s *scratch, msg *stripeMsg, n, zcap int) {
 	}
 	zc := s.zcands
 	heapify(zc, h)
+	pop := func() {
+		last := len(h) - 1
+		h[0] = h[last]
+		h = h[:last]
+		down(zc, h, 0)
+	}
 	for filled := 0; filled < n; {
 		z := h[0]
 		c := &zc[z]
-		if !s.taken[c.slot] {
-			s.taken[c.slot] = true
-			s.own[c.slot] = z
-			c.uses++
-			filled++
-			if c.uses == min(r.zoneSize[z], zcap) || filled == n {
-				last := len(h) - 1
-				h[0] = h[last]
-				h = h[:last]
-				down(zc, h, 0)
-				continue
-			}
+		if s.taken[c.slot] {
+			// Some slot is free and c has not reached it yet, so c has a
+			// next band.
+			c.next(n, 1)
+			down(zc, h, 0)
+			continue
 		}
-		c.next(n, 1)
-		down(zc, h, 0)
+		size := r.zoneSize[z]
+		beyond := c.uses >= min(size, zcap)
+		if beyond && extra == 0 {
+			pop() // the extra slots went to other zones
+			continue
+		}
+		if beyond {
+			extra--
+		}
+		s.taken[c.slot] = true
+		s.own[c.slot] = z
+		c.uses++
+		filled++
+		if c.uses == min(zcap, u*size) {
+			pop()
+		}
 	}
 	for z, mem := range r.zoneMem {
 		for j := range s.taken {
 			s.taken[j] = s.own[j] != int32(z)
 		}
-		s.heap = append(h[:0], mem...)
-		r.match(s, n, nil, n-min(len(mem), zcap))
-		h = s.heap
+		filled := n - zc[z].uses
+		for round := 0; filled < n; round++ {
+			if round > 0 {
+				for _, i := range mem {
+					s.cands[i].start(n, r.members[i].weight)
+				}
+			}
+			s.heap = append(h[:0], mem...)
+			filled = r.match(s, n, nil, filled)
+			h = s.heap
+		}
 	}
 	s.heap = h
 }
