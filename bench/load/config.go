@@ -95,6 +95,17 @@ type Config struct {
 	// RUNID unique to the run, so that runs never see each other's objects.
 	Prefix string
 
+	// Reuse makes get and mixed read the Objects objects of Size bytes
+	// that an earlier Prepare (or a Run with Keep) left under Prefix,
+	// instead of uploading them; what each holds follows from its key.
+	// Prefix is required. Set Keep too, or Run removes them at the end.
+	Reuse bool
+
+	// Stop, when not nil, ends the timed phase once it is closed, as the
+	// end of Duration does: no operation starts after it, and the ones in
+	// flight finish and count.
+	Stop <-chan struct{}
+
 	// CancelSkipsCleanup makes Run return at once when ctx is cancelled,
 	// leaving what it wrote, instead of removing it first (for callers
 	// that are about to throw the whole server away).
@@ -207,6 +218,12 @@ func (c Config) Validate() error {
 	}
 	if c.PageSize < 1 || c.PageSize > 1000 {
 		bad("page size %d: want 1…1000", c.PageSize)
+	}
+	if c.Reuse && c.Prefix == "" {
+		bad("reuse: the prefix the objects were prepared under is needed")
+	}
+	if c.Reuse && c.Workload != WorkloadGet && c.Workload != WorkloadMixed {
+		bad("reuse: only get and mixed read prepared objects")
 	}
 	if c.PartSize != 0 && c.PartSize < 5<<20 {
 		bad("part size %d: S3 parts are at least 5 MiB", c.PartSize)
