@@ -101,6 +101,11 @@ type Config struct {
 	// Prefix is required. Set Keep too, or Run removes them at the end.
 	Reuse bool
 
+	// Start, when not nil, holds the timed phase back until it is closed:
+	// Run prepares (or takes the Reuse objects), then waits for it, so
+	// that the timed phase begins the moment something else decides.
+	Start <-chan struct{}
+
 	// Stop, when not nil, ends the timed phase once it is closed, as the
 	// end of Duration does: no operation starts after it, and the ones in
 	// flight finish and count.

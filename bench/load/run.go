@@ -215,6 +215,13 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		res.Objects, res.Prepare = len(r.objects), time.Since(start).Seconds()
 	}
 
+	if r.cfg.Start != nil {
+		select {
+		case <-r.cfg.Start:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	if r.cfg.BeforeTimed != nil {
 		r.cfg.BeforeTimed()
 	}

@@ -26,6 +26,7 @@ type fakeS3 struct {
 	objects map[string][]byte
 	refused map[string]bool
 	puts    int // PUTs answered 200
+	gets    int // GETs answered
 }
 
 func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -55,6 +56,7 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		b, ok := f.objects[bucket+"/"+key]
 		mode := f.mode
+		f.gets++
 		f.mu.Unlock()
 		if !ok {
 			w.WriteHeader(http.StatusNotFound)
@@ -90,6 +92,13 @@ func (f *fakeS3) stored() (puts, objects int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.puts, len(f.objects)
+}
+
+// gotten returns the GETs answered.
+func (f *fakeS3) gotten() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gets
 }
 
 func runFake(t *testing.T, mode string, noVerify bool) *Result {
@@ -180,7 +189,8 @@ func TestPutRetriedAfter503(t *testing.T) {
 }
 
 // Prepare leaves objects that a Run with Reuse reads, checks, and does not
-// upload again; a closed Stop ends the timed phase before it starts.
+// upload again; an open Start holds the timed phase back, a closed Stop
+// ends it before it starts.
 func TestPrepareReuseStop(t *testing.T) {
 	fake := &fakeS3{objects: map[string][]byte{}, refused: map[string]bool{}}
 	srv := httptest.NewServer(fake)
@@ -217,6 +227,27 @@ func TestPrepareReuseStop(t *testing.T) {
 		t.Fatalf("reuse of corrupt objects: %d errors (%v), want 30", res.Errors(), err)
 	}
 	fake.setMode("")
+
+	// The timed phase waits for Start: no GET while it is open.
+	start := make(chan struct{})
+	cfg.Start = start
+	done := make(chan error, 1)
+	gets0 := fake.gotten()
+	go func() {
+		res, err := Run(ctx, cfg)
+		if err == nil && res.Total.Count != 30 {
+			err = fmt.Errorf("%d GETs, want 30", res.Total.Count)
+		}
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if n := fake.gotten() - gets0; n != 0 {
+		t.Fatalf("%d GETs before Start was closed", n)
+	}
+	close(start)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 
 	stop := make(chan struct{})
 	close(stop)
