@@ -106,6 +106,11 @@ type Config struct {
 	// that the timed phase begins the moment something else decides.
 	Start <-chan struct{}
 
+	// Prepared, when not nil, is called on Run's goroutine once the
+	// objects are prepared (or taken for Reuse, which hashes them when
+	// verifying), before Run waits for Start: the moment the run is ready.
+	Prepared func()
+
 	// Stop, when not nil, ends the timed phase once it is closed, as the
 	// end of Duration does: no operation starts after it, and the ones in
 	// flight finish and count.

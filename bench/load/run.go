@@ -215,6 +215,9 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		res.Objects, res.Prepare = len(r.objects), time.Since(start).Seconds()
 	}
 
+	if r.cfg.Prepared != nil {
+		r.cfg.Prepared()
+	}
 	if r.cfg.Start != nil {
 		select {
 		case <-r.cfg.Start:

@@ -229,8 +229,8 @@ func TestPrepareReuseStop(t *testing.T) {
 	fake.setMode("")
 
 	// The timed phase waits for Start: no GET while it is open.
-	start := make(chan struct{})
-	cfg.Start = start
+	start, ready := make(chan struct{}), make(chan struct{})
+	cfg.Start, cfg.Prepared = start, func() { close(ready) }
 	done := make(chan error, 1)
 	gets0 := fake.gotten()
 	go func() {
@@ -240,6 +240,7 @@ func TestPrepareReuseStop(t *testing.T) {
 		}
 		done <- err
 	}()
+	<-ready
 	time.Sleep(100 * time.Millisecond)
 	if n := fake.gotten() - gets0; n != 0 {
 		t.Fatalf("%d GETs before Start was closed", n)
@@ -251,7 +252,7 @@ func TestPrepareReuseStop(t *testing.T) {
 
 	stop := make(chan struct{})
 	close(stop)
-	cfg.Stop = stop
+	cfg.Start, cfg.Prepared, cfg.Stop = nil, nil, stop
 	if res, err = Run(ctx, cfg); err != nil || res.Total.Count != 0 || res.Errors() != 0 {
 		t.Fatalf("stopped run: %d ok, %d errors, %v; want nothing", res.Total.Count, res.Errors(), err)
 	}
