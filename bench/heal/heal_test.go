@@ -151,7 +151,7 @@ func testReport() *Report {
 		Storaged: "abc1234", Objects: 64, ObjectSize: 4 << 20, Data: 256 << 20,
 		Concurrency: 4, Load: 5, HealInterval: 5,
 		Rounds: []Round{{
-			Rate: RateDefault, RateLimit: 64, Leader: "n1 (zone-a)", Victim: "n6 (zone-c)",
+			Rate: RateDefault, RateLimit: 64, Leader: "n1 (zone-a)", Victim: "n6 (zone-c)", Gateway: "n1",
 			WriteSeconds: 2, WriteMiBps: 128, IdleSeconds: 10,
 			Planned: 64 << 20, Rebuilt: 64 << 20, FirstByte: 1.5, LastByte: 3.5, Healthy: 8,
 			RepairMiBps: 64 / 3.5, ActiveMiBps: 32, OfMinLimit: 64 / 3.5 / 400,
@@ -181,6 +181,7 @@ func TestReportWrite(t *testing.T) {
 		// A phase with no GETs has no latency.
 		"| unlimited | - | - | - | - | - | - | - | 0/0/0 |",
 		"repairing GETs: 1 errors, first: GET data/000001: boom",
+		"leader n1 (zone-a), GETs through n1, killed n6 (zone-c)",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("markdown report lacks %q:\n%s", want, got)

@@ -87,6 +87,8 @@ type Round struct {
 	// storage-only node killed and removed. "n6 (zone-c)".
 	Leader string `json:"leader"`
 	Victim string `json:"victim"`
+	// Gateway is the node the GETs went through.
+	Gateway string `json:"gateway"`
 
 	// Write is the data set's upload: seconds and MiB/s.
 	WriteSeconds float64 `json:"write_seconds"`
@@ -229,10 +231,10 @@ func (r *Report) Write(w io.Writer, markdown bool) {
 	g.write(w, markdown)
 	p("")
 	for _, rd := range r.Rounds {
-		p("- %s: leader %s, killed %s; data written at %s MiB/s, healing idle %s after; "+
+		p("- %s: leader %s, GETs through %s, killed %s; data written at %s MiB/s, healing idle %s after; "+
 			"planned %s, rebuilt %s, %d shards failed and retried; rebuilt while the node was down in the layout: %s; "+
 			"repairing phase %s, %s MiB/s of GETs.",
-			rateLabel(rd), rd.Leader, rd.Victim, num(rd.WriteMiBps), secs(rd.IdleSeconds),
+			rateLabel(rd), rd.Leader, rd.Gateway, rd.Victim, num(rd.WriteMiBps), secs(rd.IdleSeconds),
 			load.FormatSize(rd.Planned), load.FormatSize(rd.Rebuilt), rd.FailedShards, load.FormatSize(rd.DownRebuilt),
 			secs(rd.GetRepairing.Seconds), num(rd.GetRepairing.MiBps))
 		for _, ph := range []struct {

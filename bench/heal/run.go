@@ -152,6 +152,7 @@ func runRound(ctx context.Context, cfg Config, bin, dir, rate string, rep *Repor
 		return rd, errors.New("the cluster has no storage-only node to kill")
 	}
 	rd.Victim = fmt.Sprintf("%s (%s)", victim.Name, victim.Zone)
+	rd.Gateway = gw.Name
 
 	say("writing %d objects of %s", rep.Objects, load.FormatSize(cfg.ObjectSize))
 	lc := loadConfig(cfg, c, gw, rep.Objects)
