@@ -7,10 +7,12 @@ S3        ?= 127.0.0.1:9000
 RACE_PKGS ?= ./internal/... ./s3gw/... ./erasure/...
 # Integration tests start real storaged processes (see internal/itest).
 ITEST_PKG ?= ./internal/itest/
-# Flags for bench-compare (e.g. --quick, --duration 20s, --json, --markdown)
-# and for bench-load (e.g. --workload get --size 64MiB --concurrency 32).
+# Flags for bench-compare (e.g. --quick, --duration 20s, --json, --markdown),
+# for bench-load (e.g. --workload get --size 64MiB --concurrency 32) and for
+# bench-heal (e.g. --data 256MiB --load 5s --rates default,unlimited --markdown).
 COMPARE_FLAGS ?=
 LOAD_FLAGS    ?=
+HEAL_FLAGS    ?=
 # make chaos: how many processes TestChaos kills and restarts.
 CHAOS_ROUNDS  ?= 200
 # make bench: which benchmarks, where, how many runs of each (the tables take
@@ -22,7 +24,7 @@ BENCHTIME   ?= 200ms
 BENCH_STAMP := $(shell date -u +%Y%m%d-%H%M%S)
 BENCH_OUT   ?= bench/out/bench-$(BENCH_STAMP).txt
 
-.PHONY: help build run test unit race integration chaos lint bench bench-compare bench-load cover clean
+.PHONY: help build run test unit race integration chaos lint bench bench-compare bench-load bench-heal cover clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -68,6 +70,10 @@ bench-compare: ## Cairn vs a pinned MinIO on this machine, same workloads in alt
 bench-load: ## s3load against $(S3), keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (LOAD_FLAGS=...)
 	$(GO) build -o $(BIN)/ ./bench/cmd/s3load
 	./$(BIN)/s3load --endpoint $(S3) $(LOAD_FLAGS)
+
+bench-heal: ## repair throughput on a 6-node loopback cluster beside its raw limits, GET p99 with and without repair (HEAL_FLAGS=...)
+	$(GO) build -o $(BIN)/ ./bench/cmd/healbench
+	./$(BIN)/healbench $(HEAL_FLAGS)
 
 cover: ## unit-test coverage report in cover.html
 	$(GO) test -coverprofile=cover.out ./...

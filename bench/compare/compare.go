@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"cairn/bench/load"
+	"cairn/bench/machine"
 	"cairn/bench/server"
 )
 
@@ -255,7 +256,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return rep, err
 		}
 	}
-	rep.Machine.LoadAvgEnd = loadAvg()
+	rep.Machine.LoadAvgEnd = machine.LoadAvg()
 	return rep, nil
 }
 

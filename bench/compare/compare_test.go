@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestPlan(t *testing.T) {
@@ -75,22 +74,6 @@ func TestReportWrite(t *testing.T) {
 	}
 	if !strings.Contains(md.String(), "| put-64MiB | 100 | 1.56 |") || !strings.Contains(md.String(), "|---|---:|") {
 		t.Errorf("markdown report:\n%s", md.String())
-	}
-}
-
-func TestMachineProbes(t *testing.T) {
-	if v, err := loopbackThroughput(100 * time.Millisecond); err != nil || v <= 0 {
-		t.Fatalf("loopback: %v, %v", v, err)
-	}
-	dir := t.TempDir()
-	if v, err := diskWrite(dir, 4<<20); err != nil || v <= 0 {
-		t.Fatalf("disk: %v, %v", v, err)
-	}
-	if v, err := fsyncLatency(dir, 3); err != nil || v <= 0 {
-		t.Fatalf("fsync: %v, %v", v, err)
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Fatalf("probes left %d files", len(entries))
 	}
 }
 

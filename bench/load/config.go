@@ -95,6 +95,27 @@ type Config struct {
 	// RUNID unique to the run, so that runs never see each other's objects.
 	Prefix string
 
+	// Reuse makes get and mixed read the Objects objects of Size bytes
+	// that an earlier Prepare (or a Run with Keep) left under Prefix,
+	// instead of uploading them; what each holds follows from its key.
+	// Prefix is required. Set Keep too, or Run removes them at the end.
+	Reuse bool
+
+	// Start, when not nil, holds the timed phase back until it is closed:
+	// Run prepares (or takes the Reuse objects), then waits for it, so
+	// that the timed phase begins the moment something else decides.
+	Start <-chan struct{}
+
+	// Prepared, when not nil, is called on Run's goroutine once the
+	// objects are prepared (or taken for Reuse, which hashes them when
+	// verifying), before Run waits for Start: the moment the run is ready.
+	Prepared func()
+
+	// Stop, when not nil, ends the timed phase once it is closed, as the
+	// end of Duration does: no operation starts after it, and the ones in
+	// flight finish and count.
+	Stop <-chan struct{}
+
 	// CancelSkipsCleanup makes Run return at once when ctx is cancelled,
 	// leaving what it wrote, instead of removing it first (for callers
 	// that are about to throw the whole server away).
@@ -207,6 +228,12 @@ func (c Config) Validate() error {
 	}
 	if c.PageSize < 1 || c.PageSize > 1000 {
 		bad("page size %d: want 1…1000", c.PageSize)
+	}
+	if c.Reuse && c.Prefix == "" {
+		bad("reuse: the prefix the objects were prepared under is needed")
+	}
+	if c.Reuse && c.Workload != WorkloadGet && c.Workload != WorkloadMixed {
+		bad("reuse: only get and mixed read prepared objects")
 	}
 	if c.PartSize != 0 && c.PartSize < 5<<20 {
 		bad("part size %d: S3 parts are at least 5 MiB", c.PartSize)

@@ -10,6 +10,12 @@
 //	res, err := load.Run(ctx, cfg)
 //	load.WriteTable(os.Stdout, res)
 //
+// A benchmark that reads one data set under changing conditions (package
+// heal: a healthy cluster, then one repairing) uploads it once with
+// Prepare and runs the get workload over it as often as it likes with
+// Config.Reuse and Keep; Config.Stop ends a timed phase when something
+// else decides, such as a repair finishing.
+//
 // # Guarantees
 //
 //   - Object bodies are Body streams: deterministic for a key and size,

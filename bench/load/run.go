@@ -59,6 +59,32 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, err
 }
 
+// Prepare uploads the objects get and mixed read, as Run does before its
+// timed phase, and leaves them for Runs with Reuse: cfg.Objects objects of
+// cfg.Size bytes under cfg.Prefix, which is required, in cfg.Bucket
+// (created when missing). cfg.Workload is ignored. It returns how long the
+// uploads took. When it fails, what it uploaded stays.
+func Prepare(ctx context.Context, cfg Config) (time.Duration, error) {
+	cfg.Workload, cfg.Reuse = WorkloadGet, false
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return 0, err
+	}
+	if cfg.Prefix == "" {
+		return 0, errors.New("prepare: a prefix is needed, for the Runs that reuse the objects")
+	}
+	r, err := newRunner(cfg)
+	if err != nil {
+		return 0, err
+	}
+	if err := r.ensureBucket(ctx); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	err = r.prepare(ctx)
+	return time.Since(start), err
+}
+
 // runID names a run: the time and a few random bytes.
 func runID() string {
 	var b [3]byte
@@ -175,7 +201,13 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	if r.cfg.Workload == WorkloadMixed {
 		res.GetRatio = r.cfg.GetRatio
 	}
-	if r.cfg.Workload != WorkloadPut {
+	switch {
+	case r.cfg.Reuse:
+		if err := r.reuse(ctx); err != nil {
+			return nil, err
+		}
+		res.Objects = len(r.objects)
+	case r.cfg.Workload != WorkloadPut:
 		start := time.Now()
 		if err := r.prepare(ctx); err != nil {
 			return nil, err
@@ -183,6 +215,16 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		res.Objects, res.Prepare = len(r.objects), time.Since(start).Seconds()
 	}
 
+	if r.cfg.Prepared != nil {
+		r.cfg.Prepared()
+	}
+	if r.cfg.Start != nil {
+		select {
+		case <-r.cfg.Start:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	if r.cfg.BeforeTimed != nil {
 		r.cfg.BeforeTimed()
 	}
@@ -206,12 +248,39 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	return res, ctx.Err()
 }
 
+// objectKey is the key of the i-th prepared object.
+func (r *runner) objectKey(i int) string {
+	if r.cfg.Workload == WorkloadList {
+		return fmt.Sprintf("%s%06d", r.listed, i)
+	}
+	return fmt.Sprintf("%sobj/%06d", r.cfg.Prefix, i)
+}
+
+// reuse takes the objects an earlier prepare left: their keys, and unless
+// NoVerify their digests, computed from the keys.
+func (r *runner) reuse(ctx context.Context) error {
+	r.objects = make([]prepared, r.cfg.Objects)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cfg.Concurrency)
+	for i := range r.objects {
+		key := r.objectKey(i)
+		r.objects[i].key = key
+		if r.cfg.NoVerify {
+			continue
+		}
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			r.objects[i].digest = DigestOf(key, r.cfg.Size)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
 // prepare uploads the objects the timed phase reads or lists.
 func (r *runner) prepare(ctx context.Context) error {
-	keyf := r.cfg.Prefix + "obj/%06d"
-	if r.cfg.Workload == WorkloadList {
-		keyf = r.listed + "%06d"
-	}
 	r.objects = make([]prepared, r.cfg.Objects)
 	var done atomic.Int64
 	start := time.Now()
@@ -222,7 +291,7 @@ func (r *runner) prepare(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.cfg.Concurrency)
 	for i := range r.objects {
-		key := fmt.Sprintf(keyf, i)
+		key := r.objectKey(i)
 		g.Go(func() error {
 			d, err := r.upload(gctx, key, !r.cfg.NoVerify)
 			if err != nil {
@@ -315,6 +384,11 @@ func (r *runner) worker(ctx context.Context, id int, deadline time.Time, claimed
 		hash: xxhash.New(),
 	}
 	for ctx.Err() == nil {
+		select {
+		case <-r.cfg.Stop: // never ready when nil
+			return
+		default:
+		}
 		if r.cfg.Count > 0 {
 			if claimed.Add(1) > r.cfg.Count {
 				return

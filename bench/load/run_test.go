@@ -25,6 +25,8 @@ type fakeS3 struct {
 	mu      sync.Mutex
 	objects map[string][]byte
 	refused map[string]bool
+	puts    int // PUTs answered 200
+	gets    int // GETs answered
 }
 
 func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -48,10 +50,13 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.objects[bucket+"/"+key] = b
+		f.puts++
 		w.Header().Set("ETag", `"00000000000000000000000000000000"`)
 	case key != "" && r.Method == http.MethodGet:
 		f.mu.Lock()
 		b, ok := f.objects[bucket+"/"+key]
+		mode := f.mode
+		f.gets++
 		f.mu.Unlock()
 		if !ok {
 			w.WriteHeader(http.StatusNotFound)
@@ -59,7 +64,7 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		b = bytes.Clone(b)
-		switch f.mode {
+		switch mode {
 		case "corrupt":
 			b[len(b)/2] ^= 1
 		case "short":
@@ -73,6 +78,27 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotImplemented)
 		fmt.Fprint(w, `<Error><Code>NotImplemented</Code><Message>fake</Message></Error>`)
 	}
+}
+
+// setMode changes mode while the server runs.
+func (f *fakeS3) setMode(mode string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mode = mode
+}
+
+// stored returns the PUTs answered 200 and the objects held.
+func (f *fakeS3) stored() (puts, objects int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.puts, len(f.objects)
+}
+
+// gotten returns the GETs answered.
+func (f *fakeS3) gotten() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gets
 }
 
 func runFake(t *testing.T, mode string, noVerify bool) *Result {
@@ -159,6 +185,81 @@ func TestPutRetriedAfter503(t *testing.T) {
 	WriteTable(&sb, res)
 	if !strings.Contains(sb.String(), "answered 20 requests with 429 or 5xx") {
 		t.Fatalf("the table does not mention the retries:\n%s", sb.String())
+	}
+}
+
+// Prepare leaves objects that a Run with Reuse reads, checks, and does not
+// upload again; an open Start holds the timed phase back, a closed Stop
+// ends it before it starts.
+func TestPrepareReuseStop(t *testing.T) {
+	fake := &fakeS3{objects: map[string][]byte{}, refused: map[string]bool{}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	cfg := DefaultConfig()
+	cfg.Endpoint, cfg.AccessKey, cfg.SecretKey, cfg.Bucket = srv.URL, "access", "secret", "bench"
+	cfg.Size, cfg.Objects, cfg.Concurrency, cfg.Count = 50_000, 5, 2, 30
+	ctx := context.Background()
+	if _, err := Prepare(ctx, cfg); err == nil {
+		t.Fatal("Prepare without a prefix: no error")
+	}
+	cfg.Prefix = "data/"
+	if _, err := Prepare(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if puts, objects := fake.stored(); puts != 5 || objects != 5 {
+		t.Fatalf("prepare: %d PUTs, %d objects; want 5", puts, objects)
+	}
+
+	cfg.Workload, cfg.Reuse, cfg.Keep = WorkloadGet, true, true
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if puts, _ := fake.stored(); puts != 5 {
+		t.Fatalf("a Run with Reuse uploaded %d objects", puts-5)
+	}
+	if res.Errors() != 0 || res.Total.Count != 30 || res.Objects != 5 {
+		t.Fatalf("reuse: %d ok, %d errors %q, %d objects", res.Total.Count, res.Errors(), res.FirstErrors, res.Objects)
+	}
+	// The premise: the GETs checked the bytes, so a corrupt store fails them.
+	fake.setMode("corrupt")
+	if res, err = Run(ctx, cfg); err != nil || res.Errors() != 30 {
+		t.Fatalf("reuse of corrupt objects: %d errors (%v), want 30", res.Errors(), err)
+	}
+	fake.setMode("")
+
+	// The timed phase waits for Start: no GET while it is open.
+	start, ready := make(chan struct{}), make(chan struct{})
+	cfg.Start, cfg.Prepared = start, func() { close(ready) }
+	done := make(chan error, 1)
+	gets0 := fake.gotten()
+	go func() {
+		res, err := Run(ctx, cfg)
+		if err == nil && res.Total.Count != 30 {
+			err = fmt.Errorf("%d GETs, want 30", res.Total.Count)
+		}
+		done <- err
+	}()
+	<-ready
+	time.Sleep(100 * time.Millisecond)
+	if n := fake.gotten() - gets0; n != 0 {
+		t.Fatalf("%d GETs before Start was closed", n)
+	}
+	close(start)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	stop := make(chan struct{})
+	close(stop)
+	cfg.Start, cfg.Prepared, cfg.Stop = nil, nil, stop
+	if res, err = Run(ctx, cfg); err != nil || res.Total.Count != 0 || res.Errors() != 0 {
+		t.Fatalf("stopped run: %d ok, %d errors, %v; want nothing", res.Total.Count, res.Errors(), err)
+	}
+
+	cfg.Stop, cfg.Prefix = nil, ""
+	if err := cfg.Validate(); err == nil {
+		t.Fatal("Reuse without a prefix validated")
 	}
 }
 

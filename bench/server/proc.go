@@ -69,10 +69,8 @@ func (p *Proc) Exited() <-chan struct{} { return p.exited }
 // Stop asks the process to exit (SIGTERM) and kills it when it has not
 // within grace. It returns when the process is gone.
 func (p *Proc) Stop(grace time.Duration) {
-	select {
-	case <-p.exited:
+	if p.hasExited() {
 		return
-	default:
 	}
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -80,6 +78,25 @@ func (p *Proc) Stop(grace time.Duration) {
 	case <-time.After(grace):
 		p.cmd.Process.Kill()
 		<-p.exited
+	}
+}
+
+// Kill ends the process at once (SIGKILL), as a crash or a power cut
+// would, and returns when it is gone.
+func (p *Proc) Kill() {
+	if p.hasExited() {
+		return
+	}
+	p.cmd.Process.Kill()
+	<-p.exited
+}
+
+func (p *Proc) hasExited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -1,4 +1,5 @@
-// Package testnet gives tests loopback ports that stay theirs.
+// Package testnet gives tests, and benchmarks that start clusters of
+// processes, loopback ports that stay theirs.
 //
 // A port a test picks by listening on port 0 comes from the kernel's
 // ephemeral range (net.ipv4.ip_local_port_range), the same range every
@@ -11,6 +12,7 @@ package testnet
 
 import (
 	"bufio"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -36,16 +38,26 @@ var (
 // FreePort returns a port, as a string, whose TCP and UDP sockets on ip
 // were free a moment ago and that lies outside the kernel's ephemeral
 // range, so no outgoing connection will take it. It never returns the same
-// port twice in one process.
+// port twice in one process. It fails the test when there is none.
 func FreePort(t testing.TB, ip string) string {
 	t.Helper()
+	p, err := Port(ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Port is FreePort for code that is not a test, such as a benchmark
+// starting a cluster: it returns an error where FreePort fails the test.
+func Port(ip string) (string, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	if region[1] == 0 {
 		region = choosable(ephemeralRange())
 	}
 	if region[1] < region[0] {
-		return ephemeralPort(t, ip)
+		return ephemeralPort(ip)
 	}
 	span := region[1] - region[0] + 1
 	start := rand.IntN(span)
@@ -55,10 +67,9 @@ func FreePort(t testing.TB, ip string) string {
 			continue
 		}
 		given[p] = true
-		return strconv.Itoa(p)
+		return strconv.Itoa(p), nil
 	}
-	t.Fatalf("no free port in %d-%d on %s", region[0], region[1], ip)
-	return ""
+	return "", fmt.Errorf("testnet: no free port in %d-%d on %s", region[0], region[1], ip)
 }
 
 // FreeAddr is FreePort joined with ip.
@@ -120,12 +131,11 @@ func free(ip string, p int) bool {
 
 // ephemeralPort is the fallback when the kernel leaves no room outside
 // its ephemeral range: a port the kernel picks, free for UDP too.
-func ephemeralPort(t testing.TB, ip string) string {
-	t.Helper()
+func ephemeralPort(ip string) (string, error) {
 	for range 20 {
 		ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 		if err != nil {
-			t.Fatalf("listen on %s: %v", ip, err)
+			return "", fmt.Errorf("testnet: listen on %s: %w", ip, err)
 		}
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		ln.Close()
@@ -134,8 +144,7 @@ func ephemeralPort(t testing.TB, ip string) string {
 			continue
 		}
 		given[p] = true
-		return port
+		return port, nil
 	}
-	t.Fatalf("no free port on %s", ip)
-	return ""
+	return "", fmt.Errorf("testnet: no free port on %s", ip)
 }
