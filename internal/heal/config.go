@@ -57,7 +57,8 @@ type Config struct {
 	// (shards rebuilt or copied), so that clients keep their latency while
 	// the cluster heals (storaged --repair-rate). Default DefaultRate.
 	Rate int64
-	// Concurrency is how many stripes are healed at once. Default 4.
+	// Concurrency is how many stripes are healed at once. Default 8: a
+	// stripe's heal waits on reads, a write and a metadata commit in turn.
 	Concurrency int
 	// Interval is the time between two passes over the chunk table when
 	// nothing asks for one sooner (Kick). Default 30s.
@@ -96,7 +97,7 @@ const DefaultRate = 64 << 20
 func Default() Config {
 	return Config{
 		Rate:        DefaultRate,
-		Concurrency: 4,
+		Concurrency: 8,
 		Interval:    30 * time.Second,
 		MaxQueue:    100000,
 		Timeout:     30 * time.Second,

@@ -151,18 +151,40 @@ func (h *Healer) decode(ctx context.Context, v *view, c *meta.ChunkInfo, cur []s
 			avail = append(avail, i)
 		}
 	}
+	// K reads at once, from the data shards first; each failure starts
+	// a read of the next available shard.
+	type result struct {
+		i   int
+		b   []byte
+		err error
+	}
+	results := make(chan result, len(avail))
+	next, running := 0, 0
+	launch := func() {
+		i := avail[next]
+		next++
+		running++
+		go func() {
+			b, err := h.read(ctx, cur[i], names[i], st.ShardSize)
+			results <- result{i, b, err}
+		}()
+	}
+	for next < len(avail) && running < st.K {
+		launch()
+	}
 	readOK := 0
 	var errs []error
-	for _, i := range avail {
-		if readOK == st.K {
-			break
-		}
-		b, err := h.read(ctx, cur[i], names[i], st.ShardSize)
-		if err != nil {
-			errs = append(errs, err)
+	for running > 0 {
+		r := <-results
+		running--
+		if r.err != nil {
+			errs = append(errs, r.err)
+			if next < len(avail) && readOK+running < st.K {
+				launch()
+			}
 			continue
 		}
-		got[i] = b
+		got[r.i] = r.b
 		readOK++
 	}
 	if readOK < st.K {
