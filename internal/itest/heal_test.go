@@ -6,17 +6,20 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/layout"
 	"cairn/internal/meta"
 	"cairn/internal/metrics/metricstest"
@@ -133,6 +136,7 @@ func TestHealRepair(t *testing.T) {
 		if h.repairedBytes == 0 {
 			t.Fatal("nothing was repaired")
 		}
+		c.checkStatusHealthy()
 		c.checkLiveShards(ctx, objs, dead)
 	})
 	t.Run("storectl-node-remove", func(t *testing.T) {
@@ -148,6 +152,7 @@ func TestHealRepair(t *testing.T) {
 		if h.repairedBytes <= before.repairedBytes {
 			t.Fatalf("nothing was repaired: %s", h)
 		}
+		c.checkStatusHealthy()
 		c.checkLiveShards(ctx, objs, dead, byName["n6"])
 	})
 	t.Run("two-more-die", func(t *testing.T) {
@@ -199,6 +204,27 @@ func (c *testCluster) survivablePair(ctx context.Context, except ...*clusterNode
 	}
 	c.t.Fatalf("no two of the %d live storage nodes can be lost: placement is not zone-safe", len(live))
 	return [2]*clusterNode{}
+}
+
+// checkStatusHealthy checks that storectl status --json says every
+// stripe is healthy.
+func (c *testCluster) checkStatusHealthy() {
+	c.t.Helper()
+	out, err := c.storectl(c.nodes[0], "status", "--json")
+	if err != nil {
+		c.t.Fatalf("storectl status: %v\n%s", err, out)
+	}
+	var st adminapi.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		c.t.Fatalf("storectl status --json: %v", err)
+	}
+	if st.Heal == nil {
+		c.t.Fatalf("storectl status has no healing status:\n%s", out)
+	}
+	tl := st.Heal.Tally
+	if tl.Stripes == 0 || tl.Healthy != tl.Stripes || tl.Unreadable != 0 || tl.RepairBytes != 0 || tl.RebalanceBytes != 0 {
+		c.t.Fatalf("storectl status: %+v, want every stripe healthy", tl)
+	}
 }
 
 // waitRemoved waits until the layout has taken n out.
@@ -425,4 +451,58 @@ func (c *testCluster) tryObjects(ctx context.Context, gw *clusterNode, objs []cl
 		}
 	}
 	return nil
+}
+
+// TestHealDrain: storectl node drain moves every shard off a live storage
+// node while it serves reads, and says when it can be stopped; then no
+// stripe names it, and SIGKILLing it loses nothing.
+func TestHealDrain(t *testing.T) {
+	c := newTestCluster(t, nil)
+	for _, n := range c.nodes {
+		if n.meta {
+			n.extra = append(n.extra, "--heal-interval", "2s")
+		}
+	}
+	ctx := ctxT(t)
+	c.bringUp(ctx)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 4))
+	objs := c.putObjects(ctx, c.nodes[0], "drain", seed, clusterSizes(rng)[:80])
+	c.waitHealthy(ctx, 2*time.Minute, "healthy after the writes")
+
+	victim := c.nodes[3] // n4, storage only, zone b
+	held := 0
+	for _, ci := range c.chunkRecords(ctx) {
+		held += countOf(ci.Stripe.Nodes, victim.id)
+	}
+	if held == 0 {
+		t.Fatalf("%s holds no shard before the drain: the test proves nothing", victim.name)
+	}
+	out, err := c.storectl(c.nodes[0], "node", "drain", victim.id)
+	if err != nil {
+		t.Fatalf("storectl node drain: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "can be stopped") {
+		t.Fatalf("storectl node drain did not say the node can be stopped:\n%s", out)
+	}
+	for _, ci := range c.chunkRecords(ctx) {
+		if n := countOf(ci.Stripe.Nodes, victim.id); n > 0 {
+			t.Fatalf("chunk %x still names %s for %d shards after the drain", ci.CID, victim.name, n)
+		}
+	}
+	t.Logf("%s held %d shards; drained", victim.name, held)
+	victim.kill()
+	c.checkLiveShards(ctx, objs, victim)
+	c.checkEverywhere(ctx, objs)
+}
+
+func countOf(nodes []string, id string) int {
+	n := 0
+	for _, x := range nodes {
+		if x == id {
+			n++
+		}
+	}
+	return n
 }
