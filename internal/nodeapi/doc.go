@@ -28,7 +28,8 @@
 // are taken on trust (TLS between nodes would cover them). A signed
 // request can be replayed within nodeauth.MaxSkew; every route is
 // idempotent except that a replayed DELETE deletes a shard put back since,
-// which repair restores.
+// which repair restores, and that a replayed scrub POST starts another
+// pass if the first has ended (it costs reads, nothing else).
 //
 // # Wire format, version 1
 //
@@ -94,6 +95,26 @@
 //	                            {"node_id": "...", "zone": "...", "weight": 1,
 //	                             "usage": {"shards": 0, "bytes": 0,
 //	                                       "free": 0, "capacity": 0}}
+//	GET    /v1/scrub          200, application/json: the node's scrub
+//	                          (ScrubStatus; "current" and "last" are null
+//	                          when there is no such pass, "next" is absent
+//	                          while a pass runs):
+//	                            {"interval_seconds": 604800, "requested": false,
+//	                             "current": {"started": "2026-03-04T05:06:07Z",
+//	                                         "requested": false, "rate": 1048576,
+//	                                         "progress": 0.25, "shards": 10,
+//	                                         "bytes": 2560, "unverifiable": 0,
+//	                                         "corrupt": 0, "unreadable": 0,
+//	                                         "rewritten": 0},
+//	                             "last": {... the same, with "ended"},
+//	                             "next": "...", "passes": 3}
+//	                          404 NoSuchRoute on a node that does not scrub.
+//	POST   /v1/scrub          202, application/json, at once: a full scrub
+//	                          pass starts now, in place of the one in
+//	                          progress (StartScrub).
+//	                            {"started": true, "scrub": {... as GET}}
+//	                          "started" is false when a pass asked for
+//	                          this way was running already: it goes on.
 //
 // A refused request has the status below, its code in the X-Cairn-Error
 // header, and, except for HEAD, a JSON body {"code": "...", "message":

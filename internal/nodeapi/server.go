@@ -47,11 +47,14 @@ type ServerConfig struct {
 	// DELETE: its result, bytes and duration (observe.go). Nil observes
 	// nothing.
 	Observer ShardObserver
+	// Scrub, when set, is the node's scrub, served on /v1/scrub. Nil:
+	// that route answers 404 NoSuchRoute.
+	Scrub Scrubbing
 }
 
 // Server serves one storage node's shards and status over HTTP, in the
 // wire format of doc.go. It is an http.Handler for the paths /v1/shards,
-// /v1/shards/ (and below) and /v1/status; mounted on a mux beside other
+// /v1/shards/ (and below), /v1/status and /v1/scrub; mounted on a mux beside other
 // handlers, it must see the request path unchanged (no StripPrefix: the
 // signature covers the path). Every request must be signed with the
 // cluster secret: any other gets 401 and touches nothing. Safe for
@@ -64,6 +67,8 @@ type Server struct {
 	maxShard int64
 	obs      ShardObserver // nil: observe nothing
 	bufs     sync.Pool     // *[]byte, for shard bodies
+
+	scrubbing Scrubbing // nil: none
 }
 
 // maxPooledBuf is the largest buffer the server keeps for reuse: shards
@@ -97,6 +102,8 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		log:      cfg.Logger,
 		maxShard: cfg.MaxShardSize,
 		obs:      cfg.Observer,
+
+		scrubbing: cfg.Scrub,
 	}, nil
 }
 
@@ -111,6 +118,8 @@ const (
 	opDeleteShard
 	opInventory
 	opStatus
+	opScrubStatus
+	opScrubStart
 )
 
 // op is a parsed request.
@@ -144,6 +153,14 @@ func parseOp(r *http.Request) (op, error) {
 			return op{}, methodNotAllowed("GET")
 		}
 		return op{kind: opStatus}, nil
+	case path == pathScrub:
+		switch r.Method {
+		case http.MethodGet:
+			return op{kind: opScrubStatus}, nil
+		case http.MethodPost:
+			return op{kind: opScrubStart}, nil
+		}
+		return op{}, methodNotAllowed("GET, POST")
 	case path == pathShards:
 		if r.Method != http.MethodGet {
 			return op{}, methodNotAllowed("GET")
@@ -291,6 +308,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o op, bodyHash st
 		st.Usage = u
 		w.Header().Set("Content-Type", contentTypeJSON)
 		return 0, json.NewEncoder(w).Encode(st.toJSON())
+	case opScrubStatus, opScrubStart:
+		return 0, s.scrub(w, o)
 	}
 	return 0, fmt.Errorf("nodeapi: unhandled op %d", o.kind)
 }
