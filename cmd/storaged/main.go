@@ -23,6 +23,7 @@ import (
 
 	"cairn/internal/heal"
 	"cairn/internal/node"
+	"cairn/internal/upkeep"
 )
 
 const usage = `storaged — the Cairn node daemon
@@ -107,6 +108,7 @@ func run(args []string) error {
 	data := fs.String("data", cl.DataDir, "data directory: the node's ID, admin token and metadata (with --dev: everything)")
 	s3 := fs.String("s3", "", "S3 listen address host:port: makes the node a gateway (--dev default "+dev.S3Addr+"; port 0 picks a free one)")
 	fs.StringVar(&cl.StorageDir, "storage", "", "make the node a storage node keeping shards in `DIR`")
+	fs.DurationVar(&cl.ScrubInterval, "scrub-interval", upkeep.DefaultScrubInterval, "storage nodes (and --dev): how often a storage node begins a scrub pass, which re-reads and checks every shard it holds at the rate that ends it within the interval (1 to 64 MiB/s); corrupt shards are rebuilt by healing")
 	fs.BoolVar(&cl.Meta, "meta", false, "make the node a voter of the metadata Raft group")
 	fs.StringVar(&cl.Zone, "zone", cl.Zone, "failure domain of the node (site, rack, operator); with enough zones, a stripe never puts more shards in one zone than it can lose")
 	fs.Float64Var(&cl.Weight, "weight", 0, "storage weight (0: the capacity of --storage in GiB)")
@@ -135,6 +137,9 @@ func run(args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see storaged --help)", fs.Arg(0))
+	}
+	if cl.ScrubInterval <= 0 {
+		return fmt.Errorf("--scrub-interval %v: want a positive duration, such as 168h", cl.ScrubInterval)
 	}
 	log, err := newLogger(*level, *format)
 	if err != nil {
@@ -185,6 +190,7 @@ func run(args []string) error {
 			}
 		}
 		dev.DataDir, dev.Logger = *data, log
+		dev.ScrubInterval = cl.ScrubInterval
 		if *s3 != "" {
 			dev.S3Addr = *s3
 		}

@@ -46,6 +46,8 @@ type DevConfig struct {
 	RepairRate   int64
 	HealInterval time.Duration
 	GCGrace      time.Duration
+	// ScrubInterval is the storage nodes' (Config).
+	ScrubInterval time.Duration
 	// Out receives the human-readable start banner (endpoint, keys).
 	Out    io.Writer
 	Logger *slog.Logger
@@ -158,6 +160,7 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 		}
 		c.Secret, c.Local, c.K, c.M = secret, local, cfg.K, cfg.M
 		c.RepairRate, c.HealInterval, c.GCGrace = cfg.RepairRate, cfg.HealInterval, cfg.GCGrace
+		c.ScrubInterval = cfg.ScrubInterval
 		c.GossipProfile = cluster.ProfileLocal
 		c.Out, c.Logger = io.Discard, log
 	}

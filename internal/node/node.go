@@ -30,6 +30,7 @@ import (
 	"cairn/internal/metrics"
 	"cairn/internal/nodeapi"
 	"cairn/internal/nodeauth"
+	"cairn/internal/upkeep"
 	"cairn/s3gw"
 )
 
@@ -41,6 +42,9 @@ type Config struct {
 	DataDir string
 	// StorageDir, when set, makes this a storage node keeping shards there.
 	StorageDir string
+	// ScrubInterval is how often a storage node begins a scrub pass,
+	// which reads and checks every shard it holds (0: upkeep's default).
+	ScrubInterval time.Duration
 	// Zone is the node's failure domain (an operator, a site, a provider
 	// region). Weight is its share of storage; 0 means the capacity of
 	// StorageDir in GiB.
@@ -171,6 +175,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("bad stripe %d+%d", c.K, c.M)
 	case c.Weight < 0:
 		return fmt.Errorf("--weight %g is negative", c.Weight)
+	case c.ScrubInterval < 0:
+		return fmt.Errorf("--scrub-interval %v is negative", c.ScrubInterval)
 	}
 	return nil
 }
@@ -238,6 +244,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	reg := metrics.NewRegistry()
 	mux.Handle("GET "+metrics.Path, metrics.Handler(reg, log.With("component", "metrics")))
 
+	var up *upkeep.Upkeep
 	if cfg.StorageDir != "" {
 		st, err := blob.Open(cfg.StorageDir)
 		if err != nil {
@@ -255,12 +262,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		if err != nil {
 			return err
 		}
+		if up, err = newUpkeep(cfg, st, reg, log); err != nil {
+			return err
+		}
 		srv, err := nodeapi.NewServer(nodeapi.ServerConfig{Store: st, Signer: signer, NodeID: id, Zone: cfg.Zone, Weight: cfg.Weight, Logger: log,
-			Observer: shardMetrics.HTTP()})
+			Observer: shardMetrics.HTTP(), Scrub: nodeScrub{up}})
 		if err != nil {
 			return err
 		}
-		for _, p := range []string{"/v1/shards", "/v1/shards/", "/v1/status"} {
+		for _, p := range []string{"/v1/shards", "/v1/shards/", "/v1/status", "/v1/scrub"} {
 			mux.Handle(p, srv)
 		}
 		self.Roles = append(self.Roles, cluster.RoleStorage)
@@ -335,6 +345,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			}
 		}
 		return ""
+	}
+	if up != nil {
+		// Scrub and compaction stop before the store closes.
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = up.Run(ctx) }()
 	}
 	if ms != nil {
 		srv, err := metarpc.NewServer(metarpc.ServerConfig{Store: ms, Signer: signer, Logger: log, LeaderAPI: apiURL})

@@ -19,6 +19,7 @@ import (
 	"cairn/internal/metarpc"
 	"cairn/internal/metrics"
 	"cairn/internal/metrics/metricstest"
+	"cairn/internal/nodeapi"
 	"cairn/internal/nodeauth"
 )
 
@@ -124,6 +125,42 @@ func TestClusterInProcess(t *testing.T) {
 		t.Fatalf("read back %d bytes, err %v", len(got), err)
 	}
 	checkMetrics(ctx, t, nodes, len(data))
+	checkScrub(ctx, t, nodes[1], signer)
+}
+
+// checkScrub asks a storage node for a scrub pass over its node API, as
+// the admin API does, and waits for it to check every shard the node
+// holds.
+func checkScrub(ctx context.Context, t *testing.T, n Config, signer *nodeauth.Signer) {
+	t.Helper()
+	c, err := nodeapi.NewClient(nodeapi.ClientConfig{BaseURL: "http://" + n.APIAddr, Signer: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := c.Usage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if started, _, err := c.StartScrub(ctx); err != nil || !started {
+		t.Fatalf("start a scrub: %v, %v", started, err)
+	}
+	eventually(t, func() error {
+		st, err := c.ScrubStatus(ctx)
+		if err != nil {
+			return err
+		}
+		if st.Last == nil || !st.Last.Requested {
+			return fmt.Errorf("no requested pass done yet: %+v", st)
+		}
+		if st.Last.Shards != held.Shards || st.Last.Bytes != held.Bytes || st.Last.Corrupt != 0 {
+			t.Fatalf("the pass checked %d shards (%d bytes), found %d corrupt; the node holds %d (%d bytes)",
+				st.Last.Shards, st.Last.Bytes, st.Last.Corrupt, held.Shards, held.Bytes)
+		}
+		return nil
+	})
+	if held.Shards == 0 {
+		t.Fatal("the node holds no shard: the scrub checked nothing")
+	}
 }
 
 // checkMetrics scrapes every node's /metrics after one PUT and one GET of
