@@ -1,6 +1,7 @@
 // Package admin is the server of the operator API of a Cairn cluster:
 // cluster status, node approval, removal and drain, healing status,
-// buckets, access keys, and where the shards of an object are. Every storaged node serves it
+// buckets, access keys, where the shards of an object are, and the
+// storage nodes' scrubs. Every storaged node serves it
 // (Server) on its node API port under adminapi.PathPrefix. The client
 // (storectl's), the wire types and the error codes are package adminapi,
 // which documents the wire format; this package answers with its types.
@@ -29,7 +30,8 @@
 // The API holds no state of its own: every answer is read from the
 // metadata store (forwarded to its leader), the leader's healer, the
 // node's gossip view and the storage nodes at the time of the request, so any node of a cluster
-// answers the same thing up to gossip's delay. Writes (approve, remove,
+// answers the same thing up to gossip's delay. A scrub start is passed
+// on to every live storage node, which starts its pass on its own. Writes (approve, remove,
 // buckets, keys) are the metadata store's, with its guarantees; a layout
 // change (approve, remove, drain) is a compare-and-set on the layout version, retried a few times
 // when the leader's steward changes the layout at the same moment.

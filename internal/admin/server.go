@@ -38,10 +38,14 @@ type Membership interface {
 }
 
 // NodeClient is what the admin API needs of a storage node;
-// *nodeapi.Client satisfies it. Both calls must honour ctx's deadline.
+// *nodeapi.Client satisfies it. Every call must honour ctx's deadline.
 type NodeClient interface {
 	Status(ctx context.Context) (nodeapi.Status, error)
 	Has(ctx context.Context, id cid.Cid) (bool, error)
+	// ScrubStatus and StartScrub reach the node's scrub (nodeapi's
+	// /v1/scrub).
+	ScrubStatus(ctx context.Context) (nodeapi.ScrubStatus, error)
+	StartScrub(ctx context.Context) (started bool, st nodeapi.ScrubStatus, err error)
 }
 
 var (
@@ -149,6 +153,8 @@ const (
 	opCreateKey
 	opDeleteKey
 	opObject
+	opScrubStatus
+	opScrubStart
 )
 
 // op is a parsed request: what it asks for, and about what.
@@ -271,6 +277,13 @@ func parseOp(r *http.Request) (op, error) {
 			return op{}, newError(http.StatusBadRequest, adminapi.CodeBadRequest, "bad percent-encoding in the object key: %v", err)
 		}
 		return method(op{kind: opObject, name: bucket, key: key}, http.MethodGet)
+	case "scrub":
+		if rest == "" {
+			if r.Method == http.MethodPost {
+				return op{kind: opScrubStart}, nil
+			}
+			return method(op{kind: opScrubStatus}, http.MethodGet, http.MethodPost)
+		}
 	}
 	return op{}, noRoute(r)
 }
@@ -382,6 +395,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o op) error {
 			return err
 		}
 		return s.writeJSON(w, http.StatusOK, obj)
+	case opScrubStatus:
+		sc, err := s.scrubStatus(ctx)
+		if err != nil {
+			return err
+		}
+		return s.writeJSON(w, http.StatusOK, sc)
+	case opScrubStart:
+		sc, err := s.scrubStart(ctx)
+		if err != nil {
+			return err
+		}
+		return s.writeJSON(w, http.StatusAccepted, sc)
 	}
 	return fmt.Errorf("admin: op kind %d has no handler", o.kind)
 }

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"log/slog"
 	"path/filepath"
 
@@ -57,4 +58,22 @@ func scrubPass(p *upkeep.Pass) *nodeapi.ScrubPass {
 		Shards: p.Shards, Bytes: p.Bytes,
 		Unverifiable: p.Unverifiable, Corrupt: p.Corrupt, Unreadable: p.Unreadable, Rewritten: p.Rewritten,
 	}
+}
+
+// ScrubStatus implements admin.NodeClient.
+func (a adminNode) ScrubStatus(ctx context.Context) (nodeapi.ScrubStatus, error) {
+	c, err := a.nodes.client(a.id)
+	if err != nil {
+		return nodeapi.ScrubStatus{}, err
+	}
+	return c.ScrubStatus(ctx)
+}
+
+// StartScrub implements admin.NodeClient.
+func (a adminNode) StartScrub(ctx context.Context) (bool, nodeapi.ScrubStatus, error) {
+	c, err := a.nodes.client(a.id)
+	if err != nil {
+		return false, nodeapi.ScrubStatus{}, err
+	}
+	return c.StartScrub(ctx)
 }

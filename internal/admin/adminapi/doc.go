@@ -50,6 +50,13 @@
 //	                                          the secret is shown
 //	DELETE /v1/admin/keys/{id}                204
 //	GET    /v1/admin/objects/{bucket}/{key}   Object
+//	GET    /v1/admin/scrub                    Scrub: every storage node's
+//	                                          scrub (a node that does not
+//	                                          answer is shown with its error)
+//	POST   /v1/admin/scrub                    ScrubStart (202): every live
+//	                                          storage node begins a full
+//	                                          scrub pass now; the answer
+//	                                          does not wait for the passes
 //
 // Any node answers heal requests: it asks the metadata leader's node,
 // with ?local=true, which only a node that leads answers (LocalQuery);

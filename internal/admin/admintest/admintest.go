@@ -343,6 +343,7 @@ type Node struct {
 	err         error           // returned by every call
 	hang        bool            // calls wait for their context
 	unreachable bool            // Nodes.Client refuses it
+	scrub       scrubState      // scrub.go
 }
 
 var _ admin.NodeClient = (*Node)(nil)
