@@ -62,7 +62,8 @@ func (a *app) execute(ctx context.Context, args []string) error {
 
 const rootLong = `storectl is the operator CLI of a Cairn cluster: it shows the cluster's
 status and healing, approves, drains and removes storage nodes, manages
-buckets and S3 access keys, and shows where the shards of an object are.
+buckets and S3 access keys, shows where the shards of an object are, and
+starts and follows the storage nodes' scrubs.
 
 It talks to the admin API of any node of the cluster (the node API port,
 7070 by default), which answers for the whole cluster. Every call needs
@@ -118,6 +119,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.statusCmd(),
 		a.nodeCmd(),
 		a.healCmd(),
+		a.scrubCmd(),
 		a.bucketCmd(),
 		a.keyCmd(),
 		a.objectCmd(),
