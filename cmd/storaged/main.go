@@ -69,6 +69,8 @@ Environment:
 Files in --data DIR (cluster mode):
   node-id       the node's persistent ID, created on first start
   admin-token   the admin token storectl needs (derived from the cluster secret)
+  scrub-state.json
+                where the scrub got to, so that a restart resumes it (storage nodes)
   meta/         the Raft log, snapshots and metadata (meta nodes)
 `
 

@@ -26,6 +26,18 @@
 // A pass saves where it got to (Config.StateFile) every Config.Checkpoint
 // and resumes from there after a restart, with the figures it had; the
 // latest complete pass is kept too, so the schedule survives restarts.
+// The file is JSON, written atomically (durable.WriteFile):
+//
+//	{"v": 1,
+//	 "current": {"started": "…", "requested": false, "rate": 1048576,
+//	             "held": 0, "shards": 0, "bytes": 0, "unverifiable": 0,
+//	             "corrupt": 0, "unreadable": 0, "rewritten": 0,
+//	             "cursor": "log:2:1f000"},
+//	 "last": {… the same, with "ended", without "cursor"}}
+//
+// "current" or "last" is absent when there is no such pass; "cursor" is
+// the store's blob.ScrubStats.Next. A file with another "v", or that does
+// not parse, is ignored with a warning, and a pass begins afresh.
 //
 // # Compaction
 //
