@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -372,6 +373,33 @@ func TestValidate(t *testing.T) {
 		change(&c)
 		if err := c.Validate(); err == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestMetricsDocumented: every metric Upkeep registers is in
+// docs/metrics.md, which lists every metric.
+func TestMetricsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/metrics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	cfg := upkeep.Default()
+	cfg.Store, cfg.Metrics = &fakeStore{}, reg
+	if _, err := upkeep.New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fams) < 10 {
+		t.Fatalf("%d metric families registered", len(fams))
+	}
+	for _, f := range fams {
+		if !strings.Contains(string(doc), "`"+f.GetName()+"`") {
+			t.Errorf("%s is not in docs/metrics.md", f.GetName())
 		}
 	}
 }
