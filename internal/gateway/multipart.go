@@ -40,10 +40,11 @@ func (g *Gateway) CreateMultipartUpload(ctx context.Context, bucket, key string,
 
 // UploadPart implements s3gw.Backend.
 func (g *Gateway) UploadPart(ctx context.Context, bucket, key, uploadID string, part int, r io.Reader, size int64, opts s3gw.PutOptions) (s3gw.PartInfo, error) {
-	if _, err := g.cfg.Meta.GetUpload(ctx, bucket, key, uploadID); err != nil {
+	u, err := g.cfg.Meta.GetUpload(ctx, bucket, key, uploadID)
+	if err != nil {
 		return s3gw.PartInfo{}, s3err(err)
 	}
-	start := g.cfg.Now() // as PutObject's
+	fence := u.ReadIndex // as PutObject's
 	w, err := g.writeChunks(ctx, r, size)
 	if err != nil {
 		return s3gw.PartInfo{}, err
@@ -52,13 +53,13 @@ func (g *Gateway) UploadPart(ctx context.Context, bucket, key, uploadID string, 
 		return s3gw.PartInfo{}, s3gw.ErrBadDigest
 	}
 	p := &meta.Part{
-		V:          meta.FormatVersion,
-		Number:     part,
-		ETag:       hex.EncodeToString(w.md5),
-		Size:       w.size,
-		Modified:   g.cfg.Now().UTC(),
-		Chunks:     w.chunks,
-		WriteStart: start.UnixNano(),
+		V:        meta.FormatVersion,
+		Number:   part,
+		ETag:     hex.EncodeToString(w.md5),
+		Size:     w.size,
+		Modified: g.cfg.Now().UTC(),
+		Chunks:   w.chunks,
+		Fence:    fence,
 	}
 	if err := g.idempotent(ctx, func() error { return g.cfg.Meta.PutPart(ctx, bucket, key, uploadID, p) }); err != nil {
 		return s3gw.PartInfo{}, s3err(err)

@@ -214,13 +214,14 @@ func rootCID(chunks []meta.Chunk) (string, error) {
 // PutObject implements s3gw.Backend.
 func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader, size int64, opts s3gw.PutOptions) (s3gw.ObjectInfo, error) {
 	// Fail fast on a missing bucket before reading a byte of the body.
-	if _, err := g.cfg.Meta.GetBucket(ctx, bucket); err != nil {
+	b, err := g.cfg.Meta.GetBucket(ctx, bucket)
+	if err != nil {
 		return s3gw.ObjectInfo{}, s3err(err)
 	}
-	// Before the first shard is stored: the metadata refuses a chunk that
-	// garbage collection forgot after this, whose shards it may have
-	// deleted under this write.
-	start := g.cfg.Now()
+	// This read comes before the first shard is stored: the metadata
+	// refuses a chunk that garbage collection forgot after it, whose
+	// shards it may have deleted under this write.
+	fence := b.ReadIndex
 	w, err := g.writeChunks(ctx, r, size)
 	if err != nil {
 		return s3gw.ObjectInfo{}, err
@@ -244,7 +245,7 @@ func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader
 		Headers:     opts.Headers,
 		UserMeta:    opts.UserMeta,
 		Chunks:      w.chunks,
-		WriteStart:  start.UnixNano(),
+		Fence:       fence,
 	}
 	if err := g.idempotent(ctx, func() error { return g.cfg.Meta.PutObject(ctx, obj) }); err != nil {
 		return s3gw.ObjectInfo{}, s3err(err)

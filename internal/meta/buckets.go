@@ -87,7 +87,11 @@ func (s *Store) GetBucket(ctx context.Context, name string) (*Bucket, error) {
 		if v == nil {
 			return ErrNoSuchBucket
 		}
-		return decodeJSON(v, b, &b.V)
+		if err := decodeJSON(v, b, &b.V); err != nil {
+			return err
+		}
+		b.ReadIndex = appliedIndex(tx)
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get bucket %q: %w", name, err)

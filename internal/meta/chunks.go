@@ -372,28 +372,34 @@ func (w *wtx) forgetGarbage(d *dec) error {
 // chunk; if garbage collection deleted shards of the same chunk (same
 // names, same nodes) in between and forgot its record, the writer's new
 // record would name deleted shards. So ForgetGarbage leaves a tombstone
-// with its time, and a write that references a chunk with no record but a
-// tombstone newer than the write's start, less ClockSkew, is refused
-// (ErrChunkCollecting): the writer stores the shards again. Tombstones
-// older than TombstoneRetention are pruned; a write that started before
-// that and references a chunk with no record is refused too.
-
-// ClockSkew is how far the writers' clocks may be from the metadata
-// leader's.
-const ClockSkew = 5 * time.Second
+// with its raft index, and a writer reads first (GetBucket, GetUpload:
+// their ReadIndex) and sends that index as its Fence: a write that
+// references a chunk with no record but a tombstone newer than its fence
+// is refused (ErrChunkCollecting), and the writer stores the shards
+// again. The collector deleted the shards before it proposed the forget,
+// so a tombstone at or below the fence was in place before the writer
+// stored anything. No clock is involved. Tombstones older than
+// TombstoneRetention (by the proposers' clocks) are pruned, and the
+// highest index pruned kept: a write whose fence is below it, and that
+// references a chunk with no record, is refused too.
 
 // TombstoneRetention is how long a forgotten chunk's tombstone is kept:
-// the longest a writer may take between storing a chunk's shards and
-// recording it.
+// the longest a writer may take between its read and recording the chunk.
 const TombstoneRetention = 24 * time.Hour
 
+// kForgotHorizon (in bucket raft) is the highest raft index of a pruned
+// tombstone.
+var kForgotHorizon = []byte("forgot-horizon")
+
 func (w *wtx) tombstone(cid []byte) error {
-	if old := w.forgot.Get(cid); old != nil {
-		if err := w.forgotT.Delete(garbageKey(old, cid)); err != nil {
+	if old := w.forgot.Get(cid); len(old) == 16 {
+		if err := w.forgotT.Delete(garbageKey(old[8:], cid)); err != nil {
 			return err
 		}
 	}
-	if err := w.forgot.Put(cid, w.nowKey); err != nil {
+	// index (8 bytes BE), then when (timeKey), for pruning.
+	v := append(u64(w.index), w.nowKey...)
+	if err := w.forgot.Put(cid, v); err != nil {
 		return err
 	}
 	return w.forgotT.Put(garbageKey(w.nowKey, cid), nil)
@@ -406,7 +412,15 @@ func (w *wtx) pruneTombstones() error {
 	for k, _ := c.First(); len(k) >= 8 && bytes.Compare(k[:8], cutoff) < 0; k, _ = c.Next() {
 		old = append(old, bytes.Clone(k))
 	}
+	rb := w.tx.Bucket(bRaft)
+	horizon := uint64(0)
+	if v := rb.Get(kForgotHorizon); len(v) == 8 {
+		horizon = binary.BigEndian.Uint64(v)
+	}
 	for _, k := range old {
+		if v := w.forgot.Get(k[8:]); len(v) == 16 {
+			horizon = max(horizon, binary.BigEndian.Uint64(v))
+		}
 		if err := w.forgotT.Delete(k); err != nil {
 			return err
 		}
@@ -414,35 +428,40 @@ func (w *wtx) pruneTombstones() error {
 			return err
 		}
 	}
-	return nil
+	if len(old) == 0 {
+		return nil
+	}
+	return rb.Put(kForgotHorizon, u64(horizon))
 }
 
-// optWriteStart reads the optional write start (Unix ns) that commands
+// optFence reads the optional fence that PutObject and PutPart commands
 // written since tombstones carry; 0 when absent.
-func optWriteStart(d *dec) int64 {
+func optFence(d *dec) uint64 {
 	if d.err != nil || len(d.b) == 0 {
 		return 0
 	}
-	return int64(d.uvarint())
+	return d.uvarint()
 }
 
-// checkForgotten refuses (ErrChunkCollecting) a write that started at ws
-// (Unix ns; 0: unknown, not checked) and references a chunk that has no
-// record but was forgotten after ws, less ClockSkew, or that started
-// before the oldest tombstone kept.
-func (w *wtx) checkForgotten(chunks []Chunk, ws int64) error {
-	if ws == 0 {
+// checkForgotten refuses (ErrChunkCollecting) a write with the given
+// fence (0: none, not checked) that references a chunk that has no record
+// but was forgotten after the fence, or whose fence is older than the
+// tombstones kept.
+func (w *wtx) checkForgotten(chunks []Chunk, fence uint64) error {
+	if fence == 0 {
 		return nil
 	}
-	start := time.Unix(0, ws).Add(-ClockSkew)
-	tooOld := start.Before(w.now.Add(-TombstoneRetention))
+	horizon := uint64(0)
+	if v := w.tx.Bucket(bRaft).Get(kForgotHorizon); len(v) == 8 {
+		horizon = binary.BigEndian.Uint64(v)
+	}
 	for i := range chunks {
 		c := &chunks[i]
 		if c.Inline() || w.chunks.Get(c.CID) != nil {
 			continue
 		}
 		t := w.forgot.Get(c.CID)
-		if tooOld || (len(t) == 8 && bytes.Compare(t, timeKey(start)) >= 0) {
+		if fence < horizon || (len(t) == 16 && binary.BigEndian.Uint64(t) > fence) {
 			return reject(fmt.Errorf("%w: chunk %x was collected while it was being written: write it again", ErrChunkCollecting, c.CID))
 		}
 	}

@@ -234,9 +234,11 @@ func TestMigrateFormat1(t *testing.T) {
 	}
 }
 
-// TestForgottenWhileWritten: a write whose shards were stored before the
-// collector forgot the same chunk (so they may have been deleted under
-// it) is refused; one that started after is taken.
+// TestForgottenWhileWritten: a write whose fence (the read index of the
+// bucket read it made before storing shards) comes before the collector
+// forgot the same chunk (so its shards may have been deleted under it) is
+// refused; one whose fence comes after is taken. A fence older than the
+// tombstones kept is refused for any chunk with no record.
 func TestForgottenWhileWritten(t *testing.T) {
 	clock := newTestClock()
 	n := newDev(t, func(c *Config) { c.Now = clock.now })
@@ -245,31 +247,45 @@ func TestForgottenWhileWritten(t *testing.T) {
 	must(t, s.PutObject(bg, object("b", "a", "c1")))
 	must(t, s.DeleteObjects(bg, "b", []string{"a"}))
 	clock.add(time.Hour)
-	started := clock.now() // a writer starts storing c1's shards...
-	clock.add(time.Minute)
+	b, err := s.GetBucket(bg, "b") // a writer reads, then stores c1's shards...
+	must(t, err)
+	if b.ReadIndex == 0 {
+		t.Fatal("GetBucket gave no read index")
+	}
 	must(t, s.Collect(bg, [][]byte{cid("c1")}, clock.now()))
 	must(t, s.ForgetGarbage(bg, [][]byte{cid("c1")})) // ...the collector deletes them and forgets c1
-	clock.add(time.Minute)
 
 	obj := object("b", "late", "c1")
-	obj.WriteStart = started.UnixNano()
+	obj.Fence = b.ReadIndex
 	wantErr(t, s.PutObject(bg, obj), ErrChunkCollecting)
 	must(t, s.CreateUpload(bg, &Upload{Bucket: "b", Key: "m", ID: "u"}))
-	wantErr(t, s.PutPart(bg, "b", "m", "u", &Part{Number: 1, ETag: "e", Chunks: chunks("c1"), WriteStart: started.UnixNano()}), ErrChunkCollecting)
+	u, err := s.GetUpload(bg, "b", "m", "u")
+	must(t, err)
+	wantErr(t, s.PutPart(bg, "b", "m", "u", &Part{Number: 1, ETag: "e", Chunks: chunks("c1"), Fence: b.ReadIndex}), ErrChunkCollecting)
+	must(t, s.PutPart(bg, "b", "m", "u", &Part{Number: 1, ETag: "e", Chunks: chunks("c1"), Fence: u.ReadIndex}))
+	must(t, s.AbortUpload(bg, "b", "m", "u"))
 
-	// Written again, after the collection: taken, and WriteStart is not
-	// stored.
-	obj.WriteStart = clock.now().UnixNano()
+	// Written again after a read that follows the collection: taken, and
+	// the fence is not stored.
+	b2, err := s.GetBucket(bg, "b")
+	must(t, err)
+	obj.Fence = b2.ReadIndex
 	must(t, s.PutObject(bg, obj))
 	got, err := s.GetObject(bg, "b", "late")
 	must(t, err)
-	if got.WriteStart != 0 {
-		t.Errorf("WriteStart stored: %d", got.WriteStart)
+	if got.Fence != 0 {
+		t.Errorf("fence stored: %d", got.Fence)
 	}
-	// A write that started before the oldest tombstone kept, of a chunk
-	// with no record, is refused too.
-	old := object("b", "ancient", "c9")
-	old.WriteStart = clock.now().Add(-TombstoneRetention - time.Hour).UnixNano()
-	wantErr(t, s.PutObject(bg, old), ErrChunkCollecting)
+	// Tombstones older than TombstoneRetention are pruned (at the next
+	// forget); a fence from before them is refused for chunks with no
+	// record.
+	must(t, s.PutObject(bg, object("b", "x", "c8")))
+	must(t, s.DeleteObjects(bg, "b", []string{"x"}))
+	clock.add(TombstoneRetention + time.Hour)
+	must(t, s.Collect(bg, [][]byte{cid("c8")}, clock.now()))
+	must(t, s.ForgetGarbage(bg, [][]byte{cid("c8")}))
+	stale := object("b", "ancient", "c9")
+	stale.Fence = b.ReadIndex
+	wantErr(t, s.PutObject(bg, stale), ErrChunkCollecting)
 	checkRefsConsistent(t, s)
 }

@@ -98,6 +98,7 @@ func checkPartNumber(n int) error {
 // being applied.
 type wtx struct {
 	tx      *bolt.Tx
+	index   uint64 // raft index of the entry being applied
 	now     time.Time
 	nowKey  []byte // timeKey(now)
 	buckets *bolt.Bucket

@@ -119,8 +119,10 @@
 //	         a version 2 manifest
 //	garbage  when (Unix ns, 8 bytes BE) chunk CID -> nothing: the garbage
 //	         chunks, oldest first
-//	forgot   chunk CID -> when ForgetGarbage dropped its record (Unix ns,
-//	         8 bytes BE): a tombstone, kept TombstoneRetention
+//	forgot   chunk CID -> the raft index of the ForgetGarbage that dropped its
+//	         record (8 bytes BE), then when (Unix ns, 8 bytes BE): a
+//	         tombstone, kept TombstoneRetention; raft/"forgot-horizon"
+//	         is the highest index of a pruned one
 //	forgot-t when (8 bytes BE) chunk CID -> nothing: the tombstones by time
 //
 // esc(s) is s with each 0x00 byte written 0x00 0xFF, then 0x00 0x01: it
@@ -155,7 +157,7 @@
 // 8 bytes BE), then the op's arguments (uvarints and length-prefixed
 // strings; an object or part travels as its manifest, stored as is). A
 // PutObject or PutPart may end with one more uvarint, the writer's
-// WriteStart (Unix ns), which commands written before tombstones lack. A node
+// Fence (a raft index), which commands written before tombstones lack. A node
 // that meets a command version or op it does not know stops (panics)
 // rather than diverge: upgrade every node before proposing a new command.
 package meta

@@ -391,14 +391,14 @@ func decodePart(v []byte) (*Part, error) {
 func encodeObject(obj *Object) ([]byte, error) {
 	h := *obj
 	h.V = FormatVersion
-	h.Chunks, h.WriteStart = nil, 0
+	h.Chunks, h.Fence = nil, 0
 	return encodeManifest(&h, obj.Chunks)
 }
 
 func encodePart(p *Part) ([]byte, error) {
 	h := *p
 	h.V = FormatVersion
-	h.Chunks, h.WriteStart = nil, 0
+	h.Chunks, h.Fence = nil, 0
 	return encodeManifest(&h, p.Chunks)
 }
 

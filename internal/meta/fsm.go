@@ -231,6 +231,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 			if l.Type != raft.LogCommand {
 				continue
 			}
+			w.index = l.Index
 			err := w.apply(l.Data)
 			var rej rejected
 			switch {
@@ -284,7 +285,9 @@ func (f *fsm) applyOne(l *raft.Log) any {
 			return nil
 		}
 		if l.Type == raft.LogCommand {
-			err := newWtx(tx).apply(l.Data)
+			w := newWtx(tx)
+			w.index = l.Index
+			err := w.apply(l.Data)
 			var rej rejected
 			switch {
 			case err == nil:

@@ -43,13 +43,13 @@ func putObjectCmd(obj *Object, now time.Time) ([]byte, error) {
 	e.str(obj.Bucket)
 	e.str(obj.Key)
 	e.bytes(m)
-	e.uvarint(uint64(max(obj.WriteStart, 0)))
+	e.uvarint(obj.Fence)
 	return e.b, nil
 }
 
 func (w *wtx) putObject(d *dec) error {
 	bucket, key, m := d.str(), d.str(), d.raw()
-	ws := optWriteStart(d)
+	fence := optFence(d)
 	if err := args(d); err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (w *wtx) putObject(d *dec) error {
 	if err != nil {
 		return reject(err)
 	}
-	if err := w.checkForgotten(chunks, ws); err != nil {
+	if err := w.checkForgotten(chunks, fence); err != nil {
 		return err
 	}
 	return w.setObject(objectKey(bucket, key), m, chunks)

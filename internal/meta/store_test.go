@@ -101,6 +101,12 @@ func TestBuckets(t *testing.T) {
 
 	b, err := s.GetBucket(bg, "zeta")
 	must(t, err)
+	applied, err := s.fsm.applied()
+	must(t, err)
+	if b.ReadIndex != applied {
+		t.Errorf("GetBucket's read index %d, applied %d", b.ReadIndex, applied)
+	}
+	b.ReadIndex = 0
 	if want := (&Bucket{V: FormatVersion, Name: "zeta", Created: now}); !reflect.DeepEqual(b, want) {
 		t.Errorf("GetBucket = %+v, want %+v", b, want)
 	}
@@ -192,6 +198,10 @@ func TestUploads(t *testing.T) {
 
 	got, err := s.GetUpload(bg, "b", "big", "u1")
 	must(t, err)
+	if got.ReadIndex == 0 {
+		t.Error("GetUpload gave no read index")
+	}
+	got.ReadIndex = 0
 	want := *u
 	want.V = FormatVersion
 	if !reflect.DeepEqual(got, &want) {

@@ -15,6 +15,9 @@ type Bucket struct {
 	V       int       `json:"v"`
 	Name    string    `json:"name"`
 	Created time.Time `json:"created"`
+	// ReadIndex is, in GetBucket's answer, the last raft index applied
+	// when it was read: a writer's Fence. Not stored.
+	ReadIndex uint64 `json:"read_index,omitempty"`
 }
 
 // Object is an object manifest: everything needed to serve the object's
@@ -33,11 +36,12 @@ type Object struct {
 	// PartSizes lists the part sizes of a multipart object (nil otherwise).
 	PartSizes []int64 `json:"parts,omitempty"`
 	Chunks    []Chunk `json:"chunks"`
-	// WriteStart is when the writer began storing the object's shards
-	// (Unix ns, its clock; 0: not said). PutObject refuses a chunk that
-	// garbage collection forgot after that moment (ErrChunkCollecting):
-	// its shards may have been deleted under the writer. Not stored.
-	WriteStart int64 `json:"wstart,omitempty"`
+	// Fence is the ReadIndex of a read the writer made before it began
+	// storing the object's shards (GetBucket's; 0: none). PutObject
+	// refuses a chunk that garbage collection forgot after that point
+	// (ErrChunkCollecting): its shards may have been deleted under the
+	// writer. Not stored.
+	Fence uint64 `json:"fence,omitempty"`
 }
 
 // Chunk is one chunk of an object, in object order, and the stripe that
@@ -88,6 +92,8 @@ type Upload struct {
 	ContentType string            `json:"ctype,omitempty"`
 	Headers     map[string]string `json:"headers,omitempty"`
 	UserMeta    map[string]string `json:"meta,omitempty"`
+	// ReadIndex is as Bucket's, in GetUpload's answer. Not stored.
+	ReadIndex uint64 `json:"read_index,omitempty"`
 }
 
 // Part is one uploaded part of an upload.
@@ -98,8 +104,8 @@ type Part struct {
 	Size     int64     `json:"size"`
 	Modified time.Time `json:"modified"`
 	Chunks   []Chunk   `json:"chunks"`
-	// WriteStart is as Object's.
-	WriteStart int64 `json:"wstart,omitempty"`
+	// Fence is as Object's (the ReadIndex of GetUpload).
+	Fence uint64 `json:"fence,omitempty"`
 }
 
 // Key is an S3 access key.

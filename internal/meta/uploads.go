@@ -59,7 +59,11 @@ func (s *Store) GetUpload(ctx context.Context, bucket, key, id string) (*Upload,
 		if v == nil {
 			return ErrNoSuchUpload
 		}
-		return decodeJSON(v, u, &u.V)
+		if err := decodeJSON(v, u, &u.V); err != nil {
+			return err
+		}
+		u.ReadIndex = appliedIndex(tx)
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get upload %s/%s %s: %w", bucket, key, id, err)
@@ -87,7 +91,7 @@ func (s *Store) PutPart(ctx context.Context, bucket, key, id string, p *Part) er
 			e.str(id)
 			e.uvarint(uint64(p.Number))
 			e.bytes(m)
-			e.uvarint(uint64(max(p.WriteStart, 0)))
+			e.uvarint(p.Fence)
 			err = s.propose(ctx, e.b)
 		}
 	}
@@ -99,7 +103,7 @@ func (s *Store) PutPart(ctx context.Context, bucket, key, id string, p *Part) er
 
 func (w *wtx) putPart(d *dec) error {
 	bucket, key, id, n, m := d.str(), d.str(), d.str(), d.int(), d.raw()
-	ws := optWriteStart(d)
+	fence := optFence(d)
 	if err := args(d); err != nil {
 		return err
 	}
@@ -112,7 +116,7 @@ func (w *wtx) putPart(d *dec) error {
 		return reject(err)
 	}
 	pk := partKey(uk, n)
-	if err := w.checkForgotten(chunks, ws); err != nil {
+	if err := w.checkForgotten(chunks, fence); err != nil {
 		return err
 	}
 	if err := w.checkReferable(chunks); err != nil {
