@@ -26,8 +26,9 @@ chunk table every 30 s (storaged --heal-interval), at once when the layout
 changes, and when asked (heal kick); its writes are bounded by storaged
 --repair-rate. Any node answers for the leader.
 
-Scrub (re-reading every shard to find rot) and garbage collection are not
-built yet: heal status shows them as not running.`)
+Heal status also shows the storage nodes' scrubs (storectl scrub status
+has each node's) and what garbage collection did: it runs in every heal
+pass, deleting the shards of chunks unreferenced for storaged --gc-grace.`)
 	var o healStatusOptions
 	status := &cobra.Command{
 		Use:   "status",
@@ -35,9 +36,9 @@ built yet: heal status shows them as not running.`)
 		Long: `Show what the latest heal pass found and how far healing has got: the
 stripes by health (healthy, missing 1 ... m shards, unreadable: fewer than k
 left), a progress bar for repair (bytes to rebuild) and rebalance (bytes to
-move), one per draining node (its shards moved off), what waits for a node,
-the rate, and the time to healthy. Scrub and GC are not built yet and show
-as not running.
+move), one per draining node (its shards moved off), the storage nodes'
+scrub, garbage collection, what waits for a node, the rate, and the time to
+healthy.
 
 The figures are the leader's cairn_heal_* metrics (docs/metrics.md). With
 --watch it refreshes every second until the cluster is healthy or you
@@ -75,7 +76,7 @@ func (a *app) runHealStatus(c *cobra.Command, o healStatusOptions) error {
 		if a.json {
 			return a.printJSON(hs)
 		}
-		newScreen(a.stdout).show(healLines(hs))
+		newScreen(a.stdout).show(healLines(hs, a.scrub(ctx, cl)))
 		return nil
 	}
 	scr := newScreen(a.stdout)
@@ -94,7 +95,7 @@ func (a *app) runHealStatus(c *cobra.Command, o healStatusOptions) error {
 			_, err = fmt.Fprintf(a.stdout, "%s\n", b)
 			return hs.Healthy, err
 		}
-		scr.show(append(healLines(hs), "", "Updated "+stamp(time.Now())+"; Ctrl-C to stop watching"))
+		scr.show(append(healLines(hs, a.scrub(c.Context(), cl)), "", "Updated "+stamp(time.Now())+"; Ctrl-C to stop watching"))
 		return hs.Healthy, nil
 	})
 }
@@ -154,4 +155,16 @@ func (a *app) runHealKick(c *cobra.Command) error {
 	}
 	_, err = fmt.Fprintln(a.stdout, "A heal pass starts now (storectl heal status --watch follows it).")
 	return err
+}
+
+// scrub returns the storage nodes' scrub, or nil when they do not answer
+// within the timeout (heal status shows what it has).
+func (a *app) scrub(ctx context.Context, cl *adminapi.Client) *adminapi.Scrub {
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	sc, err := cl.ScrubStatus(ctx)
+	if err != nil {
+		return nil
+	}
+	return sc
 }

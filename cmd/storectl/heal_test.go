@@ -94,6 +94,7 @@ func TestHealStatusCommand(t *testing.T) {
 	s := midway()
 	s.Tally.Draining, s.Tally.DrainingByNode, s.DrainRemaining = 4, map[string]int64{"n2": 4, "n5": 0}, map[string]int64{"n2": 1, "n5": 0}
 	s.FailedShards = 1
+	s.GarbageChunks, s.CollectedChunks, s.StraysDeleted = 7, 30, 2
 	c.Heal.Set(s)
 	x := newCLI(t, c)
 	out := x.ok("heal", "status")
@@ -104,8 +105,8 @@ func TestHealStatusCommand(t *testing.T) {
 		"Rebalance    50% [==============>...............]  2 MiB of 4 MiB moved, 4 shards\n",
 		"Drain        75% [=====================>........]  n2: 3 of 4 shards moved off this pass\n",
 		"Drain       100% [==============================]  n5 holds no shard any stripe references: it can be stopped (then storectl node remove n5)\n",
-		"Scrub       not running (not built yet)\n",
-		"GC          not running (not built yet)\n",
+		"Scrub       idle; not every node has finished a pass yet",
+		"GC          7 garbage chunks to collect; 30 collected and 2 stray shards deleted since the healer started\n",
 		"Waiting:    2 shards wait for a node",
 		"Failed:     1 shards since the healer started",
 		"Rate:       2 MiB/s (limit 64 MiB/s)\n",
@@ -120,7 +121,7 @@ func TestHealStatusCommand(t *testing.T) {
 		t.Fatalf("heal status --json: %+v %v", hs, err)
 	}
 	c.Heal.Set(heal.Status{})
-	if out := x.ok("heal", "status"); !strings.Contains(out, "no pass over the chunk table yet") || !strings.Contains(out, "Scrub:      not running") {
+	if out := x.ok("heal", "status"); !strings.Contains(out, "no pass over the chunk table yet") || !strings.Contains(out, "GC          0 garbage chunks") {
 		t.Fatalf("before a pass:\n%s", out)
 	}
 	if out := x.ok("heal", "kick"); !strings.Contains(out, "A heal pass starts now") {

@@ -135,7 +135,7 @@ func stripesSection(w io.Writer, hs *adminapi.HealStatus, healErr string, m int)
 
 // healLines renders heal status: the pass, the stripes' health, and a
 // progress bar for repair, rebalance and each draining node.
-func healLines(hs *adminapi.HealStatus) []string {
+func healLines(hs *adminapi.HealStatus, sc *adminapi.Scrub) []string {
 	t := &hs.Tally
 	state := "idle"
 	switch {
@@ -147,8 +147,8 @@ func healLines(hs *adminapi.HealStatus) []string {
 	if hs.Passes == 0 {
 		return []string{
 			fmt.Sprintf("Healer:     node %s, %s; no pass over the chunk table yet", hs.Node, state),
-			"Scrub:      not running (not built yet)",
-			"GC:         not running (not built yet)",
+			"Scrub       " + scrubText(sc),
+			"GC          " + gcText(hs),
 		}
 	}
 	health := "healthy"
@@ -182,8 +182,8 @@ func healLines(hs *adminapi.HealStatus) []string {
 		lines = append(lines, "Drain       no node is draining")
 	}
 	lines = append(lines,
-		"Scrub       not running (not built yet)",
-		"GC          not running (not built yet)",
+		"Scrub       "+scrubText(sc),
+		"GC          "+gcText(hs),
 		"",
 	)
 	if t.Waiting > 0 {
@@ -239,4 +239,29 @@ func (s *screen) show(lines []string) {
 	}
 	s.shown = len(lines)
 	_, _ = io.WriteString(s.w, b.String())
+}
+
+// scrubText says what the storage nodes' scrubs are doing: a bar over the
+// passes in progress, or when every shard was last checked.
+func scrubText(sc *adminapi.Scrub) string {
+	if sc == nil {
+		return "no answer from the storage nodes"
+	}
+	found := ""
+	if sc.Corrupt > 0 || sc.Unreadable > 0 {
+		found = fmt.Sprintf("; found %d corrupt (healing rebuilds them), %d unreadable", sc.Corrupt, sc.Unreadable)
+	}
+	if sc.Running > 0 {
+		return fmt.Sprintf("%s  %d of %d nodes scrubbing%s", bar(int64(sc.Progress*1000), 1000), sc.Running, len(sc.Nodes), found)
+	}
+	if sc.CheckedSince.IsZero() {
+		return "idle; not every node has finished a pass yet (storectl scrub start begins one)" + found
+	}
+	return "idle; every shard checked since " + stamp(sc.CheckedSince) + found
+}
+
+// gcText says what garbage collection did.
+func gcText(hs *adminapi.HealStatus) string {
+	return fmt.Sprintf("%d garbage chunks to collect; %d collected and %d stray shards deleted since the healer started",
+		hs.GarbageChunks, hs.CollectedChunks, hs.StraysDeleted)
 }

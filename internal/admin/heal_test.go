@@ -28,6 +28,7 @@ func healing() heal.Status {
 			Waiting: 2, Draining: 4, DrainingByNode: map[string]int64{"n2": 4},
 		},
 		RepairedShards: 5, RepairedBytes: 5 << 20, MovedShards: 1, MovedBytes: 1 << 20, FailedShards: 1,
+		GarbageChunks: 7, CollectedChunks: 30, StraysDeleted: 2,
 		RateLimit: 64 << 20, Rate: 2 << 20, Remaining: 10 << 20, ETA: 5 * time.Second,
 		DrainRemaining: map[string]int64{"n2": 3},
 	}

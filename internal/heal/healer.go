@@ -48,6 +48,7 @@ type Healer struct {
 
 	// Totals since the healer started.
 	repairedShards, movedShards, failedShards atomic.Int64
+	collected, straysDeleted                  atomic.Int64
 	repairedBytes, movedBytes                 atomic.Int64
 }
 
@@ -170,6 +171,7 @@ func (h *Healer) Pass(ctx context.Context) error {
 	h.setStatus(func(s *Status) {
 		s.Scanning = false
 		if err == nil {
+			s.GarbageChunks = int64(len(garbage))
 			s.Passes++
 			s.Healing = true
 			s.Tally = tally
@@ -188,9 +190,12 @@ func (h *Healer) Pass(ctx context.Context) error {
 	if n, err := h.collectGarbage(ctx, garbage); err != nil {
 		return fmt.Errorf("heal: garbage collection: %w", err)
 	} else if n > 0 {
+		h.collected.Add(int64(n))
 		h.cfg.Logger.Info("heal: garbage chunks collected", "chunks", n)
 	}
-	h.collectStrays(ctx, v, inv)
+	if n, _ := h.collectStrays(ctx, v, inv); n > 0 {
+		h.straysDeleted.Add(int64(n))
+	}
 	h.cfg.Logger.Debug("heal: pass done", "stripes", tally.Stripes, "rebuild_shards", tally.RepairShards,
 		"move_shards", tally.RebalanceShards, "took", h.cfg.Now().Sub(started))
 	return nil

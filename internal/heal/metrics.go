@@ -46,11 +46,20 @@ func newHealMetrics(reg prometheus.Registerer, h *Healer) (*healMetrics, error) 
 			return f(&s)
 		})
 	}
+	counterFunc := func(name, help string, f func(s *Status) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts(opts(name, help)), func() float64 {
+			s := h.Status()
+			return f(&s)
+		})
+	}
 	err := metrics.Register(reg, m.passes, m.shards, m.bytes, stripes,
 		gauge("waiting_bytes", "Bytes to rebuild (repair) found by the latest pass.", func(s *Status) float64 { return float64(s.Tally.RepairBytes) }),
 		gauge("rebalance_waiting_bytes", "Bytes to move (rebalance, drain) found by the latest pass.", func(s *Status) float64 { return float64(s.Tally.RebalanceBytes) }),
 		gauge("repair_remaining_bytes", "Bytes of the latest pass's repair not done yet: its waiting bytes less what was rebuilt since.", func(s *Status) float64 { return float64(s.RepairRemaining) }),
 		gauge("rebalance_remaining_bytes", "Bytes of the latest pass's rebalance and drains not done yet.", func(s *Status) float64 { return float64(s.RebalanceRemaining) }),
+		gauge("garbage_chunks", "Garbage chunks the latest pass found old enough to collect (--gc-grace), or being collected.", func(s *Status) float64 { return float64(s.GarbageChunks) }),
+		counterFunc("collected_chunks_total", "Garbage chunks collected: their shards deleted, their records forgotten.", func(s *Status) float64 { return float64(s.CollectedChunks) }),
+		counterFunc("strays_deleted_total", "Shards that no stripe named for --gc-grace, deleted.", func(s *Status) float64 { return float64(s.StraysDeleted) }),
 		gauge("waiting_shards", "Shards whose repair cannot start yet (node down within its grace, or too few shards left).", func(s *Status) float64 { return float64(s.Tally.Waiting) }),
 		gauge("draining_shards", "Shards still on draining nodes at the latest pass.", func(s *Status) float64 { return float64(s.Tally.Draining) }),
 		gauge("rate_bytes_per_second", "Bytes per second written by repair and rebalance over the last 10 s.", func(s *Status) float64 { return s.Rate }),

@@ -88,6 +88,14 @@ type Status struct {
 	MovedBytes     int64 `json:"moved_bytes"`
 	FailedShards   int64 `json:"failed_shards"`
 
+	// Garbage collection: the garbage chunks the latest pass found old
+	// enough to collect (or being collected), and since the healer
+	// started, the chunks collected (their shards deleted, their records
+	// forgotten) and the stray shards deleted.
+	GarbageChunks   int64 `json:"garbage_chunks"`
+	CollectedChunks int64 `json:"collected_chunks"`
+	StraysDeleted   int64 `json:"strays_deleted"`
+
 	// RateLimit is the configured bound, bytes per second (0: none).
 	RateLimit int64 `json:"rate_limit"`
 	// Rate is the bytes per second written over the last few seconds.
@@ -133,6 +141,8 @@ func (h *Healer) Status() Status {
 	s.MovedShards = h.movedShards.Load()
 	s.MovedBytes = h.movedBytes.Load()
 	s.FailedShards = h.failedShards.Load()
+	s.CollectedChunks = h.collected.Load()
+	s.StraysDeleted = h.straysDeleted.Load()
 	s.RateLimit = h.cfg.Rate
 	s.Rate = h.rate()
 	s.RepairRemaining = max(0, s.Tally.RepairBytes-(h.repairedBytes.Load()-h.repairedAtScan.Load()))

@@ -37,6 +37,13 @@ type HealStatus struct {
 	MovedBytes     int64 `json:"moved_bytes"`
 	FailedShards   int64 `json:"failed_shards"`
 
+	// Garbage collection: garbage chunks the latest pass found old enough
+	// to collect, and since the healer started, chunks collected and
+	// stray shards deleted.
+	GarbageChunks   int64 `json:"garbage_chunks"`
+	CollectedChunks int64 `json:"collected_chunks"`
+	StraysDeleted   int64 `json:"strays_deleted"`
+
 	// RateLimit bounds what repair and rebalance write, bytes per second
 	// (storaged --repair-rate; 0: no bound). Rate is what they wrote over
 	// the last 10 seconds.
