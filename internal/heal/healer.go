@@ -303,6 +303,9 @@ func (h *Healer) scan(ctx context.Context, v *view, inv *inventory) (*queue, []g
 			orig, err := h.stripeNodes(ctx, v, c)
 			if err != nil {
 				h.cfg.Logger.Warn("heal: stripe without placement", "chunk", cidString(c.CID), "err", err)
+				for _, s := range c.Stripe.Shards {
+					inv.protect(s) // wherever they are, they are no strays
+				}
 				continue
 			}
 			cur, lost := orig, false

@@ -70,6 +70,14 @@ func (inv *inventory) claim(node string, shard []byte) {
 	}
 }
 
+// protect claims a shard on every node: its stripe's nodes are unknown
+// this pass, so no copy of it may be taken for a stray.
+func (inv *inventory) protect(shard []byte) {
+	for _, set := range inv.held {
+		delete(set, string(shard))
+	}
+}
+
 // strayKey names a shard on a node.
 type strayKey struct{ node, shard string }
 
