@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -86,6 +87,27 @@ func (c *testCluster) waitHealthy(ctx context.Context, limit time.Duration, what
 			return fmt.Errorf("not yet: %s", h)
 		}
 		return nil
+	})
+	return last
+}
+
+// healNow kicks healing until two passes that began after the call have
+// run and the last found every stripe healthy, within limit: for clusters
+// whose heal interval is the default.
+func (c *testCluster) healNow(ctx context.Context, limit time.Duration, what string) healState {
+	c.t.Helper()
+	var last healState
+	start := c.passes(ctx)
+	waitFor(c.t, limit, what, func() error {
+		h, err := c.heal(ctx)
+		if err != nil {
+			return err
+		}
+		last = h
+		if h.passes >= start+2 && h.allHealthy() {
+			return nil
+		}
+		return errors.Join(fmt.Errorf("not yet: %s", h), c.admin(c.leader(ctx)).Kick(ctx))
 	})
 	return last
 }

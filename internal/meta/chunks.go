@@ -187,6 +187,8 @@ func (w *wtx) addRefs(chunks []Chunk) error {
 		switch {
 		case !ok:
 			r = chunkRecord{size: c.Size, stripe: c.Stripe}
+		default:
+			r.stripe.Nodes = fillStoredNowhere(r.stripe, c.Stripe)
 		case r.state == ChunkGarbage:
 			if err := w.garbage.Delete(garbageKey(r.since, c.CID)); err != nil {
 				return err
@@ -201,6 +203,24 @@ func (w *wtx) addRefs(chunks []Chunk) error {
 		}
 	}
 	return nil
+}
+
+// fillStoredNowhere returns rec's nodes with each shard it records as
+// stored nowhere ("") taken from w, a writer's stripe of the same chunk
+// coded alike (the same shards), where w stored it: the writer stored
+// those shards durably before it proposed the write.
+func fillStoredNowhere(rec, w Stripe) []string {
+	if rec.Nodes == nil || len(w.Nodes) != len(rec.Nodes) || rec.K != w.K || rec.M != w.M ||
+		len(rec.Shards) != len(w.Shards) || !slices.Contains(rec.Nodes, "") {
+		return rec.Nodes
+	}
+	out := slices.Clone(rec.Nodes)
+	for i := range out {
+		if out[i] == "" && w.Nodes[i] != "" && bytes.Equal(rec.Shards[i], w.Shards[i]) {
+			out[i] = w.Nodes[i]
+		}
+	}
+	return out
 }
 
 // releaseRefs drops one reference to each chunk. Call it after addRefs for

@@ -30,14 +30,16 @@ func TestChunkTableStripes(t *testing.T) {
 	must(t, s.PutObject(bg, obj))
 
 	// A second writer of the same chunk, placed elsewhere: the record keeps
-	// the first stripe.
+	// the first stripe, but for the shard it stored nowhere, which the
+	// second writer stored.
 	obj2 := object("b", "b", "c1")
 	obj2.Chunks[0] = withNodes(obj2.Chunks[0], "x1", "x2", "x3", "x4", "x5", "x6")
 	must(t, s.PutObject(bg, obj2))
 	got, err := s.GetObject(bg, "b", "b")
 	must(t, err)
+	first = []string{"n1", "n2", "n3", "n4", "n5", "x6"}
 	if !slices.Equal(got.Chunks[0].Stripe.Nodes, first) {
-		t.Fatalf("second object reads nodes %q, want the recorded %q", got.Chunks[0].Stripe.Nodes, first)
+		t.Fatalf("second object reads nodes %q, want %q", got.Chunks[0].Stripe.Nodes, first)
 	}
 
 	moved := []string{"n1", "n2", "n3", "n4", "n5", "n6"}
@@ -288,4 +290,26 @@ func TestForgottenWhileWritten(t *testing.T) {
 	stale.Fence = b.ReadIndex
 	wantErr(t, s.PutObject(bg, stale), ErrChunkCollecting)
 	checkRefsConsistent(t, s)
+}
+
+// TestWriteFillsStoredNowhere: a chunk written again, its shards stored
+// anew, fills the shards its record says are stored nowhere (a reader
+// found them missing), and keeps the others where they are.
+func TestWriteFillsStoredNowhere(t *testing.T) {
+	n := newDev(t, nil)
+	s := n.s
+	must(t, s.CreateBucket(bg, "b", time.Now()))
+	first := object("b", "a", "c1")
+	first.Chunks[0] = withNodes(first.Chunks[0], "n1", "n2", "n3", "n4", "n5", "n6")
+	must(t, s.PutObject(bg, first))
+	lost := []string{"n1", "", "n3", "", "n5", "n6"}
+	must(t, s.SetStripeNodes(bg, cid("c1"), first.Chunks[0].Stripe.Nodes, lost, 1))
+	again := object("b", "b", "c1")
+	again.Chunks[0] = withNodes(again.Chunks[0], "x1", "x2", "x3", "x4", "x5", "")
+	must(t, s.PutObject(bg, again))
+	ci, err := s.Chunk(bg, cid("c1"))
+	must(t, err)
+	if want := []string{"n1", "x2", "n3", "x4", "n5", "n6"}; !slices.Equal(ci.Stripe.Nodes, want) {
+		t.Fatalf("nodes after the second write %q, want %q", ci.Stripe.Nodes, want)
+	}
 }
