@@ -184,11 +184,12 @@ func (w *wtx) addRefs(chunks []Chunk) error {
 		if err != nil {
 			return err
 		}
+		if ok {
+			r.stripe.Nodes = fillStoredNowhere(r.stripe, c.Stripe)
+		}
 		switch {
 		case !ok:
 			r = chunkRecord{size: c.Size, stripe: c.Stripe}
-		default:
-			r.stripe.Nodes = fillStoredNowhere(r.stripe, c.Stripe)
 		case r.state == ChunkGarbage:
 			if err := w.garbage.Delete(garbageKey(r.since, c.CID)); err != nil {
 				return err
