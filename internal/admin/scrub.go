@@ -31,34 +31,46 @@ func (s *Server) storageNodes(ctx context.Context) []adminapi.Node {
 func (s *Server) scrubStatus(ctx context.Context) (*adminapi.Scrub, error) {
 	nodes := s.storageNodes(ctx)
 	out := &adminapi.Scrub{Nodes: make([]adminapi.NodeScrub, len(nodes))}
+	for i, n := range nodes {
+		out.Nodes[i] = adminapi.NodeScrub{Node: n.ID, Zone: n.Zone, Down: n.Down}
+	}
+	s.forLiveNodes(ctx, nodes, func(i int, ctx context.Context, nc NodeClient) error {
+		st, err := nc.ScrubStatus(ctx)
+		if err == nil {
+			out.Nodes[i].Scrub = wireScrub(st)
+		}
+		return err
+	}, func(i int, err error) { out.Nodes[i].Error = err.Error() })
+	summarizeScrub(out)
+	return out, nil
+}
+
+// forLiveNodes calls f for each node that is not down, at most fanOut at
+// once, with its client and a context bounded by the call timeout; fail
+// gets the error of a node whose client or call failed. It returns when
+// every call has.
+func (s *Server) forLiveNodes(ctx context.Context, nodes []adminapi.Node,
+	f func(i int, ctx context.Context, nc NodeClient) error, fail func(i int, err error)) {
 	var g errgroup.Group
 	g.SetLimit(fanOut)
 	for i, n := range nodes {
-		ns := &out.Nodes[i]
-		*ns = adminapi.NodeScrub{Node: n.ID, Zone: n.Zone, Down: n.Down}
 		if n.Down {
 			continue
 		}
 		g.Go(func() error {
 			nc, err := s.cfg.Nodes(n.ID)
-			if err != nil {
-				ns.Error = err.Error()
-				return nil
+			if err == nil {
+				cctx, cancel := s.call(ctx)
+				err = f(i, cctx, nc)
+				cancel()
 			}
-			cctx, cancel := s.call(ctx)
-			defer cancel()
-			st, err := nc.ScrubStatus(cctx)
 			if err != nil {
-				ns.Error = err.Error()
-				return nil
+				fail(i, err)
 			}
-			ns.Scrub = wireScrub(st)
 			return nil
 		})
 	}
 	_ = g.Wait()
-	summarizeScrub(out)
-	return out, nil
 }
 
 // summarizeScrub fills in the summary of the nodes' scrubs.
@@ -106,35 +118,16 @@ func summarizeScrub(sc *adminapi.Scrub) {
 func (s *Server) scrubStart(ctx context.Context) (*adminapi.ScrubStart, error) {
 	nodes := s.storageNodes(ctx)
 	out := &adminapi.ScrubStart{Nodes: make([]adminapi.ScrubStarted, len(nodes))}
-	var g errgroup.Group
-	g.SetLimit(fanOut)
 	for i, n := range nodes {
-		ns := &out.Nodes[i]
-		*ns = adminapi.ScrubStarted{Node: n.ID, Zone: n.Zone, Down: n.Down}
-		if n.Down {
-			continue
-		}
-		g.Go(func() error {
-			nc, err := s.cfg.Nodes(n.ID)
-			if err != nil {
-				ns.Error = err.Error()
-				return nil
-			}
-			cctx, cancel := s.call(ctx)
-			defer cancel()
-			started, _, err := nc.StartScrub(cctx)
-			switch {
-			case err != nil:
-				ns.Error = err.Error()
-			case started:
-				ns.Started = true
-			default:
-				ns.Running = true
-			}
-			return nil
-		})
+		out.Nodes[i] = adminapi.ScrubStarted{Node: n.ID, Zone: n.Zone, Down: n.Down}
 	}
-	_ = g.Wait()
+	s.forLiveNodes(ctx, nodes, func(i int, ctx context.Context, nc NodeClient) error {
+		started, _, err := nc.StartScrub(ctx)
+		if err == nil {
+			out.Nodes[i].Started, out.Nodes[i].Running = started, !started
+		}
+		return err
+	}, func(i int, err error) { out.Nodes[i].Error = err.Error() })
 	started := 0
 	for _, n := range out.Nodes {
 		if n.Started {

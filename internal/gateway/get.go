@@ -343,7 +343,7 @@ func (g *Gateway) recoverChunk(ctx context.Context, id cid.Cid, c meta.Chunk, co
 	}
 	tries := 0
 	var found []byte
-	forSubsets(len(avail), st.K, func(set []int) bool {
+	erasure.ForSubsets(len(avail), st.K, func(set []int) bool {
 		if tries++; tries > maxRecoverTries || ctx.Err() != nil {
 			return false
 		}
@@ -379,31 +379,6 @@ func (g *Gateway) recoverChunk(ctx context.Context, id cid.Cid, c meta.Chunk, co
 		}
 	}
 	return found, nil
-}
-
-// forSubsets calls f with each k-element subset of {0, …, n-1}, as sorted
-// indices in lexicographic order, until f returns false.
-func forSubsets(n, k int, f func(set []int) bool) {
-	if k > n || k <= 0 {
-		return
-	}
-	set := make([]int, k)
-	for i := range set {
-		set[i] = i
-	}
-	for f(set) {
-		i := k - 1
-		for i >= 0 && set[i] == n-k+i {
-			i--
-		}
-		if i < 0 {
-			return
-		}
-		set[i]++
-		for j := i + 1; j < k; j++ {
-			set[j] = set[j-1] + 1
-		}
-	}
 }
 
 // shardDests returns where each shard of a stripe is to be read: data

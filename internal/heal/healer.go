@@ -249,24 +249,23 @@ func (h *Healer) view(ctx context.Context) (*view, error) {
 // says, or for a stripe that records none, where its layout version placed
 // it.
 func (h *Healer) stripeNodes(ctx context.Context, v *view, c *meta.ChunkInfo) ([]string, error) {
-	st := &c.Stripe
-	if st.Nodes != nil {
-		return st.Nodes, nil
-	}
-	r, ok := v.old[st.Layout]
-	if !ok {
+	return layout.StripeNodes(&c.Stripe, c.CID, func(version uint64) (*placement.Ring, error) {
+		if r, ok := v.old[version]; ok {
+			return r, nil
+		}
 		lctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
-		l, err := h.cfg.Meta.LayoutVersion(lctx, st.Layout)
+		l, err := h.cfg.Meta.LayoutVersion(lctx, version)
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("layout version %d: %w", st.Layout, err)
+			return nil, fmt.Errorf("layout version %d: %w", version, err)
 		}
-		if r, err = layout.Ring(l); err != nil {
+		r, err := layout.Ring(l)
+		if err != nil {
 			return nil, err
 		}
-		v.old[st.Layout] = r
-	}
-	return r.Place(c.CID, st.K+st.M)
+		v.old[version] = r
+		return r, nil
+	})
 }
 
 // pageSize is how many chunk records a scan reads at once.

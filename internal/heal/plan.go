@@ -20,12 +20,6 @@ const (
 	NodeDraining
 )
 
-// Health classes of a stripe, as storectl status shows them.
-const (
-	// Unreadable: fewer than K shards available.
-	Unreadable = -1
-)
-
 // Plan is what a stripe needs: computed from where its shards are and
 // where the current layout wants them, without I/O (planStripe).
 type Plan struct {

@@ -31,8 +31,8 @@ func (h *Healer) heal(ctx context.Context, v *view, w work) error {
 	n := st.K + st.M
 	names := make([]cid.Cid, n)
 	for i := range names {
-		if names[i], err = shardName(chunkID, st, i); err != nil {
-			return err
+		if names[i], err = cid.Cast(st.Shards[i]); err != nil {
+			return fmt.Errorf("shard %d CID: %w", i, err)
 		}
 	}
 	// The record changes only where a shard was written: a shard its
@@ -117,17 +117,6 @@ func (h *Healer) heal(ctx context.Context, v *view, w work) error {
 		}
 	}
 	return nil
-}
-
-// shardName is the CID shard i of the chunk's stripe is stored under: a
-// shard name (erasure.ShardName) for stripes written since shards are
-// named, the recorded content CID for older ones.
-func shardName(chunk cid.Cid, st *meta.Stripe, i int) (cid.Cid, error) {
-	id, err := cid.Cast(st.Shards[i])
-	if err != nil {
-		return cid.Undef, fmt.Errorf("shard %d CID: %w", i, err)
-	}
-	return id, nil
 }
 
 // decode reads K available shards (data shards first, more when one
@@ -225,56 +214,32 @@ func (h *Healer) decode(ctx context.Context, v *view, c *meta.ChunkInfo, cur []s
 		}
 	}
 	tried := 0
-	for set := range subsets(have, st.K) {
+	var good [][]byte
+	erasure.ForSubsets(len(have), st.K, func(set []int) bool {
 		if tried == maxSubsets {
-			break
+			return false
 		}
 		tried++
 		sub := make([][]byte, n)
-		for _, i := range set {
-			sub[i] = got[i]
+		for _, j := range set {
+			sub[have[j]] = got[have[j]]
 		}
 		if shards, ok, err := try(sub); err == nil && ok {
+			good = shards
 			h.cfg.Logger.Warn("heal: a node returned wrong bytes for a shard; rebuilt from the others",
-				"chunk", cidString(c.CID), "good_set", set)
-			return shards, nil
+				"chunk", cidString(c.CID))
+			return false
 		}
+		return true
+	})
+	if good != nil {
+		return good, nil
 	}
 	return nil, fmt.Errorf("no set of %d shards decodes to the chunk (%d tried)", st.K, tried)
 }
 
 // maxSubsets bounds the sets of K shards decode tries.
 const maxSubsets = 256
-
-// subsets yields the k-element subsets of s, in lexicographic order.
-func subsets(s []int, k int) func(yield func([]int) bool) {
-	return func(yield func([]int) bool) {
-		idx := make([]int, k)
-		for i := range idx {
-			idx[i] = i
-		}
-		for k <= len(s) {
-			set := make([]int, k)
-			for i, j := range idx {
-				set[i] = s[j]
-			}
-			if !yield(set) {
-				return
-			}
-			i := k - 1
-			for i >= 0 && idx[i] == len(s)-k+i {
-				i--
-			}
-			if i < 0 {
-				return
-			}
-			idx[i]++
-			for j := i + 1; j < k; j++ {
-				idx[j] = idx[j-1] + 1
-			}
-		}
-	}
-}
 
 func mustCID(b []byte) cid.Cid {
 	c, err := cid.Cast(b)

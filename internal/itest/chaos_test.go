@@ -4,9 +4,6 @@ package itest
 
 import (
 	"context"
-	"crypto/sha256"
-	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -15,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/minio/minio-go/v7"
 )
 
 // chaosRounds is how many kills TestChaos makes: CAIRN_CHAOS_ROUNDS, or
@@ -42,11 +37,7 @@ func chaosRounds(t *testing.T) int {
 func TestChaos(t *testing.T) {
 	rounds := chaosRounds(t)
 	c := newTestCluster(t, nil)
-	for _, n := range c.nodes {
-		if n.meta {
-			n.extra = append(n.extra, "--heal-interval", "2s")
-		}
-	}
+	c.healEvery("2s")
 	ctx := ctxT(t)
 	c.bringUp(ctx)
 	seed := uint64(time.Now().UnixNano())
@@ -54,62 +45,18 @@ func TestChaos(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	base := c.putObjects(ctx, c.nodes[0], "chaos-base", seed, clusterSizes(rng)[:60])
 
-	var (
-		mu    sync.Mutex
-		acked = append([]clusterObject(nil), base...)
-		stop  = make(chan struct{})
-		done  sync.WaitGroup
-	)
 	gws := []*clusterNode{c.nodes[0], c.nodes[2], c.nodes[4]}
-	for w := range 2 {
-		done.Add(1)
-		go func() {
-			defer done.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				gw := gws[(i+w)%len(gws)]
-				if !gw.reachable() {
-					time.Sleep(50 * time.Millisecond)
-					continue
-				}
-				o := clusterObject{key: fmt.Sprintf("chaos/%d-%05d", w, i), seed: seed + uint64(w)<<32 + uint64(i),
-					size: []int64{100, 70_000, 1_500_000, 3*MiB + 7}[i%4]}
-				h := sha256.New()
-				wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-				_, err := c.s3(gw).PutObject(wctx, clusterBucket, o.key, io.TeeReader(newPayload(o.seed, o.size), h), o.size, minio.PutObjectOptions{})
-				cancel()
-				if err == nil {
-					copy(o.sum[:], h.Sum(nil))
-					mu.Lock()
-					acked = append(acked, o)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	stopWriters := sync.OnceFunc(func() { close(stop); done.Wait() })
-	defer stopWriters()
+	ws := c.startWriters(ctx, "chaos", seed, 2, 20*time.Second, func() []*clusterNode { return gws },
+		func(i int) int64 { return []int64{100, 70_000, 1_500_000, 3*MiB + 7}[i%4] })
+	defer ws.Stop()
 
 	// A node joins: healing rebalances towards it all through the kills.
 	c.addNode("zone-b")
-	join := func(n *clusterNode) []string {
-		var j []string
-		for _, o := range c.nodes {
-			if o != n {
-				j = append(j, o.gossip)
-			}
-		}
-		return j
-	}
 	bricking := rng.IntN(rounds)
 	for round := range rounds {
 		if round == bricking {
 			t.Logf("round %d: the raft-wal sequence", round)
-			c.truncateAndKillAgain(t, ctx, join)
+			c.truncateAndKillAgain(t, ctx)
 			continue
 		}
 		n := c.nodes[rng.IntN(len(c.nodes))]
@@ -117,13 +64,10 @@ func TestChaos(t *testing.T) {
 		t.Logf("round %d: SIGKILL %s (meta %v), back after %v", round, n.name, n.meta, down)
 		n.kill()
 		time.Sleep(down)
-		c.start(n, join(n))
+		c.start(n, c.joinOthers(n))
 		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
 	}
-	stopWriters()
-	mu.Lock()
-	all := append([]clusterObject(nil), acked...)
-	mu.Unlock()
+	all := append(base, ws.Stop()...)
 	t.Logf("%d objects acknowledged", len(all))
 	if len(all) <= len(base) {
 		t.Fatal("no write was acknowledged during the kills")
@@ -141,7 +85,7 @@ func TestChaos(t *testing.T) {
 // again at once; then it must start. Under load the leader may step down
 // before it appends anything: the sequence is tried again then, up to
 // five times.
-func (c *testCluster) truncateAndKillAgain(t *testing.T, ctx context.Context, join func(*clusterNode) []string) {
+func (c *testCluster) truncateAndKillAgain(t *testing.T, ctx context.Context) {
 	t.Helper()
 	for attempt := 1; attempt <= 5; attempt++ {
 		lead := c.leader(ctx)
@@ -181,7 +125,7 @@ func (c *testCluster) truncateAndKillAgain(t *testing.T, ctx context.Context, jo
 			n.signal(syscall.SIGCONT)
 		}
 		c.leader(ctx)
-		c.start(lead, join(lead))
+		c.start(lead, c.joinOthers(lead))
 		truncated := false
 		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 			if strings.Count(readLog(lead), "clearing log suffix") > before {
@@ -194,7 +138,7 @@ func (c *testCluster) truncateAndKillAgain(t *testing.T, ctx context.Context, jo
 			continue
 		}
 		lead.kill()
-		c.start(lead, join(lead))
+		c.start(lead, c.joinOthers(lead))
 		return
 	}
 	t.Fatal("in five attempts no killed leader had an uncommitted tail: the raft-wal sequence did not run")

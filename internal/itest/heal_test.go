@@ -128,13 +128,9 @@ func (c *testCluster) passes(ctx context.Context) float64 {
 // would be gone.
 func TestHealRepair(t *testing.T) {
 	c := newTestCluster(t, nil)
-	for _, n := range c.nodes {
-		if n.meta {
-			// A short grace, so that the test sees it run out; healing
-			// passes every few seconds.
-			n.extra = append(n.extra, "--grace", "6s", "--heal-interval", "2s")
-		}
-	}
+	// A short grace, so that the test sees it run out; healing passes
+	// every few seconds.
+	c.healEvery("2s", "--grace", "6s")
 	ctx := ctxT(t)
 	c.bringUp(ctx)
 	seed := uint64(time.Now().UnixNano())
@@ -348,11 +344,7 @@ func (c *testCluster) addNode(zone string) *clusterNode {
 // record says.
 func TestHealRebalance(t *testing.T) {
 	c := newTestCluster(t, nil)
-	for _, n := range c.nodes {
-		if n.meta {
-			n.extra = append(n.extra, "--heal-interval", "2s")
-		}
-	}
+	c.healEvery("2s")
 	ctx := ctxT(t)
 	c.bringUp(ctx)
 	seed := uint64(time.Now().UnixNano())
@@ -480,11 +472,7 @@ func (c *testCluster) tryObjects(ctx context.Context, gw *clusterNode, objs []cl
 // stripe names it, and SIGKILLing it loses nothing.
 func TestHealDrain(t *testing.T) {
 	c := newTestCluster(t, nil)
-	for _, n := range c.nodes {
-		if n.meta {
-			n.extra = append(n.extra, "--heal-interval", "2s")
-		}
-	}
+	c.healEvery("2s")
 	ctx := ctxT(t)
 	c.bringUp(ctx)
 	seed := uint64(time.Now().UnixNano())

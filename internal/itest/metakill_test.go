@@ -3,16 +3,9 @@
 package itest
 
 import (
-	"context"
-	"crypto/sha256"
-	"fmt"
-	"io"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/minio/minio-go/v7"
 )
 
 // TestMetaKillRestart SIGKILLs metadata nodes under writes in the sequence
@@ -30,61 +23,9 @@ func TestMetaKillRestart(t *testing.T) {
 	ctx := ctxT(t)
 	c.bringUp(ctx)
 
-	var (
-		mu    sync.Mutex
-		acked []clusterObject
-		stop  = make(chan struct{})
-		done  = make(chan struct{})
-	)
-	// Writers on every gateway: whichever runs keeps the log growing, so
-	// that a killed leader has appended entries no follower has yet.
-	go func() {
-		defer close(done)
-		var wg sync.WaitGroup
-		for w := range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					gws := c.gateways()
-					if len(gws) == 0 {
-						time.Sleep(50 * time.Millisecond)
-						continue
-					}
-					gw := gws[(i+w)%len(gws)]
-					o := clusterObject{key: fmt.Sprintf("meta-kill/%d-%05d", w, i), seed: uint64(w)<<32 | uint64(i), size: int64(i*7919) % 20000}
-					h := sha256.New()
-					wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-					_, err := c.s3(gw).PutObject(wctx, clusterBucket, o.key, io.TeeReader(newPayload(o.seed, o.size), h), o.size, minio.PutObjectOptions{})
-					cancel()
-					if err == nil {
-						copy(o.sum[:], h.Sum(nil))
-						mu.Lock()
-						acked = append(acked, o)
-						mu.Unlock()
-					}
-				}
-			}()
-		}
-		wg.Wait()
-	}()
-	stopWriters := sync.OnceFunc(func() { close(stop); <-done })
-	defer stopWriters()
-
-	join := func(n *clusterNode) []string {
-		var j []string
-		for _, o := range c.nodes {
-			if o != n {
-				j = append(j, o.gossip)
-			}
-		}
-		return j
-	}
+	// Writers on every gateway: whichever runs keeps the log growing.
+	ws := c.startWriters(ctx, "meta-kill", 0, 4, 10*time.Second, c.gateways, func(i int) int64 { return int64(i*7919) % 20000 })
+	defer ws.Stop()
 
 	premise := false
 	for round := 0; round < rounds; round++ {
@@ -94,24 +35,21 @@ func TestMetaKillRestart(t *testing.T) {
 		// has; it is killed, the new leader overwrites them, it restarts
 		// and truncates them (checked: raft's "clearing log suffix"), and
 		// is killed again at once (see truncateAndKillAgain).
-		c.truncateAndKillAgain(t, ctx, join)
+		c.truncateAndKillAgain(t, ctx)
 		premise = true
 		// And a follower, killed and restarted at once.
 		for _, n := range c.metaNodes() {
 			if n != c.leader(ctx) {
 				n.kill()
-				c.start(n, join(n))
+				c.start(n, c.joinOthers(n))
 				break
 			}
 		}
 	}
-	stopWriters()
+	all := ws.Stop()
 	if !premise {
 		t.Fatal("no round ran")
 	}
-	mu.Lock()
-	all := append([]clusterObject(nil), acked...)
-	mu.Unlock()
 	if len(all) < 20 {
 		t.Fatalf("only %d writes acknowledged", len(all))
 	}

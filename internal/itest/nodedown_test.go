@@ -30,9 +30,7 @@ import (
 func TestPutWhileANodeIsDown(t *testing.T) {
 	const limit = 30 * time.Second
 	c := newShapedCluster(t, threeNodes(), nil)
-	for _, n := range c.nodes {
-		n.extra = append(n.extra, "--heal-interval", "2s")
-	}
+	c.healEvery("2s")
 	ctx := ctxT(t)
 	c.bringUp(ctx)
 	seed := uint64(time.Now().UnixNano())

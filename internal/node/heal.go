@@ -32,12 +32,7 @@ func startHealer(ctx context.Context, wg *sync.WaitGroup, cfg Config, ms *meta.S
 		if _, ok := nodes.local.get(id); ok {
 			return true // a store of this process is up whatever gossip says
 		}
-		for _, m := range members.Members() {
-			if m.ID == id {
-				return m.Status == cluster.StatusAlive
-			}
-		}
-		return false
+		return members.Alive(id)
 	}
 	hc.Leader = func() bool { return ms.Raft().State() == raft.Leader }
 	if cfg.RepairRate != 0 {
