@@ -9,8 +9,10 @@
 // # A pass
 //
 // Healer.Pass reads the current layout and gossip's view of the nodes
-// (Config.Alive), then every live chunk record, and plans each stripe
-// without I/O (planStripe):
+// (Config.Alive), lists what every live storage node holds (its
+// inventory; a shard a record names on a node whose inventory lacks it is
+// missing once the node, asked, says so), then reads every chunk record
+// and plans each live stripe without I/O (planStripe):
 //
 //   - a shard stored nowhere ("" in the record) or on a node that left the
 //     layout is lost: it is rebuilt from any K available shards, checked
@@ -31,6 +33,18 @@
 // The stripes with work are then healed, those with the fewest available
 // shards first (at most Config.MaxQueue per pass), Config.Concurrency at a
 // time, their writes bounded to Config.Rate bytes per second.
+//
+// The pass then collects garbage: chunks unreferenced for Config.GCGrace
+// are fenced (meta's Collect, which refuses a write that references them),
+// their shards deleted, and their records forgotten. Last, the shards the
+// inventories listed that no record named: one that a live stripe lacks
+// at its recorded node is adopted (the record names this node for it);
+// the others are strays, deleted once unnamed for GCGrace (a PUT in
+// flight has shards it has not recorded yet). Shards that are not shard
+// names are never deleted as strays.
+//
+// Readers report what they found missing or wrong to a Reporter, which
+// marks the shard as stored nowhere, for the next pass to rebuild.
 //
 // # Crash safety
 //

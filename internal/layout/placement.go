@@ -40,8 +40,10 @@ func Nodes(l *meta.Layout) []placement.Node {
 }
 
 // Ring returns the placement ring of l: Nodes(l) under l's placement key.
-// Shard i of a stripe placed under l lives on Ring(l).Place(chunk CID,
-// k+m)[i] (docs/format.md, Placement). Build it once per layout version;
+// Ring(l).Place(chunk CID, k+m) is where l wants a stripe's shards; a
+// stripe that records no nodes has shard i on its [i] under the layout it
+// was placed under (StripeNodes; docs/format.md, Placement). Build it once
+// per layout version;
 // the ring is immutable and safe for concurrent use.
 //
 // Errors, naming l's version and wrapping placement's:
