@@ -68,6 +68,12 @@ type seen struct {
 	since  time.Time
 }
 
+// GossipKey derives the gossip key from the cluster secret: what a node
+// that does not hold the secret is given to take part in membership.
+func GossipKey(secret []byte) ([]byte, error) {
+	return nodeauth.DeriveKey(secret, "gossip")
+}
+
 // Start creates this node's serf agent, bound to cfg.BindAddr, and, if
 // cfg.Join is set, joins the cluster through them, retrying for up to
 // cfg.JoinTimeout when no address answers (see Config.JoinTimeout): Start
@@ -78,9 +84,12 @@ func Start(cfg Config) (*Cluster, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	key, err := nodeauth.DeriveKey(cfg.Secret, "gossip")
-	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
+	key := cfg.GossipKey
+	if cfg.Secret != nil {
+		var err error
+		if key, err = GossipKey(cfg.Secret); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
 	}
 	logger := cfg.Logger
 	if logger == nil {

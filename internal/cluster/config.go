@@ -89,8 +89,14 @@ type Config struct {
 	// Secret is the cluster secret, at least 16 bytes. The gossip key is
 	// derived from it (nodeauth.DeriveKey(Secret, "gossip")): all gossip,
 	// UDP and TCP, is encrypted and authenticated with AES-256-GCM, and a
-	// process without the secret can neither join nor read it. Required.
+	// process without the secret can neither join nor read it. A node
+	// that does not hold the secret (a contributor's storage node) gives
+	// GossipKey instead, the same derived key handed to it when it
+	// enrolled. One of the two is required.
 	Secret []byte
+	// GossipKey is the 32-byte gossip key itself (GossipKey(secret)),
+	// used when Secret is nil.
+	GossipKey []byte
 
 	// Logger receives serf's and memberlist's logs, adapted to structured
 	// records (attribute "lib": "serf" or "memberlist"): their errors at
@@ -211,7 +217,10 @@ func (c *Config) Validate() error {
 	if c.JoinTimeout < 0 {
 		bad("JoinTimeout %v is negative", c.JoinTimeout)
 	}
-	if len(c.Secret) < 16 {
+	switch {
+	case c.Secret == nil && len(c.GossipKey) != 32:
+		bad("GossipKey: want 32 bytes (or a Secret), have %d", len(c.GossipKey))
+	case c.Secret != nil && len(c.Secret) < 16:
 		bad("Secret: the cluster secret must be at least 16 bytes, have %d", len(c.Secret))
 	}
 	if c.Profile < ProfileLAN || c.Profile > ProfileTest {

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,6 +38,13 @@ type Config struct {
 	// Advertise is the address other voters reach this node at, when it
 	// differs from BindAddr (BindAddr 0.0.0.0, NAT). Optional.
 	Advertise string
+
+	// ServerTLS and ClientTLS, when set, carry the TCP transport's
+	// connections over TLS: ServerTLS for the voters that connect to this
+	// one, ClientTLS for connecting to them. They decide who may speak
+	// Raft (in a cluster: mutual TLS, metadata nodes only). Both or
+	// neither.
+	ServerTLS, ClientTLS *tls.Config
 
 	// Bootstrap makes a node that has no raft state yet start a new group
 	// with itself as the only voter. A node with existing state ignores
@@ -158,6 +166,9 @@ func (c Config) Validate() error {
 	}
 	if c.NodeID == "" {
 		bad("NodeID is required")
+	}
+	if (c.ServerTLS == nil) != (c.ClientTLS == nil) {
+		bad("ServerTLS and ClientTLS go together")
 	}
 	if c.Transport == nil {
 		if c.BindAddr == "" {

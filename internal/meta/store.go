@@ -116,7 +116,13 @@ func (s *Store) open(hl *slogHclog) error {
 				return fmt.Errorf("advertise address: %w", err)
 			}
 		}
-		nt, err := raft.NewTCPTransportWithLogger(cfg.BindAddr, adv, 3, 10*time.Second, hl.Named("raft-net"))
+		var nt *raft.NetworkTransport
+		var err error
+		if cfg.ServerTLS != nil {
+			nt, err = newTLSTransport(cfg.BindAddr, adv, cfg.ServerTLS, cfg.ClientTLS, hl.Named("raft-net"))
+		} else {
+			nt, err = raft.NewTCPTransportWithLogger(cfg.BindAddr, adv, 3, 10*time.Second, hl.Named("raft-net"))
+		}
 		if err != nil {
 			return fmt.Errorf("raft transport: %w", err)
 		}

@@ -26,7 +26,9 @@ type ClientConfig struct {
 	// use. Required.
 	Leader func() string
 
-	// Signer signs each request with the cluster secret. Required.
+	// Signer signs each request with the cluster secret. Nil sends
+	// requests unsigned, for a transport that authenticates this node
+	// itself (mutual TLS).
 	Signer *nodeauth.Signer
 
 	// HTTP sends the requests. Its transport should keep as many idle
@@ -78,8 +80,6 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	switch {
 	case cfg.Leader == nil:
 		return nil, errors.New("metarpc: ClientConfig.Leader is required")
-	case cfg.Signer == nil:
-		return nil, errors.New("metarpc: ClientConfig.Signer is required")
 	case cfg.Timeout < 0:
 		return nil, fmt.Errorf("metarpc: ClientConfig.Timeout %s is negative", cfg.Timeout)
 	case cfg.MaxBody < 0:
@@ -212,7 +212,9 @@ func (c *Client) do(ctx context.Context, base string, m method, body []byte, has
 		}
 	}
 	req.Header.Set("Content-Type", "application/json")
-	c.signer.Sign(req, hash)
+	if c.signer != nil {
+		c.signer.Sign(req, hash)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return &transportError{err: err, sent: sent.Load()}

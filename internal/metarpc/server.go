@@ -29,6 +29,10 @@ type ServerConfig struct {
 	// Signer verifies that each request is signed with the cluster
 	// secret. Required.
 	Signer *nodeauth.Signer
+	// Authorize, instead of Signer, decides from the request's connection
+	// (mutual TLS) whether to serve it; an error refuses it (401). One of
+	// the two is required.
+	Authorize func(r *http.Request) error
 
 	// Logger receives refusals (unauthenticated or malformed requests),
 	// internal errors and writes whose outcome is unknown. Nil discards.
@@ -50,6 +54,7 @@ type ServerConfig struct {
 type Server struct {
 	api       API
 	signer    *nodeauth.Signer
+	authz     func(r *http.Request) error
 	log       *slog.Logger
 	maxBody   int64
 	leaderAPI func(string) string
@@ -70,8 +75,8 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 
 // newServer serves api, which tests may fake.
 func newServer(cfg ServerConfig, api API) (*Server, error) {
-	if cfg.Signer == nil {
-		return nil, errors.New("metarpc: ServerConfig.Signer is required")
+	if (cfg.Signer == nil) == (cfg.Authorize == nil) {
+		return nil, errors.New("metarpc: ServerConfig needs a Signer or an Authorize, and not both")
 	}
 	if cfg.MaxBody < 0 {
 		return nil, fmt.Errorf("metarpc: ServerConfig.MaxBody %d is negative", cfg.MaxBody)
@@ -83,7 +88,7 @@ func newServer(cfg ServerConfig, api API) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{api: api, signer: cfg.Signer, log: log, maxBody: cfg.MaxBody,
+	return &Server{api: api, signer: cfg.Signer, authz: cfg.Authorize, log: log, maxBody: cfg.MaxBody,
 		leaderAPI: cfg.LeaderAPI, handlers: handlers()}, nil
 }
 
@@ -93,8 +98,13 @@ func newServer(cfg ServerConfig, api API) (*Server, error) {
 // arguments, calls the store and writes the result or the error.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name, _ := strings.CutPrefix(r.URL.Path, PathPrefix)
-	hash, err := s.signer.Verify(r)
-	if err == nil && hash == nodeauth.UnsignedPayload {
+	var hash string
+	var err error
+	if s.authz != nil {
+		if err = s.authz(r); err != nil {
+			err = fmt.Errorf("%w: %w", nodeauth.ErrUnauthorized, err)
+		}
+	} else if hash, err = s.signer.Verify(r); err == nil && hash == nodeauth.UnsignedPayload {
 		err = fmt.Errorf("%w: metadata calls must sign their body", nodeauth.ErrUnauthorized)
 	}
 	if err != nil {
@@ -146,7 +156,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, hash string) (
 		}
 		return nil, badRequest("read body: %v", err)
 	}
-	if nodeauth.BodyHash(body) != hash {
+	if s.authz == nil && nodeauth.BodyHash(body) != hash {
 		return nil, fmt.Errorf("%w: body does not match its signed hash", nodeauth.ErrUnauthorized)
 	}
 	return body, nil

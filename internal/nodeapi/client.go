@@ -26,7 +26,9 @@ type ClientConfig struct {
 	// BaseURL is the node's internal API, "http://host:port" (or https),
 	// with no path: the routes of doc.go are appended to it. Required.
 	BaseURL string
-	// Signer signs every request with the cluster secret. Required.
+	// Signer signs every request with the cluster secret. Nil sends
+	// requests unsigned, for a transport that authenticates this node
+	// itself (mutual TLS).
 	Signer *nodeauth.Signer
 	// HTTP sends the requests. Share one among the clients of all nodes,
 	// over NewTransport, so connection pools are bounded. The client never
@@ -80,8 +82,6 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		return nil, fmt.Errorf("nodeapi: ClientConfig.BaseURL %q has no host", cfg.BaseURL)
 	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
 		return nil, fmt.Errorf("nodeapi: ClientConfig.BaseURL %q: want only scheme, host and port", cfg.BaseURL)
-	case cfg.Signer == nil:
-		return nil, errors.New("nodeapi: ClientConfig.Signer is required")
 	case cfg.Timeout < 0:
 		return nil, fmt.Errorf("nodeapi: ClientConfig.Timeout %v is negative", cfg.Timeout)
 	case cfg.MaxShardSize < 0:
@@ -416,7 +416,9 @@ func (c *Client) do(ctx context.Context, method, path, query string, body []byte
 			req.Body, req.GetBody = http.NoBody, nil
 		}
 	}
-	c.signer.Sign(req, bodyHash)
+	if c.signer != nil {
+		c.signer.Sign(req, bodyHash)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		// url.Error repeats method and URL, which errorf already names.
@@ -441,6 +443,8 @@ func refusal(resp *http.Response) error {
 		}
 	}
 	switch {
+	case resp.StatusCode == http.StatusForbidden && e.Code == codeForbidden:
+		return fmt.Errorf("%w: the node refused this node's certificate: %s", nodeauth.ErrUnauthorized, e.Message)
 	case resp.StatusCode == http.StatusUnauthorized:
 		why := strings.TrimPrefix(e.Message, nodeauth.ErrUnauthorized.Error()+": ")
 		if why == "" {

@@ -27,8 +27,12 @@ type ServerConfig struct {
 	// Store holds the node's shards. Required.
 	Store blob.Store
 	// Signer verifies that every request is signed with the cluster
-	// secret. Required.
-	Signer *nodeauth.Signer
+	// secret. Authorize instead decides from the request's connection
+	// (mutual TLS: r.TLS names the verified peer) whether to serve it;
+	// an error refuses it with 403 and touches nothing. One of the two
+	// is required.
+	Signer    *nodeauth.Signer
+	Authorize func(r *http.Request) error
 	// NodeID is the node's stable ID, reported by status. Required.
 	NodeID string
 	// Zone is the node's failure domain, reported by status.
@@ -62,6 +66,7 @@ type ServerConfig struct {
 type Server struct {
 	store    blob.Store
 	signer   *nodeauth.Signer
+	authz    func(r *http.Request) error
 	self     Status // without Usage
 	log      *slog.Logger
 	maxShard int64
@@ -80,8 +85,8 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	switch {
 	case cfg.Store == nil:
 		return nil, errors.New("nodeapi: ServerConfig.Store is required")
-	case cfg.Signer == nil:
-		return nil, errors.New("nodeapi: ServerConfig.Signer is required")
+	case (cfg.Signer == nil) == (cfg.Authorize == nil):
+		return nil, errors.New("nodeapi: ServerConfig needs a Signer or an Authorize, and not both")
 	case cfg.NodeID == "":
 		return nil, errors.New("nodeapi: ServerConfig.NodeID is required")
 	case cfg.Weight < 0 || math.IsNaN(cfg.Weight) || math.IsInf(cfg.Weight, 0):
@@ -98,6 +103,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	return &Server{
 		store:    cfg.Store,
 		signer:   cfg.Signer,
+		authz:    cfg.Authorize,
 		self:     Status{NodeID: cfg.NodeID, Zone: cfg.Zone, Weight: cfg.Weight},
 		log:      cfg.Logger,
 		maxShard: cfg.MaxShardSize,
@@ -236,6 +242,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the request did not parse), the shard bytes received or sent, and the
 // error for writeError.
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) (op, int64, error) {
+	if s.authz != nil {
+		// The connection authenticates the peer and protects the bytes
+		// (mutual TLS): there is no signature, and no body hash to check.
+		if err := s.authz(r); err != nil {
+			s.log.Warn("nodeapi: refused a request", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "err", err)
+			o, _ := parseOp(r)
+			return o, 0, &apiError{code: codeForbidden, status: http.StatusForbidden, msg: err.Error()}
+		}
+		o, err := parseOp(r)
+		if err != nil {
+			return o, 0, err
+		}
+		n, err := s.serve(w, r, o, nodeauth.UnsignedPayload)
+		return o, n, err
+	}
 	bodyHash, err := s.signer.Verify(r)
 	if err != nil {
 		s.log.Warn("nodeapi: refused a request not signed with the cluster secret",

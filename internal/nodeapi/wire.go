@@ -39,6 +39,7 @@ const (
 // that HEAD responses carry them too) and in the JSON error body.
 const (
 	codeUnauthorized  = "Unauthorized"     // 401: not signed with the cluster secret
+	codeForbidden     = "Forbidden"        // 403: the peer may not do this (its certificate's role)
 	codeNotFound      = "NotFound"         // 404: the node does not hold the shard
 	codeBadDigest     = "BadDigest"        // 400: a PUT body does not hash to its CID
 	codeShardCorrupt  = "ShardCorrupt"     // 500: the stored copy failed verification and was quarantined
