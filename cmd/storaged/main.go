@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -33,6 +34,8 @@ Usage:
   storaged [--storage DIR] [--meta] [--s3 ADDR] --zone ZONE --data DIR
            --api ADDR --gossip ADDR [--raft ADDR] [--join ADDR,...]
            (--secret-file FILE | CAIRN_CLUSTER_SECRET=...)
+  storaged --storage DIR --data DIR --api ADDR --gossip ADDR --join-token TOKEN
+           (a contributor's storage node, invited with storectl node invite)
 
 Modes:
   --dev         run an embedded cluster in one process: 6 storage nodes in 3
@@ -45,6 +48,9 @@ Modes:
                 --s3 ADDR      serve S3 on ADDR (gateway)
                 The first meta node starts without --join; every other node
                 joins with --join and the gossip address of any member.
+                Metadata and gateway nodes hold the cluster secret; a storage
+                node run by someone else joins with --join-token instead and
+                never sees it (docs/security.md).
 
 Flags:
 `
@@ -69,6 +75,9 @@ Environment:
 Files in --data DIR (cluster mode):
   node-id       the node's persistent ID, created on first start
   admin-token   the admin token storectl needs (derived from the cluster secret)
+  identity.pem  a contributor's key, its certificate from the cluster CA and
+                the CA's, made when it enrolled with --join-token (mode 0600)
+  gossip.key    the gossip key a contributor was given when it enrolled
   scrub-state.json
                 where the scrub got to, so that a restart resumes it (storage nodes)
   meta/         the Raft log, snapshots and metadata (meta nodes)
@@ -115,7 +124,12 @@ func run(args []string) error {
 	fs.StringVar(&cl.Zone, "zone", cl.Zone, "failure domain of the node (site, rack, operator); with enough zones, a stripe never puts more shards in one zone than it can lose")
 	fs.Float64Var(&cl.Weight, "weight", 0, "storage weight (0: the capacity of --storage in GiB)")
 	fs.Var(&join, "join", "gossip `ADDR` of a cluster member to join (repeat or comma-separate; none: start a new cluster)")
-	fs.StringVar(&cl.APIAddr, "api", cl.APIAddr, "node API listen address host:port (shards, metadata forwarding, admin); other nodes reach it here")
+	fs.StringVar(&cl.APIAddr, "api", cl.APIAddr, "node API listen address host:port (shards, metadata forwarding), mutual TLS with the cluster CA; other nodes reach it here")
+	fs.StringVar(&cl.AdminAddr, "admin", cl.AdminAddr, "the operator's port, plain HTTP: the admin API for storectl (tenant nodes, with the admin token), join enrollment, and Prometheus /metrics; \"\" for none")
+	fs.StringVar(&cl.JoinToken, "join-token", "", "a storage node without the cluster secret: enroll with this join `TOKEN` (from storectl node invite) on first start")
+	fs.StringVar(&cl.NodeID, "node-id", "", "the node's `ID` on its first start (default: a random one; kept in DATA/node-id)")
+	fs.StringVar(&cl.S3CertFile, "s3-cert", "", "serve S3 over HTTPS with this certificate chain (PEM `FILE`; with --s3-key)")
+	fs.StringVar(&cl.S3KeyFile, "s3-key", "", "the private key (PEM `FILE`) of --s3-cert")
 	fs.StringVar(&cl.GossipAddr, "gossip", cl.GossipAddr, "gossip listen address host:port (TCP and UDP)")
 	fs.StringVar(&cl.RaftAddr, "raft", cl.RaftAddr, "Raft listen address host:port (meta nodes)")
 	secretFile := fs.String("secret-file", "", "read the cluster secret from `FILE` (else $CAIRN_CLUSTER_SECRET)")
@@ -186,7 +200,8 @@ func run(args []string) error {
 	if *devMode {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for _, name := range []string{"storage", "meta", "join", "api", "gossip", "raft", "secret-file", "secret", "approval", "zone", "weight"} {
+		for _, name := range []string{"storage", "meta", "join", "api", "gossip", "raft", "secret-file", "secret", "approval", "zone", "weight",
+			"admin", "join-token", "node-id", "s3-cert", "s3-key"} {
 			if set[name] {
 				return fmt.Errorf("--%s is for a cluster node, not --dev (see storaged --help)", name)
 			}
@@ -208,10 +223,19 @@ func run(args []string) error {
 	if _, err := fmt.Sscanf(*stripe, "%d+%d", &cl.K, &cl.M); err != nil || fmt.Sprintf("%d+%d", cl.K, cl.M) != *stripe {
 		return fmt.Errorf("--stripe %q: want K+M, such as 4+2", *stripe)
 	}
-	if cl.Secret, err = loadSecret(*secret, *secretFile); err != nil {
-		return err
+	contributor := cl.JoinToken != "" || (!cl.Meta && *s3 == "" && *secret == "" && *secretFile == "" && os.Getenv("CAIRN_CLUSTER_SECRET") == "" &&
+		fileExists(filepath.Join(cl.DataDir, "identity.pem")))
+	if !contributor {
+		if cl.Secret, err = loadSecret(*secret, *secretFile); err != nil {
+			return err
+		}
 	}
 	return node.Run(ctx, cl)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // loadSecret returns the cluster secret from the flag, the file, or the

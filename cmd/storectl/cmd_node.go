@@ -78,6 +78,7 @@ The last node that takes data cannot be removed.`,
 			RunE:    func(c *cobra.Command, args []string) error { return a.runNodeChange(c, args[0], false) },
 		},
 		drainCmd,
+		a.nodeInviteCmd(),
 	)
 	return c
 }

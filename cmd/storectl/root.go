@@ -65,13 +65,14 @@ status and healing, approves, drains and removes storage nodes, manages
 buckets and S3 access keys, shows where the shards of an object are, and
 starts and follows the storage nodes' scrubs.
 
-It talks to the admin API of any node of the cluster (the node API port,
-7070 by default), which answers for the whole cluster. Every call needs
-the admin token, which storaged writes to DATA/admin-token; every node of
-a cluster accepts the same token.
+It talks to the admin API of any metadata or gateway node of the cluster
+(its operator port, storaged --admin, 127.0.0.1:7070 by default), which
+answers for the whole cluster. Every call needs the admin token, which
+storaged writes to DATA/admin-token; every tenant node of a cluster accepts
+the same token. A contributor's storage node has no admin API.
 
 Global flags and their environment variables:
-  --node URL         CAIRN_NODE              the node API, http://host:port or
+  --node URL         CAIRN_NODE              the admin API, http://host:port or
                                              host:port (default ` + defaultNode + `)
   --token TOKEN      CAIRN_ADMIN_TOKEN       the admin token
   --token-file FILE  CAIRN_ADMIN_TOKEN_FILE  a file holding it (DATA/admin-token)
@@ -110,7 +111,7 @@ func (a *app) rootCmd() *cobra.Command {
 		return usagef(c, "%v", err)
 	})
 	f := root.PersistentFlags()
-	f.StringVar(&a.node, "node", defaultNode, "node API `URL` of any node: http://host:port, or host:port (env "+envNode+")")
+	f.StringVar(&a.node, "node", defaultNode, "admin API `URL` of any tenant node (storaged --admin): http://host:port, or host:port (env "+envNode+")")
 	f.StringVar(&a.token, "token", "", "admin `TOKEN` (env "+envToken+")")
 	f.StringVar(&a.tokenFile, "token-file", "", "`FILE` holding the admin token, usually DATA/admin-token (env "+envTokenFile+")")
 	f.BoolVar(&a.json, "json", false, "print the API's JSON answer, indented, instead of tables")

@@ -86,6 +86,9 @@ type Config struct {
 	// Heal reaches the cluster's healer, for GET heal, POST heal/kick and
 	// the healing part of status. Nil: those answer 503.
 	Heal Healing
+	// Invite makes join invites (POST invites) for storage nodes in a
+	// zone, valid for a while. Nil: that route answers 503.
+	Invite func(ctx context.Context, zone, nodeID string, ttl time.Duration) (*adminapi.Invite, error)
 }
 
 // Validate reports the first thing wrong with c.
@@ -155,6 +158,7 @@ const (
 	opObject
 	opScrubStatus
 	opScrubStart
+	opInvite
 )
 
 // op is a parsed request: what it asks for, and about what.
@@ -277,6 +281,10 @@ func parseOp(r *http.Request) (op, error) {
 			return op{}, newError(http.StatusBadRequest, adminapi.CodeBadRequest, "bad percent-encoding in the object key: %v", err)
 		}
 		return method(op{kind: opObject, name: bucket, key: key}, http.MethodGet)
+	case "invites":
+		if rest == "" {
+			return method(op{kind: opInvite}, http.MethodPost)
+		}
 	case "scrub":
 		if rest == "" {
 			if r.Method == http.MethodPost {
@@ -395,6 +403,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o op) error {
 			return err
 		}
 		return s.writeJSON(w, http.StatusOK, obj)
+	case opInvite:
+		inv, err := s.invite(r)
+		if err != nil {
+			return err
+		}
+		return s.writeJSON(w, http.StatusOK, inv)
 	case opScrubStatus:
 		sc, err := s.scrubStatus(ctx)
 		if err != nil {

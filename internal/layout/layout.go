@@ -162,15 +162,45 @@ func clone(cur *meta.Layout) *meta.Layout {
 	next := *cur
 	next.Nodes = slices.Clone(cur.Nodes)
 	next.PlacementKey = slices.Clone(cur.PlacementKey)
+	next.Redeemed = slices.Clone(cur.Redeemed)
 	return &next
 }
 
 // finish sorts next, and bumps its version if it differs from cur.
 func finish(cur, next *meta.Layout) (*meta.Layout, bool) {
 	slices.SortFunc(next.Nodes, func(a, b meta.LayoutNode) int { return cmp.Compare(a.ID, b.ID) })
-	if slices.Equal(cur.Nodes, next.Nodes) {
+	if slices.Equal(cur.Nodes, next.Nodes) && slices.Equal(cur.Redeemed, next.Redeemed) {
 		return cur, false
 	}
 	next.Version = cur.Version + 1
 	return next, true
+}
+
+// ErrRedeemed means a join invite was used already.
+var ErrRedeemed = errors.New("layout: the invite was used already")
+
+// Redeem returns cur with the join invite id recorded as used by node, and
+// the invites expired by now forgotten (their tokens are refused on their
+// expiry anyway). It refuses an invite used before (ErrRedeemed) and a node
+// ID the layout lists, removed or not (ErrAlreadyIn): an enrolled node
+// gets a certificate, and one ID never gets a second.
+func Redeem(cur *meta.Layout, id, node string, expires, now time.Time) (*meta.Layout, error) {
+	for _, r := range cur.Redeemed {
+		if r.ID == id {
+			return nil, fmt.Errorf("%w: %s", ErrRedeemed, id)
+		}
+		if r.Node == node {
+			return nil, fmt.Errorf("%w: %s enrolled already", ErrAlreadyIn, node)
+		}
+	}
+	for _, n := range cur.Nodes {
+		if n.ID == node {
+			return nil, fmt.Errorf("%w: %s", ErrAlreadyIn, node)
+		}
+	}
+	next := clone(cur)
+	next.Redeemed = slices.DeleteFunc(next.Redeemed, func(r meta.Redeemed) bool { return now.After(r.Expires) })
+	next.Redeemed = append(next.Redeemed, meta.Redeemed{ID: id, Node: node, Expires: expires.UTC()})
+	l, _ := finish(cur, next)
+	return l, nil
 }

@@ -125,6 +125,17 @@ type Layout struct {
 	// cluster is created and never changes: shards are found by recomputing
 	// placement, so a new key would lose track of every shard.
 	PlacementKey []byte `json:"placement_key"`
+	// Redeemed lists the join invites (storectl node invite) already used
+	// to enroll a storage node, until they expire: an invite enrolls one
+	// node only.
+	Redeemed []Redeemed `json:"redeemed,omitempty"`
+}
+
+// Redeemed is a used join invite.
+type Redeemed struct {
+	ID      string    `json:"id"`
+	Node    string    `json:"node"`
+	Expires time.Time `json:"expires"`
 }
 
 // LayoutNode is one storage node in a layout.

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -29,7 +30,7 @@ import (
 	"cairn/internal/metarpc"
 	"cairn/internal/metrics"
 	"cairn/internal/nodeapi"
-	"cairn/internal/nodeauth"
+	"cairn/internal/pki"
 	"cairn/internal/upkeep"
 	"cairn/s3gw"
 )
@@ -63,9 +64,25 @@ type Config struct {
 	// addresses of existing members (empty for the first node).
 	GossipAddr string
 	Join       []string
-	// Secret is the cluster secret: without it a node can neither join nor
-	// call another node.
+	// Secret is the cluster secret, held by the tenant's nodes (metadata
+	// voters, gateways, and storage nodes the tenant runs): the cluster CA
+	// and every other key derive from it. A contributor's storage node
+	// runs without it, on the identity it got by enrolling with JoinToken.
 	Secret []byte
+	// JoinToken is a join invite (storectl node invite) that a storage
+	// node without the secret enrolls with on its first start: it makes
+	// its key pair and gets its certificate, bound to its node ID, role
+	// and zone, and the gossip key. Later starts use what it saved.
+	JoinToken string
+	// AdminAddr is the operator's port: the admin API for storectl (on
+	// tenant nodes, with the admin token), join enrollment, and
+	// Prometheus /metrics, over plain HTTP. "" serves none.
+	// AdminListener, when set, is used instead of listening on it.
+	AdminAddr     string
+	AdminListener net.Listener
+	// S3CertFile and S3KeyFile, when set, make the S3 port serve HTTPS
+	// with this certificate chain and key (PEM).
+	S3CertFile, S3KeyFile string
 	// AutoAdmit adds new storage nodes to the layout by themselves;
 	// otherwise `storectl node approve` does. Grace is how long a failed
 	// node keeps its place in the layout.
@@ -145,7 +162,8 @@ func (l *LocalStores) get(id string) (localStore, bool) {
 func DefaultConfig() Config {
 	return Config{
 		DataDir:    "./data",
-		APIAddr:    "127.0.0.1:7070",
+		APIAddr:    "127.0.0.1:7071",
+		AdminAddr:  "127.0.0.1:7070",
 		GossipAddr: "127.0.0.1:7946",
 		RaftAddr:   "127.0.0.1:7947",
 		Zone:       "default",
@@ -165,8 +183,14 @@ func (c *Config) Validate() error {
 		return errors.New("a data directory is required (--data)")
 	case c.StorageDir == "" && !c.Meta && c.S3Addr == "":
 		return errors.New("no role: give --storage DIR, --meta and/or --s3 ADDR")
-	case len(c.Secret) < 16:
-		return errors.New("a cluster secret of at least 16 bytes is required (--secret-file, CAIRN_CLUSTER_SECRET)")
+	case c.Secret != nil && len(c.Secret) < 16:
+		return errors.New("the cluster secret must be at least 16 bytes (--secret-file, CAIRN_CLUSTER_SECRET)")
+	case c.Secret == nil && (c.Meta || c.S3Addr != ""):
+		return errors.New("a metadata or gateway node holds the cluster secret (--secret-file, CAIRN_CLUSTER_SECRET); only a storage node joins with --join-token")
+	case c.Secret != nil && c.JoinToken != "":
+		return errors.New("--join-token is for a storage node without the cluster secret; a node with the secret needs no invite")
+	case (c.S3CertFile == "") != (c.S3KeyFile == ""):
+		return errors.New("--s3-cert and --s3-key go together")
 	case c.APIAddr == "" || c.GossipAddr == "":
 		return errors.New("--api and --gossip addresses are required")
 	case c.Meta && c.RaftAddr == "":
@@ -228,9 +252,16 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	log = log.With("node", id)
-	signer, err := nodeauth.NewSigner(cfg.Secret, nil)
+	t, err := newTrust(ctx, cfg, id, log.With("component", "trust"))
 	if err != nil {
 		return err
+	}
+	probes := &probeCache{t: t}
+	if t.id.Peer.Zone != "" && cfg.Zone != t.id.Peer.Zone {
+		// A contributor's zone is the one its invite named, bound in its
+		// certificate: placement must not be gamed by choosing one.
+		log.Info("the zone is the one the node's certificate names", "zone", t.id.Peer.Zone, "flag", cfg.Zone)
+		cfg.Zone = t.id.Peer.Zone
 	}
 	if cfg.Local == nil {
 		cfg.Local = new(LocalStores)
@@ -242,7 +273,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	// stay apart by address, and mean what they mean in a real cluster.
 	// Packages with metrics register them here (metrics.Register).
 	reg := metrics.NewRegistry()
-	mux.Handle("GET "+metrics.Path, metrics.Handler(reg, log.With("component", "metrics")))
+	metricsHandler := metrics.Handler(reg, log.With("component", "metrics"))
+	mux.Handle("GET "+metrics.Path, metricsHandler)
+	// The operator's port: metrics for scrapers, and on tenant nodes the
+	// admin API and enrollment (below).
+	opMux := http.NewServeMux()
+	opMux.Handle("GET "+metrics.Path, metricsHandler)
 
 	var up *upkeep.Upkeep
 	if cfg.StorageDir != "" {
@@ -265,7 +301,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		if up, err = newUpkeep(cfg, st, reg, log); err != nil {
 			return err
 		}
-		srv, err := nodeapi.NewServer(nodeapi.ServerConfig{Store: st, Signer: signer, NodeID: id, Zone: cfg.Zone, Weight: cfg.Weight, Logger: log,
+		srv, err := nodeapi.NewServer(nodeapi.ServerConfig{Store: st, Authorize: t.authorize, NodeID: id, Zone: cfg.Zone, Weight: cfg.Weight, Logger: log,
 			Observer: shardMetrics.HTTP(), Scrub: nodeScrub{up}})
 		if err != nil {
 			return err
@@ -287,6 +323,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		mc.BindAddr = cfg.RaftAddr
 		mc.Bootstrap = len(cfg.Join) == 0
 		mc.Logger = log.With("component", "raft")
+		mc.ServerTLS, mc.ClientTLS = t.raftServerTLS(), t.clientTLS("", true)
 		if ms, err = meta.Open(mc); err != nil {
 			return fmt.Errorf("metadata: %w", err)
 		}
@@ -311,7 +348,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 
 	ccfg := cluster.DefaultConfig()
-	ccfg.Self, ccfg.BindAddr, ccfg.Join, ccfg.Secret = self, cfg.GossipAddr, cfg.Join, cfg.Secret
+	join := cfg.Join
+	if len(join) == 0 && cfg.JoinToken != "" {
+		if inv, _, err := pki.ParseToken(strings.TrimSpace(cfg.JoinToken)); err == nil {
+			join = inv.Gossip
+		}
+	}
+	ccfg.Self, ccfg.BindAddr, ccfg.Join, ccfg.Secret, ccfg.GossipKey = self, cfg.GossipAddr, join, cfg.Secret, t.gossipKey
 	ccfg.Profile = cfg.GossipProfile
 	ccfg.Logger = log.With("component", "gossip")
 	members, err := cluster.Start(ccfg)
@@ -341,7 +384,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	apiURL := func(raftAddr string) string {
 		for _, m := range members.Members() {
 			if m.RaftAddr == raftAddr && m.Status == cluster.StatusAlive {
-				return "http://" + m.APIAddr
+				return "https://" + m.APIAddr
 			}
 		}
 		return ""
@@ -352,7 +395,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		go func() { defer wg.Done(); _ = up.Run(ctx) }()
 	}
 	if ms != nil {
-		srv, err := metarpc.NewServer(metarpc.ServerConfig{Store: ms, Signer: signer, Logger: log, LeaderAPI: apiURL})
+		srv, err := metarpc.NewServer(metarpc.ServerConfig{Store: ms, Authorize: t.authorize, Logger: log, LeaderAPI: apiURL})
 		if err != nil {
 			return err
 		}
@@ -369,31 +412,49 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}()
 		go func() {
 			defer wg.Done()
-			(&steward{ms: ms, members: members, cfg: cfg, log: log.With("component", "steward")}).run(ctx)
+			(&steward{ms: ms, members: members, cfg: cfg, probes: probes, log: log.With("component", "steward")}).run(ctx)
 		}()
 	}
 
 	// Every node reaches the metadata (through the leader) and the storage
 	// nodes: the gateway for data, the admin API for status.
-	hc := &http.Client{Transport: nodeapi.NewTransport()}
+	hc := &http.Client{Transport: t.tenantTransport()}
 	mc, err := metarpc.NewClient(metarpc.ClientConfig{
-		Leader: func() string { return metaAPI(members) },
-		Signer: signer,
+		Leader: func() string { return metaAPI(members, probes) },
 		HTTP:   hc,
 	})
 	if err != nil {
 		return err
 	}
-	nodes := &remoteNodes{members: members, signer: signer, http: hc, local: cfg.Local, clients: map[string]*nodeapi.Client{}}
+	nodes := &remoteNodes{members: members, trust: t, http: hc, local: cfg.Local, clients: map[string]*nodeapi.Client{}}
+	if t.tenant() {
+		// Revocations come from the layout: a tenant node refuses the
+		// certificates of removed nodes from the moment it sees them.
+		var ls layoutStore = mc
+		if ms != nil {
+			ls = ms
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); followRevocations(ctx, t, ls, log) }()
+	}
 	var healer *heal.Healer
 	if ms != nil {
 		if healer, err = startHealer(ctx, &wg, cfg, ms, members, nodes, reg, log); err != nil {
 			return err
 		}
 	}
-	adminURL, err := mountAdmin(mux, cfg, id, ms, healer, mc, members, nodes, log)
-	if err != nil {
-		return err
+	var enroll *enroller
+	adminURL := ""
+	if t.tenant() {
+		scheme := "http"
+		if cfg.S3CertFile != "" {
+			scheme = "https"
+		}
+		enroll = &enroller{t: t, meta: mc, members: members, scheme: scheme, log: log.With("component", "enroll"), now: time.Now}
+		if adminURL, err = mountAdmin(mux, opMux, cfg, id, ms, healer, mc, members, nodes, enroll, log); err != nil {
+			return err
+		}
+		opMux.Handle(enrollPath, enroll)
 	}
 
 	// The node API serves first: a gateway on this node reaches the
@@ -421,11 +482,33 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			}
 		}
 	}()
-	serve(mux, apiLn, 10*time.Second)
+	// Every node API connection is mutual TLS with the cluster CA, and
+	// only tenant peers are served.
+	serve(t.requireTenant(mux), tls.NewListener(apiLn, t.serverTLS()), 10*time.Second)
+	opAddr := ""
+	if ln := cfg.AdminListener; ln != nil || cfg.AdminAddr != "" {
+		if ln == nil {
+			if ln, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+				return fmt.Errorf("listen for the admin API on %s: %w", cfg.AdminAddr, err)
+			}
+		}
+		opAddr = ln.Addr().String()
+		serve(opMux, ln, 10*time.Second)
+	}
 	fmt.Fprintf(cfg.Out, "Cairn node %s: roles %v, zone %s\n", id, self.Roles, cfg.Zone)
-	fmt.Fprintf(cfg.Out, "Node API:     http://%s\nGossip:       %s\n", apiLn.Addr(), members.GossipAddr())
-	fmt.Fprintf(cfg.Out, "Metrics:      http://%s%s\n", apiLn.Addr(), metrics.Path)
-	fmt.Fprintf(cfg.Out, "Admin:        storectl --node %s --token-file %s\n", adminURL, filepath.Join(cfg.DataDir, adminTokenFile))
+	fmt.Fprintf(cfg.Out, "Node API:     https://%s (mutual TLS)\nGossip:       %s\n", apiLn.Addr(), members.GossipAddr())
+	if opAddr != "" {
+		fmt.Fprintf(cfg.Out, "Metrics:      http://%s%s\n", opAddr, metrics.Path)
+	}
+	switch {
+	case adminURL != "" && opAddr != "":
+		fmt.Fprintf(cfg.Out, "Admin:        storectl --node http://%s --token-file %s\n", opAddr, filepath.Join(cfg.DataDir, adminTokenFile))
+	case t.tenant():
+		fmt.Fprintf(cfg.Out, "Admin:        none (no --admin address)\n")
+	default:
+		fmt.Fprintf(cfg.Out, "Admin:        none: a contributor's storage node has no admin API (certificate for %s, role %s, zone %s)\n",
+			t.id.Peer.NodeID, t.id.Peer.Role, t.id.Peer.Zone)
+	}
 	if cfg.Ready != nil {
 		cfg.Ready()
 	}
@@ -444,7 +527,18 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		var load s3Load
 		wg.Add(1)
 		go func() { defer wg.Done(); releaseWhenIdle(ctx, load.activity, 0, releaseGatewayMemory) }()
+		if cfg.S3CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(cfg.S3CertFile, cfg.S3KeyFile)
+			if err != nil {
+				return fmt.Errorf("S3 certificate: %w", err)
+			}
+			s3Ln = tls.NewListener(s3Ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		}
 		serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == enrollPath {
+				enroll.ServeHTTP(w, r) // no bucket is named with "_"
+				return
+			}
 			load.started.Add(1)
 			load.active.Add(1)
 			defer load.active.Add(-1)
@@ -472,13 +566,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			}
 			s3.Store(h)
 			log.Info("S3 gateway ready", "addr", s3Ln.Addr().String())
-			fmt.Fprintf(cfg.Out, "S3 ready:     http://%s\n", s3Ln.Addr())
+			fmt.Fprintf(cfg.Out, "S3 ready:     %s://%s\n", enroll.scheme, s3Ln.Addr())
 			if cfg.S3Ready != nil {
 				cfg.S3Ready()
 			}
 			gw.refreshLoop(ctx)
 		}()
-		fmt.Fprintf(cfg.Out, "S3 endpoint:  http://%s (answers 503 until the gateway has a layout)\n", s3Ln.Addr())
+		fmt.Fprintf(cfg.Out, "S3 endpoint:  %s://%s (answers 503 until the gateway has a layout)\n", enroll.scheme, s3Ln.Addr())
 	}
 	log.Info("node running", "roles", self.Roles, "zone", cfg.Zone, "api", cfg.APIAddr)
 

@@ -16,7 +16,7 @@ import (
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
 	"cairn/internal/nodeapi"
-	"cairn/internal/nodeauth"
+	"cairn/internal/pki"
 )
 
 // steward does the metadata leader's housekeeping: it makes alive meta
@@ -26,7 +26,10 @@ type steward struct {
 	ms      *meta.Store
 	members *cluster.Cluster
 	cfg     Config
-	log     *slog.Logger
+	// probes confirm what gossip claims about a member (its ID at its
+	// address, its role, a contributor's zone) by its certificate.
+	probes *probeCache
+	log    *slog.Logger
 }
 
 const stewardInterval = time.Second
@@ -64,6 +67,15 @@ func (s *steward) addVoters() {
 		if !m.HasRole(cluster.RoleMeta) || m.Status != cluster.StatusAlive || have[raft.ServerID(m.ID)] {
 			continue
 		}
+		// Gossip's word that a member is a metadata node is not enough:
+		// its certificate must say tenant (a contributor's storage node
+		// that claims the meta role is refused here, and by Raft's TLS).
+		if p, err := s.probes.check(context.Background(), m.ID, m.APIAddr); err != nil || p.Role != pki.RoleTenant {
+			if err == nil {
+				s.log.Warn("refused a member claiming the meta role: its certificate says otherwise", "member", m.ID, "role", p.Role)
+			}
+			continue
+		}
 		err := s.ms.Raft().AddVoter(raft.ServerID(m.ID), raft.ServerAddress(m.RaftAddr), 0, 10*time.Second).Error()
 		if err != nil {
 			s.log.Warn("add metadata voter", "member", m.ID, "err", err)
@@ -97,6 +109,20 @@ func (s *steward) reconcile(ctx context.Context) error {
 		o := layout.Observation{ID: m.ID, Zone: m.Zone, Weight: m.Weight, Addr: m.APIAddr, Alive: m.Status == cluster.StatusAlive}
 		if !o.Alive {
 			o.DownSince = m.Since
+			if !inLayout(cur, m.ID) {
+				continue // not admitted on gossip's word alone
+			}
+		} else {
+			// Who a member is, and a contributor's zone, come from its
+			// certificate: a member whose certificate does not confirm
+			// its claims is not admitted, nor its entry changed.
+			p, err := s.probes.check(ctx, m.ID, m.APIAddr)
+			if err != nil {
+				continue
+			}
+			if p.Role == pki.RoleStorage {
+				o.Zone = p.Zone
+			}
 		}
 		obs = append(obs, o)
 	}
@@ -109,6 +135,15 @@ func (s *steward) reconcile(ctx context.Context) error {
 	}
 	s.log.Info("layout changed", "version", next.Version, "nodes", len(next.Nodes))
 	return nil
+}
+
+func inLayout(l *meta.Layout, id string) bool {
+	for _, n := range l.Nodes {
+		if n.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // clusterGateway is a gateway whose metadata lives with the Raft leader
@@ -158,13 +193,22 @@ func (g *clusterGateway) refreshLoop(ctx context.Context) {
 // metaAPI returns the API URL of a metadata node to ask first: this node
 // if it is one, else any alive meta member. A follower answers NotLeader
 // with the leader's URL, and the client follows it.
-func metaAPI(members *cluster.Cluster) string {
+//
+// A member is asked only once its certificate confirmed that it is a
+// tenant node: gossip's claim that it has the meta role is not enough.
+func metaAPI(members *cluster.Cluster, probes *probeCache) string {
 	if self := members.Self(); self.HasRole(cluster.RoleMeta) {
-		return "http://" + self.APIAddr
+		return "https://" + self.APIAddr
 	}
 	for _, m := range members.Members() {
-		if m.HasRole(cluster.RoleMeta) && m.Status == cluster.StatusAlive {
-			return "http://" + m.APIAddr
+		if !m.HasRole(cluster.RoleMeta) || m.Status != cluster.StatusAlive {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		p, err := probes.check(ctx, m.ID, m.APIAddr)
+		cancel()
+		if err == nil && p.Role == pki.RoleTenant {
+			return "https://" + m.APIAddr
 		}
 	}
 	return ""
@@ -174,12 +218,12 @@ func metaAPI(members *cluster.Cluster) string {
 // address gossip currently gives for them.
 type remoteNodes struct {
 	members *cluster.Cluster
-	signer  *nodeauth.Signer
-	http    *http.Client
+	trust   *trust
+	http    *http.Client // to tenant nodes
 	local   *LocalStores
 
 	mu      sync.Mutex
-	clients map[string]*nodeapi.Client // by base URL
+	clients map[string]*nodeapi.Client // by node ID and address
 }
 
 func (n *remoteNodes) Shards(id string) (gateway.ShardStore, error) {
@@ -247,24 +291,26 @@ func (n *remoteNodes) client(id string) (*nodeapi.Client, error) {
 	if addr == "" {
 		return nil, &nodeDownError{id: id, status: "unknown to gossip"}
 	}
-	url := "http://" + addr
+	key := id + " " + addr
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if c, ok := n.clients[url]; ok {
+	if c, ok := n.clients[key]; ok {
 		return c, nil
 	}
 	n.evict()
-	c, err := nodeapi.NewClient(nodeapi.ClientConfig{BaseURL: url, Signer: n.signer, HTTP: n.http})
+	// Each node has a transport of its own, whose TLS config accepts
+	// only a certificate naming that node: gossip gives the address, the
+	// handshake proves who answers there.
+	c, err := nodeapi.NewClient(nodeapi.ClientConfig{BaseURL: "https://" + addr, HTTP: &http.Client{Transport: n.trust.nodeTransport(id)}})
 	if err != nil {
 		return nil, err
 	}
-	n.clients[url] = c
+	n.clients[key] = c
 	return c, nil
 }
 
 // maxClients bounds the client cache; addresses that changed leave stale
-// entries behind, dropped all at once (clients share one transport, so a
-// new one costs nothing).
+// entries behind, dropped all at once.
 const maxClients = 4096
 
 func (n *remoteNodes) evict() {
