@@ -74,6 +74,8 @@ type Node struct {
 	// API, Gossip, Raft and S3Addr are its listen addresses, host:port on
 	// 127.0.0.1 (Raft only on a meta node, S3Addr only on a gateway).
 	API, Gossip, Raft, S3Addr string
+	// AdminAddr is the operator port: admin API and /metrics.
+	AdminAddr string
 	// Proc is its process. For a gateway, Proc.Endpoint is its S3 address
 	// and Proc.Client signs with the cluster's S3 key.
 	Proc *Proc
@@ -121,7 +123,7 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 	}
 	for i, sh := range o.Shape {
 		n := &Node{Name: fmt.Sprintf("n%d", i+1), NodeShape: sh, Dir: filepath.Join(o.Dir, fmt.Sprintf("n%d", i+1))}
-		for _, addr := range []*string{&n.API, &n.Gossip, &n.Raft, &n.S3Addr} {
+		for _, addr := range []*string{&n.API, &n.Gossip, &n.Raft, &n.S3Addr, &n.AdminAddr} {
 			p, err := testnet.Port("127.0.0.1")
 			if err != nil {
 				return nil, err
@@ -183,7 +185,7 @@ func (c *Cluster) args(n *Node, join []string) []string {
 		"--data", filepath.Join(n.Dir, "data"),
 		"--storage", filepath.Join(n.Dir, "shards"),
 		"--zone", n.Zone, "--weight", "1",
-		"--api", n.API, "--gossip", n.Gossip,
+		"--api", n.API, "--gossip", n.Gossip, "--admin", n.AdminAddr,
 		"--secret-file", c.secretFile,
 		"--log-level", c.opts.LogLevel,
 	}
@@ -345,7 +347,7 @@ func (c *Cluster) status(ctx context.Context) (*adminapi.Status, error) {
 
 // Admin returns an admin API client of node n.
 func (c *Cluster) Admin(n *Node) (*adminapi.Client, error) {
-	return adminapi.NewClient("http://"+n.API, c.Token, nil)
+	return adminapi.NewClient("http://"+n.AdminAddr, c.Token, nil)
 }
 
 // Running returns the nodes whose process has not exited.

@@ -44,6 +44,7 @@ type clusterNode struct {
 	host       netHost
 	dir        string // data under dir/data, shards under dir/shards
 	api        string
+	admin      string // the operator port: admin API and metrics
 	gossip     string
 	raft       string
 	s3addr     string
@@ -129,9 +130,11 @@ func newShapedCluster(t *testing.T, shape []nodeShape, hosts []netHost) *testClu
 		}
 		if hosts != nil {
 			n.host = hosts[i]
-			n.api, n.gossip, n.raft, n.s3addr = n.hostPort("7070"), n.hostPort("7946"), n.hostPort("7947"), n.hostPort("9000")
+			n.api, n.gossip, n.raft, n.s3addr = n.hostPort("7071"), n.hostPort("7946"), n.hostPort("7947"), n.hostPort("9000")
+			n.admin = n.hostPort("7070")
 		} else {
 			n.api, n.gossip, n.raft, n.s3addr = n.hostPort(freePort(t)), n.hostPort(freePort(t)), n.hostPort(freePort(t)), n.hostPort(freePort(t))
+			n.admin = n.hostPort(freePort(t))
 		}
 		c.nodes = append(c.nodes, n)
 	}
@@ -158,7 +161,7 @@ func (c *testCluster) args(n *clusterNode, join []string) []string {
 		"--data", filepath.Join(n.dir, "data"),
 		"--storage", filepath.Join(n.dir, "shards"),
 		"--zone", n.zone, "--weight", "1",
-		"--api", n.api, "--gossip", n.gossip,
+		"--api", n.api, "--gossip", n.gossip, "--admin", n.admin,
 		"--secret-file", c.secretFile,
 		"--log-level", "debug",
 	}
@@ -350,14 +353,28 @@ func (c *testCluster) s3(n *clusterNode) *minio.Client {
 	return cl
 }
 
-// meta returns a metadata client signed with the cluster secret that asks
+// tenantHTTP returns an HTTP client that calls nodes as a tenant node
+// would: with a tenant certificate from the cluster CA (derived from the
+// cluster secret, as the test holds it).
+func tenantHTTP(t testing.TB) *http.Client {
+	t.Helper()
+	ca, err := pki.DeriveCA([]byte(clusterSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := pki.NewTenantIdentity(ca, "itest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := nodeapi.NewTransport()
+	tr.TLSClientConfig = pki.ClientTLS(id, nil)
+	return &http.Client{Transport: tr}
+}
+
+// meta returns a metadata client with a tenant certificate that asks
 // the given meta nodes: the test's independent view of the layout.
 func (c *testCluster) metaClient(nodes ...*clusterNode) *metarpc.Client {
 	c.t.Helper()
-	signer, err := nodeauth.NewSigner([]byte(clusterSecret), nil)
-	if err != nil {
-		c.t.Fatal(err)
-	}
 	var i int
 	var mu sync.Mutex
 	mc, err := metarpc.NewClient(metarpc.ClientConfig{
@@ -368,12 +385,12 @@ func (c *testCluster) metaClient(nodes ...*clusterNode) *metarpc.Client {
 				n := nodes[i%len(nodes)]
 				i++
 				if n.reachable() {
-					return "http://" + n.api
+					return "https://" + n.api
 				}
 			}
 			return ""
 		},
-		Signer: signer,
+		HTTP: tenantHTTP(c.t),
 	})
 	if err != nil {
 		c.t.Fatal(err)

@@ -128,7 +128,7 @@ func (c *testCluster) checkEverywhere(ctx context.Context, objs []clusterObject)
 // admin returns an admin API client for a node.
 func (c *testCluster) admin(n *clusterNode) *adminapi.Client {
 	c.t.Helper()
-	ac, err := adminapi.NewClient("http://"+n.api, c.token, nil)
+	ac, err := adminapi.NewClient("http://"+n.admin, c.token, nil)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func (c *testCluster) waitGossip(ctx context.Context) {
 // storectl runs the storectl binary against a node and returns its
 // standard output.
 func (c *testCluster) storectl(n *clusterNode, args ...string) (string, error) {
-	cmd := exec.Command(storectlBin, append([]string{"--node", "http://" + n.api, "--token", c.token}, args...)...)
+	cmd := exec.Command(storectlBin, append([]string{"--node", "http://" + n.admin, "--token", c.token}, args...)...)
 	cmd.Env = withoutCairnEnv(cmd.Environ())
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -48,7 +48,7 @@ func (h healState) allHealthy() bool {
 // heal scrapes the healing metrics of the metadata leader.
 func (c *testCluster) heal(ctx context.Context) (healState, error) {
 	lead := c.leader(ctx)
-	m, err := metricstest.Scrape(ctx, http.DefaultClient, "http://"+lead.api+"/metrics")
+	m, err := metricstest.Scrape(ctx, http.DefaultClient, "http://"+lead.admin+"/metrics")
 	if err != nil {
 		return healState{}, err
 	}
@@ -333,6 +333,7 @@ func (c *testCluster) addNode(zone string) *clusterNode {
 		host: netHost{ip: "127.0.0.1"},
 	}
 	n.api, n.gossip, n.raft, n.s3addr = n.hostPort(freePort(c.t)), n.hostPort(freePort(c.t)), n.hostPort(freePort(c.t)), n.hostPort(freePort(c.t))
+	n.admin = n.hostPort(freePort(c.t))
 	c.nodes = append(c.nodes, n)
 	c.start(n, []string{c.nodes[0].gossip, c.nodes[2].gossip})
 	return n
@@ -418,7 +419,7 @@ func TestHealRebalance(t *testing.T) {
 	if err := <-readErr; err != nil {
 		t.Fatalf("a read failed while shards moved: %v", err)
 	}
-	m, err := metricstest.Scrape(ctx, http.DefaultClient, "http://"+c.leader(ctx).api+"/metrics")
+	m, err := metricstest.Scrape(ctx, http.DefaultClient, "http://"+c.leader(ctx).admin+"/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

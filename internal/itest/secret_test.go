@@ -4,7 +4,9 @@ package itest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,9 +16,8 @@ import (
 	"time"
 
 	"cairn/erasure"
-	"cairn/internal/metarpc"
 	"cairn/internal/nodeapi"
-	"cairn/internal/nodeauth"
+	"cairn/internal/pki"
 )
 
 // TestClusterSecret: a process without the cluster secret, or with
@@ -76,42 +77,69 @@ func TestClusterSecret(t *testing.T) {
 
 	t.Run("node-api-refuses-strangers", func(t *testing.T) {
 		defer c.as(t)()
-		wrong, _ := nodeauth.NewSigner([]byte("not-the-cluster-secret-at-all"), nil)
-		nc, err := nodeapi.NewClient(nodeapi.ClientConfig{BaseURL: "http://" + c.nodes[1].api, Signer: wrong})
-		if err != nil {
-			t.Fatal(err)
-		}
 		shard := []byte("a shard from a stranger")
 		id := erasure.ShardCID(shard)
-		if err := nc.Put(ctx, id, shard); !errors.Is(err, nodeauth.ErrUnauthorized) {
-			t.Errorf("put with a wrong secret: %v, want refused", err)
-		}
-		if _, err := nc.Status(ctx); !errors.Is(err, nodeauth.ErrUnauthorized) {
-			t.Errorf("status with a wrong secret: %v, want refused", err)
-		}
-		// Unsigned requests, to every API of the node.
+		// Plain HTTP gets the TLS server's canned 400, and nothing else.
 		for _, path := range []string{"/v1/status", "/v1/shards", "/v1/shards/" + id.String(), "/v1/meta/ListBuckets", "/v1/admin/status"} {
 			resp, err := rawClient.Get("http://" + first.api + path)
 			if err != nil {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusUnauthorized {
-				t.Errorf("unsigned GET %s: %d, want 401", path, resp.StatusCode)
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("plain HTTP GET %s: %d, want 400 (a TLS port)", path, resp.StatusCode)
 			}
 		}
-		mc, err := metarpc.NewClient(metarpc.ClientConfig{Leader: func() string { return "http://" + first.api }, Signer: wrong})
+		// TLS without a certificate, or with one from another CA: no
+		// handshake, with a storage node or a metadata node.
+		other, err := pki.DeriveCA([]byte("not-the-cluster-secret-at-all"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := mc.ListBuckets(ctx); !errors.Is(err, nodeauth.ErrUnauthorized) {
-			t.Errorf("metadata call with a wrong secret: %v, want unauthorized", err)
+		stranger, err := pki.NewTenantIdentity(other, c.nodes[1].id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []*clusterNode{first, c.nodes[1]} {
+			for name, cfg := range map[string]*tls.Config{
+				"no certificate":   {InsecureSkipVerify: true, MinVersion: tls.VersionTLS13},
+				"another CA's":     pki.ClientTLS(stranger, nil),
+				"another CA's (2)": {InsecureSkipVerify: true, MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{stranger.TLSCertificate()}},
+			} {
+				if err := handshake(n.api, cfg); err == nil {
+					t.Errorf("%s: a TLS client with %s certificate completed a handshake", n.name, name)
+				}
+			}
+		}
+		nc, err := nodeapi.NewClient(nodeapi.ClientConfig{BaseURL: "https://" + c.nodes[1].api, HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: pki.ClientTLS(stranger, nil)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.Put(ctx, id, shard); err == nil {
+			t.Error("a stranger stored a shard")
 		}
 		// The shard was not stored.
-		signer, _ := nodeauth.NewSigner([]byte(clusterSecret), nil)
-		good, _ := nodeapi.NewClient(nodeapi.ClientConfig{BaseURL: "http://" + c.nodes[1].api, Signer: signer})
+		good, _ := nodeapi.NewClient(nodeapi.ClientConfig{BaseURL: "https://" + c.nodes[1].api, HTTP: tenantHTTP(t)})
 		if has, err := good.Has(ctx, id); err != nil || has {
 			t.Errorf("the stranger's shard: has=%v err=%v, want not stored", has, err)
 		}
 	})
+}
+
+// handshake dials addr and completes a TLS handshake with cfg, reading a
+// byte so that a server's refusal of the client's certificate (sent after
+// the client's Finished in TLS 1.3) is seen.
+func handshake(addr string, cfg *tls.Config) error {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	conn, err := tls.DialWithDialer(d, "tcp", addr, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := conn.Write([]byte("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		return err
+	}
+	_, err = conn.Read(make([]byte, 1))
+	return err
 }

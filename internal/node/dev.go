@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,6 @@ import (
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
 	"cairn/internal/metrics"
-	"cairn/internal/nodeauth"
 )
 
 // DevConfig configures the embedded dev cluster: one process, several
@@ -149,6 +149,13 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 		}
 		defer apiLn.Close()
 		c.APIListener, c.APIAddr = apiLn, apiLn.Addr().String()
+		// Each node's operator port (metrics; admin API) on a port of its own.
+		opLn, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("listen for an admin API: %w", err)
+		}
+		defer opLn.Close()
+		c.AdminListener, c.AdminAddr = opLn, opLn.Addr().String()
 		if c.GossipAddr, err = reserve(); err != nil {
 			return err
 		}
@@ -213,11 +220,12 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 
 	// The gateway starts once the layout has every storage node, so that
 	// no object is placed on fewer; the access key is stored first.
-	signer, err := nodeauth.NewSigner(secret, nil)
+	t, err := newTrust(ctx, Config{Secret: secret}, "dev-control", log)
 	if err != nil {
 		return stop(err)
 	}
-	mc, err := metarpc.NewClient(metarpc.ClientConfig{Leader: func() string { return "http://" + nodes[0].APIAddr }, Signer: signer})
+	mc, err := metarpc.NewClient(metarpc.ClientConfig{Leader: func() string { return "https://" + nodes[0].APIAddr },
+		HTTP: &http.Client{Transport: t.tenantTransport()}})
 	if err != nil {
 		return stop(err)
 	}
@@ -264,14 +272,14 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 	fmt.Fprintf(cfg.Out, "Cairn dev cluster: %d storage nodes in %d zones, %d+%d stripes, data in %s\n",
 		cfg.Nodes, cfg.Zones, cfg.K, cfg.M, cfg.DataDir)
 	fmt.Fprintf(cfg.Out, "S3 endpoint:  http://%s\n", s3Ln.Addr())
-	fmt.Fprintf(cfg.Out, "Admin:        storectl --node http://%s --token-file %s\n", nodes[0].APIAddr, filepath.Join(nodes[0].DataDir, adminTokenFile))
-	// Each node serves its own metrics on its own node API (ports picked
-	// afresh at every start): the gateway's S3 metrics, and the storage
-	// nodes' shard metrics.
-	fmt.Fprintf(cfg.Out, "Metrics:      http://%s%s (S3 gateway)\n", gw.APIAddr, metrics.Path)
+	fmt.Fprintf(cfg.Out, "Admin:        storectl --node http://%s --token-file %s\n", nodes[0].AdminAddr, filepath.Join(nodes[0].DataDir, adminTokenFile))
+	// Each node serves its own metrics on its own operator port (ports
+	// picked afresh at every start): the gateway's S3 metrics, and the
+	// storage nodes' shard metrics.
+	fmt.Fprintf(cfg.Out, "Metrics:      http://%s%s (S3 gateway)\n", gw.AdminAddr, metrics.Path)
 	var storage []string
 	for _, c := range nodes[:len(nodes)-1] {
-		storage = append(storage, "http://"+c.APIAddr+metrics.Path)
+		storage = append(storage, "http://"+c.AdminAddr+metrics.Path)
 	}
 	fmt.Fprintf(cfg.Out, "Node metrics: %s (storage nodes; the first is also the metadata node, with the heal metrics)\n", strings.Join(storage, " "))
 	fmt.Fprintf(cfg.Out, "Access key:   %s\n", access)

@@ -168,9 +168,9 @@ func (l *leaderHealing) candidates() []string {
 			continue
 		}
 		if m.ID == leader {
-			first = append(first, "http://"+m.APIAddr)
+			first = append(first, "https://"+m.APIAddr)
 		} else {
-			rest = append(rest, "http://"+m.APIAddr)
+			rest = append(rest, "https://"+m.APIAddr)
 		}
 	}
 	return append(first, rest...)
