@@ -125,6 +125,7 @@ func run(args []string) error {
 	fs.Float64Var(&cl.Weight, "weight", 0, "storage weight (0: the capacity of --storage in GiB)")
 	fs.Var(&join, "join", "gossip `ADDR` of a cluster member to join (repeat or comma-separate; none: start a new cluster)")
 	fs.StringVar(&cl.APIAddr, "api", cl.APIAddr, "node API listen address host:port (shards, metadata forwarding), mutual TLS with the cluster CA; other nodes reach it here")
+	fs.StringVar(&cl.AdvertiseAPI, "advertise-api", "", "the `ADDR` other nodes reach the node API at, when it is not --api (NAT, a port forward)")
 	fs.StringVar(&cl.AdminAddr, "admin", cl.AdminAddr, "the operator's port, plain HTTP: the admin API for storectl (tenant nodes, with the admin token), join enrollment, and Prometheus /metrics; \"\" for none")
 	fs.StringVar(&cl.JoinToken, "join-token", "", "a storage node without the cluster secret: enroll with this join `TOKEN` (from storectl node invite) on first start")
 	fs.StringVar(&cl.NodeID, "node-id", "", "the node's `ID` on its first start (default: a random one; kept in DATA/node-id)")
@@ -201,7 +202,7 @@ func run(args []string) error {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for _, name := range []string{"storage", "meta", "join", "api", "gossip", "raft", "secret-file", "secret", "approval", "zone", "weight",
-			"admin", "join-token", "node-id", "s3-cert", "s3-key"} {
+			"admin", "join-token", "node-id", "s3-cert", "s3-key", "advertise-api"} {
 			if set[name] {
 				return fmt.Errorf("--%s is for a cluster node, not --dev (see storaged --help)", name)
 			}

@@ -60,6 +60,9 @@ type Config struct {
 	// APIAddr is the node API (shards, metadata forwarding, status): the
 	// address other nodes reach this one at.
 	APIAddr string
+	// AdvertiseAPI, when set, is the address other nodes reach the node
+	// API at, when it is not APIAddr (NAT, a port forward, a proxy).
+	AdvertiseAPI string
 	// GossipAddr is where the node gossips; Join lists the gossip
 	// addresses of existing members (empty for the first node).
 	GossipAddr string
@@ -268,6 +271,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	mux := http.NewServeMux()
 	self := cluster.Member{ID: id, Zone: cfg.Zone, APIAddr: cfg.APIAddr}
+	if cfg.AdvertiseAPI != "" {
+		self.APIAddr = cfg.AdvertiseAPI
+	}
 	// Every node has a registry of its own, served on its own node API:
 	// in dev, where several nodes share this process, each one's metrics
 	// stay apart by address, and mean what they mean in a real cluster.
