@@ -10,14 +10,14 @@
 // From it each derives the same CA (DeriveCA): an Ed25519 key and a
 // self-signed certificate built from a fixed template, so every tenant node
 // has the very same CA certificate, byte for byte, with nothing to
-// distribute. A tenant node issues itself a certificate (NewTenantIdentity)
-// whenever it starts.
+// distribute. A tenant node can issue itself a certificate at any time
+// (NewTenantIdentity), so it need keep none.
 //
 // A storage node, run by a contributor, never learns the secret. It makes
-// its own key pair and enrolls with a join token (see Enrollment): it receives
-// a certificate bound to its node ID, the storage role and the zone the
-// invite named, and keeps key, certificate and CA certificate in one file
-// (Identity.Save, LoadIdentity). That file is its root of trust.
+// its own key pair and enrolls with a join token (see Enrollment): it
+// receives a certificate bound to its node ID, the storage role and the
+// zone the invite named, and keeps key, certificate and CA certificate in
+// one file (Identity.Save, LoadIdentity). That file is its root of trust.
 //
 // # Certificates
 //
