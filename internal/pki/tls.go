@@ -10,7 +10,8 @@ import (
 // id's certificate and requires a client certificate chained to id's CA
 // (tls.RequireAndVerifyClientCert), then calls check, if not nil, with the
 // client's Peer: an error from check fails the handshake. check is where
-// the caller refuses revoked serials (ErrRevoked) or roles (ErrRole).
+// the caller refuses revoked serials (ErrRevoked) or roles (ErrRole); it
+// is called from concurrent handshakes.
 //
 // Session resumption stays on: crypto/tls calls VerifyConnection, and so
 // check, on resumed connections too, and resumes only while the client's
@@ -35,7 +36,8 @@ func ServerTLS(id *Identity, check func(Peer) error) *tls.Config {
 // ClientTLS returns a TLS 1.3-only client configuration that presents id's
 // certificate and verifies the server's chain against id's CA, then calls
 // check, if not nil, with the server's Peer ("must be node n-3", "must be
-// tenant"): an error from check fails the handshake.
+// tenant"): an error from check fails the handshake. check is called from
+// concurrent handshakes.
 //
 // Nodes are reached by IP address and named by node ID, so there is no
 // host name to check: crypto/tls's own verification is off
