@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +23,8 @@ import (
 
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
-	"cairn/internal/nodeauth"
+	"cairn/internal/nodeapi"
+	"cairn/internal/pki"
 	"cairn/internal/testnet"
 )
 

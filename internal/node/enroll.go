@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"time"
@@ -119,12 +120,20 @@ func (e *enroller) enroll(ctx context.Context, req pki.EnrollRequest) (*pki.Enro
 }
 
 // redeem records the invite as used in the layout, retrying when another
-// writer stored a layout first.
+// writer stored a layout first (nodes enrolling together, the steward
+// admitting them), after a short random pause so that they spread out.
 func (e *enroller) redeem(ctx context.Context, req pki.EnrollRequest) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	var err error
-	for range 5 {
+	for attempt := range 20 {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("record the invite as used: %w", err)
+			case <-time.After(time.Duration(10+rand.IntN(50)) * time.Millisecond):
+			}
+		}
 		var cur, next *meta.Layout
 		if cur, err = e.meta.Layout(ctx); err != nil {
 			return err

@@ -5,22 +5,26 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"cairn/internal/admin/adminapi"
 	"cairn/internal/cluster"
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
 	"cairn/internal/metrics"
 	"cairn/internal/metrics/metricstest"
 	"cairn/internal/nodeapi"
-	"cairn/internal/nodeauth"
 )
 
 func listen(t *testing.T) net.Listener {
@@ -37,7 +41,9 @@ var testSecret = []byte("cluster secret for node tests!!")
 
 // TestClusterInProcess starts a meta+gateway node and five storage nodes
 // in three zones, over real HTTP, gossip and Raft on loopback, and stores
-// and reads an object through the gateway.
+// and reads an object through the gateway. The storage nodes are
+// contributors': they hold no cluster secret, and enroll with join
+// invites that the first node's admin API makes.
 func TestClusterInProcess(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -58,12 +64,13 @@ func TestClusterInProcess(t *testing.T) {
 		c.DataDir, c.StorageDir = filepath.Join(dir, "data"), filepath.Join(dir, "shards")
 		c.Zone = fmt.Sprintf("zone-%d", i%3)
 		c.Weight = 1
-		c.APIListener = listen(t)
+		c.APIListener, c.AdminListener = listen(t), listen(t)
 		c.APIAddr, c.GossipAddr = c.APIListener.Addr().String(), reserve()
-		c.Secret = testSecret
+		c.AdminAddr = c.AdminListener.Addr().String()
 		c.GossipProfile = cluster.ProfileTest
 		c.Out = io.Discard
 		if i == 0 {
+			c.Secret = testSecret
 			c.Meta, c.RaftAddr = true, reserve()
 			c.S3Listener = listen(t)
 			c.S3Addr = c.S3Listener.Addr().String()
@@ -77,21 +84,46 @@ func TestClusterInProcess(t *testing.T) {
 		l.Close()
 	}
 	done := make(chan error, len(nodes))
-	for _, c := range nodes {
-		go func() { done <- Run(ctx, c) }()
-	}
+	started := 0
 	defer func() {
 		cancel()
-		for range nodes {
+		for range started {
 			if err := <-done; err != nil {
 				t.Errorf("node stopped with: %v", err)
 			}
 		}
 	}()
+	s3Ready := make(chan struct{})
+	nodes[0].S3Ready = func() { close(s3Ready) }
+	go func() { done <- Run(ctx, nodes[0]) }()
+	started++
+	// The gateway serves once the layout has a storage node (its own).
+	select {
+	case <-s3Ready:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the first node's gateway did not start")
+	}
+	token, err := os.ReadFile(filepath.Join(nodes[0].DataDir, adminTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac, err := adminapi.NewClient("http://"+nodes[0].AdminAddr, strings.TrimSpace(string(token)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(nodes); i++ {
+		inv, err := ac.NewInvite(ctx, nodes[i].Zone, "", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes[i].JoinToken = inv.Token
+		go func() { done <- Run(ctx, nodes[i]) }()
+		started++
+	}
 
-	// An access key, written straight through the metadata API.
-	signer, _ := nodeauth.NewSigner(testSecret, nil)
-	mc, err := metarpc.NewClient(metarpc.ClientConfig{Leader: func() string { return "http://" + nodes[0].APIAddr }, Signer: signer})
+	// An access key, written straight through the metadata API by a
+	// tenant.
+	mc, err := metarpc.NewClient(metarpc.ClientConfig{Leader: func() string { return "https://" + nodes[0].APIAddr }, HTTP: tenantClient(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +138,9 @@ func TestClusterInProcess(t *testing.T) {
 		return mc.PutKey(ctx, &meta.Key{V: 1, ID: "AKIATEST", Secret: "secretsecret", Created: time.Now()})
 	})
 
+	// The gateway started with a layout of its own node only, and takes
+	// new layout versions every 2 s (refreshLoop).
+	time.Sleep(3 * time.Second)
 	s3, err := minio.New(nodes[0].S3Addr, &minio.Options{Creds: credentials.NewStaticV4("AKIATEST", "secretsecret", ""), Region: "us-east-1"})
 	if err != nil {
 		t.Fatal(err)
@@ -125,15 +160,46 @@ func TestClusterInProcess(t *testing.T) {
 		t.Fatalf("read back %d bytes, err %v", len(got), err)
 	}
 	checkMetrics(ctx, t, nodes, len(data))
-	checkScrub(ctx, t, nodes[1], signer)
+	// The gateway may have placed the object before it saw every
+	// contributor in the layout: scrub one that holds shards.
+	for _, n := range nodes[1:] {
+		c, err := nodeapi.NewClient(nodeapi.ClientConfig{BaseURL: "https://" + n.APIAddr, HTTP: anyNode(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u, err := c.Usage(ctx); err == nil && u.Shards > 0 {
+			checkScrub(ctx, t, n)
+			return
+		}
+	}
+	t.Fatal("no contributor holds a shard")
+}
+
+// tenantClient is an HTTP client with a tenant certificate from the test
+// cluster's CA, for calling tenant nodes; anyNode is one for calling any
+// node the CA certified.
+func tenantClient(t *testing.T) *http.Client { return clientOf(t, true) }
+
+func anyNode(t *testing.T) *http.Client { return clientOf(t, false) }
+
+func clientOf(t *testing.T, tenantOnly bool) *http.Client {
+	t.Helper()
+	tr, err := newTrust(context.Background(), Config{Secret: testSecret}, "test-tenant", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tenantOnly {
+		return &http.Client{Transport: tr.nodeTransport("")}
+	}
+	return &http.Client{Transport: tr.tenantTransport()}
 }
 
 // checkScrub asks a storage node for a scrub pass over its node API, as
 // the admin API does, and waits for it to check every shard the node
 // holds.
-func checkScrub(ctx context.Context, t *testing.T, n Config, signer *nodeauth.Signer) {
+func checkScrub(ctx context.Context, t *testing.T, n Config) {
 	t.Helper()
-	c, err := nodeapi.NewClient(nodeapi.ClientConfig{BaseURL: "http://" + n.APIAddr, Signer: signer})
+	c, err := nodeapi.NewClient(nodeapi.ClientConfig{BaseURL: "https://" + n.APIAddr, HTTP: anyNode(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +236,7 @@ func checkScrub(ctx context.Context, t *testing.T, n Config, signer *nodeauth.Si
 func checkMetrics(ctx context.Context, t *testing.T, nodes []Config, size int) {
 	t.Helper()
 	scrape := func(c Config) metricstest.Metrics {
-		m, err := metricstest.Scrape(ctx, nil, "http://"+c.APIAddr+metrics.Path)
+		m, err := metricstest.Scrape(ctx, nil, "http://"+c.AdminAddr+metrics.Path)
 		if err != nil {
 			t.Fatal(err)
 		}

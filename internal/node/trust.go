@@ -320,7 +320,7 @@ func enroll(ctx context.Context, cfg Config, nodeID string, log *slog.Logger) (*
 	}
 	var errs []error
 	for _, ep := range inv.Endpoints {
-		id, gk, err := enrollAt(ctx, ep, body, inv, tokenSecret, key)
+		id, gk, err := enrollAt(ctx, ep, body, inv, tokenSecret, nodeID, key)
 		if err == nil {
 			return id, gk, nil
 		}
@@ -339,7 +339,7 @@ type enrollRefused struct{ msg string }
 
 func (e *enrollRefused) Error() string { return "enrollment refused: " + e.msg }
 
-func enrollAt(ctx context.Context, endpoint string, body []byte, inv pki.Invite, tokenSecret []byte, key ed25519.PrivateKey) (*pki.Identity, []byte, error) {
+func enrollAt(ctx context.Context, endpoint string, body []byte, inv pki.Invite, tokenSecret []byte, nodeID string, key ed25519.PrivateKey) (*pki.Identity, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(endpoint, "/")+enrollPath, bytes.NewReader(body))
@@ -373,5 +373,5 @@ func enrollAt(ctx context.Context, endpoint string, body []byte, inv pki.Invite,
 	if err := json.Unmarshal(b, &er); err != nil {
 		return nil, nil, fmt.Errorf("enrollment response: %w", err)
 	}
-	return pki.OpenEnrollResponse(inv, tokenSecret, key, er)
+	return pki.OpenEnrollResponse(inv, tokenSecret, nodeID, key, er)
 }
