@@ -53,6 +53,9 @@ type clusterNode struct {
 	id         string   // the node ID, read from its data dir after start
 	extra      []string // more storaged flags
 	noWaitS3   bool     // start does not wait for the gateway to be ready
+	// joinToken, when set, makes the node a contributor's storage node:
+	// it runs without the cluster secret and enrolls with this invite.
+	joinToken string
 
 	mu      sync.Mutex
 	cut     bool // running, but cut off by a partition
@@ -164,8 +167,12 @@ func (c *testCluster) args(n *clusterNode, join []string) []string {
 		"--storage", filepath.Join(n.dir, "shards"),
 		"--zone", n.zone, "--weight", "1",
 		"--api", n.api, "--gossip", n.gossip, "--admin", n.admin,
-		"--secret-file", c.secretFile,
 		"--log-level", "debug",
+	}
+	if n.joinToken != "" {
+		a = append(a, "--join-token", n.joinToken)
+	} else {
+		a = append(a, "--secret-file", c.secretFile)
 	}
 	if n.meta {
 		a = append(a, "--meta", "--raft", n.raft)
@@ -273,7 +280,7 @@ func (c *testCluster) launch(n *clusterNode, join []string) (wait func()) {
 			c.t.Fatal(err)
 		}
 		n.id = strings.TrimSpace(string(id))
-		if c.token == "" {
+		if c.token == "" && n.joinToken == "" {
 			token, err := os.ReadFile(filepath.Join(n.dir, "data", "admin-token"))
 			if err != nil {
 				c.t.Fatal(err)

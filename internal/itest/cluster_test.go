@@ -179,9 +179,17 @@ func (c *testCluster) storectl(n *clusterNode, args ...string) (string, error) {
 // storectl, and waits until every gateway places new objects on all the
 // nodes.
 func (c *testCluster) bringUp(ctx context.Context) {
+	c.t.Helper()
+	c.startAll(false)
+	c.settle(ctx)
+}
+
+// settle waits for a layout with every node of the cluster, makes an
+// access key and the bucket with storectl, and waits until every gateway
+// places new objects on all the nodes.
+func (c *testCluster) settle(ctx context.Context) {
 	t := c.t
 	t.Helper()
-	c.startAll(false)
 	ids := map[string]bool{}
 	for _, n := range c.nodes {
 		ids[n.id] = true

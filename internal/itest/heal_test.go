@@ -325,12 +325,34 @@ func (c *testCluster) chunkRecords(ctx context.Context) []meta.ChunkInfo {
 // addNode starts one more storage-only node in zone, joining the others.
 func (c *testCluster) addNode(zone string) *clusterNode {
 	c.t.Helper()
+	return c.addStorage(zone, "")
+}
+
+// addContributor starts one more storage-only node in zone, run by a
+// contributor: it holds no cluster secret, and enrolls with an invite
+// that storectl node invite makes.
+func (c *testCluster) addContributor(zone string) *clusterNode {
+	c.t.Helper()
+	var inv struct{ Token string }
+	out, err := c.storectl(c.nodes[0], "--json", "node", "invite", "--zone", zone, "--expires", "10m")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(out), &inv); err != nil || inv.Token == "" {
+		c.t.Fatalf("storectl node invite: %q, %v", out, err)
+	}
+	return c.addStorage(zone, inv.Token)
+}
+
+func (c *testCluster) addStorage(zone, joinToken string) *clusterNode {
+	c.t.Helper()
 	i := len(c.nodes) + 1
 	root := filepath.Dir(c.nodes[0].dir)
 	n := &clusterNode{
 		name: fmt.Sprintf("n%d", i), zone: zone,
-		dir:  filepath.Join(root, fmt.Sprintf("n%d", i)),
-		host: netHost{ip: "127.0.0.1"},
+		dir:       filepath.Join(root, fmt.Sprintf("n%d", i)),
+		host:      netHost{ip: "127.0.0.1"},
+		joinToken: joinToken,
 	}
 	n.api, n.gossip, n.raft, n.s3addr = n.hostPort(freePort(c.t)), n.hostPort(freePort(c.t)), n.hostPort(freePort(c.t)), n.hostPort(freePort(c.t))
 	n.admin = n.hostPort(freePort(c.t))
