@@ -140,7 +140,7 @@ func (c *testCluster) admin(n *clusterNode) *adminapi.Client {
 func (c *testCluster) waitGossip(ctx context.Context) {
 	c.t.Helper()
 	waitFor(c.t, 60*time.Second, "gossip views agree with the processes", func() error {
-		for _, viewer := range c.nodes {
+		for _, viewer := range c.tenants() {
 			if !viewer.reachable() {
 				continue
 			}
@@ -184,6 +184,18 @@ func (c *testCluster) bringUp(ctx context.Context) {
 	c.settle(ctx)
 }
 
+// tenants returns the nodes that hold the cluster secret (and serve the
+// admin API): all but contributors' storage nodes.
+func (c *testCluster) tenants() []*clusterNode {
+	var ts []*clusterNode
+	for _, n := range c.nodes {
+		if n.joinToken == "" {
+			ts = append(ts, n)
+		}
+	}
+	return ts
+}
+
 // settle waits for a layout with every node of the cluster, makes an
 // access key and the bucket with storectl, and waits until every gateway
 // places new objects on all the nodes.
@@ -210,7 +222,8 @@ func (c *testCluster) settle(ctx context.Context) {
 		return nil
 	})
 
-	out, err := c.storectl(c.nodes[1], "key", "create", "--json")
+	tenants := c.tenants()
+	out, err := c.storectl(tenants[1%len(tenants)], "key", "create", "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +232,7 @@ func (c *testCluster) settle(ctx context.Context) {
 		t.Fatalf("storectl key create --json printed %q: %v", out, err)
 	}
 	c.access, c.secret = key.ID, key.Secret
-	if _, err := c.storectl(c.nodes[len(c.nodes)/2], "bucket", "create", clusterBucket); err != nil {
+	if _, err := c.storectl(tenants[len(tenants)/2], "bucket", "create", clusterBucket); err != nil {
 		t.Fatal(err)
 	}
 

@@ -267,6 +267,9 @@ type probed struct {
 	at   time.Time
 }
 
+// probeRetry is how long a refused probe is believed; a member that could
+// not be reached (its API not serving yet, or down) is probed again at the
+// next ask.
 const probeRetry = 10 * time.Second
 
 // check returns the verified peer at addr claiming to be id.
@@ -278,8 +281,10 @@ func (c *probeCache) check(ctx context.Context, id, addr string) (pki.Peer, erro
 		return p.peer, p.err
 	}
 	peer, err := c.t.probe(ctx, addr, id)
-	if err != nil && ctx.Err() != nil {
-		return pki.Peer{}, err // not the peer's fault: not cached
+	if ne, ok := errors.AsType[*net.OpError](err); (ok && ne.Op == "dial") || (err != nil && ctx.Err() != nil) {
+		// Not reached: a question of liveness, not of trust. Not cached.
+		c.t.log.Debug("could not reach a member to check its certificate", "member", id, "addr", addr, "err", err)
+		return pki.Peer{}, err
 	}
 	c.mu.Lock()
 	if c.m == nil {
