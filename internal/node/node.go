@@ -436,12 +436,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if t.tenant() {
 		// Revocations come from the layout: a tenant node refuses the
 		// certificates of removed nodes from the moment it sees them.
-		var ls layoutStore = mc
-		if ms != nil {
-			ls = ms
-		}
+		// Through the leader: a follower's store answers reads only on
+		// the leader.
 		wg.Add(1)
-		go func() { defer wg.Done(); followRevocations(ctx, t, ls, log) }()
+		go func() { defer wg.Done(); followRevocations(ctx, t, mc, log) }()
 	}
 	var healer *heal.Healer
 	if ms != nil {
