@@ -101,6 +101,10 @@
 //	Chunk           cid                                    chunk {cid, size, refs, state, since, stripe} (null if none)
 //	Chunks          after, limit                           chunks[chunk], next (null after the last)
 //	SetStripeNodes  cid, old, nodes, layout                {}
+//	ChunkByName     name                                   chunk (null if none)
+//	ReplaceStripe   cid, old (shard CIDs), stripe          {}
+//	SealMigration   -                                      on
+//	SetSealMigration on                                    {}
 //
 // The methods with result {} are the writes (one raft entry each); the
 // others are reads. Unknown fields are ignored: version 1 may gain an
@@ -181,8 +185,8 @@
 //
 //   - idempotent: PutObject (the same manifest replaces itself, and the
 //     chunk references it adds and releases cancel out), PutPart,
-//     CreateUpload (same upload ID), PutKey, DeleteObjects and
-//     ForgetGarbage. A retry does re-apply over any write made in
+//     CreateUpload (same upload ID), PutKey, DeleteObjects,
+//     ForgetGarbage and SetSealMigration. A retry does re-apply over any write made in
 //     between: a PutObject retried after another client's put of the
 //     same key puts the retried manifest back (last writer wins, as in
 //     S3);
@@ -191,7 +195,8 @@
 //     DeleteBucket ErrNoSuchBucket, CompleteUpload ErrNoSuchUpload (the
 //     object is there: compare its ETag), AbortUpload ErrNoSuchUpload,
 //     DeleteKey ErrNoSuchAccess, SetLayout ErrStaleLayout (compare
-//     Layout()).
+//     Layout()), SetStripeNodes and ReplaceStripe ErrStripeChanged (read
+//     the chunk's record: it has the new stripe, or another writer won).
 //
 // # Security
 //
