@@ -141,6 +141,7 @@ func run(args []string) error {
 	gcGrace := fs.Duration("gc-grace", heal.DefaultGCGrace, "meta nodes (and --dev): how long a chunk stays unreferenced before its shards are deleted, and a shard no stripe names before it is collected")
 	fs.DurationVar(&cl.HealInterval, "heal-interval", heal.Default().Interval, "meta nodes (and --dev): time between two heal passes over the chunk table, when no layout change or storectl heal kick asks for one sooner")
 	stripe := fs.String("stripe", fmt.Sprintf("%d+%d", cl.K, cl.M), "gateways: data+parity shards of new stripes, K+M")
+	fs.BoolVar(&cl.Seal, "seal", cl.Seal, "gateways (and --dev): seal every new chunk before it leaves the gateway, so storage nodes see no plaintext and no CID they could recognise; --seal=false writes unsealed stripes, for a rolling upgrade until every gateway can read sealed ones (storectl seal migrate seals them afterwards)")
 	debugAddr := fs.String("debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback `ADDR`, for diagnosing performance")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	format := fs.String("log-format", "text", "log format: text or json (logs go to stderr)")
@@ -198,6 +199,7 @@ func run(args []string) error {
 		return fmt.Errorf("--heal-interval %v: want a positive duration, such as 30s", cl.HealInterval)
 	}
 	dev.HealInterval = cl.HealInterval
+	dev.Seal = cl.Seal
 	if *devMode {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

@@ -184,6 +184,7 @@ func healLines(hs *adminapi.HealStatus, sc *adminapi.Scrub) []string {
 	lines = append(lines,
 		"Scrub       "+scrubText(sc),
 		"GC          "+gcText(hs),
+		"Seal        "+sealText(hs),
 		"",
 	)
 	if t.Waiting > 0 {
@@ -264,4 +265,19 @@ func scrubText(sc *adminapi.Scrub) string {
 func gcText(hs *adminapi.HealStatus) string {
 	return fmt.Sprintf("%d garbage chunks to collect; %d collected and %d stray shards deleted since the healer started",
 		hs.GarbageChunks, hs.CollectedChunks, hs.StraysDeleted)
+}
+
+// sealText says how much of the data is sealed, and what the seal
+// migration has left.
+func sealText(hs *adminapi.HealStatus) string {
+	t := &hs.Tally
+	s := fmt.Sprintf("%d of %d live stripes sealed", t.Sealed, t.Sealed+t.Unsealed)
+	switch {
+	case t.Unsealed == 0:
+	case hs.SealMigration:
+		s += fmt.Sprintf("; the seal migration has %d left (storectl seal status)", hs.UnsealedRemaining)
+	default:
+		s += "; storectl seal migrate seals the rest"
+	}
+	return s
 }

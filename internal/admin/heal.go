@@ -55,6 +55,8 @@ func HealStatus(s *heal.Status, node string) *adminapi.HealStatus {
 			Waiting:         t.Waiting,
 			Draining:        t.Draining,
 			DrainingByNode:  cloneOrEmpty(t.DrainingByNode),
+			Sealed:          t.Sealed,
+			Unsealed:        t.Unsealed,
 		},
 		RepairedShards:     s.RepairedShards,
 		RepairedBytes:      s.RepairedBytes,
@@ -71,6 +73,10 @@ func HealStatus(s *heal.Status, node string) *adminapi.HealStatus {
 		RebalanceRemaining: s.RebalanceRemaining,
 		ETASeconds:         s.ETA.Seconds(),
 		DrainRemaining:     cloneOrEmpty(s.DrainRemaining),
+		SealMigration:      s.SealMigration,
+		SealedStripes:      s.SealedStripes,
+		SealFailed:         s.SealFailed,
+		UnsealedRemaining:  s.UnsealedRemaining,
 	}
 }
 

@@ -37,6 +37,8 @@ const (
 	opForgetGarbage
 	opCollect
 	opSetStripeNodes
+	opReplaceStripe
+	opSetSealMigration
 )
 
 const cmdHeaderLen = 10
@@ -111,6 +113,7 @@ type wtx struct {
 	garbage *bolt.Bucket
 	forgot  *bolt.Bucket
 	forgotT *bolt.Bucket
+	names   *bolt.Bucket
 }
 
 func newWtx(tx *bolt.Tx) *wtx {
@@ -126,6 +129,7 @@ func newWtx(tx *bolt.Tx) *wtx {
 		garbage: tx.Bucket(bGarbage),
 		forgot:  tx.Bucket(bForgot),
 		forgotT: tx.Bucket(bForgotT),
+		names:   tx.Bucket(bNames),
 	}
 }
 
@@ -171,6 +175,10 @@ func (w *wtx) apply(data []byte) error {
 		err = w.collect(d)
 	case opSetStripeNodes:
 		err = w.setStripeNodes(d)
+	case opReplaceStripe:
+		err = w.replaceStripe(d)
+	case opSetSealMigration:
+		err = w.setSealMigration(d)
 	default:
 		panic(fmt.Sprintf("meta: raft command op %d unknown to this binary: upgrade it", data[1]))
 	}

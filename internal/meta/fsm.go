@@ -20,19 +20,21 @@ import (
 
 // Names of the bbolt buckets of the state machine.
 var (
-	bRaft    = []byte("raft")     // "applied": last applied raft index; "format": FormatVersion
-	bBuckets = []byte("buckets")  // bucket name -> JSON Bucket
-	bObjects = []byte("objects")  // objectKey -> object manifest
-	bUploads = []byte("uploads")  // uploadKey -> JSON Upload
-	bParts   = []byte("parts")    // partKey -> part manifest
-	bKeys    = []byte("keys")     // access key ID -> JSON Key
-	bLayouts = []byte("layouts")  // version, 8 bytes BE -> JSON Layout; the last is current
-	bChunks  = []byte("chunks")   // chunk CID -> chunk record (encodeChunkRecord)
-	bGarbage = []byte("garbage")  // timeKey(since) + CID -> nothing: the index of garbage chunks
-	bForgot  = []byte("forgot")   // CID -> timeKey(when its record was forgotten)
-	bForgotT = []byte("forgot-t") // timeKey + CID -> nothing: the same, by time, for pruning
+	bRaft     = []byte("raft")     // "applied": last applied raft index; "format": FormatVersion
+	bBuckets  = []byte("buckets")  // bucket name -> JSON Bucket
+	bObjects  = []byte("objects")  // objectKey -> object manifest
+	bUploads  = []byte("uploads")  // uploadKey -> JSON Upload
+	bParts    = []byte("parts")    // partKey -> part manifest
+	bKeys     = []byte("keys")     // access key ID -> JSON Key
+	bLayouts  = []byte("layouts")  // version, 8 bytes BE -> JSON Layout; the last is current
+	bChunks   = []byte("chunks")   // chunk CID -> chunk record (encodeChunkRecord)
+	bGarbage  = []byte("garbage")  // timeKey(since) + CID -> nothing: the index of garbage chunks
+	bForgot   = []byte("forgot")   // CID -> timeKey(when its record was forgotten)
+	bForgotT  = []byte("forgot-t") // timeKey + CID -> nothing: the same, by time, for pruning
+	bNames    = []byte("names")    // keyed name (Stripe.Name) -> chunk CID: the sealed stripes' index
+	bSettings = []byte("settings") // cluster-wide switches: "seal-migration" -> 1 byte
 
-	allBuckets = [][]byte{bRaft, bBuckets, bObjects, bUploads, bParts, bKeys, bLayouts, bChunks, bGarbage, bForgot, bForgotT}
+	allBuckets = [][]byte{bRaft, bBuckets, bObjects, bUploads, bParts, bKeys, bLayouts, bChunks, bGarbage, bForgot, bForgotT, bNames, bSettings}
 
 	kApplied = []byte("applied")
 	kFormat  = []byte("format")
@@ -94,9 +96,19 @@ func openBolt(path string) (*bolt.DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
+		noNames := tx.Bucket(bNames) == nil
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
+			}
+		}
+		if noNames {
+			// A file written before the names index (or a new one):
+			// index the chunk table's keyed names. A format 1 file has
+			// no chunk table yet, and its migration below writes no
+			// keyed name.
+			if err := buildNames(tx); err != nil {
+				return fmt.Errorf("build the names index: %w", err)
 			}
 		}
 		rb := tx.Bucket(bRaft)

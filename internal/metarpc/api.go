@@ -47,6 +47,10 @@ type API interface {
 	Chunk(ctx context.Context, chunkCID []byte) (*meta.ChunkInfo, error)
 	Chunks(ctx context.Context, after []byte, limit int) ([]meta.ChunkInfo, []byte, error)
 	SetStripeNodes(ctx context.Context, cid []byte, old, nodes []string, layout uint64) error
+	ChunkByName(ctx context.Context, name []byte) (*meta.ChunkInfo, error)
+	ReplaceStripe(ctx context.Context, cid []byte, old [][]byte, next meta.Stripe) error
+	SealMigration(ctx context.Context) (bool, error)
+	SetSealMigration(ctx context.Context, on bool) error
 }
 
 var (
@@ -94,6 +98,11 @@ var (
 	mChunk          = method{"Chunk", false}
 	mChunks         = method{"Chunks", false}
 	mSetStripeNodes = method{"SetStripeNodes", true}
+
+	mChunkByName      = method{"ChunkByName", false}
+	mReplaceStripe    = method{"ReplaceStripe", true}
+	mSealMigration    = method{"SealMigration", false}
+	mSetSealMigration = method{"SetSealMigration", true}
 )
 
 // PathPrefix is the path under which Server answers; mount it there:

@@ -105,6 +105,17 @@ type (
 	chunkRefsReq struct {
 		CID []byte `json:"cid"`
 	}
+	chunkByNameReq struct {
+		Name []byte `json:"name"`
+	}
+	replaceStripeReq struct {
+		CID    []byte      `json:"cid"`
+		Old    [][]byte    `json:"old"`
+		Stripe meta.Stripe `json:"stripe"`
+	}
+	setSealMigrationReq struct {
+		On bool `json:"on"`
+	}
 )
 
 // Results (the body of a 200 answer).
@@ -161,6 +172,9 @@ type (
 	}
 	chunkRefsResult struct {
 		Refs int64 `json:"refs"`
+	}
+	sealMigrationResult struct {
+		On bool `json:"on"`
 	}
 )
 
