@@ -37,6 +37,7 @@ const (
 	opForgetGarbage
 	opCollect
 	opSetStripeNodes
+	opAddReputation
 )
 
 const cmdHeaderLen = 10
@@ -171,6 +172,8 @@ func (w *wtx) apply(data []byte) error {
 		err = w.collect(d)
 	case opSetStripeNodes:
 		err = w.setStripeNodes(d)
+	case opAddReputation:
+		err = w.addReputation(d)
 	default:
 		panic(fmt.Sprintf("meta: raft command op %d unknown to this binary: upgrade it", data[1]))
 	}
