@@ -47,6 +47,9 @@ type API interface {
 	Chunk(ctx context.Context, chunkCID []byte) (*meta.ChunkInfo, error)
 	Chunks(ctx context.Context, after []byte, limit int) ([]meta.ChunkInfo, []byte, error)
 	SetStripeNodes(ctx context.Context, cid []byte, old, nodes []string, layout uint64) error
+
+	AddReputation(ctx context.Context, deltas []meta.ReputationDelta) error
+	Reputations(ctx context.Context) ([]meta.Reputation, error)
 }
 
 var (
@@ -94,6 +97,8 @@ var (
 	mChunk          = method{"Chunk", false}
 	mChunks         = method{"Chunks", false}
 	mSetStripeNodes = method{"SetStripeNodes", true}
+	mAddReputation  = method{"AddReputation", true}
+	mReputations    = method{"Reputations", false}
 )
 
 // PathPrefix is the path under which Server answers; mount it there:

@@ -491,3 +491,17 @@ func (c *Client) Chunks(ctx context.Context, after []byte, limit int) ([]meta.Ch
 func (c *Client) SetStripeNodes(ctx context.Context, cid []byte, old, nodes []string, layout uint64) error {
 	return c.call(ctx, mSetStripeNodes, &setStripeNodesReq{CID: cid, Old: old, Nodes: nodes, Layout: layout}, &noResult{})
 }
+
+// AddReputation implements API.
+func (c *Client) AddReputation(ctx context.Context, deltas []meta.ReputationDelta) error {
+	return c.call(ctx, mAddReputation, &addReputationReq{Deltas: toReputationDeltas(deltas)}, &noResult{})
+}
+
+// Reputations implements API.
+func (c *Client) Reputations(ctx context.Context) ([]meta.Reputation, error) {
+	var res reputationsResult
+	if err := c.call(ctx, mReputations, &noArgs{}, &res); err != nil {
+		return nil, err
+	}
+	return res.Reputations, nil
+}
