@@ -149,20 +149,36 @@ func BenchmarkDAGBuilder(b *testing.B) {
 	}
 }
 
-// BenchmarkDataPathCPU is the CPU work of a PUT, without placement, storage
-// or metadata, on one goroutine: cut a 64 MiB stream into 1 MiB chunks, MD5
-// the whole stream (the ETag), and for each chunk take its CID, encode it
-// 4+2 in place, as the gateway does, and name the six shards. Its
-// one-core bound is computable from the kernels: per byte, one MD5, one
-// SHA-256 (the chunk CID), one 4+2 encode and one copy (the stream into the
-// chunk buffer). Shard names hash no shard bytes.
+// BenchmarkDataPathCPU is the CPU work of a PUT of unsealed stripes
+// (storaged --seal=false), without placement, storage or metadata, on one
+// goroutine: cut a 64 MiB stream into 1 MiB chunks, MD5 the whole stream
+// (the ETag), and for each chunk take its CID, encode it 4+2 in place, as
+// the gateway does, and name the six shards. Its one-core bound is
+// computable from the kernels: per byte, one MD5, one SHA-256 (the chunk
+// CID), one 4+2 encode and one copy (the stream into the chunk buffer).
+// Shard names hash no shard bytes. BenchmarkDataPathCPUSealed is the
+// default path, which seals too.
 func BenchmarkDataPathCPU(b *testing.B) {
+	benchDataPathCPU(b, nil)
+}
+
+// BenchmarkDataPathCPUSealed is BenchmarkDataPathCPU as a gateway that
+// seals does it: each chunk sealed in place after its CID, the sealed
+// chunk encoded, the shards named after the chunk's keyed name and each
+// shard summed. Per byte, on top: one AES-GCM seal and one BLAKE3 over the
+// 1.5 bytes of shards.
+func BenchmarkDataPathCPUSealed(b *testing.B) {
+	benchDataPathCPU(b, mustSealer(b, 1))
+}
+
+func benchDataPathCPU(b *testing.B, s *Sealer) {
 	data := bytesOf(1, 64*MiB)
 	c := mustCodec(b, 4, 2, WithConcurrency(1))
-	buf := make([]byte, DefaultChunkSize)
+	n := c.ShardSize(DefaultChunkSize + SealOverhead)
+	buf := make([]byte, 4*n)    // room for a sealed chunk and its padding
 	parity := make([][]byte, 2) // the parity buffers, reused for every chunk
 	for i := range parity {
-		parity[i] = make([]byte, DefaultChunkSize/4)
+		parity[i] = make([]byte, n)
 	}
 	var etag []byte
 	r := bytes.NewReader(data)
@@ -182,6 +198,10 @@ func BenchmarkDataPathCPU(b *testing.B) {
 			}
 			h.Write(chunk)
 			id := ChunkCID(chunk)
+			if s != nil {
+				chunk = s.Seal(chunk[:0], chunk, id)
+				id = s.Name(id)
+			}
 			shards, err := c.EncodeInPlace(chunk, parity)
 			if err != nil {
 				b.Fatal(err)
@@ -190,8 +210,53 @@ func BenchmarkDataPathCPU(b *testing.B) {
 				if _, err := ShardName(id, 4, 2, i); err != nil {
 					b.Fatal(err)
 				}
+				if s != nil {
+					ShardSum(shards[i])
+				}
 			}
 		}
 		etag = h.Sum(etag[:0])
+	}
+}
+
+// BenchmarkSeal1MiB seals a 1 MiB chunk into a reused buffer: the per-chunk
+// key's derivation, then one AES-256-GCM pass.
+func BenchmarkSeal1MiB(b *testing.B) {
+	s := mustSealer(b, 1)
+	chunk := bytesOf(2, MiB)
+	id := ChunkCID(chunk)
+	dst := make([]byte, 0, MiB+SealOverhead)
+	b.SetBytes(MiB)
+	b.ReportAllocs()
+	for b.Loop() {
+		dst = s.Seal(dst[:0], chunk, id)
+	}
+}
+
+// BenchmarkOpen1MiB opens (authenticates and decrypts) a sealed 1 MiB
+// chunk into a reused buffer: a sealed read's integrity check.
+func BenchmarkOpen1MiB(b *testing.B) {
+	s := mustSealer(b, 1)
+	chunk := bytesOf(2, MiB)
+	id := ChunkCID(chunk)
+	sealed := s.Seal(nil, chunk, id)
+	dst := make([]byte, 0, MiB)
+	b.SetBytes(MiB)
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if dst, err = s.Open(dst[:0], sealed, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkShardSum256KiB sums one shard of a 1 MiB chunk's 4+2 stripe.
+func BenchmarkShardSum256KiB(b *testing.B) {
+	shard := bytesOf(3, 256<<10)
+	b.SetBytes(256 << 10)
+	b.ReportAllocs()
+	for b.Loop() {
+		ShardSum(shard)
 	}
 }

@@ -8,7 +8,11 @@
 //
 //	Chunker  — splits a stream into fixed-size chunks in bounded memory
 //	ChunkCID — names a chunk: CIDv1, codec raw, sha2-256 of the chunk bytes
-//	Codec    — codes a chunk into k data + m parity shards (and back)
+//	Sealer   — seals a chunk (AES-256-GCM under a key derived from the
+//	           tenant's master key and the chunk's hash) and gives it a
+//	           keyed name that reveals nothing of its CID; ShardSum sums
+//	           one stored shard (BLAKE3, 16 bytes)
+//	Codec    — codes a (sealed) chunk into k data + m parity shards (and back)
 //	ShardName — names a shard by its chunk's CID and its place in the
 //	           stripe, without hashing its bytes (ShardCID, a blake3
 //	           content address, is what stripes written before used)
@@ -25,9 +29,12 @@
 //			break
 //		}
 //		...
-//		dag.Add(erasure.ChunkCID(chunk), uint64(len(chunk)))
-//		shards, err := codec.Encode(chunk, shards)
-//		... erasure.ShardName(chunkCID, k, m, i) for each shard ...
+//		id := erasure.ChunkCID(chunk)
+//		dag.Add(id, uint64(len(chunk)))
+//		sealed := sealer.Seal(nil, chunk, id)
+//		shards, err := codec.Encode(sealed, shards)
+//		... erasure.ShardName(sealer.Name(id), k, m, i) and
+//		    erasure.ShardSum(shard) for each shard ...
 //	}
 //	root, err := dag.Root()
 //
@@ -48,6 +55,13 @@
 //     that changes it. Any k of the k+m shards give back the chunk.
 //     Codec does not verify shard integrity: check each shard against its
 //     CID before handing it to Reconstruct/ReconstructData.
+//   - Sealer.Seal is deterministic (equal chunks under one master key seal
+//     to equal bytes and get equal names, so deduplication holds) and adds
+//     SealOverhead bytes; Open accepts only bytes sealed for that chunk
+//     under that master key (else ErrSealBroken), which makes opening a
+//     sealed chunk its integrity check. A keyed name (Sealer.Name) and the
+//     shard names made from it reveal nothing of the chunk's CID to whoever
+//     lacks the master key.
 //   - DAGBuilder.Root equals the root CID that IPFS's UnixFS importer
 //     (boxo, balanced layout, 174 links per node, CIDv1, raw leaves,
 //     sha2-256) computes for the same leaves, byte for byte: for fixed 1 MiB
@@ -57,7 +71,7 @@
 //
 // # Concurrency
 //
-// Codec is safe for concurrent use. Chunker and DAGBuilder are not: each
+// Codec and Sealer are safe for concurrent use. Chunker and DAGBuilder are not: each
 // belongs to one object being written. The package-level functions are safe
 // for concurrent use.
 package erasure
