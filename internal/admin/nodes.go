@@ -17,11 +17,6 @@ import (
 	"cairn/placement"
 )
 
-// layoutRetries is how many times approve and remove read the layout and
-// try to store the next one when another writer (the leader's steward)
-// stored a version first.
-const layoutRetries = 5
-
 // currentLayout reads the current layout (nil if none) within the timeout.
 func (s *Server) currentLayout(ctx context.Context) (*meta.Layout, error) {
 	ctx, cancel := s.call(ctx)
@@ -287,35 +282,18 @@ func (s *Server) remove(ctx context.Context, id string) (*adminapi.LayoutChange,
 	})
 }
 
-// changeLayout stores change(current layout), reading the layout again
-// and retrying when another writer stored a version first.
+// changeLayout stores change(current layout) (layout.Change), reading
+// the layout again and retrying when another writer stored a version
+// first.
 func (s *Server) changeLayout(ctx context.Context, id string, change func(*meta.Layout) (*meta.Layout, error)) (*adminapi.LayoutChange, error) {
-	subject := fmt.Sprintf("node %q", id)
-	var err error
-	for range layoutRetries {
-		var cur, next *meta.Layout
-		if cur, err = s.currentLayout(ctx); err != nil {
-			return nil, fail(err, subject)
-		}
-		if cur == nil {
-			return nil, errNoLayout
-		}
-		if next, err = change(cur); err != nil {
-			return nil, fail(err, subject)
-		}
-		if next == cur {
-			return &adminapi.LayoutChange{Node: id, LayoutVersion: cur.Version}, nil // nothing to change
-		}
-		sctx, cancel := s.call(ctx)
-		err = s.cfg.Meta.SetLayout(sctx, next)
-		cancel()
-		if err == nil {
-			s.log.Info("layout changed by an operator", "node", id, "version", next.Version)
-			return &adminapi.LayoutChange{Node: id, LayoutVersion: next.Version}, nil
-		}
-		if !errors.Is(err, meta.ErrStaleLayout) {
-			return nil, fail(err, subject)
-		}
+	l, stored, err := layout.Change(ctx, s.cfg.Meta, s.cfg.Timeout, change)
+	switch {
+	case errors.Is(err, layout.ErrNoLayout):
+		return nil, errNoLayout
+	case err != nil:
+		return nil, fail(err, fmt.Sprintf("node %q", id))
+	case stored:
+		s.log.Info("layout changed by an operator", "node", id, "version", l.Version)
 	}
-	return nil, fail(fmt.Errorf("the layout changed under each of %d attempts: %w", layoutRetries, err), subject)
+	return &adminapi.LayoutChange{Node: id, LayoutVersion: l.Version}, nil
 }
