@@ -3,8 +3,8 @@ package heal
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -15,17 +15,73 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"cairn/erasure"
+	"cairn/internal/blob"
 	"cairn/internal/layout"
 	"cairn/internal/meta"
 )
 
 var bg = context.Background()
 
-// fakeMeta is a chunk table and a layout history in memory.
+// fakeMeta is a chunk table, a layout history and reputations in memory.
 type fakeMeta struct {
 	mu      sync.Mutex
 	layouts []*meta.Layout
 	chunks  map[string]*meta.ChunkInfo
+	reps    map[string]*meta.Reputation
+	// repCalls counts AddReputation calls; repErr, when set, fails them.
+	repCalls int
+	repErr   error
+}
+
+func (f *fakeMeta) SetLayout(_ context.Context, l *meta.Layout) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if l.Version <= f.layouts[len(f.layouts)-1].Version {
+		return meta.ErrStaleLayout
+	}
+	f.layouts = append(f.layouts, l)
+	return nil
+}
+
+func (f *fakeMeta) AddReputation(_ context.Context, deltas []meta.ReputationDelta) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.repCalls++
+	if f.repErr != nil {
+		return f.repErr
+	}
+	if f.reps == nil {
+		f.reps = map[string]*meta.Reputation{}
+	}
+	for i := range deltas {
+		r := f.reps[deltas[i].Node]
+		if r == nil {
+			r = &meta.Reputation{V: meta.FormatVersion, Node: deltas[i].Node}
+			f.reps[r.Node] = r
+		}
+		r.Add(&deltas[i], time.Now())
+	}
+	return nil
+}
+
+func (f *fakeMeta) Reputations(context.Context) ([]meta.Reputation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []meta.Reputation
+	for _, id := range slices.Sorted(maps.Keys(f.reps)) {
+		out = append(out, *f.reps[id])
+	}
+	return out, nil
+}
+
+// rep returns a node's reputation (zero if none).
+func (f *fakeMeta) rep(node string) meta.Reputation {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r := f.reps[node]; r != nil {
+		return *r
+	}
+	return meta.Reputation{}
 }
 
 func (f *fakeMeta) Layout(context.Context) (*meta.Layout, error) {
@@ -125,15 +181,18 @@ type fakeStore struct {
 	lie    bool
 	// unlisted: Walk does not list these (written after the walk began).
 	unlisted map[string]bool
+	// dropped: Get answers not found for these, while Walk and Has list
+	// them (a node that lies about what it holds).
+	dropped map[string]bool
 }
 
-var errNotFound = errors.New("not found")
+var errNotFound = fmt.Errorf("fake: %w", blob.ErrNotFound)
 
 func (s *fakeStore) Get(_ context.Context, id cid.Cid, dst []byte) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.shards[id.KeyString()]
-	if !ok {
+	if !ok || s.dropped[id.KeyString()] {
 		return nil, errNotFound
 	}
 	out := append(dst[:0], b...)
@@ -206,10 +265,24 @@ type cluster struct {
 	nodes fakeNodes
 	alive map[string]bool
 	data  map[string][]byte // chunk CID -> bytes
+	sums  map[string][]byte // shard name -> its sum, as the writer recorded it
+}
+
+// stripeSums returns the sums the cluster's writer recorded for a
+// stripe's shards: the auditor's stripeSums.
+func (c *cluster) stripeSums(st *meta.Stripe) [][]byte {
+	out := make([][]byte, len(st.Shards))
+	for i, s := range st.Shards {
+		if out[i] = c.sums[string(s)]; out[i] == nil {
+			return nil
+		}
+	}
+	return out
 }
 
 func newCluster(t *testing.T, n int) *cluster {
-	c := &cluster{t: t, meta: &fakeMeta{chunks: map[string]*meta.ChunkInfo{}}, nodes: fakeNodes{}, alive: map[string]bool{}, data: map[string][]byte{}}
+	c := &cluster{t: t, meta: &fakeMeta{chunks: map[string]*meta.ChunkInfo{}}, nodes: fakeNodes{}, alive: map[string]bool{}, data: map[string][]byte{},
+		sums: map[string][]byte{}}
 	l := &meta.Layout{Version: 1, PlacementKey: []byte("key")}
 	for i := range n {
 		id := fmt.Sprintf("n%d", i)
@@ -245,6 +318,7 @@ func (c *cluster) put(seed uint64, size int) {
 		name, err := erasure.ShardName(id, 4, 2, i)
 		must(c.t, err)
 		st.Shards = append(st.Shards, name.Bytes())
+		c.sums[string(name.Bytes())] = erasure.ShardSum(s)
 		must(c.t, c.nodes[nodes[i]].Put(bg, name, s))
 	}
 	c.meta.chunks[string(id.Bytes())] = &meta.ChunkInfo{CID: id.Bytes(), Size: int64(size), Refs: 1, Stripe: st}
@@ -542,8 +616,8 @@ func TestReporter(t *testing.T) {
 	go func() { _ = r.Run(ctx); close(done) }()
 	wrong := ci.Stripe.Nodes[3]
 	other := ci.Stripe.Nodes[2]
-	r.Report(ci.CID, 2, "not-"+other) // stale: the record names another node
-	r.Report(ci.CID, 3, wrong)
+	r.Report(ci.CID, 2, "not-"+other, false) // stale: the record names another node
+	r.Report(ci.CID, 3, wrong, false)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 		got, _ := c.meta.Chunk(bg, ci.CID)
 		if got.Stripe.Nodes[3] == "" {

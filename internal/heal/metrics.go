@@ -16,6 +16,10 @@ type healMetrics struct {
 	passes prometheus.Counter
 	shards *prometheus.CounterVec // kind (repair, rebalance), result (ok, failed)
 	bytes  *prometheus.CounterVec // kind
+
+	audits     *prometheus.CounterVec // result
+	nodeAudits *prometheus.CounterVec // node, result
+	ejections  *prometheus.CounterVec // result (ejected, refused)
 }
 
 func newHealMetrics(reg prometheus.Registerer, h *Healer) (*healMetrics, error) {
@@ -29,6 +33,21 @@ func newHealMetrics(reg prometheus.Registerer, h *Healer) (*healMetrics, error) 
 			"Shards rebuilt (kind repair) or moved (kind rebalance), by result.")), []string{"kind", "result"}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts(opts("bytes_total",
 			"Bytes of shards rebuilt (repair) or moved (rebalance) and recorded.")), []string{"kind"}),
+	}
+	aopts := func(name, help string) prometheus.CounterOpts {
+		return prometheus.CounterOpts{Namespace: metrics.Namespace, Subsystem: "audit", Name: name, Help: help}
+	}
+	m.audits = prometheus.NewCounterVec(aopts("total",
+		"Shards audited, by result: passed, missing, corrupt (both counted against the node), unreachable (not counted), stale (the record changed meanwhile; not counted)."), []string{"result"})
+	m.nodeAudits = prometheus.NewCounterVec(aopts("node_total",
+		"Shards audited per storage node, by result: passed, missing, corrupt, unreachable."), []string{"node", "result"})
+	m.ejections = prometheus.NewCounterVec(aopts("ejections_total",
+		"Nodes the ejection rule called for, by result: ejected (taken out of the layout), refused (kept: see the leader's log)."), []string{"result"})
+	for _, r := range auditResultNames {
+		m.audits.WithLabelValues(r)
+	}
+	for _, r := range []string{"ejected", "refused"} {
+		m.ejections.WithLabelValues(r)
 	}
 	for _, k := range []string{"repair", "rebalance"} {
 		m.bytes.WithLabelValues(k)
@@ -52,7 +71,10 @@ func newHealMetrics(reg prometheus.Registerer, h *Healer) (*healMetrics, error) 
 			return f(&s)
 		})
 	}
-	err := metrics.Register(reg, m.passes, m.shards, m.bytes, stripes,
+	err := metrics.Register(reg, m.passes, m.shards, m.bytes, stripes, m.audits, m.nodeAudits, m.ejections,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: "audit", Name: "rate_limit",
+			Help: "The configured audit rate, shards per second over the cluster (--audit-rate); 0: audits are off."},
+			func() float64 { return max(h.cfg.AuditRate, 0) }),
 		gauge("waiting_bytes", "Bytes to rebuild (repair) found by the latest pass.", func(s *Status) float64 { return float64(s.Tally.RepairBytes) }),
 		gauge("rebalance_waiting_bytes", "Bytes to move (rebalance, drain) found by the latest pass.", func(s *Status) float64 { return float64(s.Tally.RebalanceBytes) }),
 		gauge("repair_remaining_bytes", "Bytes of the latest pass's repair not done yet: its waiting bytes less what was rebuilt since.", func(s *Status) float64 { return float64(s.RepairRemaining) }),

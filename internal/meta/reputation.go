@@ -210,7 +210,7 @@ func (w *wtx) addReputation(d *dec) error {
 				return fmt.Errorf("reputation of %s: %w", delta.Node, err)
 			}
 		}
-		r.add(delta, w.now)
+		r.Add(delta, w.now)
 		v, err := json.Marshal(&r)
 		if err != nil {
 			return err
@@ -222,9 +222,9 @@ func (w *wtx) addReputation(d *dec) error {
 	return nil
 }
 
-// add adds d to r; now is the command's time. Pure, so that every replica
-// computes the same record.
-func (r *Reputation) add(d *ReputationDelta, now time.Time) {
+// Add adds d to r, as the state machine does; now is the command's time.
+// Pure, so that every replica computes the same record.
+func (r *Reputation) Add(d *ReputationDelta, now time.Time) {
 	r.Passed += d.Passed
 	r.Missing += d.Missing
 	r.Corrupt += d.Corrupt

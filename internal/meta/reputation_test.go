@@ -80,11 +80,11 @@ func TestReputation(t *testing.T) {
 // ReputationWindow checks, so that old evidence weighs less.
 func TestReputationWindow(t *testing.T) {
 	var r Reputation
-	r.add(&ReputationDelta{Passed: ReputationWindow - 10, Missing: 10}, time.Time{})
+	r.Add(&ReputationDelta{Passed: ReputationWindow - 10, Missing: 10}, time.Time{})
 	if r.WindowChecks != ReputationWindow || r.WindowFailures != 10 {
 		t.Fatalf("window %d/%d before it is full", r.WindowFailures, r.WindowChecks)
 	}
-	r.add(&ReputationDelta{Lies: 1}, time.Time{})
+	r.Add(&ReputationDelta{Lies: 1}, time.Time{})
 	if r.WindowChecks != (ReputationWindow+1)/2 || r.WindowFailures != 11/2 {
 		t.Fatalf("window %d/%d after it overflowed, want %d/%d", r.WindowFailures, r.WindowChecks, 11/2, (ReputationWindow+1)/2)
 	}
@@ -92,7 +92,7 @@ func TestReputationWindow(t *testing.T) {
 		t.Fatalf("totals changed with the window: %+v", r)
 	}
 	// A huge batch halves as often as it takes.
-	r.add(&ReputationDelta{Passed: 100 * ReputationWindow}, time.Time{})
+	r.Add(&ReputationDelta{Passed: 100 * ReputationWindow}, time.Time{})
 	if r.WindowChecks > ReputationWindow || r.WindowChecks <= ReputationWindow/2 {
 		t.Fatalf("window of %d checks after a huge batch", r.WindowChecks)
 	}
