@@ -42,10 +42,13 @@ type DevConfig struct {
 	Nodes, Zones int
 	// K and M are the stripe's data and parity shards.
 	K, M int
-	// RepairRate and HealInterval are the metadata node's (Config).
-	RepairRate   int64
-	HealInterval time.Duration
-	GCGrace      time.Duration
+	// RepairRate, HealInterval, GCGrace, AuditRate and EjectThreshold
+	// are the metadata node's (Config).
+	RepairRate     int64
+	HealInterval   time.Duration
+	GCGrace        time.Duration
+	AuditRate      float64
+	EjectThreshold int
 	// ScrubInterval is the storage nodes' (Config).
 	ScrubInterval time.Duration
 	// Out receives the human-readable start banner (endpoint, keys).
@@ -160,6 +163,7 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 		}
 		c.Secret, c.Local, c.K, c.M = secret, local, cfg.K, cfg.M
 		c.RepairRate, c.HealInterval, c.GCGrace = cfg.RepairRate, cfg.HealInterval, cfg.GCGrace
+		c.AuditRate, c.EjectThreshold = cfg.AuditRate, cfg.EjectThreshold
 		c.ScrubInterval = cfg.ScrubInterval
 		c.GossipProfile = cluster.ProfileLocal
 		c.Out, c.Logger = io.Discard, log

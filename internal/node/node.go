@@ -82,6 +82,13 @@ type Config struct {
 	// deletes its shards, and a stray shard before it is deleted (0:
 	// heal.DefaultGCGrace).
 	GCGrace time.Duration
+	// AuditRate is how many shards per second the meta node's auditor
+	// checks over the cluster while it leads (0: heal.DefaultAuditRate;
+	// negative: no audits). EjectThreshold is the ejection rule's N, the
+	// failures a node's recent checks must hold before it is ejected (0:
+	// heal.DefaultEjectThreshold; negative: never eject).
+	AuditRate      float64
+	EjectThreshold int
 	// GossipProfile picks gossip timers; tests shrink them.
 	GossipProfile cluster.Profile
 
