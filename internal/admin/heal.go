@@ -55,6 +55,7 @@ func HealStatus(s *heal.Status, node string) *adminapi.HealStatus {
 			Waiting:         t.Waiting,
 			Draining:        t.Draining,
 			DrainingByNode:  cloneOrEmpty(t.DrainingByNode),
+			CriticalByNode:  cloneOrEmpty(t.Critical),
 		},
 		RepairedShards:     s.RepairedShards,
 		RepairedBytes:      s.RepairedBytes,
@@ -71,6 +72,7 @@ func HealStatus(s *heal.Status, node string) *adminapi.HealStatus {
 		RebalanceRemaining: s.RebalanceRemaining,
 		ETASeconds:         s.ETA.Seconds(),
 		DrainRemaining:     cloneOrEmpty(s.DrainRemaining),
+		Audit:              adminapi.HealAudit(s.Audit),
 	}
 }
 

@@ -34,8 +34,41 @@ func (s *Server) nodes(ctx context.Context) ([]adminapi.Node, *meta.Layout, erro
 		return nil, nil, fail(err, "")
 	}
 	nodes := mergeNodes(s.cfg.Members.Members(), l, true)
+	s.fillAudits(ctx, nodes)
 	s.fillUsage(ctx, nodes)
 	return nodes, l, nil
+}
+
+// fillAudits gives each node its reputation record, if it has one. A
+// failure to read them is logged: the list answers without.
+func (s *Server) fillAudits(ctx context.Context, nodes []adminapi.Node) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	reps, err := s.cfg.Meta.Reputations(ctx)
+	if err != nil {
+		s.log.Warn("admin: reputations not read; nodes shown without their audits", "err", err)
+		return
+	}
+	for i := range nodes {
+		j := slices.IndexFunc(reps, func(r meta.Reputation) bool { return r.Node == nodes[i].ID })
+		if j >= 0 {
+			nodes[i].Audit = nodeAudit(&reps[j])
+		}
+	}
+}
+
+// nodeAudit is a reputation record on the wire.
+func nodeAudit(r *meta.Reputation) *adminapi.NodeAudit {
+	a := &adminapi.NodeAudit{
+		Passed: r.Passed, Missing: r.Missing, Corrupt: r.Corrupt, Failed: r.Failed(), Lies: r.Lies,
+		RecentChecks: r.WindowChecks, RecentFailures: r.WindowFailures, Reputation: 1,
+		LastAudit: r.LastAudit, LastFailure: r.LastFailure,
+		Ejected: r.Ejected, EjectedAt: r.EjectedAt, EjectReason: r.EjectReason,
+	}
+	if r.WindowChecks > 0 {
+		a.Reputation = 1 - float64(r.WindowFailures)/float64(r.WindowChecks)
+	}
+	return a
 }
 
 // status builds the cluster status. It answers even when the metadata
@@ -49,6 +82,9 @@ func (s *Server) status(ctx context.Context) (*adminapi.Status, error) {
 		s.log.Warn("admin status: layout unknown", "err", err)
 	}
 	st.Nodes = mergeNodes(s.cfg.Members.Members(), l, err == nil)
+	if err == nil {
+		s.fillAudits(ctx, st.Nodes)
+	}
 	healed := make(chan struct{})
 	go func() { // beside the storage nodes' usage, not after it
 		defer close(healed)
