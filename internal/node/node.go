@@ -272,7 +272,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		if up, err = newUpkeep(cfg, st, reg, log); err != nil {
 			return err
 		}
-		srv, err := nodeapi.NewServer(nodeapi.ServerConfig{Store: st, Signer: signer, NodeID: id, Zone: cfg.Zone, Weight: cfg.Weight, Logger: log,
+		served, err := withFaults(st, log)
+		if err != nil {
+			return err
+		}
+		srv, err := nodeapi.NewServer(nodeapi.ServerConfig{Store: served, Signer: signer, NodeID: id, Zone: cfg.Zone, Weight: cfg.Weight, Logger: log,
 			Observer: shardMetrics.HTTP(), Scrub: nodeScrub{up}})
 		if err != nil {
 			return err
@@ -282,7 +286,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 		self.Roles = append(self.Roles, cluster.RoleStorage)
 		self.Weight = cfg.Weight
-		cfg.Local.add(id, st, shardMetrics.Local())
+		cfg.Local.add(id, served, shardMetrics.Local())
 		defer cfg.Local.remove(id)
 	}
 
