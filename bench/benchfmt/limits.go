@@ -137,6 +137,13 @@ var Limits = []Limit{
 	{Pkg: "cairn/internal/gateway", Bench: "BenchmarkDataPath/get", Terms: []Term{
 		perByte(Copy, 1), perByte(SHA256, 1),
 	}, Parallel: true, Why: "per chunk, in parallel: the memory store's copy of the data shards into their places in the chunk buffer, then the chunk's CID, as the store does not vouch for named shards (the reader writes the chunk buffer out with no copy of its own)"},
+	{Pkg: "cairn/internal/gateway", Bench: "BenchmarkDataPath/put-sealed", Terms: []Term{
+		serial(perByte(Copy, 1)), serial(perByte(MD5, 1)),
+		perByte(SHA256, 1), perByte(AESGCM, 1), perByte(RSEncode4p2, 1), perByte(BLAKE3, 1.5), perByte(Copy, 1.5),
+	}, Parallel: true, Why: "as put, and per chunk the seal (in place) and the sums of its 1.5 bytes of shards"},
+	{Pkg: "cairn/internal/gateway", Bench: "BenchmarkDataPath/get-sealed", Terms: []Term{
+		perByte(Copy, 1), perByte(AESGCM, 1),
+	}, Parallel: true, Why: "per chunk, in parallel: the memory store's copy of the data shards into the chunk buffer, then the seal opened in place, which is the check (no CID is hashed)"},
 }
 
 // Criterion is a goal one benchmark is held to: a fraction of its limit.

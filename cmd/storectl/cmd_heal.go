@@ -104,39 +104,7 @@ func (a *app) runHealStatus(c *cobra.Command, o healStatusOptions) error {
 // each answer to step until it says done, the command's context ends (an
 // interrupt: not an error), or the calls fail for longer than --timeout.
 func (a *app) follow(c *cobra.Command, cl *adminapi.Client, step func(*adminapi.HealStatus, error) (done bool, err error)) error {
-	ctx := c.Context()
-	every := a.every
-	if every <= 0 {
-		every = time.Second
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	var failing time.Time // since when every call failed
-	for {
-		cctx, cancel := context.WithTimeout(ctx, a.timeout)
-		hs, err := cl.HealStatus(cctx)
-		cancel()
-		if ctx.Err() != nil {
-			return nil // interrupted
-		}
-		switch {
-		case err == nil:
-			failing = time.Time{}
-		case failing.IsZero():
-			failing = time.Now()
-		case time.Since(failing) > a.timeout:
-			return a.failed(fmt.Errorf("no heal status for %v: %w", a.timeout, err))
-		}
-		done, err := step(hs, err)
-		if done || err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	return poll(a, c, "heal status", cl.HealStatus, step)
 }
 
 func (a *app) runHealKick(c *cobra.Command) error {

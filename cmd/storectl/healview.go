@@ -184,6 +184,7 @@ func healLines(hs *adminapi.HealStatus, sc *adminapi.Scrub) []string {
 	lines = append(lines,
 		"Scrub       "+scrubText(sc),
 		"GC          "+gcText(hs),
+		"Seal        "+sealText(hs),
 	)
 	lines = append(append(lines, auditLines(&hs.Audit)...), "")
 	if t.Waiting > 0 {
@@ -288,4 +289,19 @@ func auditLines(a *adminapi.HealAudit) []string {
 		lines = append(lines, "REFUSED:    "+a.Refusal)
 	}
 	return lines
+}
+
+// sealText says how much of the data is sealed, and what the seal
+// migration has left.
+func sealText(hs *adminapi.HealStatus) string {
+	t := &hs.Tally
+	s := fmt.Sprintf("%d of %d live stripes sealed", t.Sealed, t.Sealed+t.Unsealed)
+	switch {
+	case t.Unsealed == 0:
+	case hs.SealMigration:
+		s += fmt.Sprintf("; the seal migration has %d left (storectl seal status)", hs.UnsealedRemaining)
+	default:
+		s += "; storectl seal migrate seals the rest"
+	}
+	return s
 }

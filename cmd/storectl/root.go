@@ -61,9 +61,9 @@ func (a *app) execute(ctx context.Context, args []string) error {
 }
 
 const rootLong = `storectl is the operator CLI of a Cairn cluster: it shows the cluster's
-status and healing, approves, drains and removes storage nodes, manages
-buckets and S3 access keys, shows where the shards of an object are, and
-starts and follows the storage nodes' scrubs.
+status and healing, approves, drains and removes storage nodes, seals the
+data written unsealed, manages buckets and S3 access keys, shows where the
+shards of an object are, and starts and follows the storage nodes' scrubs.
 
 It talks to the admin API of any node of the cluster (the node API port,
 7070 by default), which answers for the whole cluster. Every call needs
@@ -89,6 +89,7 @@ const rootExample = `  storectl --node 10.0.0.1:7070 --token-file ./data/admin-t
   storectl node approve node-7
   storectl node drain node-3
   storectl heal status --watch
+  storectl seal migrate
   storectl bucket create photos
   storectl key create
   storectl object stat photos 2024/cat.jpg
@@ -119,6 +120,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.statusCmd(),
 		a.nodeCmd(),
 		a.healCmd(),
+		a.sealCmd(),
 		a.scrubCmd(),
 		a.bucketCmd(),
 		a.keyCmd(),

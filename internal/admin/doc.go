@@ -1,7 +1,7 @@
 // Package admin is the server of the operator API of a Cairn cluster:
-// cluster status, node approval, removal and drain, healing status,
-// buckets, access keys, where the shards of an object are, and the
-// storage nodes' scrubs. Every storaged node serves it
+// cluster status, node approval, removal and drain, healing status, the
+// seal migration, buckets, access keys, where the shards of an object
+// are, and the storage nodes' scrubs. Every storaged node serves it
 // (Server) on its node API port under adminapi.PathPrefix. The client
 // (storectl's), the wire types and the error codes are package adminapi,
 // which documents the wire format; this package answers with its types.
@@ -40,7 +40,10 @@
 // it, from whichever node is asked, and HealStatus is the one conversion
 // of its status to the wire, so that the API says what the leader's
 // cairn_heal_* metrics say. Status includes it, and answers without it
-// (with heal_error) when the leader's healer does not answer.
+// (with heal_error) when the leader's healer does not answer. The seal
+// migration is a flag in the metadata store (POST seal/migrate sets it
+// and kicks the healer); GET seal answers the flag with the healer's
+// counts of sealed and unsealed stripes.
 //
 // Where an object's shards are is computed with layout.Ring, the ring the
 // gateway writes and reads with; status counts the nodes that take data

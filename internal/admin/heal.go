@@ -56,6 +56,8 @@ func HealStatus(s *heal.Status, node string) *adminapi.HealStatus {
 			Draining:        t.Draining,
 			DrainingByNode:  cloneOrEmpty(t.DrainingByNode),
 			CriticalByNode:  cloneOrEmpty(t.Critical),
+			Sealed:          t.Sealed,
+			Unsealed:        t.Unsealed,
 		},
 		RepairedShards:     s.RepairedShards,
 		RepairedBytes:      s.RepairedBytes,
@@ -73,6 +75,10 @@ func HealStatus(s *heal.Status, node string) *adminapi.HealStatus {
 		ETASeconds:         s.ETA.Seconds(),
 		DrainRemaining:     cloneOrEmpty(s.DrainRemaining),
 		Audit:              adminapi.HealAudit(s.Audit),
+		SealMigration:      s.SealMigration,
+		SealedStripes:      s.SealedStripes,
+		SealFailed:         s.SealFailed,
+		UnsealedRemaining:  s.UnsealedRemaining,
 	}
 }
 

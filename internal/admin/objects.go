@@ -63,7 +63,10 @@ func (s *Server) object(ctx context.Context, bucket, key string) (*adminapi.Obje
 		st := c.Stripe
 		ch := adminapi.Chunk{
 			Index: i, Offset: off, CID: cidString(c.CID), Size: c.Size,
-			K: st.K, M: st.M, LayoutVersion: st.Layout, ShardSize: st.ShardSize,
+			K: st.K, M: st.M, LayoutVersion: st.Layout, ShardSize: st.ShardSize, Seal: st.Seal,
+		}
+		if st.Name != nil {
+			ch.Name = cidString(st.Name)
 		}
 		off += c.Size
 		if c.Inline() {

@@ -83,8 +83,9 @@ type Config struct {
 	// Leader, when set, names the metadata Raft leader as this node knows
 	// it ("" when it knows none): set on meta nodes.
 	Leader func() string
-	// Heal reaches the cluster's healer, for GET heal, POST heal/kick and
-	// the healing part of status. Nil: those answer 503.
+	// Heal reaches the cluster's healer, for GET heal, POST heal/kick,
+	// the healing part of status and the counts of GET seal. Nil: those
+	// answer 503.
 	Heal Healing
 }
 
@@ -155,6 +156,8 @@ const (
 	opObject
 	opScrubStatus
 	opScrubStart
+	opSealStatus
+	opSealMigrate
 )
 
 // op is a parsed request: what it asks for, and about what.
@@ -277,6 +280,13 @@ func parseOp(r *http.Request) (op, error) {
 			return op{}, newError(http.StatusBadRequest, adminapi.CodeBadRequest, "bad percent-encoding in the object key: %v", err)
 		}
 		return method(op{kind: opObject, name: bucket, key: key}, http.MethodGet)
+	case "seal":
+		switch rest {
+		case "":
+			return method(op{kind: opSealStatus}, http.MethodGet)
+		case "migrate":
+			return method(op{kind: opSealMigrate}, http.MethodPost)
+		}
 	case "scrub":
 		if rest == "" {
 			if r.Method == http.MethodPost {
@@ -407,6 +417,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o op) error {
 			return err
 		}
 		return s.writeJSON(w, http.StatusAccepted, sc)
+	case opSealStatus:
+		ss, err := s.sealStatus(ctx)
+		if err != nil {
+			return err
+		}
+		return s.writeJSON(w, http.StatusOK, ss)
+	case opSealMigrate:
+		ss, err := s.sealMigrate(ctx)
+		if err != nil {
+			return err
+		}
+		return s.writeJSON(w, http.StatusAccepted, ss)
 	}
 	return fmt.Errorf("admin: op kind %d has no handler", o.kind)
 }

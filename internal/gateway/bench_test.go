@@ -49,7 +49,7 @@ type memNodes map[string]*memStore
 
 func (n memNodes) Shards(id string) (ShardStore, error) { return n[id], nil }
 
-func benchGateway(b *testing.B) *Gateway {
+func benchGateway(b *testing.B, seal bool) *Gateway {
 	b.Helper()
 	_, tr := raft.NewInmemTransport("")
 	mc := meta.Default()
@@ -78,6 +78,9 @@ func benchGateway(b *testing.B) *Gateway {
 	}
 	cfg := Default()
 	cfg.Meta, cfg.Nodes = ms, nodes
+	if seal {
+		cfg.Sealer, cfg.Seal = testSealer(b), true
+	}
 	g, err := New(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -88,45 +91,54 @@ func benchGateway(b *testing.B) *Gateway {
 const benchSize = 64 << 20
 
 // BenchmarkDataPath measures PUT and GET of a 64 MiB object through the
-// whole in-process data path (chunk, MD5, CIDs, encode, shard CIDs, place,
-// store in memory, commit; and back), beside the raw kernels it rests on.
+// whole in-process data path (chunk, MD5, CIDs, encode, shard names,
+// place, store in memory, commit; and back), beside the raw kernels it
+// rests on: put and get with sealing off, put-sealed and get-sealed with
+// it on (seal and shard sums on the way in; on the way out the seal is
+// opened, and no CID hashed).
 func BenchmarkDataPath(b *testing.B) {
 	data := randBytes(1, benchSize)
-	b.Run("put", func(b *testing.B) {
-		g := benchGateway(b)
-		b.SetBytes(benchSize)
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			// A fresh first byte per round defeats chunk dedup.
-			data[0] = byte(i)
-			if _, err := g.PutObject(context.Background(), "b", "k", bytes.NewReader(data), benchSize, s3gw.PutOptions{}); err != nil {
-				b.Fatal(err)
-			}
+	for _, sealed := range []bool{false, true} {
+		suffix := ""
+		if sealed {
+			suffix = "-sealed"
 		}
-	})
-	b.Run("get", func(b *testing.B) {
-		g := benchGateway(b)
-		ctx := context.Background()
-		if _, err := g.PutObject(ctx, "b", "k", bytes.NewReader(data), benchSize, s3gw.PutOptions{}); err != nil {
-			b.Fatal(err)
-		}
-		b.SetBytes(benchSize)
-		b.ReportAllocs()
-		for b.Loop() {
-			o, err := g.GetObject(ctx, "b", "k")
-			if err != nil {
+		b.Run("put"+suffix, func(b *testing.B) {
+			g := benchGateway(b, sealed)
+			b.SetBytes(benchSize)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				// A fresh first byte per round defeats chunk dedup.
+				data[0] = byte(i)
+				if _, err := g.PutObject(context.Background(), "b", "k", bytes.NewReader(data), benchSize, s3gw.PutOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("get"+suffix, func(b *testing.B) {
+			g := benchGateway(b, sealed)
+			ctx := context.Background()
+			if _, err := g.PutObject(ctx, "b", "k", bytes.NewReader(data), benchSize, s3gw.PutOptions{}); err != nil {
 				b.Fatal(err)
 			}
-			r, err := o.Open(ctx, 0, benchSize)
-			if err != nil {
-				b.Fatal(err)
+			b.SetBytes(benchSize)
+			b.ReportAllocs()
+			for b.Loop() {
+				o, err := g.GetObject(ctx, "b", "k")
+				if err != nil {
+					b.Fatal(err)
+				}
+				r, err := o.Open(ctx, 0, benchSize)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.Copy(io.Discard, r); err != nil {
+					b.Fatal(err)
+				}
+				r.Close()
 			}
-			if _, err := io.Copy(io.Discard, r); err != nil {
-				b.Fatal(err)
-			}
-			r.Close()
-		}
-	})
+		})
+	}
 	// The raw kernels, in the same run, so each figure above is also a
 	// fraction of its limit.
 	b.Run("kernel-sha256", func(b *testing.B) {

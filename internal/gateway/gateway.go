@@ -82,6 +82,19 @@ type Config struct {
 	// ChunkSize is the plaintext size of every chunk but an object's (or a
 	// part's) last.
 	ChunkSize int
+	// Sealer seals and opens chunks under the tenant's master key
+	// (erasure.Sealer). It is needed to read sealed stripes, whatever
+	// Seal says: a gateway without one fails their reads. Nil: none.
+	Sealer *erasure.Sealer
+	// Seal makes new stripes sealed: each chunk is sealed before it is
+	// coded (Stripe.Seal erasure.SealV1), its shards are named and placed
+	// after its keyed name, and the stripe records the name and a sum of
+	// each shard, so that a storage node sees no plaintext byte and no
+	// plaintext CID. It needs Sealer. A cluster being upgraded runs its
+	// gateways with Seal off until every gateway has a Sealer; stripes
+	// written unsealed record no sums, and their manifests keep the
+	// format that binaries from before sealing read.
+	Seal bool
 	// WriteQuorum is how many of a stripe's K+M shards must be stored before
 	// the chunk counts as written; the rest are left to repair. Default K+1.
 	WriteQuorum int
@@ -138,16 +151,19 @@ func bufferSlots(cfg Config) int64 {
 	return max(cfg.MemoryBudget/cost, int64(cfg.ChunksInFlight+cfg.ReadAhead+2))
 }
 
-// shardSize is the size of the shards of a full chunk.
-func shardSize(cfg Config) int { return (cfg.ChunkSize + cfg.K - 1) / cfg.K }
+// shardSize is the size of the shards of a full chunk, sealed: sealing
+// adds erasure.SealOverhead bytes, which a full chunk's buffers must hold
+// whether this gateway seals or only reads sealed stripes.
+func shardSize(cfg Config) int { return (cfg.ChunkSize + erasure.SealOverhead + cfg.K - 1) / cfg.K }
 
 // chunkBuf is the memory of one chunk in flight, reused across requests. A
-// PUT reads a chunk into data and codes it in place: its data shards are
-// slices of data, and its parity shards go to parity. A GET reads the data
-// shards straight into their places in data, and parity shards, when it
-// needs them, into parity.
+// PUT reads a chunk into data, seals it there and codes it in place: its
+// data shards are slices of data, and its parity shards go to parity. A
+// GET reads the data shards straight into their places in data, and
+// parity shards, when it needs them, into parity, then opens the seal in
+// place.
 type chunkBuf struct {
-	data   []byte   // K × shardSize bytes, at least ChunkSize
+	data   []byte   // K × shardSize bytes, at least ChunkSize + SealOverhead
 	parity [][]byte // M buffers of shardSize bytes
 }
 
@@ -202,12 +218,15 @@ func (c *Config) Validate() error {
 		return errors.New("gateway: ChunksInFlight must be >= 1, ReadAhead and HedgeAfter >= 0")
 	case c.InlineMax < 0 || c.InlineMax > meta.MaxInline:
 		return fmt.Errorf("gateway: InlineMax %d outside [0, %d]", c.InlineMax, meta.MaxInline)
+	case c.Seal && c.Sealer == nil:
+		return errors.New("gateway: Seal needs a Sealer")
 	}
 	return nil
 }
 
-// Gateway stores and reads objects: it chunks, hashes, erasure-codes and
-// places data on storage nodes, and keeps manifests in the metadata store.
+// Gateway stores and reads objects: it chunks, hashes, seals,
+// erasure-codes and places data on storage nodes, and keeps manifests in
+// the metadata store.
 // It implements s3gw.Backend and s3gw.Credentials. Safe for concurrent use.
 type Gateway struct {
 	cfg    Config

@@ -220,13 +220,15 @@ func (r *reader) Close() error {
 // missing (on its node, or recorded on none), fails its CID or whose node
 // errors is replaced at once by a parity shard, and when data shards are still outstanding after
 // HedgeAfter, the remaining parity shards are asked for too and the first
-// K good shards win. The chunk is checked against its own CID when it was
-// rebuilt from parity, or when a shard came from a store that cannot
-// vouch for it (a shard name read from another node); if that check
-// fails, recoverChunk looks for K shards that agree. It never returns
-// bytes that fail their content address. The result is in buf.data unless
-// the stripe is larger than the gateway's chunks (written under another
-// configuration) or had to be recovered.
+// K good shards win. A sealed stripe's chunk is then opened, in place:
+// the seal authenticates it, which is its check. An unsealed chunk is
+// checked against its own CID when it was rebuilt from parity, or when a
+// shard came from a store that cannot vouch for it (a shard name read
+// from another node). If the check fails, recoverChunk looks for K shards
+// that agree. It never returns bytes that fail their seal or content
+// address. The result is in buf.data unless the stripe is larger than the
+// gateway's chunks (written under another configuration) or had to be
+// recovered.
 func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([]byte, error) {
 	id, err := cid.Cast(c.CID)
 	if err != nil {
@@ -248,6 +250,10 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([
 	codec, err := g.codecFor(st.K, st.M)
 	if err != nil {
 		return nil, fmt.Errorf("chunk %s: %w", id, err)
+	}
+	coded, err := g.codedLen(c)
+	if err != nil {
+		return nil, fmt.Errorf("%w: chunk %s: %w", s3gw.ErrServiceUnavailable, id, err)
 	}
 	nodes, err := layout.StripeNodes(&st, c.CID, func(v uint64) (*placement.Ring, error) {
 		lv, err := g.layoutAt(ctx, v)
@@ -289,9 +295,19 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([
 			return nil, fmt.Errorf("chunk %s: reconstruct: %w", id, err)
 		}
 	}
-	out, err := assemble(buf.data, shards[:st.K], int(c.Size))
+	out, err := assemble(buf.data, shards[:st.K], coded)
 	if err != nil {
 		return nil, fmt.Errorf("chunk %s: %w", id, err)
+	}
+	if st.Seal != 0 {
+		// Opening the seal is the check, whoever vouched for what.
+		plain, err := g.cfg.Sealer.Open(out[:0], out, id)
+		if err != nil {
+			g.log.Warn("chunk failed its seal; reading every shard to find the bad ones",
+				"chunk", id, "rebuilt", missing, "err", err)
+			return g.recoverChunk(ctx, id, c, codec, nodes, out[:0])
+		}
+		return plain, nil
 	}
 	if missing > 0 || check {
 		// Rebuilt bytes are checked against the chunk's own CID too: a
@@ -311,16 +327,51 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([
 // wide stripes, where trying every set would cost more than failing.
 const maxRecoverTries = 256
 
+// codedLen returns how many bytes a chunk's stripe codes: the chunk, or
+// for a sealed stripe the sealed chunk, which it checks this gateway can
+// open.
+func (g *Gateway) codedLen(c meta.Chunk) (int, error) {
+	switch c.Stripe.Seal {
+	case 0:
+		return int(c.Size), nil
+	case erasure.SealV1:
+		if g.cfg.Sealer == nil {
+			return 0, errors.New("the stripe is sealed, and this gateway has no sealing key")
+		}
+		return int(c.Size) + erasure.SealOverhead, nil
+	}
+	return 0, fmt.Errorf("the stripe is sealed with scheme %d, which this gateway does not know", c.Stripe.Seal)
+}
+
+// checkChunk checks coded, the bytes a chunk's stripe decoded to, and
+// returns the chunk: a sealed one opened in place (coded's bytes are
+// then the plaintext's, or zeroed when it fails), an unsealed one checked
+// against its CID.
+func (g *Gateway) checkChunk(c meta.Chunk, id cid.Cid, coded []byte) ([]byte, error) {
+	if c.Stripe.Seal != 0 {
+		return g.cfg.Sealer.Open(coded[:0], coded, id)
+	}
+	if err := erasure.Verify(id, coded); err != nil {
+		return nil, err
+	}
+	return coded, nil
+}
+
 // recoverChunk is readChunk's last resort when the decoded chunk fails its
-// CID: some shard came back with the wrong bytes (a node that lies, or
-// bitrot its store did not catch). It reads every shard of the stripe into
-// memory of its own and decodes sets of K of them until one gives the
-// chunk its CID names, then logs which shards differ from the stripe that
-// chunk encodes to, so the operator knows which node to distrust. The
-// chunk is returned in dst when it fits.
+// seal or its CID: some shard came back with the wrong bytes (a node that
+// lies, or bitrot its store did not catch). It reads every shard of the
+// stripe into memory of its own and decodes sets of K of them until one
+// opens (sealed) or gives the chunk its CID names, then logs which shards
+// differ from the stripe that chunk encodes to, so the operator knows which
+// node to distrust, and reports them to healing. The chunk is returned in
+// dst when it fits.
 func (g *Gateway) recoverChunk(ctx context.Context, id cid.Cid, c meta.Chunk, codec *erasure.Codec, nodes []string, dst []byte) ([]byte, error) {
 	st := c.Stripe
 	n := st.K + st.M
+	coded, err := g.codedLen(c)
+	if err != nil {
+		return nil, err
+	}
 	got := make([][]byte, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -355,8 +406,11 @@ func (g *Gateway) recoverChunk(ctx context.Context, id cid.Cid, c meta.Chunk, co
 		if codec.ReconstructData(shards) != nil {
 			return true
 		}
-		out, err := assemble(dst, shards[:st.K], int(c.Size))
-		if err != nil || erasure.Verify(id, out) != nil {
+		out, err := assemble(dst, shards[:st.K], coded)
+		if err != nil {
+			return true
+		}
+		if out, err = g.checkChunk(c, id, out); err != nil {
 			return true
 		}
 		found = out
@@ -366,10 +420,16 @@ func (g *Gateway) recoverChunk(ctx context.Context, id cid.Cid, c meta.Chunk, co
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: chunk %s: no %d of the %d readable shards decode to its CID: %w",
+		return nil, fmt.Errorf("%w: chunk %s: no %d of the %d readable shards decode to its seal or CID: %w",
 			s3gw.ErrServiceUnavailable, id, st.K, len(avail), errors.Join(errs...))
 	}
-	if good, err := codec.Encode(found, nil); err == nil {
+	// The stripe the chunk encodes to: sealing is deterministic, so
+	// sealing it again gives the bytes that were coded.
+	want := found
+	if st.Seal != 0 {
+		want = g.cfg.Sealer.Seal(nil, found, id)
+	}
+	if good, err := codec.Encode(want, nil); err == nil {
 		for _, i := range avail {
 			if !bytes.Equal(got[i], good[i]) {
 				g.log.Error("a node returned a shard with the wrong bytes; the chunk was rebuilt without it",

@@ -114,15 +114,24 @@ func (g *Gateway) newMD5() (hash.Hash, func()) {
 	return h, func() { h.Close(); g.uploads.Add(-1) }
 }
 
-// writeChunk encodes one chunk into a stripe, in place (data's backing
-// array becomes the data shards; parity holds the parity shards), places
-// it on the nodes of lv that are up (writeRing) and stores its shards in
-// parallel, succeeding once the write quorum has them. The stripe records
-// the node of each shard stored, "" for each shard whose write failed.
-// Every shard write has ended when it returns, so the buffers can be
-// reused.
+// writeChunk seals one chunk in place when the gateway seals (data's
+// backing array must then hold erasure.SealOverhead more bytes), encodes
+// it into a stripe, in place (data's backing array becomes the data
+// shards; parity holds the parity shards), places it on the nodes of lv
+// that are up (writeRing) and stores its shards in parallel, succeeding
+// once the write quorum has them. A sealed stripe's shards are named and
+// placed after the chunk's keyed name, and summed as they are sent. The
+// stripe records the node of each shard stored, "" for each shard whose
+// write failed. Every shard write has ended when it returns, so the
+// buffers can be reused.
 func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, parity [][]byte, out *meta.Chunk) error {
 	id := erasure.ChunkCID(data)
+	size := len(data)
+	name, seal := id, 0 // what the shards are named and placed after
+	if g.cfg.Seal {
+		name, seal = g.cfg.Sealer.Name(id), erasure.SealV1
+		data = g.cfg.Sealer.Seal(data[:0], data, id)
+	}
 	shards, err := g.codec.EncodeInPlace(data, parity)
 	if err != nil {
 		return fmt.Errorf("encode chunk %s: %w", id, err)
@@ -130,7 +139,7 @@ func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, p
 	n := len(shards)
 	// Place gives every shard a node as long as the ring has one, several
 	// shards to a node when it has fewer nodes than shards.
-	nodes, err := g.writeRing(lv).Place(id.Bytes(), n)
+	nodes, err := g.writeRing(lv).Place(name.Bytes(), n)
 	if err != nil {
 		return fmt.Errorf("place chunk %s: %w", id, err)
 	}
@@ -138,19 +147,29 @@ func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, p
 	sids := make([]cid.Cid, n)
 	for i := range shards {
 		// Shards are named by their place in the chunk's stripe, not by a
-		// hash of their bytes: the chunk's CID covers them (checked when
-		// a reader decodes the stripe), and each store checksums its
-		// records. A content hash per shard cost a fifth of a PUT's CPU.
-		sids[i], err = erasure.ShardName(id, g.cfg.K, g.cfg.M, i)
+		// hash of their bytes: the chunk's CID or its seal covers them
+		// (checked when a reader decodes the stripe), and each store
+		// checksums its records. A content hash per shard cost a fifth of
+		// a PUT's CPU.
+		sids[i], err = erasure.ShardName(name, g.cfg.K, g.cfg.M, i)
 		if err != nil {
 			return fmt.Errorf("chunk %s: %w", id, err)
 		}
 		ids[i] = sids[i].Bytes()
 	}
 	errs := make([]error, n)
+	var sums [][]byte
+	if seal != 0 {
+		sums = make([][]byte, n)
+	}
 	var wg sync.WaitGroup
 	for i, s := range shards {
-		wg.Go(func() { errs[i] = g.putShard(ctx, nodes[i], sids[i], s) })
+		wg.Go(func() {
+			if sums != nil {
+				sums[i] = erasure.ShardSum(s)
+			}
+			errs[i] = g.putShard(ctx, nodes[i], sids[i], s)
+		})
 	}
 	wg.Wait()
 	ok := 0
@@ -171,14 +190,19 @@ func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, p
 	}
 	*out = meta.Chunk{
 		CID:  id.Bytes(),
-		Size: int64(len(data)),
+		Size: int64(size),
 		Stripe: meta.Stripe{
 			K: g.cfg.K, M: g.cfg.M,
 			Layout:    lv.version,
 			ShardSize: len(shards[0]),
+			Seal:      seal,
 			Shards:    ids,
 			Nodes:     stored,
+			Sums:      sums,
 		},
+	}
+	if seal != 0 {
+		out.Stripe.Name = name.Bytes()
 	}
 	return nil
 }

@@ -23,7 +23,8 @@ import (
 // The auditor checks, continually and at random, that the storage nodes
 // still hold their shards intact, before a read needs them: it reads
 // random live chunk records, and for each one shard from its node, which
-// it compares with the sum the writer recorded (erasure.ShardSum). What
+// it compares with the sum the writer recorded (meta.Stripe.Sums, of
+// sealed stripes). What
 // it finds goes into the nodes' reputations (reputation.go), and a shard
 // found missing or corrupt is marked stored nowhere, for the next pass
 // to rebuild at once. It runs on the metadata leader beside the passes,
@@ -73,15 +74,10 @@ type auditTask struct {
 	sum   []byte
 }
 
-// stripeSums returns the sums a stripe's writer recorded, one per shard;
-// nil for a stripe written before sums were recorded.
-type stripeSums func(st *meta.Stripe) [][]byte
-
 // auditor is the Healer's: see the comment at the top of this file.
 type auditor struct {
-	h    *Healer
-	lim  *rate.Limiter // audits per second
-	sums stripeSums
+	h   *Healer
+	lim *rate.Limiter // audits per second
 
 	// Of the producer (run's goroutine) only.
 	view     *view
@@ -103,17 +99,12 @@ func newAuditor(h *Healer) *auditor {
 	return &auditor{
 		h:        h,
 		lim:      rate.NewLimiter(rate.Limit(h.cfg.AuditRate), 1),
-		sums:     recordedSums,
 		selected: map[string]int64{},
 		pending:  map[string]*meta.ReputationDelta{},
 		marks:    map[string]string{},
 		refused:  map[string]time.Time{},
 	}
 }
-
-// recordedSums is the stripeSums of production: none yet, until stripes
-// record their sums.
-func recordedSums(*meta.Stripe) [][]byte { return nil }
 
 // run audits while this node leads, and flushes and weighs what it found
 // every ReputationFlush, until ctx ends.
@@ -226,7 +217,7 @@ func (a *auditor) sample(ctx context.Context, v *view) ([]auditTask, error) {
 		}
 		seen[string(c.CID)] = true
 		a.like = c.CID
-		sums := a.sums(&c.Stripe)
+		sums := c.Stripe.Sums
 		if sums == nil {
 			a.noSum.Add(1)
 			continue
@@ -341,7 +332,7 @@ func (a *auditor) confirm(ctx context.Context, t auditTask, res auditResult) boo
 		return false
 	}
 	st := &ci.Stripe
-	sums := a.sums(st)
+	sums := st.Sums
 	if t.shard >= len(st.Nodes) || st.Nodes[t.shard] != t.node || t.shard >= len(st.Shards) ||
 		!bytes.Equal(st.Shards[t.shard], t.c.Stripe.Shards[t.shard]) || t.shard >= len(sums) || !bytes.Equal(sums[t.shard], t.sum) {
 		return false

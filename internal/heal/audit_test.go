@@ -47,26 +47,25 @@ func (s hookedStore) Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, e
 }
 
 // auditHealer returns a healer of c whose auditor audits as fast as it is
-// asked, knows the sums c's writer recorded, and reaches the nodes
-// through nodes.
+// asked, and reaches the nodes through nodes.
 func (c *cluster) auditHealer(nodes *hostileNodes, mod func(*Config)) *Healer {
 	c.t.Helper()
 	cfg := Default()
 	cfg.Meta, cfg.Nodes = c.meta, nodes
 	cfg.Alive = func(id string) bool { return c.alive[id] }
 	cfg.Rate, cfg.AuditRate = 0, math.MaxFloat64
+	cfg.Sealer = c.sealer
 	if mod != nil {
 		mod(&cfg)
 	}
 	h, err := New(cfg)
 	must(c.t, err)
-	h.audit.sums = c.stripeSums
 	return h
 }
 
 // task is the audit of shard i of a chunk record.
 func (c *cluster) task(ci *meta.ChunkInfo, i int) auditTask {
-	return auditTask{c: *ci, shard: i, node: ci.Stripe.Nodes[i], sum: c.sums[string(ci.Stripe.Shards[i])]}
+	return auditTask{c: *ci, shard: i, node: ci.Stripe.Nodes[i], sum: ci.Stripe.Sums[i]}
 }
 
 // TestAuditFindsMissingAndCorrupt audits every shard once: those a node
@@ -76,7 +75,7 @@ func (c *cluster) task(ci *meta.ChunkInfo, i int) auditTask {
 func TestAuditFindsMissingAndCorrupt(t *testing.T) {
 	c := newCluster(t, 6)
 	for i := range 40 {
-		c.put(uint64(i), 3000+i)
+		c.putSealed(uint64(i), 3000+i)
 	}
 	type key struct {
 		chunk string
@@ -171,7 +170,7 @@ func TestAuditFindsMissingAndCorrupt(t *testing.T) {
 // alone.
 func TestAuditStale(t *testing.T) {
 	c := newCluster(t, 7)
-	c.put(1, 5000)
+	c.putSealed(1, 5000)
 	var ci *meta.ChunkInfo
 	for _, x := range c.meta.chunks {
 		ci = x
@@ -207,15 +206,10 @@ func TestAuditStale(t *testing.T) {
 func TestAuditSampling(t *testing.T) {
 	c := newCluster(t, 6)
 	for i := range 450 {
-		c.put(uint64(i), 1000)
+		c.putSealed(uint64(i), 1000)
 	}
-	unsummed := 0
-	for _, ci := range c.meta.chunks {
-		if unsummed == 50 {
-			break
-		}
-		delete(c.sums, string(ci.Stripe.Shards[0])) // written before sums were recorded
-		unsummed++
+	for i := range 50 {
+		c.put(uint64(1000+i), 1000) // unsealed: written without sums
 	}
 	c.alive["n3"] = false
 	var mu sync.Mutex
@@ -263,7 +257,7 @@ func TestAuditSampling(t *testing.T) {
 func TestAuditRate(t *testing.T) {
 	c := newCluster(t, 6)
 	for i := range 40 {
-		c.put(uint64(i), 1000)
+		c.putSealed(uint64(i), 1000)
 	}
 	h := c.auditHealer(&hostileNodes{fakeNodes: c.nodes}, func(cfg *Config) { cfg.AuditRate = 200 })
 	start := time.Now()
@@ -305,7 +299,7 @@ func TestEjectable(t *testing.T) {
 func TestReputationBatching(t *testing.T) {
 	c := newCluster(t, 6)
 	for i := range 30 {
-		c.put(uint64(i), 2000)
+		c.putSealed(uint64(i), 2000)
 	}
 	h := c.auditHealer(&hostileNodes{fakeNodes: c.nodes}, nil)
 	a := h.audit
@@ -364,7 +358,7 @@ func TestReputationBatching(t *testing.T) {
 func TestEject(t *testing.T) {
 	c := newCluster(t, 7)
 	for i := range 30 {
-		c.put(uint64(i), 2000)
+		c.putSealed(uint64(i), 2000)
 	}
 	h := c.auditHealer(&hostileNodes{fakeNodes: c.nodes}, nil)
 	a := h.audit
@@ -482,7 +476,7 @@ func TestEject(t *testing.T) {
 func TestEjectLeavesKPlusOne(t *testing.T) {
 	c := newCluster(t, 5)
 	for i := range 10 {
-		c.put(uint64(i), 2000)
+		c.putSealed(uint64(i), 2000)
 	}
 	h := c.auditHealer(&hostileNodes{fakeNodes: c.nodes}, nil)
 	must(t, h.Pass(bg))
@@ -502,7 +496,7 @@ func TestEjectLeavesKPlusOne(t *testing.T) {
 func TestAuditorRun(t *testing.T) {
 	c := newCluster(t, 7)
 	for i := range 60 {
-		c.put(uint64(i), 2000)
+		c.putSealed(uint64(i), 2000)
 	}
 	liar := c.nodes["n2"]
 	liar.dropped = map[string]bool{}

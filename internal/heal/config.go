@@ -9,17 +9,22 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"cairn/erasure"
 	"cairn/internal/meta"
 )
 
-// Meta is the metadata healing reads and changes: the layout and the chunk
-// table. *meta.Store and *metarpc.Client satisfy it.
+// Meta is the metadata healing reads and changes: the layout, the chunk
+// table and the seal migration flag. *meta.Store and *metarpc.Client
+// satisfy it.
 type Meta interface {
 	Layout(ctx context.Context) (*meta.Layout, error)
 	LayoutVersion(ctx context.Context, version uint64) (*meta.Layout, error)
 	Chunks(ctx context.Context, after []byte, limit int) ([]meta.ChunkInfo, []byte, error)
 	SetStripeNodes(ctx context.Context, cid []byte, old, nodes []string, layout uint64) error
 	Chunk(ctx context.Context, cid []byte) (*meta.ChunkInfo, error)
+	ChunkByName(ctx context.Context, name []byte) (*meta.ChunkInfo, error)
+	ReplaceStripe(ctx context.Context, cid []byte, old [][]byte, next meta.Stripe) error
+	SealMigration(ctx context.Context) (bool, error)
 	Collect(ctx context.Context, cids [][]byte, olderThan time.Time) error
 	ForgetGarbage(ctx context.Context, cids [][]byte) error
 
@@ -29,6 +34,8 @@ type Meta interface {
 	AddReputation(ctx context.Context, deltas []meta.ReputationDelta) error
 	Reputations(ctx context.Context) ([]meta.Reputation, error)
 }
+
+var _ Meta = (*meta.Store)(nil)
 
 // ShardStore is one storage node's shards. Put is durable when it returns
 // nil. Walk lists every shard the node holds (its inventory).
@@ -58,6 +65,12 @@ type Config struct {
 	// Leader reports whether this node should heal now: the metadata
 	// leader does, the others wait. Nil: always.
 	Leader func() bool
+	// Sealer opens sealed stripes (erasure.Sealer, from the tenant's
+	// master key) to rebuild their shards, and seals unsealed stripes
+	// when the seal migration is asked for (meta's SetSealMigration).
+	// Nil: the shards of sealed stripes still move, but none is rebuilt,
+	// and the migration waits for a healer that has the key.
+	Sealer *erasure.Sealer
 
 	// Rate bounds the bytes per second that repair and rebalance write
 	// (shards rebuilt or copied), so that clients keep their latency while

@@ -16,9 +16,12 @@
 //
 //   - a shard stored nowhere ("" in the record) or on a node that left the
 //     layout is lost: it is rebuilt from any K available shards, checked
-//     against the chunk's CID (other sets of K are tried when a node lies),
-//     and written to a node the layout wants that holds none of the
-//     stripe's shards yet;
+//     by opening the chunk's seal (Config.Sealer) or, for an unsealed
+//     stripe, against the chunk's CID (other sets of K are tried when a
+//     node lies; shards that do not match the sums a sealed stripe
+//     records are not used, and none is written that does not match), and
+//     written to a node the layout wants that holds none of the stripe's
+//     shards yet;
 //   - a shard on a node that is down but still in the layout (within its
 //     grace period) waits for its node, so that a reboot causes no repair
 //     storm, unless the stripe has no redundancy left without it (K or
@@ -30,9 +33,20 @@
 //     the wanted ones, so a layout change moves no more shards than the
 //     new placement requires.
 //
-// The stripes with work are then healed, those with the fewest available
-// shards first (at most Config.MaxQueue per pass), Config.Concurrency at a
-// time, their writes bounded to Config.Rate bytes per second.
+// A sealed stripe is placed by its keyed name (layout.StripeID), an
+// unsealed one by its chunk's CID. The stripes with work are then healed,
+// those with the fewest available shards first (at most Config.MaxQueue
+// per pass), Config.Concurrency at a time, their writes bounded to
+// Config.Rate bytes per second.
+//
+// When the seal migration is asked for (meta's seal migration flag, set by
+// storectl seal migrate) and the healer has the sealing key, the pass then
+// seals the live unsealed stripes that had no other work (seal.go): each
+// is decoded and checked against its CID, its chunk sealed and coded anew,
+// the new shards written where the layout places the keyed name, at the
+// same rate, and the record's stripe swapped by compare-and-set
+// (ReplaceStripe). The old shards are not deleted then: a reader may still
+// hold the old stripe; named by no record, they go as strays.
 //
 // The pass then collects garbage: chunks unreferenced for Config.GCGrace
 // are fenced (meta's Collect, which refuses a write that references them),
@@ -40,8 +54,9 @@
 // inventories listed that no record named: one that a live stripe lacks
 // at its recorded node is adopted (the record names this node for it);
 // the others are strays, deleted once unnamed for GCGrace (a PUT in
-// flight has shards it has not recorded yet). Shards that are not shard
-// names are never deleted as strays.
+// flight has shards it has not recorded yet). A sealed stripe's shard
+// names only its keyed name, which ChunkByName maps to its record. Shards
+// that are not shard names are never deleted as strays.
 //
 // Readers report what they found missing or wrong to a Reporter, which
 // marks the shard as stored nowhere, for the next pass to rebuild; a
@@ -102,7 +117,8 @@
 // missing 1..m, unreadable; bytes waiting for repair and for rebalance;
 // shards waiting for a node; shards on each draining node) and what the
 // healer did since it started, with its recent rate, an estimate of the
-// time to finish, and the shards each draining node still holds. A node
+// time to finish, and the shards each draining node still holds; and
+// the live stripes sealed and unsealed, with the migration's progress. A node
 // is drained when a pass that began after it started draining counts no
 // shard on it (Tally.DrainingByNode): then no stripe names it.
 // Status.Audit is what the auditor did since it started. The Prometheus

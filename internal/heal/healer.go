@@ -40,9 +40,9 @@ type Healer struct {
 	mu      sync.Mutex
 	status  Status
 	samples []sample // bytes written, for Rate
-	// repairedAtScan and movedAtScan are repairedBytes and movedBytes when
-	// the latest scan ended.
-	repairedAtScan, movedAtScan atomic.Int64
+	// repairedAtScan, movedAtScan and sealedAtScan are repairedBytes,
+	// movedBytes and sealedStripes when the latest scan ended.
+	repairedAtScan, movedAtScan, sealedAtScan atomic.Int64
 	// drained counts the shards moved off each draining node since the
 	// latest scan ended (under mu).
 	drained map[string]int64
@@ -51,6 +51,7 @@ type Healer struct {
 	repairedShards, movedShards, failedShards atomic.Int64
 	collected, straysDeleted                  atomic.Int64
 	repairedBytes, movedBytes                 atomic.Int64
+	sealedStripes, sealFailed                 atomic.Int64
 }
 
 // New returns a Healer; Run starts it.
@@ -174,12 +175,15 @@ func (h *Healer) Pass(ctx context.Context) error {
 	}
 	h.setStatus(func(s *Status) { s.Scanning, s.PassStarted, s.PassEnded = true, started, time.Time{} })
 	defer h.setStatus(func(s *Status) { s.Scanning, s.Healing, s.PassEnded = false, false, h.cfg.Now() })
+	migrate := h.sealMigration(ctx)
 	inv := h.takeInventory(ctx, v)
-	q, garbage, tally, err := h.scan(ctx, v, inv)
+	q, unsealed, garbage, tally, err := h.scan(ctx, v, inv, migrate)
 	h.repairedAtScan.Store(h.repairedBytes.Load())
 	h.movedAtScan.Store(h.movedBytes.Load())
+	h.sealedAtScan.Store(h.sealedStripes.Load())
 	h.setStatus(func(s *Status) {
 		s.Scanning = false
+		s.SealMigration = migrate
 		if err == nil {
 			s.GarbageChunks = int64(len(garbage))
 			s.Passes++
@@ -195,6 +199,9 @@ func (h *Healer) Pass(ctx context.Context) error {
 	}
 	h.m.passes.Inc()
 	if err := h.execute(ctx, v, q); err != nil {
+		return err
+	}
+	if err := h.sealAll(ctx, v, unsealed); err != nil {
 		return err
 	}
 	if n, err := h.collectGarbage(ctx, garbage); err != nil {
@@ -283,11 +290,13 @@ const pageSize = 1000
 
 // scan reads the chunk table, plans every live stripe and queues those
 // with work to do now, fewest available shards first, at most MaxQueue;
-// it returns too the garbage chunks old enough to collect (or whose
-// collection was interrupted), at most MaxQueue, and claims in inv every
-// shard a record names.
-func (h *Healer) scan(ctx context.Context, v *view, inv *inventory) (*queue, []gcCandidate, Tally, error) {
+// with migrate, it lists too the live unsealed stripes that have no other
+// work (at most MaxQueue), for sealAll. It returns the garbage chunks old
+// enough to collect (or whose collection was interrupted), at most
+// MaxQueue, and claims in inv every shard a record names.
+func (h *Healer) scan(ctx context.Context, v *view, inv *inventory, migrate bool) (*queue, []work, []gcCandidate, Tally, error) {
 	q := newQueue(h.cfg.MaxQueue)
+	var unsealed []work
 	var garbage []gcCandidate
 	gcBefore := h.cfg.Now().Add(-h.cfg.GCGrace)
 	t := Tally{Missing: map[int]int64{}, DrainingByNode: map[string]int64{}, Critical: map[string]int64{}}
@@ -302,7 +311,7 @@ func (h *Healer) scan(ctx context.Context, v *view, inv *inventory) (*queue, []g
 		page, next, err := h.cfg.Meta.Chunks(pctx, after, pageSize)
 		cancel()
 		if err != nil {
-			return nil, nil, t, fmt.Errorf("heal: read chunk table: %w", err)
+			return nil, nil, nil, t, fmt.Errorf("heal: read chunk table: %w", err)
 		}
 		for i := range page {
 			c := &page[i]
@@ -337,24 +346,29 @@ func (h *Healer) scan(ctx context.Context, v *view, inv *inventory) (*queue, []g
 				continue // garbage is collected, not healed
 			}
 			n := c.Stripe.K + c.Stripe.M
-			want, err := v.full.Place(c.CID, n)
+			sid := layout.StripeID(&c.Stripe, c.CID)
+			want, err := v.full.Place(sid, n)
 			if err != nil {
-				return nil, nil, t, fmt.Errorf("heal: place: %w", err)
+				return nil, nil, nil, t, fmt.Errorf("heal: place: %w", err)
 			}
 			var spare []string
 			if v.live != nil {
-				if spare, err = v.live.Place(c.CID, n); err != nil {
-					return nil, nil, t, fmt.Errorf("heal: place: %w", err)
+				if spare, err = v.live.Place(sid, n); err != nil {
+					return nil, nil, nil, t, fmt.Errorf("heal: place: %w", err)
 				}
 			}
 			p := planStripe(c.Stripe.K, cur, want, spare, v.state)
 			t.add(c, &p, cur, v.state)
-			if p.Busy() || lost {
+			switch {
+			case p.Busy() || lost:
 				q.push(work{chunk: *c, orig: orig, cur: cur, plan: p})
+			case migrate && c.Stripe.Seal == 0 && len(unsealed) < h.cfg.MaxQueue:
+				// Sealed once its repair or move is done: a later pass.
+				unsealed = append(unsealed, work{chunk: *c, orig: orig, cur: cur, plan: p})
 			}
 		}
 		if next == nil {
-			return q, garbage, t, nil
+			return q, unsealed, garbage, t, nil
 		}
 		after = next
 	}

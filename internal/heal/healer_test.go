@@ -31,6 +31,7 @@ type fakeMeta struct {
 	// repCalls counts AddReputation calls; repErr, when set, fails them.
 	repCalls int
 	repErr   error
+	migrate  bool // the seal migration flag
 }
 
 func (f *fakeMeta) SetLayout(_ context.Context, l *meta.Layout) error {
@@ -143,6 +144,35 @@ func (f *fakeMeta) Chunk(_ context.Context, id []byte) (*meta.ChunkInfo, error) 
 	}
 	cc := *c
 	return &cc, nil
+}
+
+func (f *fakeMeta) ChunkByName(_ context.Context, name []byte) (*meta.ChunkInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.chunks {
+		if c.Stripe.Name != nil && bytes.Equal(c.Stripe.Name, name) {
+			cc := *c
+			return &cc, nil
+		}
+	}
+	return nil, nil
+}
+
+func (f *fakeMeta) ReplaceStripe(_ context.Context, id []byte, old [][]byte, next meta.Stripe) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.chunks[string(id)]
+	if !ok || c.State != meta.ChunkLive || !slices.EqualFunc(c.Stripe.Shards, old, bytes.Equal) {
+		return meta.ErrStripeChanged
+	}
+	c.Stripe = next
+	return nil
+}
+
+func (f *fakeMeta) SealMigration(context.Context) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.migrate, nil
 }
 
 func (f *fakeMeta) Collect(_ context.Context, ids [][]byte, olderThan time.Time) error {
@@ -265,24 +295,17 @@ type cluster struct {
 	nodes fakeNodes
 	alive map[string]bool
 	data  map[string][]byte // chunk CID -> bytes
-	sums  map[string][]byte // shard name -> its sum, as the writer recorded it
-}
-
-// stripeSums returns the sums the cluster's writer recorded for a
-// stripe's shards: the auditor's stripeSums.
-func (c *cluster) stripeSums(st *meta.Stripe) [][]byte {
-	out := make([][]byte, len(st.Shards))
-	for i, s := range st.Shards {
-		if out[i] = c.sums[string(s)]; out[i] == nil {
-			return nil
-		}
-	}
-	return out
+	// sealer is the tenant's, which putSealed seals with and healer's
+	// healers get; now, when set, is their clock.
+	sealer *erasure.Sealer
+	now    func() time.Time
 }
 
 func newCluster(t *testing.T, n int) *cluster {
+	sealer, err := erasure.NewSealer(bytes.Repeat([]byte{9}, erasure.MasterKeySize))
+	must(t, err)
 	c := &cluster{t: t, meta: &fakeMeta{chunks: map[string]*meta.ChunkInfo{}}, nodes: fakeNodes{}, alive: map[string]bool{}, data: map[string][]byte{},
-		sums: map[string][]byte{}}
+		sealer: sealer}
 	l := &meta.Layout{Version: 1, PlacementKey: []byte("key")}
 	for i := range n {
 		id := fmt.Sprintf("n%d", i)
@@ -318,7 +341,6 @@ func (c *cluster) put(seed uint64, size int) {
 		name, err := erasure.ShardName(id, 4, 2, i)
 		must(c.t, err)
 		st.Shards = append(st.Shards, name.Bytes())
-		c.sums[string(name.Bytes())] = erasure.ShardSum(s)
 		must(c.t, c.nodes[nodes[i]].Put(bg, name, s))
 	}
 	c.meta.chunks[string(id.Bytes())] = &meta.ChunkInfo{CID: id.Bytes(), Size: int64(size), Refs: 1, Stripe: st}
@@ -330,6 +352,10 @@ func (c *cluster) healer() *Healer {
 	cfg.Meta, cfg.Nodes = c.meta, c.nodes
 	cfg.Alive = func(id string) bool { return c.alive[id] }
 	cfg.Rate = 0
+	cfg.Sealer = c.sealer
+	if c.now != nil {
+		cfg.Now = c.now
+	}
 	h, err := New(cfg)
 	must(c.t, err)
 	return h
@@ -356,8 +382,18 @@ func (c *cluster) check() map[string]int {
 			}
 			shards[i] = b
 		}
-		got, err := codec.Join(nil, shards, int(ci.Size))
+		coded := int(ci.Size)
+		if ci.Stripe.Seal != 0 {
+			coded += erasure.SealOverhead
+		}
+		got, err := codec.Join(nil, shards, coded)
 		must(c.t, err)
+		if ci.Stripe.Seal != 0 {
+			id, _ := cid.Cast(ci.CID)
+			if got, err = c.sealer.Open(nil, got, id); err != nil {
+				c.t.Fatalf("chunk %x: its shards do not open: %v", k, err)
+			}
+		}
 		if !bytes.Equal(got, c.data[k]) {
 			c.t.Fatalf("chunk %x does not decode from the shards its record names", k)
 		}

@@ -136,7 +136,9 @@ func (h *Healer) collectStrays(ctx context.Context, v *view, inv *inventory) (de
 // node belongs to name node for it, when the node the record names does
 // not hold it; it reports whether it did. This finds shards that are not
 // where their record says: placed by an older placement function, or
-// moved by a pass whose record change was lost.
+// moved by a pass whose record change was lost. A sealed stripe's shard
+// names its chunk by the keyed name only, which the names index maps to
+// the record (ChunkByName).
 func (h *Healer) adopt(ctx context.Context, v *view, node string, shard []byte) bool {
 	if v.state(node) != NodeUp && v.state(node) != NodeDraining {
 		return false
@@ -150,7 +152,12 @@ func (h *Healer) adopt(ctx context.Context, v *view, node string, shard []byte) 
 		return false
 	}
 	mctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
-	ci, err := h.cfg.Meta.Chunk(mctx, chunk.Bytes())
+	var ci *meta.ChunkInfo
+	if erasure.IsChunkName(chunk) {
+		ci, err = h.cfg.Meta.ChunkByName(mctx, chunk.Bytes())
+	} else {
+		ci, err = h.cfg.Meta.Chunk(mctx, chunk.Bytes())
+	}
 	cancel()
 	if err != nil || ci == nil || ci.State != meta.ChunkLive || ci.Stripe.K != k || ci.Stripe.M != m ||
 		i >= len(ci.Stripe.Shards) || !bytes.Equal(ci.Stripe.Shards[i], shard) {
@@ -166,12 +173,12 @@ func (h *Healer) adopt(ctx context.Context, v *view, node string, shard []byte) 
 	next := slices.Clone(cur)
 	next[i] = node
 	mctx, cancel = context.WithTimeout(ctx, h.cfg.Timeout)
-	err = h.cfg.Meta.SetStripeNodes(mctx, chunk.Bytes(), ci.Stripe.Nodes, next, ci.Stripe.Layout)
+	err = h.cfg.Meta.SetStripeNodes(mctx, ci.CID, ci.Stripe.Nodes, next, ci.Stripe.Layout)
 	cancel()
 	if err != nil {
 		return false
 	}
-	h.cfg.Logger.Info("heal: a shard found away from where its record said, and adopted", "chunk", chunk,
+	h.cfg.Logger.Info("heal: a shard found away from where its record said, and adopted", "chunk", cidString(ci.CID),
 		"shard", i, "node", node, "recorded", cur[i])
 	return true
 }

@@ -16,6 +16,7 @@ type healMetrics struct {
 	passes prometheus.Counter
 	shards *prometheus.CounterVec // kind (repair, rebalance), result (ok, failed)
 	bytes  *prometheus.CounterVec // kind
+	sealed *prometheus.CounterVec // result (ok, failed)
 
 	audits     *prometheus.CounterVec // result
 	nodeAudits *prometheus.CounterVec // node, result
@@ -33,6 +34,11 @@ func newHealMetrics(reg prometheus.Registerer, h *Healer) (*healMetrics, error) 
 			"Shards rebuilt (kind repair) or moved (kind rebalance), by result.")), []string{"kind", "result"}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts(opts("bytes_total",
 			"Bytes of shards rebuilt (repair) or moved (rebalance) and recorded.")), []string{"kind"}),
+		sealed: prometheus.NewCounterVec(prometheus.CounterOpts(opts("sealed_stripes_total",
+			"Unsealed stripes the seal migration sealed (result ok: the record swapped) or could not this pass (failed).")), []string{"result"}),
+	}
+	for _, r := range []string{"ok", "failed"} {
+		m.sealed.WithLabelValues(r)
 	}
 	aopts := func(name, help string) prometheus.CounterOpts {
 		return prometheus.CounterOpts{Namespace: metrics.Namespace, Subsystem: "audit", Name: name, Help: help}
@@ -71,10 +77,19 @@ func newHealMetrics(reg prometheus.Registerer, h *Healer) (*healMetrics, error) 
 			return f(&s)
 		})
 	}
-	err := metrics.Register(reg, m.passes, m.shards, m.bytes, stripes, m.audits, m.nodeAudits, m.ejections,
+	err := metrics.Register(reg, m.passes, m.shards, m.bytes, m.sealed, stripes, m.audits, m.nodeAudits, m.ejections,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: "audit", Name: "rate_limit",
 			Help: "The configured audit rate, shards per second over the cluster (--audit-rate); 0: audits are off."},
 			func() float64 { return max(h.cfg.AuditRate, 0) }),
+		gauge("stripes_sealed", "Live stripes whose chunk is sealed, at the latest pass.", func(s *Status) float64 { return float64(s.Tally.Sealed) }),
+		gauge("stripes_unsealed", "Live stripes whose chunk is coded in plaintext (written before sealing, or with storaged --seal=false), at the latest pass.", func(s *Status) float64 { return float64(s.Tally.Unsealed) }),
+		gauge("unsealed_remaining", "Unsealed stripes at the latest pass less those the seal migration sealed since.", func(s *Status) float64 { return float64(s.UnsealedRemaining) }),
+		gauge("seal_migration", "1 when the seal migration is asked for (storectl seal migrate), as the latest pass read it.", func(s *Status) float64 {
+			if s.SealMigration {
+				return 1
+			}
+			return 0
+		}),
 		gauge("waiting_bytes", "Bytes to rebuild (repair) found by the latest pass.", func(s *Status) float64 { return float64(s.Tally.RepairBytes) }),
 		gauge("rebalance_waiting_bytes", "Bytes to move (rebalance, drain) found by the latest pass.", func(s *Status) float64 { return float64(s.Tally.RebalanceBytes) }),
 		gauge("repair_remaining_bytes", "Bytes of the latest pass's repair not done yet: its waiting bytes less what was rebuilt since.", func(s *Status) float64 { return float64(s.RepairRemaining) }),

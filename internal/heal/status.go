@@ -38,12 +38,21 @@ type Tally struct {
 	// fewer than K shards available without it: the auditor ejects no
 	// node with any.
 	Critical map[string]int64 `json:"critical_by_node"`
+	// Sealed and Unsealed count the live stripes by whether they code
+	// their chunk sealed (Stripe.Seal) or in plaintext.
+	Sealed   int64 `json:"sealed"`
+	Unsealed int64 `json:"unsealed"`
 }
 
 // add counts a stripe: its record c, its plan p, the node of each shard
 // cur and the nodes' states.
 func (t *Tally) add(c *meta.ChunkInfo, p *Plan, cur []string, state func(string) NodeState) {
 	t.Stripes++
+	if c.Stripe.Seal != 0 {
+		t.Sealed++
+	} else {
+		t.Unsealed++
+	}
 	switch {
 	case p.Missing == 0:
 		t.Healthy++
@@ -139,6 +148,17 @@ type Status struct {
 	// still holds: the latest scan's count less those moved off it since.
 	DrainRemaining map[string]int64 `json:"drain_remaining"`
 
+	// The seal migration: SealMigration is the flag as the latest pass
+	// read it (meta's SetSealMigration: seal every live unsealed stripe);
+	// SealedStripes and SealFailed count, since the healer started, the
+	// stripes it sealed (their records swapped) and those it could not
+	// this pass; UnsealedRemaining is the latest scan's Tally.Unsealed
+	// less the stripes sealed since.
+	SealMigration     bool  `json:"seal_migration"`
+	SealedStripes     int64 `json:"sealed_stripes"`
+	SealFailed        int64 `json:"seal_failed"`
+	UnsealedRemaining int64 `json:"unsealed_remaining"`
+
 	// Audit is what the auditor did since the healer started.
 	Audit AuditStatus `json:"audit"`
 }
@@ -206,6 +226,9 @@ func (h *Healer) Status() Status {
 	s.Rate = h.rate()
 	s.RepairRemaining = max(0, s.Tally.RepairBytes-(h.repairedBytes.Load()-h.repairedAtScan.Load()))
 	s.RebalanceRemaining = max(0, s.Tally.RebalanceBytes-(h.movedBytes.Load()-h.movedAtScan.Load()))
+	s.SealedStripes = h.sealedStripes.Load()
+	s.SealFailed = h.sealFailed.Load()
+	s.UnsealedRemaining = max(0, s.Tally.Unsealed-(h.sealedStripes.Load()-h.sealedAtScan.Load()))
 	s.Remaining = s.RepairRemaining + s.RebalanceRemaining
 	if s.Rate > 0 && s.Remaining > 0 {
 		s.ETA = time.Duration(float64(s.Remaining) / s.Rate * float64(time.Second))

@@ -14,13 +14,15 @@ import (
 )
 
 // heal carries out one stripe's plan: rebuild its lost shards from any K
-// available ones (checked against the chunk's CID), copy the shards that
-// move, record the stripe's new nodes (compare-and-set against what the
-// scan read), and only then delete the moved shards' old copies. A shard
-// that cannot be written keeps its old entry, for the next pass. A crash at
-// any point leaves the record as it was or as it is after, never with a
-// shard that is not stored: new copies are written before the record
-// names them, old ones deleted after it stops naming them.
+// available ones (checked by opening the chunk's seal, or against its
+// CID), copy the shards that move, record the stripe's new nodes
+// (compare-and-set against what the scan read), and only then delete the
+// moved shards' old copies. Where the stripe records shard sums, no shard
+// is written that does not match its sum. A shard that cannot be written
+// keeps its old entry, for the next pass. A crash at any point leaves the
+// record as it was or as it is after, never with a shard that is not
+// stored: new copies are written before the record names them, old ones
+// deleted after it stops naming them.
 func (h *Healer) heal(ctx context.Context, v *view, w work) error {
 	c := &w.chunk
 	st := &c.Stripe
@@ -46,7 +48,11 @@ func (h *Healer) heal(ctx context.Context, v *view, w work) error {
 			return err
 		}
 		for _, r := range w.plan.Rebuild {
-			if err := h.write(ctx, r.Node, names[r.Shard], data[r.Shard]); err != nil {
+			err := checkSum(st, r.Shard, data[r.Shard])
+			if err == nil {
+				err = h.write(ctx, r.Node, names[r.Shard], data[r.Shard])
+			}
+			if err != nil {
 				h.failedShards.Add(1)
 				h.m.shards.WithLabelValues("repair", "failed").Inc()
 				h.cfg.Logger.Warn("heal: shard not rebuilt", "chunk", chunkID, "shard", r.Shard, "node", r.Node, "err", err)
@@ -61,7 +67,7 @@ func (h *Healer) heal(ctx context.Context, v *view, w work) error {
 		var b []byte
 		if data != nil {
 			b = data[mv.Shard]
-		} else if b, err = h.read(ctx, mv.From, names[mv.Shard], st.ShardSize); err != nil {
+		} else if b, err = h.readChecked(ctx, st, mv.Shard, mv.From, names[mv.Shard]); err != nil {
 			h.failedShards.Add(1)
 			h.m.shards.WithLabelValues("rebalance", "failed").Inc()
 			h.cfg.Logger.Warn("heal: shard not read for a move", "chunk", chunkID, "shard", mv.Shard, "node", mv.From, "err", err)
@@ -120,14 +126,25 @@ func (h *Healer) heal(ctx context.Context, v *view, w work) error {
 }
 
 // decode reads K available shards (data shards first, more when one
-// fails), rebuilds every shard of the stripe and checks the chunk against
-// its CID. When the check fails (a node returned wrong bytes that its
-// store vouched for) it tries the other sets of K available shards.
+// fails or does not match its recorded sum), rebuilds every shard of the
+// stripe and checks the chunk: a sealed one by opening its seal, an
+// unsealed one against its CID. When the check fails (a node returned
+// wrong bytes that its store vouched for) it tries the other sets of K
+// available shards.
 func (h *Healer) decode(ctx context.Context, v *view, c *meta.ChunkInfo, cur []string, names []cid.Cid) ([][]byte, error) {
 	st := &c.Stripe
-	if st.Seal != 0 {
-		return nil, fmt.Errorf("sealed stripe (seal %d): not supported by this healer", st.Seal)
+	coded := int(c.Size)
+	switch st.Seal {
+	case 0:
+	case erasure.SealV1:
+		if h.cfg.Sealer == nil {
+			return nil, errors.New("sealed stripe, and this healer has no sealing key")
+		}
+		coded += erasure.SealOverhead
+	default:
+		return nil, fmt.Errorf("stripe sealed with scheme %d, which this healer does not know", st.Seal)
 	}
+	id := mustCID(c.CID)
 	codec, err := h.codec(st.K, st.M)
 	if err != nil {
 		return nil, err
@@ -154,7 +171,7 @@ func (h *Healer) decode(ctx context.Context, v *view, c *meta.ChunkInfo, cur []s
 		next++
 		running++
 		go func() {
-			b, err := h.read(ctx, cur[i], names[i], st.ShardSize)
+			b, err := h.readChecked(ctx, st, i, cur[i], names[i])
 			results <- result{i, b, err}
 		}()
 	}
@@ -189,11 +206,15 @@ func (h *Healer) decode(ctx context.Context, v *view, c *meta.ChunkInfo, cur []s
 		if err := codec.Reconstruct(shards); err != nil {
 			return nil, false, fmt.Errorf("reconstruct: %w", err)
 		}
-		chunk, err := codec.Join(nil, shards, int(c.Size))
+		chunk, err := codec.Join(nil, shards, coded)
 		if err != nil {
 			return nil, false, err
 		}
-		return shards, erasure.ChunkCID(chunk).Equals(mustCID(c.CID)), nil
+		if st.Seal != 0 {
+			_, err := h.cfg.Sealer.Open(chunk[:0], chunk, id)
+			return shards, err == nil, nil
+		}
+		return shards, erasure.ChunkCID(chunk).Equals(id), nil
 	}
 	shards, ok, err := try(got)
 	if err != nil || ok {
@@ -202,7 +223,7 @@ func (h *Healer) decode(ctx context.Context, v *view, c *meta.ChunkInfo, cur []s
 	// Some shard lies: read every available one, and try each set of K.
 	for _, i := range avail {
 		if got[i] == nil {
-			if b, err := h.read(ctx, cur[i], names[i], st.ShardSize); err == nil {
+			if b, err := h.readChecked(ctx, st, i, cur[i], names[i]); err == nil {
 				got[i] = b
 			}
 		}
@@ -247,6 +268,36 @@ func mustCID(b []byte) cid.Cid {
 		return cid.Undef
 	}
 	return c
+}
+
+// errSumMismatch: a shard's bytes do not match the sum its stripe records.
+var errSumMismatch = errors.New("shard does not match its recorded sum")
+
+// checkSum checks shard i of a stripe against its recorded sum, if the
+// stripe records sums.
+func checkSum(st *meta.Stripe, i int, b []byte) error {
+	if i >= len(st.Sums) {
+		return nil
+	}
+	if !bytes.Equal(erasure.ShardSum(b), st.Sums[i]) {
+		return fmt.Errorf("shard %d: %w", i, errSumMismatch)
+	}
+	return nil
+}
+
+// readChecked reads shard i of a stripe from node and checks it against
+// its recorded sum, when the stripe records sums: a node that lies about
+// a shard is then caught before any decoding.
+func (h *Healer) readChecked(ctx context.Context, st *meta.Stripe, i int, node string, id cid.Cid) ([]byte, error) {
+	b, err := h.read(ctx, node, id, st.ShardSize)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSum(st, i, b); err != nil {
+		h.cfg.Logger.Warn("heal: a node returned a shard that does not match its sum", "shard", id, "node", node)
+		return nil, fmt.Errorf("shard %s from %s: %w", id, node, err)
+	}
+	return b, nil
 }
 
 func (h *Healer) read(ctx context.Context, node string, id cid.Cid, size int) ([]byte, error) {

@@ -40,7 +40,8 @@ func Nodes(l *meta.Layout) []placement.Node {
 }
 
 // Ring returns the placement ring of l: Nodes(l) under l's placement key.
-// Ring(l).Place(chunk CID, k+m) is where l wants a stripe's shards; a
+// Ring(l).Place(StripeID(stripe, chunk CID), k+m) is where l wants a
+// stripe's shards; a
 // stripe that records no nodes has shard i on its [i] under the layout it
 // was placed under (StripeNodes; docs/format.md, Placement). Build it once
 // per layout version;
@@ -93,12 +94,22 @@ func LiveRing(l *meta.Layout, down func(id string) bool) (*placement.Ring, error
 	return r, nil
 }
 
+// StripeID is what a stripe is placed by, the key of Ring(l).Place: the
+// keyed name of a sealed stripe (meta.Stripe.Name), so that placement
+// says nothing of the chunk either, else the chunk's CID.
+func StripeID(st *meta.Stripe, chunkCID []byte) []byte {
+	if st.Name != nil {
+		return st.Name
+	}
+	return chunkCID
+}
+
 // StripeNodes returns the storage node of each shard of a chunk's stripe,
 // in shard order: the nodes the stripe records (meta.Stripe.Nodes, where
 // "" is a shard stored nowhere, which a reader counts as missing without
 // asking any node) or, for a stripe that records none (written before
 // stripes recorded their nodes), where placement puts its shards under
-// its layout version, ring(st.Layout).Place(chunkCID, K+M). ring returns
+// its layout version, ring(st.Layout).Place(StripeID(st, chunkCID), K+M). ring returns
 // the Ring of a layout version, which callers build once per version; it
 // is not called for a stripe that records its nodes.
 //
@@ -117,7 +128,7 @@ func StripeNodes(st *meta.Stripe, chunkCID []byte, ring func(version uint64) (*p
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := r.Place(chunkCID, n)
+	nodes, err := r.Place(StripeID(st, chunkCID), n)
 	if err != nil {
 		return nil, fmt.Errorf("layout version %d: %w", st.Layout, err)
 	}

@@ -71,24 +71,35 @@ type ChunkInfo struct {
 
 // chunkRecordVersion is the first byte of a chunk record:
 //
-//	byte     chunkRecordVersion
+//	byte     chunkRecordVersion (2; 1 is read too)
 //	uvarint  reference count
 //	byte     state (ChunkState)
 //	8 bytes  since (timeKey), when the state is not live
 //	uvarint  the chunk's size
-//	         the stripe, as in a manifest of manifestVersion
-const chunkRecordVersion = 1
+//	         the stripe, as in a manifest of version 3 (record version 2:
+//	         with its keyed name and sums) or 2 (record version 1)
+//
+// A record is written in the oldest version that holds its stripe, as a
+// manifest is.
+const chunkRecordVersion = 2
+
+// recordStripeFormat is the stripe format of each chunk record version.
+var recordStripeFormat = map[byte]stripeFormat{1: stripeNodes, 2: stripeSealed}
 
 func encodeChunkRecord(refs uint64, state ChunkState, since []byte, size int64, s *Stripe) []byte {
-	e := enc{b: make([]byte, 0, 64+len(s.Shards)*40+len(s.Nodes)*24)}
-	e.b = append(e.b, chunkRecordVersion)
+	e := enc{b: make([]byte, 0, 64+len(s.Shards)*40+len(s.Nodes)*24+len(s.Sums)*20+len(s.Name))}
+	f, version := stripeNodes, byte(1)
+	if formatFor(s) == stripeSealed {
+		f, version = stripeSealed, chunkRecordVersion
+	}
+	e.b = append(e.b, version)
 	e.uvarint(refs)
 	e.b = append(e.b, byte(state))
 	if state != ChunkLive {
 		e.b = append(e.b, since...)
 	}
 	e.uvarint(uint64(size))
-	appendStripe(&e, s, true)
+	appendStripe(&e, s, f)
 	return e.b
 }
 
@@ -101,9 +112,10 @@ type chunkRecord struct {
 }
 
 func decodeChunkRecord(v []byte) (chunkRecord, error) {
-	if len(v) < 1 || v[0] != chunkRecordVersion {
+	if len(v) < 1 || recordStripeFormat[v[0]] == 0 {
 		return chunkRecord{}, fmt.Errorf("%w: chunk record version", errCorrupt)
 	}
+	f := recordStripeFormat[v[0]]
 	d := &dec{b: v[1:]}
 	r := chunkRecord{refs: d.uvarint()}
 	if d.err != nil || len(d.b) < 1 {
@@ -122,7 +134,7 @@ func decodeChunkRecord(v []byte) (chunkRecord, error) {
 		d.b = d.b[8:]
 	}
 	r.size = int64(d.uvarint())
-	r.stripe = readStripe(d, true)
+	r.stripe = readStripe(d, f)
 	if d.err != nil || len(d.b) != 0 {
 		return chunkRecord{}, fmt.Errorf("%w: chunk record", errCorrupt)
 	}
@@ -190,6 +202,9 @@ func (w *wtx) addRefs(chunks []Chunk) error {
 		switch {
 		case !ok:
 			r = chunkRecord{size: c.Size, stripe: c.Stripe}
+			if err := w.indexName(c.CID, nil, r.stripe.Name); err != nil {
+				return err
+			}
 		case r.state == ChunkGarbage:
 			if err := w.garbage.Delete(garbageKey(r.since, c.CID)); err != nil {
 				return err
@@ -377,6 +392,9 @@ func (w *wtx) forgetGarbage(d *dec) error {
 			continue
 		}
 		if err := w.garbage.Delete(garbageKey(r.since, cid)); err != nil {
+			return err
+		}
+		if err := w.indexName(cid, r.stripe.Name, nil); err != nil {
 			return err
 		}
 		if err := w.chunks.Delete(cid); err != nil {

@@ -148,7 +148,7 @@ func v1Manifest(t *testing.T, header any, cs []Chunk) []byte {
 	for i := range cs {
 		e.bytes(cs[i].CID)
 		e.uvarint(uint64(cs[i].Size))
-		appendStripe(&e, &cs[i].Stripe, false)
+		appendStripe(&e, &cs[i].Stripe, stripeBare)
 		if cs[i].Stripe.K == 0 {
 			e.bytes(cs[i].Data)
 		}
@@ -182,7 +182,7 @@ func TestMigrateFormat1(t *testing.T) {
 		must(t, refs.Put(cid("dead"), append(u64(0), timeKey(since)...)))
 		e := enc{b: []byte{1}}
 		st := chunk("dead", 1<<20).Stripe
-		appendStripe(&e, &st, false)
+		appendStripe(&e, &st, stripeBare)
 		return tx.Bucket(bGarbage).Put(garbageKey(timeKey(since), cid("dead")), e.b)
 	}))
 	must(t, db.Close())

@@ -38,6 +38,8 @@ const (
 	opCollect
 	opSetStripeNodes
 	opAddReputation
+	opReplaceStripe
+	opSetSealMigration
 )
 
 const cmdHeaderLen = 10
@@ -112,6 +114,7 @@ type wtx struct {
 	garbage *bolt.Bucket
 	forgot  *bolt.Bucket
 	forgotT *bolt.Bucket
+	names   *bolt.Bucket
 }
 
 func newWtx(tx *bolt.Tx) *wtx {
@@ -127,6 +130,7 @@ func newWtx(tx *bolt.Tx) *wtx {
 		garbage: tx.Bucket(bGarbage),
 		forgot:  tx.Bucket(bForgot),
 		forgotT: tx.Bucket(bForgotT),
+		names:   tx.Bucket(bNames),
 	}
 }
 
@@ -174,6 +178,10 @@ func (w *wtx) apply(data []byte) error {
 		err = w.setStripeNodes(d)
 	case opAddReputation:
 		err = w.addReputation(d)
+	case opReplaceStripe:
+		err = w.replaceStripe(d)
+	case opSetSealMigration:
+		err = w.setSealMigration(d)
 	default:
 		panic(fmt.Sprintf("meta: raft command op %d unknown to this binary: upgrade it", data[1]))
 	}

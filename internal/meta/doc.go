@@ -112,11 +112,18 @@
 //	parts    esc(bucket) esc(key) esc(upload ID) part number (4 bytes BE) -> part manifest
 //	keys     access key ID -> Key, JSON
 //	layouts  version (8 bytes BE) -> Layout, JSON; the last is the current layout
-//	chunks   chunk CID -> chunk record: byte 1 (its version), uvarint
-//	         reference count, byte state (0 live, 1 garbage, 2 being
-//	         collected), 8 bytes since when it is garbage (Unix ns BE; not
-//	         when live), uvarint the chunk's size, then the stripe as in
-//	         a version 2 manifest
+//	chunks   chunk CID -> chunk record: byte its version (1, or 2 when
+//	         its stripe has a keyed name or sums), uvarint reference
+//	         count, byte state (0 live, 1 garbage, 2 being collected), 8
+//	         bytes since when it is garbage (Unix ns BE; not when live),
+//	         uvarint the chunk's size, then the stripe as in a manifest
+//	         of version 2 (record version 1) or 3 (record version 2)
+//	names    keyed name (a sealed stripe's Stripe.Name) -> chunk CID:
+//	         every record's name, maintained as records are created,
+//	         forgotten and their stripes replaced; built from the chunk
+//	         table when a file without it is opened
+//	settings "seal-migration" -> 1 byte, 1 when healing is to seal every
+//	         live unsealed stripe (SetSealMigration)
 //	garbage  when (Unix ns, 8 bytes BE) chunk CID -> nothing: the garbage
 //	         chunks, oldest first
 //	forgot   chunk CID -> the raft index of the ForgetGarbage that dropped its
@@ -139,15 +146,21 @@
 //
 // A manifest (an object's or a part's) is
 //
-//	byte     2 (manifestVersion; version 1, still read, has no nodes)
+//	byte     its version: 3 (manifestVersion) when a stripe has a keyed
+//	         name or sums, else 2 (so that binaries from before sealing
+//	         read what a cluster with sealing off writes); version 1,
+//	         still read, has no nodes
 //	uvarint  n, then n bytes: the Object or Part as JSON, with "chunks": null
 //	uvarint  number of chunks, then per chunk:
 //	         uvarint len, CID bytes; uvarint size;
 //	         the stripe: uvarint k, m, layout, shard size, seal, number of
 //	         shards, then per shard uvarint len, shard CID bytes; then
-//	         (version 2) uvarint 0 when no nodes are recorded, else 1 +
+//	         (from version 2) uvarint 0 when no nodes are recorded, else 1 +
 //	         their number, and per node uvarint len, node ID ("" for a
-//	         shard stored nowhere);
+//	         shard stored nowhere); then (version 3) uvarint len, the
+//	         keyed name's bytes (0: none), and uvarint 0 when no sums are
+//	         recorded, else 1 + their number, and per shard uvarint len,
+//	         its sum;
 //	         and when k is 0 (an inline chunk, no shards): uvarint len,
 //	         the chunk's bytes
 //
@@ -163,7 +176,8 @@
 // 8 bytes BE), then the op's arguments (uvarints and length-prefixed
 // strings; an object or part travels as its manifest, stored as is). A
 // PutObject or PutPart may end with one more uvarint, the writer's
-// Fence (a raft index), which commands written before tombstones lack. A node
+// Fence (a raft index), which commands written before tombstones lack.
+// ReplaceStripe carries its new stripe as in a version 3 manifest. A node
 // that meets a command version or op it does not know stops (panics)
 // rather than diverge: upgrade every node before proposing a new command
 // (AddReputation, the newest, is proposed by the auditor of a leader that

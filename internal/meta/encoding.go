@@ -194,22 +194,44 @@ func (d *dec) str() string { return string(d.raw()) }
 
 // Manifests (object and part values) are
 //
-//	byte     manifestVersion (2; 1 is read too)
+//	byte     manifestVersion (3; 1 and 2 are read too)
 //	bytes    JSON of the record with Chunks left out (null)
 //	uvarint  number of chunks, then each chunk:
 //	         bytes CID, uvarint size, then the stripe:
 //	         uvarint k, m, layout, shard size, seal, number of shards,
-//	         then bytes per shard CID; in version 2, the nodes: uvarint
+//	         then bytes per shard CID; from version 2, the nodes: uvarint
 //	         0 for none recorded, else 1 + their number, then bytes per
-//	         node ID ("" for a shard stored nowhere); when k is 0 the
-//	         chunk is inline and bytes of its data follow
+//	         node ID ("" for a shard stored nowhere); from version 3,
+//	         bytes the keyed name (empty: none), then the sums: uvarint 0
+//	         for none, else 1 + their number, then bytes per sum; when k
+//	         is 0 the chunk is inline and bytes of its data follow
 //
 // so that a listing decodes only the JSON and a reference count update only
-// the chunks.
+// the chunks. A manifest is written in the oldest version that holds it:
+// version 2 unless a stripe has a name or sums, so that a cluster that
+// writes no sealed stripe (storaged --seal=false, during an upgrade) keeps
+// writing what binaries from before sealing read.
 
-// appendStripe appends a stripe; withNodes (manifest version 2 and chunk
-// records) adds its nodes, as in appendNodes.
-func appendStripe(e *enc, s *Stripe, withNodes bool) {
+// stripeFormat says which fields of a stripe its encoding carries, by the
+// manifest version it appears in.
+type stripeFormat byte
+
+const (
+	stripeBare   stripeFormat = 1 // k, m, layout, shard size, seal, shards
+	stripeNodes  stripeFormat = 2 // and the nodes
+	stripeSealed stripeFormat = 3 // and the keyed name and the sums
+)
+
+// formatFor is the oldest stripe format that holds s.
+func formatFor(s *Stripe) stripeFormat {
+	if s.Name != nil || s.Sums != nil {
+		return stripeSealed
+	}
+	return stripeNodes
+}
+
+// appendStripe appends a stripe in format f.
+func appendStripe(e *enc, s *Stripe, f stripeFormat) {
 	e.uvarint(uint64(s.K))
 	e.uvarint(uint64(s.M))
 	e.uvarint(s.Layout)
@@ -219,12 +241,16 @@ func appendStripe(e *enc, s *Stripe, withNodes bool) {
 	for _, sh := range s.Shards {
 		e.bytes(sh)
 	}
-	if withNodes {
+	if f >= stripeNodes {
 		appendNodes(e, s.Nodes)
+	}
+	if f >= stripeSealed {
+		e.bytes(s.Name)
+		appendList(e, s.Sums)
 	}
 }
 
-func readStripe(d *dec, withNodes bool) Stripe {
+func readStripe(d *dec, f stripeFormat) Stripe {
 	s := Stripe{K: d.int(), M: d.int(), Layout: d.uvarint(), ShardSize: d.int(), Seal: d.int()}
 	n := d.int()
 	if d.err == nil && n > len(d.b) { // each shard takes at least one byte
@@ -239,36 +265,102 @@ func readStripe(d *dec, withNodes bool) Stripe {
 			s.Shards[i] = d.bytes()
 		}
 	}
-	if withNodes {
+	if f >= stripeNodes {
 		s.Nodes = readNodes(d)
+	}
+	if f >= stripeSealed {
+		if name := d.bytes(); len(name) > 0 {
+			s.Name = name
+		}
+		s.Sums = readList(d)
 	}
 	return s
 }
 
+// appendList appends a list of byte strings that may be nil: uvarint 0
+// for nil, else 1 + its length, then each.
+func appendList(e *enc, l [][]byte) {
+	if l == nil {
+		e.uvarint(0)
+		return
+	}
+	e.uvarint(uint64(len(l)) + 1)
+	for _, b := range l {
+		e.bytes(b)
+	}
+}
+
+func readList(d *dec) [][]byte {
+	n := d.int()
+	if n == 0 || d.err != nil {
+		return nil
+	}
+	n--
+	if n > len(d.b) {
+		d.err = errCorrupt
+		return nil
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = d.bytes()
+	}
+	return out
+}
+
+// maxSumLen bounds one shard sum (erasure.ShardSum's are 16 bytes).
+const maxSumLen = 64
+
 func checkChunks(chunks []Chunk) error {
 	for i := range chunks {
 		c := &chunks[i]
+		if err := checkStripe(&c.Stripe); err != nil {
+			return fmt.Errorf("%w: chunk %d: %w", ErrInvalidArgument, i, err)
+		}
 		s := &c.Stripe
 		switch {
 		case len(c.CID) == 0:
 			return fmt.Errorf("%w: chunk %d has no CID", ErrInvalidArgument, i)
 		case len(c.CID) > maxCIDLen:
 			return fmt.Errorf("%w: chunk %d CID too long", ErrInvalidArgument, i)
-		case c.Size < 0 || s.K < 0 || s.M < 0 || s.ShardSize < 0 || s.Seal < 0:
-			return fmt.Errorf("%w: chunk %d has a negative size or count", ErrInvalidArgument, i)
+		case c.Size < 0:
+			return fmt.Errorf("%w: chunk %d has a negative size", ErrInvalidArgument, i)
 		case len(c.Data) > 0 && (s.K != 0 || s.M != 0 || len(s.Shards) != 0 || int64(len(c.Data)) != c.Size || len(c.Data) > MaxInline):
 			return fmt.Errorf("%w: chunk %d: inline data needs no stripe, its size, and at most %d bytes", ErrInvalidArgument, i, MaxInline)
 		case len(c.Data) == 0 && s.K == 0:
 			return fmt.Errorf("%w: chunk %d has neither a stripe nor inline data", ErrInvalidArgument, i)
-		case s.Nodes != nil && len(s.Nodes) != len(s.Shards):
-			return fmt.Errorf("%w: chunk %d has %d nodes for %d shards", ErrInvalidArgument, i, len(s.Nodes), len(s.Shards))
+		}
+	}
+	return nil
+}
+
+// checkStripe reports what is malformed in a stripe, without the
+// sentinel: its counts, and that nodes, name and sums fit its shards.
+func checkStripe(s *Stripe) error {
+	switch {
+	case s.K < 0 || s.M < 0 || s.ShardSize < 0 || s.Seal < 0:
+		return errors.New("a negative size or count")
+	case s.Nodes != nil && len(s.Nodes) != len(s.Shards):
+		return fmt.Errorf("%d nodes for %d shards", len(s.Nodes), len(s.Shards))
+	case s.Sums != nil && len(s.Sums) != len(s.Shards):
+		return fmt.Errorf("%d sums for %d shards", len(s.Sums), len(s.Shards))
+	case len(s.Name) > maxCIDLen:
+		return errors.New("keyed name too long")
+	case s.Name != nil && len(s.Name) == 0:
+		return errors.New("an empty keyed name")
+	case s.Seal != 0 && s.Name == nil:
+		return fmt.Errorf("sealed (seal %d) without a keyed name", s.Seal)
+	}
+	for _, sum := range s.Sums {
+		if len(sum) == 0 || len(sum) > maxSumLen {
+			return fmt.Errorf("a shard sum of %d bytes", len(sum))
 		}
 	}
 	return nil
 }
 
 // encodeManifest encodes header (an *Object or *Part whose Chunks the
-// caller has set to nil) and chunks.
+// caller has set to nil) and chunks, in the oldest manifest version that
+// holds them.
 func encodeManifest(header any, chunks []Chunk) ([]byte, error) {
 	if err := checkChunks(chunks); err != nil {
 		return nil, err
@@ -277,15 +369,19 @@ func encodeManifest(header any, chunks []Chunk) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	f := stripeNodes
+	for i := range chunks {
+		f = max(f, formatFor(&chunks[i].Stripe))
+	}
 	e := enc{b: make([]byte, 0, 1+binary.MaxVarintLen64+len(h)+len(chunks)*192)}
-	e.b = append(e.b, manifestVersion)
+	e.b = append(e.b, byte(f))
 	e.bytes(h)
 	e.uvarint(uint64(len(chunks)))
 	for i := range chunks {
 		c := &chunks[i]
 		e.bytes(c.CID)
 		e.uvarint(uint64(c.Size))
-		appendStripe(&e, &c.Stripe, true)
+		appendStripe(&e, &c.Stripe, f)
 		if c.Stripe.K == 0 {
 			e.bytes(c.Data) // inline: a stripe with K = 0, then the bytes
 		}
@@ -293,22 +389,24 @@ func encodeManifest(header any, chunks []Chunk) ([]byte, error) {
 	return e.b, nil
 }
 
-// manifestVersion is the first byte of the manifests written now: 2, whose
-// stripes list their nodes. Version 1 manifests (no nodes) are still read.
-const manifestVersion = 2
+// manifestVersion is the newest manifest version: 3, whose stripes carry
+// their keyed names and shard sums. Versions 1 (no nodes) and 2 (nodes)
+// are still read, and 2 is still written when no stripe needs 3. A
+// manifest's version is the format of its stripes (stripeFormat).
+const manifestVersion = 3
 
 // splitManifest returns the JSON header of a manifest, a decoder
-// positioned on its chunk count, and whether its stripes list nodes.
-func splitManifest(v []byte) ([]byte, *dec, bool, error) {
-	if len(v) == 0 || (v[0] != 1 && v[0] != manifestVersion) {
-		return nil, nil, false, fmt.Errorf("%w: manifest format %v", errCorrupt, v[:min(len(v), 1)])
+// positioned on its chunk count, and the format of its stripes.
+func splitManifest(v []byte) ([]byte, *dec, stripeFormat, error) {
+	if len(v) == 0 || v[0] < 1 || v[0] > manifestVersion {
+		return nil, nil, 0, fmt.Errorf("%w: manifest format %v", errCorrupt, v[:min(len(v), 1)])
 	}
 	d := &dec{b: v[1:]}
 	h := d.raw()
 	if d.err != nil {
-		return nil, nil, false, d.err
+		return nil, nil, 0, d.err
 	}
-	return h, d, v[0] >= 2, nil
+	return h, d, stripeFormat(v[0]), nil
 }
 
 // decodeManifestHeader decodes only the JSON part of a manifest into into.
@@ -326,7 +424,7 @@ func decodeManifestHeader(v []byte, into any) error {
 // decodeManifestChunks decodes only the chunks of a manifest; every byte
 // slice is a copy.
 func decodeManifestChunks(v []byte) ([]Chunk, error) {
-	_, d, withNodes, err := splitManifest(v)
+	_, d, f, err := splitManifest(v)
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +442,7 @@ func decodeManifestChunks(v []byte) ([]Chunk, error) {
 	for i := range chunks {
 		chunks[i].CID = d.bytes()
 		chunks[i].Size = int64(d.uvarint())
-		chunks[i].Stripe = readStripe(d, withNodes)
+		chunks[i].Stripe = readStripe(d, f)
 		if d.err == nil && chunks[i].Stripe.K == 0 {
 			chunks[i].Data = d.bytes()
 		}

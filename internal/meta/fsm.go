@@ -31,9 +31,11 @@ var (
 	bGarbage    = []byte("garbage")    // timeKey(since) + CID -> nothing: the index of garbage chunks
 	bForgot     = []byte("forgot")     // CID -> timeKey(when its record was forgotten)
 	bForgotT    = []byte("forgot-t")   // timeKey + CID -> nothing: the same, by time, for pruning
+	bNames      = []byte("names")      // keyed name (Stripe.Name) -> chunk CID: the sealed stripes' index
+	bSettings   = []byte("settings")   // cluster-wide switches: "seal-migration" -> 1 byte
 	bReputation = []byte("reputation") // storage node ID -> JSON Reputation
 
-	allBuckets = [][]byte{bRaft, bBuckets, bObjects, bUploads, bParts, bKeys, bLayouts, bChunks, bGarbage, bForgot, bForgotT, bReputation}
+	allBuckets = [][]byte{bRaft, bBuckets, bObjects, bUploads, bParts, bKeys, bLayouts, bChunks, bGarbage, bForgot, bForgotT, bNames, bSettings, bReputation}
 
 	kApplied = []byte("applied")
 	kFormat  = []byte("format")
@@ -95,9 +97,19 @@ func openBolt(path string) (*bolt.DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
+		noNames := tx.Bucket(bNames) == nil
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
+			}
+		}
+		if noNames {
+			// A file written before the names index (or a new one):
+			// index the chunk table's keyed names. A format 1 file has
+			// no chunk table yet, and its migration below writes no
+			// keyed name.
+			if err := buildNames(tx); err != nil {
+				return fmt.Errorf("build the names index: %w", err)
 			}
 		}
 		rb := tx.Bucket(bRaft)

@@ -73,7 +73,7 @@ func migrateChunkTable(tx *bolt.Tx) error {
 		cid := g.k[8:]
 		if chunks.Get(cid) == nil {
 			d := &dec{b: g.v[1:]}
-			st := readStripe(d, false)
+			st := readStripe(d, stripeBare)
 			if d.err != nil {
 				return fmt.Errorf("%w: garbage record %x", errCorrupt, g.k)
 			}

@@ -68,18 +68,33 @@ func (c *Chunk) Inline() bool { return c.Stripe.K == 0 && len(c.Data) > 0 }
 // Stripe says how a chunk was erasure coded and placed. Storage nodes see
 // only stripes, never object names.
 type Stripe struct {
-	K         int      `json:"k"`
-	M         int      `json:"m"`
-	Layout    uint64   `json:"layout"` // layout version the shards were placed under
-	ShardSize int      `json:"shard_size"`
-	Seal      int      `json:"seal,omitempty"` // 0: not sealed
-	Shards    [][]byte `json:"shards"`         // k+m binary shard CIDs, data shards first
+	K         int    `json:"k"`
+	M         int    `json:"m"`
+	Layout    uint64 `json:"layout"`     // layout version the shards were placed under
+	ShardSize int    `json:"shard_size"` // of the coded bytes: the sealed chunk when sealed
+	// Seal says what the shards code: 0 the plaintext chunk, checked
+	// against its CID when read; erasure.SealV1 the chunk sealed by
+	// erasure.Sealer (Size+erasure.SealOverhead bytes), checked by
+	// opening the seal.
+	Seal   int      `json:"seal,omitempty"`
+	Shards [][]byte `json:"shards"` // k+m binary shard CIDs, data shards first
 	// Nodes names the storage node that holds each shard, in shard order;
 	// "" for a shard stored nowhere (a write that missed it, a node that
 	// lost it), which repair rebuilds. Nil for a stripe written before
 	// nodes were recorded: its shards are where placement puts them under
 	// Layout.
 	Nodes []string `json:"nodes,omitempty"`
+	// Name is the binary CID of the chunk's keyed name (erasure.Sealer.Name)
+	// for a sealed stripe: its shards are named after it
+	// (erasure.ShardName(Name, k, m, i)) and placed by it, so that no
+	// storage node sees the chunk's CID. Nil for an unsealed stripe, whose
+	// shards are named and placed after the chunk's CID. The chunk table
+	// indexes it (Store.ChunkByName).
+	Name []byte `json:"name,omitempty"`
+	// Sums holds erasure.ShardSum of each shard, in shard order, as it was
+	// written: a single shard can be checked against it without decoding
+	// the stripe. Nil when not known (stripes written unsealed).
+	Sums [][]byte `json:"sums,omitempty"`
 }
 
 // Upload is a multipart upload in progress.
@@ -226,7 +241,8 @@ var (
 	// chunk has no record (Chunk returns nil), then retry.
 	ErrChunkCollecting = errors.New("meta: chunk is being garbage collected")
 	// ErrStripeChanged: SetStripeNodes with old nodes the chunk's record
-	// no longer has (another repair or move came first), or for a chunk
-	// with no record.
+	// no longer has (another repair or move came first), ReplaceStripe
+	// with old shards it no longer has or for a chunk no longer live, or
+	// either for a chunk with no record.
 	ErrStripeChanged = errors.New("meta: stripe changed meanwhile")
 )

@@ -50,6 +50,10 @@ type API interface {
 
 	AddReputation(ctx context.Context, deltas []meta.ReputationDelta) error
 	Reputations(ctx context.Context) ([]meta.Reputation, error)
+	ChunkByName(ctx context.Context, name []byte) (*meta.ChunkInfo, error)
+	ReplaceStripe(ctx context.Context, cid []byte, old [][]byte, next meta.Stripe) error
+	SealMigration(ctx context.Context) (bool, error)
+	SetSealMigration(ctx context.Context, on bool) error
 }
 
 var (
@@ -99,6 +103,11 @@ var (
 	mSetStripeNodes = method{"SetStripeNodes", true}
 	mAddReputation  = method{"AddReputation", true}
 	mReputations    = method{"Reputations", false}
+
+	mChunkByName      = method{"ChunkByName", false}
+	mReplaceStripe    = method{"ReplaceStripe", true}
+	mSealMigration    = method{"SealMigration", false}
+	mSetSealMigration = method{"SetSealMigration", true}
 )
 
 // PathPrefix is the path under which Server answers; mount it there:

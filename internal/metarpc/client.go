@@ -505,3 +505,35 @@ func (c *Client) Reputations(ctx context.Context) ([]meta.Reputation, error) {
 	}
 	return res.Reputations, nil
 }
+
+// ChunkByName implements API.
+func (c *Client) ChunkByName(ctx context.Context, name []byte) (*meta.ChunkInfo, error) {
+	var res chunkResult
+	if err := c.call(ctx, mChunkByName, &chunkByNameReq{Name: name}, &res); err != nil {
+		return nil, err
+	}
+	if res.Chunk == nil {
+		return nil, nil
+	}
+	ci := meta.ChunkInfo(*res.Chunk)
+	return &ci, nil
+}
+
+// ReplaceStripe implements API.
+func (c *Client) ReplaceStripe(ctx context.Context, cid []byte, old [][]byte, next meta.Stripe) error {
+	return c.call(ctx, mReplaceStripe, &replaceStripeReq{CID: cid, Old: old, Stripe: next}, &noResult{})
+}
+
+// SealMigration implements API.
+func (c *Client) SealMigration(ctx context.Context) (bool, error) {
+	var res sealMigrationResult
+	if err := c.call(ctx, mSealMigration, &noArgs{}, &res); err != nil {
+		return false, err
+	}
+	return res.On, nil
+}
+
+// SetSealMigration implements API.
+func (c *Client) SetSealMigration(ctx context.Context, on bool) error {
+	return c.call(ctx, mSetSealMigration, &setSealMigrationReq{On: on}, &noResult{})
+}

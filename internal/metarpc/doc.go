@@ -105,6 +105,10 @@
 //	                corrupt, lies, last_audit,
 //	                last_failure, eject, reason, pardon}]
 //	Reputations     -                                      reputations[reputation]
+//	ChunkByName     name                                   chunk (null if none)
+//	ReplaceStripe   cid, old (shard CIDs), stripe          {}
+//	SealMigration   -                                      on
+//	SetSealMigration on                                    {}
 //
 // The methods with result {} are the writes (one raft entry each); the
 // others are reads. Unknown fields are ignored: version 1 may gain an
@@ -185,8 +189,8 @@
 //
 //   - idempotent: PutObject (the same manifest replaces itself, and the
 //     chunk references it adds and releases cancel out), PutPart,
-//     CreateUpload (same upload ID), PutKey, DeleteObjects and
-//     ForgetGarbage. A retry does re-apply over any write made in
+//     CreateUpload (same upload ID), PutKey, DeleteObjects,
+//     ForgetGarbage and SetSealMigration. A retry does re-apply over any write made in
 //     between: a PutObject retried after another client's put of the
 //     same key puts the retried manifest back (last writer wins, as in
 //     S3);
@@ -195,7 +199,8 @@
 //     DeleteBucket ErrNoSuchBucket, CompleteUpload ErrNoSuchUpload (the
 //     object is there: compare its ETag), AbortUpload ErrNoSuchUpload,
 //     DeleteKey ErrNoSuchAccess, SetLayout ErrStaleLayout (compare
-//     Layout()).
+//     Layout()), SetStripeNodes and ReplaceStripe ErrStripeChanged (read
+//     the chunk's record: it has the new stripe, or another writer won).
 //
 // # Security
 //

@@ -203,6 +203,35 @@ func scenario(api API) []step {
 	}
 	page, next, err = api.Chunks(bg, next, 0)
 	rec("Chunks page 2", []any{page, next}, err)
+
+	// Sealing: a sealed stripe's keyed name finds its record; a stripe is
+	// replaced by compare-and-set; the migration flag.
+	sealed := object("b", "sealed", "s1")
+	st := &sealed.Chunks[0].Stripe
+	st.Seal, st.Name, st.Nodes = 1, cid("name of s1"), []string{"n1", "n2", "n3", "n4", "n5", ""}
+	for i := range st.Shards {
+		st.Sums = append(st.Sums, []byte(fmt.Sprintf("sum of shard %d", i)))
+	}
+	do("PutObject sealed", api.PutObject(bg, sealed))
+	o, err = api.GetObject(bg, "b", "sealed")
+	rec("GetObject sealed", o, err)
+	ci, err = api.ChunkByName(bg, cid("name of s1"))
+	rec("ChunkByName", ci, err)
+	ci, err = api.ChunkByName(bg, cid("no such name"))
+	rec("ChunkByName unknown", ci, err)
+	next2 := *st
+	next2.Name, next2.Layout = cid("another name of s1"), 9
+	do("ReplaceStripe stale", api.ReplaceStripe(bg, cid("s1"), [][]byte{cid("x")}, next2))
+	do("ReplaceStripe bad", api.ReplaceStripe(bg, cid("s1"), st.Shards, meta.Stripe{K: 4, M: 2}))
+	do("ReplaceStripe", api.ReplaceStripe(bg, cid("s1"), st.Shards, next2))
+	ci, err = api.Chunk(bg, cid("s1"))
+	rec("Chunk replaced", ci, err)
+	on, err := api.SealMigration(bg)
+	rec("SealMigration", on, err)
+	do("SetSealMigration", api.SetSealMigration(bg, true))
+	on, err = api.SealMigration(bg)
+	rec("SealMigration set", on, err)
+	do("DeleteObjects sealed", api.DeleteObjects(bg, "b", []string{"sealed"}))
 	g, err = api.Garbage(bg, clockTime.Add(time.Hour), 0)
 	rec("Garbage after forget", g, err)
 	t1 := time.Date(2025, 3, 4, 6, 0, 0, 0, time.FixedZone("Z", 3600))

@@ -348,6 +348,20 @@ func handlers() map[string]handler {
 			rs, err := api.Reputations(ctx)
 			return &reputationsResult{rs}, err
 		}),
+		mChunkByName.name: decode(func(ctx context.Context, api API, r *chunkByNameReq) (any, error) {
+			c, err := api.ChunkByName(ctx, r.Name)
+			return &chunkResult{toChunkInfo(c)}, err
+		}),
+		mReplaceStripe.name: write(func(ctx context.Context, api API, r *replaceStripeReq) error {
+			return api.ReplaceStripe(ctx, r.CID, r.Old, r.Stripe)
+		}),
+		mSealMigration.name: decode(func(ctx context.Context, api API, _ *noArgs) (any, error) {
+			on, err := api.SealMigration(ctx)
+			return &sealMigrationResult{on}, err
+		}),
+		mSetSealMigration.name: write(func(ctx context.Context, api API, r *setSealMigrationReq) error {
+			return api.SetSealMigration(ctx, r.On)
+		}),
 	}
 	return hs
 }

@@ -108,6 +108,17 @@ type (
 	addReputationReq struct {
 		Deltas []reputationDelta `json:"deltas"`
 	}
+	chunkByNameReq struct {
+		Name []byte `json:"name"`
+	}
+	replaceStripeReq struct {
+		CID    []byte      `json:"cid"`
+		Old    [][]byte    `json:"old"`
+		Stripe meta.Stripe `json:"stripe"`
+	}
+	setSealMigrationReq struct {
+		On bool `json:"on"`
+	}
 )
 
 // Results (the body of a 200 answer).
@@ -167,6 +178,9 @@ type (
 	}
 	reputationsResult struct {
 		Reputations []meta.Reputation `json:"reputations"`
+	}
+	sealMigrationResult struct {
+		On bool `json:"on"`
 	}
 )
 

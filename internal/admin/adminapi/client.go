@@ -118,6 +118,20 @@ func (c *Client) LocalKick(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "heal/kick?"+LocalQuery, nil)
 }
 
+// SealStatus returns whether the seal migration is asked for, and the
+// live stripes sealed and unsealed at the latest heal pass.
+func (c *Client) SealStatus(ctx context.Context) (*SealStatus, error) {
+	return call[*SealStatus](ctx, c, http.MethodGet, "seal")
+}
+
+// SealMigrate asks for the seal migration (a flag kept in the metadata:
+// every heal pass from now on seals the live unsealed stripes it finds)
+// and for a heal pass now. It does not wait for the migration: follow it
+// with SealStatus.
+func (c *Client) SealMigrate(ctx context.Context) (*SealStatus, error) {
+	return call[*SealStatus](ctx, c, http.MethodPost, "seal/migrate")
+}
+
 // LocalQuery is the query of a heal request that only the node's own
 // healer may answer (LocalHealStatus).
 const LocalQuery = "local=true"

@@ -43,6 +43,14 @@
 //	GET    /v1/admin/heal                     HealStatus, the metadata
 //	                                          leader's (also in Status)
 //	POST   /v1/admin/heal/kick                202: a heal pass starts now
+//	GET    /v1/admin/seal                     SealStatus: the seal migration
+//	                                          flag and the stripes sealed
+//	                                          and unsealed (the leader's
+//	                                          healer's counts)
+//	POST   /v1/admin/seal/migrate             SealStatus (202): the flag set
+//	                                          (every heal pass then seals
+//	                                          the live unsealed stripes) and
+//	                                          a heal pass asked for now
 //	GET    /v1/admin/buckets                  []Bucket
 //	PUT    /v1/admin/buckets/{name}           Bucket (201)
 //	DELETE /v1/admin/buckets/{name}           204
@@ -59,7 +67,7 @@
 //	                                          scrub pass now; the answer
 //	                                          does not wait for the passes
 //
-// Any node answers heal requests: it asks the metadata leader's node,
+// Any node answers heal and seal requests: it asks the metadata leader's node,
 // with ?local=true, which only a node that leads answers (LocalQuery);
 // ServiceUnavailable when none does.
 //

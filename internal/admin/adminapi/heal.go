@@ -61,6 +61,16 @@ type HealStatus struct {
 	// it since.
 	DrainRemaining map[string]int64 `json:"drain_remaining"`
 
+	// The seal migration (SealStatus): SealMigration is the flag as the
+	// latest pass read it; SealedStripes and SealFailed count, since the
+	// healer started, the unsealed stripes it sealed and those it could
+	// not in a pass; UnsealedRemaining is the latest pass's
+	// Tally.Unsealed less those sealed since.
+	SealMigration     bool  `json:"seal_migration"`
+	SealedStripes     int64 `json:"sealed_stripes"`
+	SealFailed        int64 `json:"seal_failed"`
+	UnsealedRemaining int64 `json:"unsealed_remaining"`
+
 	// Audit is what the leader's auditor did since the healer started;
 	// each node's record is in Node.Audit.
 	Audit HealAudit `json:"audit"`
@@ -123,4 +133,48 @@ type HealTally struct {
 	// have fewer than k shards available without it: the auditor ejects
 	// no node that has any.
 	CriticalByNode map[string]int64 `json:"critical_by_node"`
+	// Sealed and Unsealed count the live stripes whose chunk is sealed,
+	// and coded in plaintext (written before sealing, or by a gateway
+	// with storaged --seal=false).
+	Sealed   int64 `json:"sealed"`
+	Unsealed int64 `json:"unsealed"`
+}
+
+// SealStatus is the answer to GET seal and POST seal/migrate: whether the
+// seal migration is asked for, and how many live stripes are sealed and
+// unsealed as the metadata leader's healer last counted them.
+type SealStatus struct {
+	// Migrate: the seal migration is asked for (the flag in the
+	// metadata): every heal pass seals the live unsealed stripes it finds.
+	Migrate bool `json:"migrate"`
+	// Node is the ID of the node whose healer answered the counts.
+	Node string `json:"node"`
+	// Passes counts the heal passes since that healer started; Scanned
+	// is when the latest pass's scan ended, which is when Sealed and
+	// Unsealed were true; Scanning and Healing as in HealStatus.
+	Passes   uint64    `json:"passes"`
+	Scanned  time.Time `json:"scanned"`
+	Scanning bool      `json:"scanning"`
+	Healing  bool      `json:"healing"`
+	// Sealed and Unsealed count the live stripes at the latest pass.
+	Sealed   int64 `json:"sealed"`
+	Unsealed int64 `json:"unsealed"`
+	// Remaining is Unsealed less the stripes sealed since that scan:
+	// what the migration has left, as far as the healer knows before its
+	// next pass counts again.
+	Remaining int64 `json:"remaining"`
+	// SealedStripes and Failed count, since the healer started, the
+	// stripes the migration sealed and the failed attempts (retried at
+	// the next pass).
+	SealedStripes int64 `json:"sealed_stripes"`
+	Failed        int64 `json:"failed"`
+	// Done: the migration is asked for and the latest pass found no
+	// unsealed stripe left.
+	Done bool `json:"done"`
+	// Kicked, in the answer to POST seal/migrate only: a heal pass was
+	// asked to start at once. When the healer could not be reached it is
+	// false, and HealError says why; the flag is set all the same, and
+	// the leader's healer acts on it at its next pass.
+	Kicked    bool   `json:"kicked,omitempty"`
+	HealError string `json:"heal_error,omitempty"`
 }

@@ -199,6 +199,11 @@ type Chunk struct {
 	M             int    `json:"m"`
 	LayoutVersion uint64 `json:"layout_version"` // placed under
 	ShardSize     int    `json:"shard_size"`
+	// Seal is how the stripe codes the chunk: 0 in plaintext, 1 sealed
+	// (its shards are named, and placed, after Name: the chunk's keyed
+	// name, which says nothing of CID to a storage node).
+	Seal int    `json:"seal"`
+	Name string `json:"name,omitempty"`
 	// Inline: the chunk's bytes are kept in the object's manifest (a small
 	// object), replicated by the metadata group; it has no shards.
 	Inline bool    `json:"inline,omitempty"`
