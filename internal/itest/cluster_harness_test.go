@@ -50,6 +50,8 @@ type clusterNode struct {
 	id         string   // the node ID, read from its data dir after start
 	extra      []string // more storaged flags
 	noWaitS3   bool     // start does not wait for the gateway to be ready
+	bin        string   // the storaged binary; "" for storagedBin
+	env        []string // more environment (CAIRN_FAULT...)
 
 	mu      sync.Mutex
 	cut     bool // running, but cut off by a partition
@@ -222,11 +224,15 @@ func (c *testCluster) launch(n *clusterNode, join []string) (wait func()) {
 	}
 	n.logPath = logf.Name()
 	args := c.args(n, join)
-	cmd := exec.Command(storagedBin, args...)
-	if n.host.ns != "" {
-		cmd = exec.Command("ip", append([]string{"netns", "exec", n.host.ns, storagedBin}, args...)...)
+	bin := storagedBin
+	if n.bin != "" {
+		bin = n.bin
 	}
-	cmd.Env = withoutCairnEnv(os.Environ())
+	cmd := exec.Command(bin, args...)
+	if n.host.ns != "" {
+		cmd = exec.Command("ip", append([]string{"netns", "exec", n.host.ns, bin}, args...)...)
+	}
+	cmd.Env = append(withoutCairnEnv(os.Environ()), n.env...)
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
 	if err != nil {
