@@ -129,6 +129,7 @@ func run(args []string) error {
 	auditRate := fs.Float64("audit-rate", heal.DefaultAuditRate, "meta nodes (and --dev): storage node shards audited per second over the whole cluster, each read from its node and checked against the sum recorded when it was written; 0 turns audits off")
 	ejectThreshold := fs.Int("eject-threshold", heal.DefaultEjectThreshold, fmt.Sprintf("meta nodes (and --dev): eject a storage node from the layout once its recent audits and reads hold at least `N` failures, more than %g%% of them; its shards are rebuilt elsewhere (0: never eject)", 100*heal.DefaultEjectRatio))
 	stripe := fs.String("stripe", fmt.Sprintf("%d+%d", cl.K, cl.M), "gateways: data+parity shards of new stripes, K+M")
+	fs.BoolVar(&cl.Seal, "seal", cl.Seal, "gateways (and --dev): seal every new chunk before it leaves the gateway, so storage nodes see no plaintext and no CID they could recognise; --seal=false writes unsealed stripes, for a rolling upgrade until every gateway can read sealed ones (storectl seal migrate seals them afterwards)")
 	debugAddr := fs.String("debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback `ADDR`, for diagnosing performance")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	format := fs.String("log-format", "text", "log format: text or json (logs go to stderr)")
@@ -203,6 +204,7 @@ func run(args []string) error {
 		cl.EjectThreshold = *ejectThreshold
 	}
 	dev.AuditRate, dev.EjectThreshold = cl.AuditRate, cl.EjectThreshold
+	dev.Seal = cl.Seal
 	if *devMode {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

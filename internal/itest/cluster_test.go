@@ -276,7 +276,12 @@ func (c *testCluster) checkPlacement(ctx context.Context, via *clusterNode, o cl
 		if err != nil {
 			t.Fatal(err)
 		}
-		id, err := cid.Decode(ch.CID)
+		// A sealed stripe is placed by its keyed name (layout.StripeID).
+		placedBy := ch.CID
+		if ch.Name != "" {
+			placedBy = ch.Name
+		}
+		id, err := cid.Decode(placedBy)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -397,7 +397,7 @@ func TestHealRebalance(t *testing.T) {
 	}
 	minimum := 0
 	for _, ci := range before {
-		want, err := ring.Place(ci.CID, ci.Stripe.K+ci.Stripe.M)
+		want, err := ring.Place(layout.StripeID(&ci.Stripe, ci.CID), ci.Stripe.K+ci.Stripe.M)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -42,6 +42,8 @@ type DevConfig struct {
 	Nodes, Zones int
 	// K and M are the stripe's data and parity shards.
 	K, M int
+	// Seal makes the gateway seal new chunks (Config.Seal).
+	Seal bool
 	// RepairRate, HealInterval, GCGrace, AuditRate and EjectThreshold
 	// are the metadata node's (Config).
 	RepairRate     int64
@@ -65,6 +67,7 @@ func DefaultDev() DevConfig {
 		Zones:   3,
 		K:       4,
 		M:       2,
+		Seal:    true,
 		Out:     os.Stdout,
 		Logger:  slog.New(slog.DiscardHandler),
 	}
@@ -161,7 +164,7 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 		if i > 0 {
 			c.Join = []string{nodes[0].GossipAddr}
 		}
-		c.Secret, c.Local, c.K, c.M = secret, local, cfg.K, cfg.M
+		c.Secret, c.Local, c.K, c.M, c.Seal = secret, local, cfg.K, cfg.M, cfg.Seal
 		c.RepairRate, c.HealInterval, c.GCGrace = cfg.RepairRate, cfg.HealInterval, cfg.GCGrace
 		c.AuditRate, c.EjectThreshold = cfg.AuditRate, cfg.EjectThreshold
 		c.ScrubInterval = cfg.ScrubInterval
@@ -265,8 +268,12 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 	case <-s3Ready:
 	}
 
-	fmt.Fprintf(cfg.Out, "Cairn dev cluster: %d storage nodes in %d zones, %d+%d stripes, data in %s\n",
-		cfg.Nodes, cfg.Zones, cfg.K, cfg.M, cfg.DataDir)
+	sealed := "sealed"
+	if !cfg.Seal {
+		sealed = "unsealed (--seal=false)"
+	}
+	fmt.Fprintf(cfg.Out, "Cairn dev cluster: %d storage nodes in %d zones, %d+%d stripes, %s, data in %s\n",
+		cfg.Nodes, cfg.Zones, cfg.K, cfg.M, sealed, cfg.DataDir)
 	fmt.Fprintf(cfg.Out, "S3 endpoint:  http://%s\n", s3Ln.Addr())
 	fmt.Fprintf(cfg.Out, "Admin:        storectl --node http://%s --token-file %s\n", nodes[0].APIAddr, filepath.Join(nodes[0].DataDir, adminTokenFile))
 	// Each node serves its own metrics on its own node API (ports picked

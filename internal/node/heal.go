@@ -13,6 +13,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"cairn/erasure"
 	"cairn/internal/admin"
 	"cairn/internal/admin/adminapi"
 	"cairn/internal/cluster"
@@ -24,9 +25,10 @@ import (
 // while the node leads the metadata group, on the local store, and reach
 // storage nodes as the gateway does. It stops with ctx; wg waits for it.
 func startHealer(ctx context.Context, wg *sync.WaitGroup, cfg Config, ms *meta.Store, members *cluster.Cluster,
-	nodes *remoteNodes, reg prometheus.Registerer, log *slog.Logger) (*heal.Healer, error) {
+	nodes *remoteNodes, sealer *erasure.Sealer, reg prometheus.Registerer, log *slog.Logger) (*heal.Healer, error) {
 	hc := heal.Default()
 	hc.Meta = ms
+	hc.Sealer = sealer
 	hc.Nodes = healNodes{nodes}
 	hc.Alive = func(id string) bool {
 		if _, ok := nodes.local.get(id); ok {

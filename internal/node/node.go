@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"cairn/erasure"
 	"cairn/internal/blob"
 	"cairn/internal/cluster"
 	"cairn/internal/durable"
@@ -73,6 +74,12 @@ type Config struct {
 	Grace     time.Duration
 	// K and M are the stripe's data and parity shards for new writes.
 	K, M int
+	// Seal makes the gateway seal every new chunk (gateway.Config.Seal).
+	// Off, it writes unsealed stripes, for a rolling upgrade until every
+	// gateway reads sealed ones; it reads them either way. Meta and
+	// gateway nodes, the tenant's, derive the sealing master key from the
+	// cluster secret (sealMasterPurpose); storage nodes never hold it.
+	Seal bool
 	// RepairRate bounds the bytes per second that healing writes on a meta
 	// node (0: heal.DefaultRate). HealInterval is the time between its
 	// passes over the chunk table (0: heal's default).
@@ -160,6 +167,7 @@ func DefaultConfig() Config {
 		Grace:      layout.DefaultGrace,
 		K:          4,
 		M:          2,
+		Seal:       true,
 		Out:        os.Stdout,
 		Logger:     slog.New(slog.DiscardHandler),
 	}
@@ -396,9 +404,16 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	nodes := &remoteNodes{members: members, signer: signer, http: hc, local: cfg.Local, clients: map[string]*nodeapi.Client{}}
+	// The tenant's nodes (meta: healing; gateway) hold the sealing key.
+	var sealer *erasure.Sealer
+	if ms != nil || cfg.S3Addr != "" {
+		if sealer, err = newSealer(cfg.Secret); err != nil {
+			return err
+		}
+	}
 	var healer *heal.Healer
 	if ms != nil {
-		if healer, err = startHealer(ctx, &wg, cfg, ms, members, nodes, reg, log); err != nil {
+		if healer, err = startHealer(ctx, &wg, cfg, ms, members, nodes, sealer, reg, log); err != nil {
 			return err
 		}
 	}
@@ -472,7 +487,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		go func() { defer wg.Done(); _ = reporter.Run(ctx) }()
 		go func() {
 			defer wg.Done()
-			gw, err := newClusterGateway(ctx, cfg, mc, nodes, reporter.Report, log)
+			gw, err := newClusterGateway(ctx, cfg, mc, nodes, sealer, reporter.Report, log)
 			if err != nil {
 				return // ctx ended
 			}
@@ -571,6 +586,21 @@ func notReady(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusServiceUnavailable)
 	io.WriteString(w, xml.Header+"<Error><Code>ServiceUnavailable</Code>"+
 		"<Message>The cluster has no storage nodes in its layout yet (approve some with storectl node approve, or wait for them to join); please retry.</Message></Error>")
+}
+
+// sealMasterPurpose is what the sealing master key is derived for from
+// the cluster secret (nodeauth.DeriveKey), until tenants bring a key of
+// their own.
+const sealMasterPurpose = "seal master v1"
+
+// newSealer returns the tenant's sealer, its master key derived from the
+// cluster secret.
+func newSealer(secret []byte) (*erasure.Sealer, error) {
+	master, err := nodeauth.DeriveKey(secret, sealMasterPurpose)
+	if err != nil {
+		return nil, fmt.Errorf("sealing key: %w", err)
+	}
+	return erasure.NewSealer(master)
 }
 
 func newPlacementKey() []byte {

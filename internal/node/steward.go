@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/ipfs/go-cid"
 
+	"cairn/erasure"
 	"cairn/internal/cluster"
 	"cairn/internal/gateway"
 	"cairn/internal/layout"
@@ -118,10 +119,11 @@ type clusterGateway struct {
 	log *slog.Logger
 }
 
-func newClusterGateway(ctx context.Context, cfg Config, mc *metarpc.Client, nodes *remoteNodes,
+func newClusterGateway(ctx context.Context, cfg Config, mc *metarpc.Client, nodes *remoteNodes, sealer *erasure.Sealer,
 	report func([]byte, int, string, bool), log *slog.Logger) (*clusterGateway, error) {
 	gcfg := gateway.Default()
 	gcfg.Meta, gcfg.Nodes, gcfg.K, gcfg.M = mc, nodes, cfg.K, cfg.M
+	gcfg.Sealer, gcfg.Seal = sealer, cfg.Seal
 	gcfg.Down, gcfg.Report = nodes.down, report
 	gcfg.Logger = log.With("component", "gateway")
 	// The first layout appears once the leader has seen storage nodes.
