@@ -57,7 +57,7 @@ recorded when it was written. AUDITS counts the audits of a node, FAILED
 those that found the shard missing or corrupt, LIES the reads that caught
 it returning wrong bytes as good ones; REPUTATION is the share of its
 recent checks that passed. A node whose recent checks hold at least
-storaged --eject-threshold failures, more than 5% of them, is ejected: taken
+storaged --eject-threshold failures, more than 2% of them, is ejected: taken
 out of the layout as node remove does, its shards rebuilt elsewhere; the
 list says why. Approving it again (node approve) starts its reputation
 afresh.`,

@@ -364,7 +364,7 @@ func TestEject(t *testing.T) {
 	a := h.audit
 	must(t, c.meta.AddReputation(bg, []meta.ReputationDelta{
 		{Node: "n1", Passed: 90, Missing: 8, Corrupt: 4, LastFailure: time.Now()},
-		{Node: "n2", Passed: 300, Missing: 10}, // 10 failures, but only 3%
+		{Node: "n2", Passed: 600, Missing: 10}, // 10 failures, but only 1.6%
 	}))
 	removed := func(id string) bool {
 		l, _ := c.meta.Layout(bg)
@@ -430,7 +430,7 @@ func TestEject(t *testing.T) {
 		t.Fatalf("n1 not ejected: %q", h.Status().Audit.Refusal)
 	}
 	if removed("n2") {
-		t.Fatal("n2, at 3% failures, was ejected")
+		t.Fatal("n2, at 1.6% failures, was ejected")
 	}
 	select {
 	case <-h.kick:

@@ -89,7 +89,7 @@
 // checks (audits, and reads caught lying), halved whenever it holds more
 // than meta.ReputationWindow. The ejection rule: a node whose window
 // holds at least Config.EjectThreshold failures (N, default 10), and more
-// than Config.EjectRatio of its checks (R, default 5%), is ejected. The
+// than Config.EjectRatio of its checks (R, default 2%), is ejected. The
 // leader takes it out of the layout exactly as storectl node remove does
 // (layout.Remove through layout.Change), logs it at WARN with the
 // evidence, records it in the node's reputation and starts a pass, which
