@@ -69,46 +69,46 @@
 // (standard, padded); null stands for a nil slice or pointer and [] for
 // an empty one.
 //
-//	method          arguments                              result
-//	CreateBucket    name, now                              {}
-//	DeleteBucket    name                                   {}
-//	GetBucket       name                                   bucket
-//	ListBuckets     -                                      buckets
-//	PutObject       object                                 {}
-//	GetObject       bucket, key                            object
-//	DeleteObjects   bucket, keys                           {}
-//	ListObjects     bucket, query{prefix, delimiter,       objects, common_prefixes,
-//	                marker, max}                           truncated, next_marker
-//	CreateUpload    upload                                 {}
-//	GetUpload       bucket, key, id                        upload
-//	PutPart         bucket, key, id, part                  {}
-//	ListParts       bucket, key, id, marker, limit         parts, truncated
-//	CompleteUpload  id, parts[{n, etag}], object           {}
-//	AbortUpload     bucket, key, id                        {}
-//	ListUploads     bucket, query{prefix, delimiter,       uploads, common_prefixes, truncated,
-//	                key_marker, upload_id_marker, max}     next_key_marker, next_upload_id_marker
-//	PutKey          key                                    {}
-//	GetKey          id                                     key
-//	ListKeys        -                                      keys
-//	DeleteKey       id                                     {}
-//	SetLayout       layout                                 {}
-//	Layout          -                                      layout (null if none)
-//	LayoutVersion   version                                layout
-//	Garbage         older_than, limit                      chunks[{cid, stripe, since, collecting}]
-//	ForgetGarbage   cids                                   {}
-//	ChunkRefs       cid                                    refs
-//	Collect         cids, older_than                       {}
-//	Chunk           cid                                    chunk {cid, size, refs, state, since, stripe} (null if none)
-//	Chunks          after, limit                           chunks[chunk], next (null after the last)
-//	SetStripeNodes  cid, old, nodes, layout                {}
-//	AddReputation   deltas[{node, passed, missing,         {}
-//	                corrupt, lies, last_audit,
-//	                last_failure, eject, reason, pardon}]
-//	Reputations     -                                      reputations[reputation]
-//	ChunkByName     name                                   chunk (null if none)
-//	ReplaceStripe   cid, old (shard CIDs), stripe          {}
-//	SealMigration   -                                      on
-//	SetSealMigration on                                    {}
+//	method           arguments                              result
+//	CreateBucket     name, now                              {}
+//	DeleteBucket     name                                   {}
+//	GetBucket        name                                   bucket
+//	ListBuckets      -                                      buckets
+//	PutObject        object                                 {}
+//	GetObject        bucket, key                            object
+//	DeleteObjects    bucket, keys                           {}
+//	ListObjects      bucket, query{prefix, delimiter,       objects, common_prefixes,
+//	                 marker, max}                           truncated, next_marker
+//	CreateUpload     upload                                 {}
+//	GetUpload        bucket, key, id                        upload
+//	PutPart          bucket, key, id, part                  {}
+//	ListParts        bucket, key, id, marker, limit         parts, truncated
+//	CompleteUpload   id, parts[{n, etag}], object           {}
+//	AbortUpload      bucket, key, id                        {}
+//	ListUploads      bucket, query{prefix, delimiter,       uploads, common_prefixes, truncated,
+//	                 key_marker, upload_id_marker, max}     next_key_marker, next_upload_id_marker
+//	PutKey           key                                    {}
+//	GetKey           id                                     key
+//	ListKeys         -                                      keys
+//	DeleteKey        id                                     {}
+//	SetLayout        layout                                 {}
+//	Layout           -                                      layout (null if none)
+//	LayoutVersion    version                                layout
+//	Garbage          older_than, limit                      chunks[{cid, stripe, since, collecting}]
+//	ForgetGarbage    cids                                   {}
+//	ChunkRefs        cid                                    refs
+//	Collect          cids, older_than                       {}
+//	Chunk            cid                                    chunk {cid, size, refs, state, since, stripe} (null if none)
+//	Chunks           after, limit                           chunks[chunk], next (null after the last)
+//	SetStripeNodes   cid, old, nodes, layout                {}
+//	AddReputation    deltas[{node, passed, missing,         {}
+//	                 corrupt, lies, last_audit,
+//	                 last_failure, eject, reason, pardon}]
+//	Reputations      -                                      reputations[reputation]
+//	ChunkByName      name                                   chunk (null if none)
+//	ReplaceStripe    cid, old (shard CIDs), stripe          {}
+//	SealMigration    -                                      on
+//	SetSealMigration on                                     {}
 //
 // The methods with result {} are the writes (one raft entry each); the
 // others are reads. Unknown fields are ignored: version 1 may gain an
