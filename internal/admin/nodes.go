@@ -49,10 +49,13 @@ func (s *Server) fillAudits(ctx context.Context, nodes []adminapi.Node) {
 		s.log.Warn("admin: reputations not read; nodes shown without their audits", "err", err)
 		return
 	}
+	byNode := make(map[string]*meta.Reputation, len(reps))
+	for i := range reps {
+		byNode[reps[i].Node] = &reps[i]
+	}
 	for i := range nodes {
-		j := slices.IndexFunc(reps, func(r meta.Reputation) bool { return r.Node == nodes[i].ID })
-		if j >= 0 {
-			nodes[i].Audit = nodeAudit(&reps[j])
+		if r := byNode[nodes[i].ID]; r != nil {
+			nodes[i].Audit = nodeAudit(r)
 		}
 	}
 }

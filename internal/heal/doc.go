@@ -71,9 +71,11 @@
 // them before a read needs them. Continually, at Config.AuditRate shards
 // a second over the whole cluster (and within Config.Rate's bytes), it
 // reads a page of live chunk records from a random key and audits one
-// shard of each: one with a recorded sum (erasure.ShardSum, recorded by
-// the writer), on a node that is up, the node audited least so far, so
-// that audits spread evenly over the nodes. An audit reads the shard
+// shard of each: one with a recorded sum (meta.Stripe.Sums, which sealed
+// stripes record, erasure.ShardSum of each shard as it was written;
+// unsealed stripes are audited once the seal migration has sealed them),
+// on a node that is up, the one audited least so far, so that audits
+// spread evenly over the nodes. An audit reads the shard
 // from its node and compares its size and sum: "not found" is missing,
 // another size or sum (or the node saying its copy is corrupt) is
 // corrupt; a node that does not answer is unreachable, which is
