@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -140,6 +141,8 @@ func run(args []string) error {
 	repairRate := fs.String("repair-rate", humanize.IBytes(heal.DefaultRate), "meta nodes (and --dev): bytes per second that repair and rebalance may write, `BYTES_PER_S` (such as 64MiB or 1000000)")
 	gcGrace := fs.Duration("gc-grace", heal.DefaultGCGrace, "meta nodes (and --dev): how long a chunk stays unreferenced before its shards are deleted, and a shard no stripe names before it is collected")
 	fs.DurationVar(&cl.HealInterval, "heal-interval", heal.Default().Interval, "meta nodes (and --dev): time between two heal passes over the chunk table, when no layout change or storectl heal kick asks for one sooner")
+	auditRate := fs.Float64("audit-rate", heal.DefaultAuditRate, "meta nodes (and --dev): storage node shards audited per second over the whole cluster, each read from its node and checked against the sum recorded when it was written; 0 turns audits off")
+	ejectThreshold := fs.Int("eject-threshold", heal.DefaultEjectThreshold, fmt.Sprintf("meta nodes (and --dev): eject a storage node from the layout once its recent audits and reads hold at least `N` failures, more than %g%% of them; its shards are rebuilt elsewhere (0: never eject)", 100*heal.DefaultEjectRatio))
 	stripe := fs.String("stripe", fmt.Sprintf("%d+%d", cl.K, cl.M), "gateways: data+parity shards of new stripes, K+M")
 	fs.BoolVar(&cl.Seal, "seal", cl.Seal, "gateways (and --dev): seal every new chunk before it leaves the gateway, so storage nodes see no plaintext and no CID they could recognise; --seal=false writes unsealed stripes, for a rolling upgrade until every gateway can read sealed ones (storectl seal migrate seals them afterwards)")
 	debugAddr := fs.String("debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback `ADDR`, for diagnosing performance")
@@ -199,6 +202,23 @@ func run(args []string) error {
 		return fmt.Errorf("--heal-interval %v: want a positive duration, such as 30s", cl.HealInterval)
 	}
 	dev.HealInterval = cl.HealInterval
+	switch {
+	case *auditRate < 0 || math.IsNaN(*auditRate) || math.IsInf(*auditRate, 0):
+		return fmt.Errorf("--audit-rate %v: want a number of shards per second, such as 4 (0: no audits)", *auditRate)
+	case *auditRate == 0:
+		cl.AuditRate = -1
+	default:
+		cl.AuditRate = *auditRate
+	}
+	switch {
+	case *ejectThreshold < 0:
+		return fmt.Errorf("--eject-threshold %d: want a number of failures, such as 10 (0: never eject)", *ejectThreshold)
+	case *ejectThreshold == 0:
+		cl.EjectThreshold = -1
+	default:
+		cl.EjectThreshold = *ejectThreshold
+	}
+	dev.AuditRate, dev.EjectThreshold = cl.AuditRate, cl.EjectThreshold
 	dev.Seal = cl.Seal
 	if *devMode {
 		set := map[string]bool{}

@@ -19,6 +19,7 @@ import (
 	"cairn/internal/admin/admintest"
 	"cairn/internal/blob"
 	"cairn/internal/cluster"
+	"cairn/internal/meta"
 )
 
 // cli runs storectl against a test cluster's admin API.
@@ -216,6 +217,48 @@ func TestNodeCommands(t *testing.T) {
 	var nodes []adminapi.Node
 	if err := json.Unmarshal([]byte(x.ok("node", "list", "--json")), &nodes); err != nil || len(nodes) != 7 {
 		t.Fatalf("node list --json: %d nodes, %v", len(nodes), err)
+	}
+}
+
+// TestNodeListAudits: node list shows each storage node's audit record,
+// and says why a node was ejected.
+func TestNodeListAudits(t *testing.T) {
+	c := sixNodes(t)
+	failed := admintest.Clock.Add(-time.Hour)
+	if err := c.Store.AddReputation(context.Background(), []meta.ReputationDelta{
+		{Node: "n2", Passed: 90, Missing: 6, Corrupt: 2, Lies: 2, LastAudit: admintest.Clock, LastFailure: failed},
+		{Node: "n3", Passed: 50, LastAudit: admintest.Clock},
+		{Node: "n2", Eject: true, Reason: "10 of its 100 recent checks failed"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	x := newCLI(t, c)
+	x.ok("node", "remove", "n2")
+	out := x.ok("node", "list")
+	if h := strings.Join(row(t, out, "ID"), " "); !strings.HasSuffix(h, "SHARDS AUDITS FAILED LIES REPUTATION LAST-FAILURE") {
+		t.Fatalf("header %q", h)
+	}
+	if got := strings.Join(row(t, out, "n2")[5:], " "); !strings.Contains(got, "EJECTED") ||
+		!strings.HasSuffix(got, "98 8 (6 missing, 2 corrupt) 2 EJECTED 90.0% 2025-06-07T07:09:10Z") {
+		t.Fatalf("n2 row %q", got)
+	}
+	if got := strings.Join(row(t, out, "n3"), " "); !strings.HasSuffix(got, " 50 0 0 100.0% -") {
+		t.Fatalf("n3 row %q", got)
+	}
+	if got := strings.Join(row(t, out, "n1"), " "); !strings.HasSuffix(got, " - - - - -") {
+		t.Fatalf("n1 row %q", got)
+	}
+	if !strings.Contains(out, "EJECTED: n2 at 2025-06-07T08:09:10Z: 10 of its 100 recent checks failed\n") {
+		t.Fatalf("no ejection line in\n%s", out)
+	}
+	var nodes []adminapi.Node
+	if err := json.Unmarshal([]byte(x.ok("node", "list", "--json")), &nodes); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		if n.ID == "n2" && (n.Audit == nil || !n.Audit.Ejected || n.Audit.Failed != 8 || !n.Removed) {
+			t.Fatalf("n2 in --json: %+v", n)
+		}
 	}
 }
 

@@ -48,7 +48,19 @@ already changes nothing, and follows it again.`,
 			Short: "List the nodes: gossip's members and the layout's nodes",
 			Long: `List every node: gossip's members (storage, gateway and meta nodes) and the
 layout's storage nodes, with their zone, roles, weight, liveness, place in
-the layout (in, removed, PENDING approval) and disk usage.`,
+the layout (in, draining, removed, EJECTED by the auditor, PENDING
+approval), disk usage, and each storage node's audit record.
+
+The metadata leader audits random shards continually (storaged
+--audit-rate): it reads each from its node and checks it against the sum
+recorded when it was written. AUDITS counts the audits of a node, FAILED
+those that found the shard missing or corrupt, LIES the reads that caught
+it returning wrong bytes as good ones; REPUTATION is the share of its
+recent checks that passed. A node whose recent checks hold at least
+storaged --eject-threshold failures, more than 2% of them, is ejected: taken
+out of the layout as node remove does, its shards rebuilt elsewhere; the
+list says why. Approving it again (node approve) starts its reputation
+afresh.`,
 			Example: "  storectl node list\n  storectl --json node list",
 			Args:    exactArgs(),
 			RunE:    func(c *cobra.Command, _ []string) error { return a.runNodeList(c) },
@@ -96,7 +108,7 @@ func (a *app) runNodeList(c *cobra.Command) error {
 	if a.json {
 		return a.printJSON(nodes)
 	}
-	return nodeTable(a.stdout, nodes)
+	return nodeTable(a.stdout, nodes, true)
 }
 
 func (a *app) runNodeChange(c *cobra.Command, id string, approve bool) error {

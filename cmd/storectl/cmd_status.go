@@ -61,7 +61,7 @@ func (a *app) runStatus(c *cobra.Command) error {
 	}
 	fmt.Fprintf(w, "Layout version:  %s\n", version)
 	fmt.Fprintf(w, "Stripe shape:    %d+%d (%d data + %d parity shards; a stripe survives the loss of %d)\n\n", st.K, st.M, st.K, st.M, st.M)
-	if err := nodeTable(w, st.Nodes); err != nil {
+	if err := nodeTable(w, st.Nodes, false); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
@@ -86,9 +86,14 @@ func (a *app) runStatus(c *cobra.Command) error {
 	return nil
 }
 
-// nodeTable prints nodes, then the errors of those that did not answer.
-func nodeTable(w io.Writer, nodes []adminapi.Node) error {
-	t := newTable(w, "ID", "ZONE", "ROLES", "WEIGHT", "STATUS", "LAYOUT", "CAPACITY", "USED", "FREE", "SHARDS")
+// nodeTable prints nodes, then the errors of those that did not answer;
+// with audits, each storage node's audit record too.
+func nodeTable(w io.Writer, nodes []adminapi.Node, audits bool) error {
+	header := []string{"ID", "ZONE", "ROLES", "WEIGHT", "STATUS", "LAYOUT", "CAPACITY", "USED", "FREE", "SHARDS"}
+	if audits {
+		header = append(header, "AUDITS", "FAILED", "LIES", "REPUTATION", "LAST-FAILURE")
+	}
+	t := newTable(w, header...)
 	var errs []string
 	for _, n := range nodes {
 		status := n.Gossip
@@ -101,6 +106,8 @@ func nodeTable(w io.Writer, nodes []adminapi.Node) error {
 			layout = "draining"
 		case n.InLayout:
 			layout = "in"
+		case n.Removed && n.Audit != nil && n.Audit.Ejected:
+			layout = "EJECTED"
 		case n.Removed:
 			layout = "removed"
 		case n.Pending:
@@ -113,7 +120,11 @@ func nodeTable(w io.Writer, nodes []adminapi.Node) error {
 			capacity, used, free, shards = "?", "?", "?", "?"
 			errs = append(errs, fmt.Sprintf("%s did not report its usage: %s", n.ID, n.Error))
 		}
-		t.row(n.ID, zoneName(n.Zone), strings.Join(n.Roles, ","), weight(n.Weight), status, layout, capacity, used, free, shards)
+		row := []string{n.ID, zoneName(n.Zone), strings.Join(n.Roles, ","), weight(n.Weight), status, layout, capacity, used, free, shards}
+		if audits {
+			row = append(row, auditCells(n.Audit)...)
+		}
+		t.row(row...)
 	}
 	if err := t.flush(); err != nil {
 		return err
@@ -121,7 +132,32 @@ func nodeTable(w io.Writer, nodes []adminapi.Node) error {
 	for _, e := range errs {
 		fmt.Fprintln(w, "ERROR:", e)
 	}
+	for _, n := range nodes {
+		if audits && n.Audit != nil && n.Audit.Ejected {
+			fmt.Fprintf(w, "EJECTED: %s at %s: %s\n", n.ID, stamp(n.Audit.EjectedAt), n.Audit.EjectReason)
+		}
+	}
 	return nil
+}
+
+// auditCells are a node's AUDITS, FAILED, LIES, REPUTATION and
+// LAST-FAILURE: blank for a node never audited.
+func auditCells(a *adminapi.NodeAudit) []string {
+	if a == nil {
+		return []string{"", "", "", "", ""}
+	}
+	rep := strconv.FormatFloat(100*a.Reputation, 'f', 1, 64) + "%"
+	if a.RecentChecks == 0 {
+		rep = ""
+	}
+	if a.Ejected {
+		rep = "EJECTED " + rep
+	}
+	failed := strconv.FormatInt(a.Failed, 10)
+	if a.Failed > 0 {
+		failed = fmt.Sprintf("%d (%d missing, %d corrupt)", a.Failed, a.Missing, a.Corrupt)
+	}
+	return []string{strconv.FormatInt(a.Passed+a.Failed, 10), failed, strconv.FormatInt(a.Lies, 10), strings.TrimSpace(rep), stamp(a.LastFailure)}
 }
 
 func zoneName(z string) string {

@@ -23,6 +23,8 @@ func midway() heal.Status {
 		},
 		RateLimit: 64 << 20, Rate: 2 << 20,
 		Remaining: 11 << 20, RepairRemaining: 9 << 20, RebalanceRemaining: 2 << 20, ETA: 5500 * time.Millisecond,
+		Audit: heal.AuditStatus{RateLimit: 4, Passed: 1200, Missing: 12, Corrupt: 3, Unreachable: 5, Stale: 1,
+			EjectThreshold: 10, EjectRatio: 0.05, Ejected: 1, Refusal: "node n4 is past the ejection rule, but stays"},
 	}
 }
 
@@ -111,6 +113,9 @@ func TestHealStatusCommand(t *testing.T) {
 		"Failed:     1 shards since the healer started",
 		"Rate:       2 MiB/s (limit 64 MiB/s)\n",
 		"ETA:        6s\n",
+		"Audits      4 shards/s; since the healer started 1200 passed, 12 missing, 3 corrupt; 5 unreachable and 1 stale (not counted)\n",
+		"Ejection    ejects a node whose recent checks hold at least 10 failures, more than 5% of them; 1 ejected since the healer started",
+		"REFUSED:    node n4 is past the ejection rule, but stays\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in\n%s", want, out)
@@ -120,8 +125,12 @@ func TestHealStatusCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(x.ok("heal", "status", "--json")), &hs); err != nil || hs.Tally.DrainingByNode["n2"] != 4 || hs.RepairRemaining != 9<<20 {
 		t.Fatalf("heal status --json: %+v %v", hs, err)
 	}
+	if hs.Audit.Missing != 12 || hs.Audit.EjectThreshold != 10 || hs.Audit.Refusal == "" {
+		t.Fatalf("heal status --json audit: %+v", hs.Audit)
+	}
 	c.Heal.Set(heal.Status{})
-	if out := x.ok("heal", "status"); !strings.Contains(out, "no pass over the chunk table yet") || !strings.Contains(out, "GC          0 garbage chunks") {
+	if out := x.ok("heal", "status"); !strings.Contains(out, "no pass over the chunk table yet") || !strings.Contains(out, "GC          0 garbage chunks") ||
+		!strings.Contains(out, "Audits      off (storaged --audit-rate 0)") {
 		t.Fatalf("before a pass:\n%s", out)
 	}
 	if out := x.ok("heal", "kick"); !strings.Contains(out, "A heal pass starts now") {

@@ -145,11 +145,11 @@ func healLines(hs *adminapi.HealStatus, sc *adminapi.Scrub) []string {
 		state = "healing what the pass found"
 	}
 	if hs.Passes == 0 {
-		return []string{
+		return append([]string{
 			fmt.Sprintf("Healer:     node %s, %s; no pass over the chunk table yet", hs.Node, state),
 			"Scrub       " + scrubText(sc),
 			"GC          " + gcText(hs),
-		}
+		}, auditLines(&hs.Audit)...)
 	}
 	health := "healthy"
 	if !hs.Healthy {
@@ -185,8 +185,8 @@ func healLines(hs *adminapi.HealStatus, sc *adminapi.Scrub) []string {
 		"Scrub       "+scrubText(sc),
 		"GC          "+gcText(hs),
 		"Seal        "+sealText(hs),
-		"",
 	)
+	lines = append(append(lines, auditLines(&hs.Audit)...), "")
 	if t.Waiting > 0 {
 		lines = append(lines, fmt.Sprintf("Waiting:    %d shards wait for a node (down within its grace period, or none can take them)", t.Waiting))
 	}
@@ -265,6 +265,30 @@ func scrubText(sc *adminapi.Scrub) string {
 func gcText(hs *adminapi.HealStatus) string {
 	return fmt.Sprintf("%d garbage chunks to collect; %d collected and %d stray shards deleted since the healer started",
 		hs.GarbageChunks, hs.CollectedChunks, hs.StraysDeleted)
+}
+
+// auditLines say what the leader's auditor did: its rate, the audits by
+// result, the ejection rule and what it did.
+func auditLines(a *adminapi.HealAudit) []string {
+	if a.RateLimit <= 0 {
+		return []string{"Audits      off (storaged --audit-rate 0)"}
+	}
+	rate := strconv.FormatFloat(a.RateLimit, 'f', -1, 64)
+	line := fmt.Sprintf("Audits      %s shards/s; since the healer started %d passed, %d missing, %d corrupt; %d unreachable and %d stale (not counted)",
+		rate, a.Passed, a.Missing, a.Corrupt, a.Unreachable, a.Stale)
+	if a.NoSum > 0 {
+		line += fmt.Sprintf("; %d chunks without recorded sums skipped", a.NoSum)
+	}
+	rule := "never ejects (storaged --eject-threshold 0)"
+	if a.EjectThreshold > 0 {
+		rule = fmt.Sprintf("ejects a node whose recent checks hold at least %d failures, more than %s%% of them; %d ejected since the healer started (storectl node list shows each node's record)",
+			a.EjectThreshold, strconv.FormatFloat(100*a.EjectRatio, 'f', -1, 64), a.Ejected)
+	}
+	lines := []string{line, "Ejection    " + rule}
+	if a.Refusal != "" {
+		lines = append(lines, "REFUSED:    "+a.Refusal)
+	}
+	return lines
 }
 
 // sealText says how much of the data is sealed, and what the seal

@@ -17,11 +17,6 @@ import (
 	"cairn/placement"
 )
 
-// layoutRetries is how many times approve and remove read the layout and
-// try to store the next one when another writer (the leader's steward)
-// stored a version first.
-const layoutRetries = 5
-
 // currentLayout reads the current layout (nil if none) within the timeout.
 func (s *Server) currentLayout(ctx context.Context) (*meta.Layout, error) {
 	ctx, cancel := s.call(ctx)
@@ -39,8 +34,44 @@ func (s *Server) nodes(ctx context.Context) ([]adminapi.Node, *meta.Layout, erro
 		return nil, nil, fail(err, "")
 	}
 	nodes := mergeNodes(s.cfg.Members.Members(), l, true)
+	s.fillAudits(ctx, nodes)
 	s.fillUsage(ctx, nodes)
 	return nodes, l, nil
+}
+
+// fillAudits gives each node its reputation record, if it has one. A
+// failure to read them is logged: the list answers without.
+func (s *Server) fillAudits(ctx context.Context, nodes []adminapi.Node) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	reps, err := s.cfg.Meta.Reputations(ctx)
+	if err != nil {
+		s.log.Warn("admin: reputations not read; nodes shown without their audits", "err", err)
+		return
+	}
+	byNode := make(map[string]*meta.Reputation, len(reps))
+	for i := range reps {
+		byNode[reps[i].Node] = &reps[i]
+	}
+	for i := range nodes {
+		if r := byNode[nodes[i].ID]; r != nil {
+			nodes[i].Audit = nodeAudit(r)
+		}
+	}
+}
+
+// nodeAudit is a reputation record on the wire.
+func nodeAudit(r *meta.Reputation) *adminapi.NodeAudit {
+	a := &adminapi.NodeAudit{
+		Passed: r.Passed, Missing: r.Missing, Corrupt: r.Corrupt, Failed: r.Failed(), Lies: r.Lies,
+		RecentChecks: r.WindowChecks, RecentFailures: r.WindowFailures, Reputation: 1,
+		LastAudit: r.LastAudit, LastFailure: r.LastFailure,
+		Ejected: r.Ejected, EjectedAt: r.EjectedAt, EjectReason: r.EjectReason,
+	}
+	if r.WindowChecks > 0 {
+		a.Reputation = 1 - float64(r.WindowFailures)/float64(r.WindowChecks)
+	}
+	return a
 }
 
 // status builds the cluster status. It answers even when the metadata
@@ -54,6 +85,9 @@ func (s *Server) status(ctx context.Context) (*adminapi.Status, error) {
 		s.log.Warn("admin status: layout unknown", "err", err)
 	}
 	st.Nodes = mergeNodes(s.cfg.Members.Members(), l, err == nil)
+	if err == nil {
+		s.fillAudits(ctx, st.Nodes)
+	}
 	healed := make(chan struct{})
 	go func() { // beside the storage nodes' usage, not after it
 		defer close(healed)
@@ -287,35 +321,18 @@ func (s *Server) remove(ctx context.Context, id string) (*adminapi.LayoutChange,
 	})
 }
 
-// changeLayout stores change(current layout), reading the layout again
-// and retrying when another writer stored a version first.
+// changeLayout stores change(current layout) (layout.Change), reading
+// the layout again and retrying when another writer stored a version
+// first.
 func (s *Server) changeLayout(ctx context.Context, id string, change func(*meta.Layout) (*meta.Layout, error)) (*adminapi.LayoutChange, error) {
-	subject := fmt.Sprintf("node %q", id)
-	var err error
-	for range layoutRetries {
-		var cur, next *meta.Layout
-		if cur, err = s.currentLayout(ctx); err != nil {
-			return nil, fail(err, subject)
-		}
-		if cur == nil {
-			return nil, errNoLayout
-		}
-		if next, err = change(cur); err != nil {
-			return nil, fail(err, subject)
-		}
-		if next == cur {
-			return &adminapi.LayoutChange{Node: id, LayoutVersion: cur.Version}, nil // nothing to change
-		}
-		sctx, cancel := s.call(ctx)
-		err = s.cfg.Meta.SetLayout(sctx, next)
-		cancel()
-		if err == nil {
-			s.log.Info("layout changed by an operator", "node", id, "version", next.Version)
-			return &adminapi.LayoutChange{Node: id, LayoutVersion: next.Version}, nil
-		}
-		if !errors.Is(err, meta.ErrStaleLayout) {
-			return nil, fail(err, subject)
-		}
+	l, stored, err := layout.Change(ctx, s.cfg.Meta, s.cfg.Timeout, change)
+	switch {
+	case errors.Is(err, layout.ErrNoLayout):
+		return nil, errNoLayout
+	case err != nil:
+		return nil, fail(err, fmt.Sprintf("node %q", id))
+	case stored:
+		s.log.Info("layout changed by an operator", "node", id, "version", l.Version)
 	}
-	return nil, fail(fmt.Errorf("the layout changed under each of %d attempts: %w", layoutRetries, err), subject)
+	return &adminapi.LayoutChange{Node: id, LayoutVersion: l.Version}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"cairn/internal/admin/adminapi"
 	"cairn/internal/admin/admintest"
@@ -146,4 +147,35 @@ func TestApproveRetriesStaleLayout(t *testing.T) {
 	rs.races.Store(100)
 	_, err = c.Client().Approve(bg, "n3")
 	wantCode(t, err, 503, adminapi.CodeServiceUnavailable)
+}
+
+// TestNodeAudits: the node list and status carry each storage node's
+// reputation record, with the share of its recent checks that passed.
+func TestNodeAudits(t *testing.T) {
+	c := sixNodes(t, admintest.Options{})
+	failed := admintest.Clock.Add(-time.Hour)
+	must(t, c.Store.AddReputation(bg, []meta.ReputationDelta{
+		{Node: "n2", Passed: 90, Missing: 6, Corrupt: 2, Lies: 2, LastAudit: admintest.Clock, LastFailure: failed},
+		{Node: "n3", Passed: 50, LastAudit: admintest.Clock},
+	}))
+	must(t, c.Store.AddReputation(bg, []meta.ReputationDelta{{Node: "n2", Eject: true, Reason: "10 of its 100 recent checks failed"}}))
+	nodes, err := c.Client().Nodes(bg)
+	must(t, err)
+	n2 := nodeByID(t, nodes, "n2").Audit
+	if n2 == nil || n2.Passed != 90 || n2.Missing != 6 || n2.Corrupt != 2 || n2.Failed != 8 || n2.Lies != 2 ||
+		n2.RecentChecks != 100 || n2.RecentFailures != 10 || n2.Reputation != 0.9 || !n2.LastFailure.Equal(failed) ||
+		!n2.Ejected || n2.EjectReason != "10 of its 100 recent checks failed" || !n2.EjectedAt.Equal(admintest.Clock) {
+		t.Fatalf("n2's audit %+v", n2)
+	}
+	if n3 := nodeByID(t, nodes, "n3").Audit; n3 == nil || n3.Reputation != 1 || n3.Failed != 0 || !n3.LastFailure.IsZero() {
+		t.Fatalf("n3's audit %+v", n3)
+	}
+	if n1 := nodeByID(t, nodes, "n1").Audit; n1 != nil {
+		t.Fatalf("n1, never audited, has an audit record: %+v", n1)
+	}
+	st, err := c.Client().Status(bg)
+	must(t, err)
+	if a := nodeByID(t, st.Nodes, "n2").Audit; a == nil || !a.Ejected {
+		t.Fatalf("status's n2 audit %+v", a)
+	}
 }

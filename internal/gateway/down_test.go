@@ -346,7 +346,8 @@ func TestChunkCollectingIsSlowDown(t *testing.T) {
 
 // TestReportsMissingAndWrongShards: a shard a read finds missing on its
 // node, and one whose node returns bytes that do not decode to the chunk,
-// are reported to healing with the node the stripe names.
+// are reported to healing with the node the stripe names; only the
+// second as a lie.
 func TestReportsMissingAndWrongShards(t *testing.T) {
 	e := newEnv(t, 4096)
 	data := randBytes(61, 4096)
@@ -355,16 +356,17 @@ func TestReportsMissingAndWrongShards(t *testing.T) {
 	type rep struct {
 		shard int
 		node  string
+		lied  bool
 	}
 	var mu sync.Mutex
 	var got []rep
 	cfg := e.cfg
-	cfg.Report = func(chunk []byte, shard int, node string) {
+	cfg.Report = func(chunk []byte, shard int, node string, lied bool) {
 		if !bytes.Equal(chunk, c.CID) {
 			t.Errorf("report names chunk %x, want %x", chunk, c.CID)
 		}
 		mu.Lock()
-		got = append(got, rep{shard, node})
+		got = append(got, rep{shard, node, lied})
 		mu.Unlock()
 	}
 	g, err := New(context.Background(), cfg)
@@ -390,7 +392,7 @@ func TestReportsMissingAndWrongShards(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if !slices.Contains(got, rep{0, lost}) || !slices.Contains(got, rep{1, liar}) {
-		t.Fatalf("reports %v, want shard 0 on %s and shard 1 on %s", got, lost, liar)
+	if !slices.Contains(got, rep{0, lost, false}) || !slices.Contains(got, rep{1, liar, true}) {
+		t.Fatalf("reports %v, want shard 0 missing on %s and shard 1 lied about by %s", got, lost, liar)
 	}
 }

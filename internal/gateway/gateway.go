@@ -130,9 +130,10 @@ type Config struct {
 	Down func(nodeID string) bool
 	// Report, when set, is told of each shard a read found missing on
 	// the node its stripe names, or corrupt there, or with bytes that do
-	// not decode to the chunk (a node that lies): healing records it and
-	// rebuilds the shard (heal.Reporter). It must not block.
-	Report func(chunkCID []byte, shard int, node string)
+	// not decode to the chunk (a node that lies: lied is true): healing
+	// records it and rebuilds the shard, and counts a lie against the
+	// node (heal.Reporter). It must not block.
+	Report func(chunkCID []byte, shard int, node string, lied bool)
 	Logger *slog.Logger
 	Now    func() time.Time
 }

@@ -269,7 +269,7 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([
 	shards, vouched, errs := g.gatherShards(ctx, st, nodes, dsts)
 	for i, err := range errs {
 		if errors.Is(err, blob.ErrNotFound) || errors.Is(err, blob.ErrCorrupt) {
-			g.report(c.CID, i, nodes[i])
+			g.report(c.CID, i, nodes[i], false)
 		}
 	}
 	have, missing, check := 0, 0, false
@@ -434,7 +434,7 @@ func (g *Gateway) recoverChunk(ctx context.Context, id cid.Cid, c meta.Chunk, co
 			if !bytes.Equal(got[i], good[i]) {
 				g.log.Error("a node returned a shard with the wrong bytes; the chunk was rebuilt without it",
 					"chunk", id, "shard", i, "node", nodes[i])
-				g.report(c.CID, i, nodes[i])
+				g.report(c.CID, i, nodes[i], true)
 			}
 		}
 	}
@@ -604,9 +604,10 @@ func (g *Gateway) getShard(ctx context.Context, node string, raw []byte, size in
 	return b, true, nil
 }
 
-// report tells healing of a shard found missing or wrong, if it listens.
-func (g *Gateway) report(chunkCID []byte, shard int, node string) {
+// report tells healing of a shard found missing or wrong (lied: bytes
+// the node gave as good), if it listens.
+func (g *Gateway) report(chunkCID []byte, shard int, node string, lied bool) {
 	if g.cfg.Report != nil && node != "" {
-		g.cfg.Report(chunkCID, shard, node)
+		g.cfg.Report(chunkCID, shard, node, lied)
 	}
 }

@@ -32,7 +32,7 @@ type reports struct {
 	got []string // "shard@node"
 }
 
-func (r *reports) report(_ []byte, shard int, node string) {
+func (r *reports) report(_ []byte, shard int, node string, _ bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.got = append(r.got, fmt.Sprintf("%d@%s", shard, node))

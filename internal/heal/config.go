@@ -27,6 +27,12 @@ type Meta interface {
 	SealMigration(ctx context.Context) (bool, error)
 	Collect(ctx context.Context, cids [][]byte, olderThan time.Time) error
 	ForgetGarbage(ctx context.Context, cids [][]byte) error
+
+	// The auditor's: ejections change the layout (layout.Change), and
+	// what audits find goes to the nodes' reputation records.
+	SetLayout(ctx context.Context, l *meta.Layout) error
+	AddReputation(ctx context.Context, deltas []meta.ReputationDelta) error
+	Reputations(ctx context.Context) ([]meta.Reputation, error)
 }
 
 var _ Meta = (*meta.Store)(nil)
@@ -90,6 +96,30 @@ type Config struct {
 	// recorded yet. Default DefaultGCGrace.
 	GCGrace time.Duration
 
+	// AuditRate is how many shards per second the auditor checks, over
+	// the whole cluster (storaged --audit-rate): each audit reads one
+	// shard from its node and compares it with the sum recorded when it
+	// was written. Audit reads also wait on Rate, so that audits and
+	// repair together stay within it. 0: DefaultAuditRate; negative: no
+	// audits.
+	AuditRate float64
+	// AuditConcurrency bounds the audits in flight. Default 4.
+	AuditConcurrency int
+	// EjectThreshold and EjectRatio are the ejection rule (doc.go,
+	// "Audits"): a node whose reputation window holds at least
+	// EjectThreshold failures, more than EjectRatio of its checks, is
+	// taken out of the layout (storaged --eject-threshold). 0: the
+	// defaults; a negative EjectThreshold never ejects.
+	EjectThreshold int
+	EjectRatio     float64
+	// K is the data shards of new stripes: an ejection never leaves fewer
+	// than K+1 storage nodes that take data. Default 4.
+	K int
+	// ReputationFlush is how often the auditor adds what it found to the
+	// nodes' reputation records (one raft entry for every node) and
+	// weighs them. Default 5s.
+	ReputationFlush time.Duration
+
 	// Logger receives what healing does; nil discards.
 	Logger *slog.Logger
 	// Metrics registers the healer's metrics (docs/metrics.md); nil
@@ -106,6 +136,24 @@ const DefaultGCGrace = time.Hour
 // or a gigabit link carries.
 const DefaultRate = 64 << 20
 
+// DefaultAuditRate is the default AuditRate: 4 shards a second, about
+// 1 MiB/s of reads over the whole cluster with 4+2 stripes of 1 MiB
+// chunks, 350 000 audits a day.
+const DefaultAuditRate = 4
+
+// DefaultEjectThreshold and DefaultEjectRatio are the default ejection
+// rule: at least 10 failures in the window, more than 2% of its checks.
+// An honest node fails an audit only when its disk lost a shard that its
+// scrub has not found yet: far below 2%. A node that drops or alters one
+// shard in ten fails fewer audits than that while readers are busy: a
+// read that finds the shard first has it marked for repair, and it is out
+// of the audits' sight until healing has rebuilt it there (the
+// integration tests measured 3%).
+const (
+	DefaultEjectThreshold = 10
+	DefaultEjectRatio     = 0.02
+)
+
 // Default returns a complete Config but for Meta and Nodes.
 func Default() Config {
 	return Config{
@@ -115,7 +163,15 @@ func Default() Config {
 		MaxQueue:    100000,
 		Timeout:     30 * time.Second,
 		GCGrace:     DefaultGCGrace,
-		Now:         time.Now,
+
+		AuditRate:        DefaultAuditRate,
+		AuditConcurrency: 4,
+		EjectThreshold:   DefaultEjectThreshold,
+		EjectRatio:       DefaultEjectRatio,
+		K:                4,
+		ReputationFlush:  5 * time.Second,
+
+		Now: time.Now,
 	}
 }
 
@@ -139,6 +195,24 @@ func (c Config) withDefaults() Config {
 	}
 	if c.GCGrace == 0 {
 		c.GCGrace = d.GCGrace
+	}
+	if c.AuditRate == 0 {
+		c.AuditRate = d.AuditRate
+	}
+	if c.AuditConcurrency == 0 {
+		c.AuditConcurrency = d.AuditConcurrency
+	}
+	if c.EjectThreshold == 0 {
+		c.EjectThreshold = d.EjectThreshold
+	}
+	if c.EjectRatio == 0 {
+		c.EjectRatio = d.EjectRatio
+	}
+	if c.K == 0 {
+		c.K = d.K
+	}
+	if c.ReputationFlush == 0 {
+		c.ReputationFlush = d.ReputationFlush
 	}
 	if c.Now == nil {
 		c.Now = d.Now
@@ -166,6 +240,14 @@ func (c Config) Validate() error {
 		return errors.New("heal: MaxQueue must be at least 1")
 	case c.GCGrace < 0:
 		return errors.New("heal: GCGrace must not be negative")
+	case c.AuditConcurrency < 1:
+		return errors.New("heal: AuditConcurrency must be at least 1")
+	case c.EjectRatio < 0 || c.EjectRatio >= 1:
+		return errors.New("heal: EjectRatio must be in [0, 1)")
+	case c.K < 1:
+		return errors.New("heal: K must be at least 1")
+	case c.ReputationFlush <= 0:
+		return errors.New("heal: ReputationFlush must be positive")
 	}
 	return nil
 }

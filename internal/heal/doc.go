@@ -59,7 +59,50 @@
 // that are not shard names are never deleted as strays.
 //
 // Readers report what they found missing or wrong to a Reporter, which
-// marks the shard as stored nowhere, for the next pass to rebuild.
+// marks the shard as stored nowhere, for the next pass to rebuild; a
+// report that a node returned wrong bytes as good ones counts a lie
+// against its reputation.
+//
+// # Audits
+//
+// Storage nodes are run by contributors the tenant does not control: a
+// node may lose shards while its inventory still lists them, or return
+// altered bytes. The auditor, which Run starts beside the passes, checks
+// them before a read needs them. Continually, at Config.AuditRate shards
+// a second over the whole cluster (and within Config.Rate's bytes), it
+// reads a page of live chunk records from a random key and audits one
+// shard of each: one with a recorded sum (meta.Stripe.Sums, which sealed
+// stripes record, erasure.ShardSum of each shard as it was written;
+// unsealed stripes are audited once the seal migration has sealed them),
+// on a node that is up, the one audited least so far, so that audits
+// spread evenly over the nodes. An audit reads the shard
+// from its node and compares its size and sum: "not found" is missing,
+// another size or sum (or the node saying its copy is corrupt) is
+// corrupt; a node that does not answer is unreachable, which is
+// liveness, gossip's business, and not counted against it. A failure
+// counts only if the chunk's record, read again, still names the node for
+// the shard (a shard moved, repaired or collected meanwhile is not the
+// node's failure), and it marks the shard stored nowhere, so that the
+// next pass rebuilds it.
+//
+// What the audits found goes to the nodes' reputation records in the
+// metadata (meta.Reputation) every Config.ReputationFlush, in one raft
+// entry for all nodes. Each record keeps a window of the node's recent
+// checks (audits, and reads caught lying), halved whenever it holds more
+// than meta.ReputationWindow. The ejection rule: a node whose window
+// holds at least Config.EjectThreshold failures (N, default 10), and more
+// than Config.EjectRatio of its checks (R, default 2%), is ejected. The
+// leader takes it out of the layout exactly as storectl node remove does
+// (layout.Remove through layout.Change), logs it at WARN with the
+// evidence, records it in the node's reputation and starts a pass, which
+// rebuilds the node's shards on the others from the rest of each stripe.
+// An ejection is refused, and logged at ERROR, when it could lose data or
+// leave too small a cluster: before any pass has counted the stripes,
+// while another node of the layout is down, while the latest pass found
+// stripes that would keep fewer than K shards without the node
+// (Tally.Critical), or when fewer than K+1 storage nodes would take data
+// (Config.K, those of new stripes). A node an operator approves again
+// after its ejection starts a fresh window.
 //
 // # Crash safety
 //
@@ -79,6 +122,7 @@
 // time to finish, and the shards each draining node still holds; and
 // the live stripes sealed and unsealed, with the migration's progress. A node
 // is drained when a pass that began after it started draining counts no
-// shard on it (Tally.DrainingByNode): then no stripe names it. Its
-// Prometheus metrics (docs/metrics.md) read the same Status.
+// shard on it (Tally.DrainingByNode): then no stripe names it.
+// Status.Audit is what the auditor did since it started. The Prometheus
+// metrics (docs/metrics.md) read the same Status.
 package heal

@@ -23,9 +23,10 @@ import (
 // not want them, and rebuilds or moves their shards. Safe for concurrent
 // use; Run drives it.
 type Healer struct {
-	cfg Config
-	lim *rate.Limiter
-	m   *healMetrics
+	cfg   Config
+	lim   *rate.Limiter
+	m     *healMetrics
+	audit *auditor // nil: audits are off
 
 	kick chan struct{}
 
@@ -71,6 +72,9 @@ func New(cfg Config) (*Healer, error) {
 		return nil, err
 	}
 	h.m = m
+	if cfg.AuditRate > 0 {
+		h.audit = newAuditor(h)
+	}
 	return h, nil
 }
 
@@ -84,9 +88,15 @@ func (h *Healer) Kick() {
 }
 
 // Run heals until ctx ends: a pass over the chunk table every Interval,
-// sooner when kicked or when the layout changes, while Leader says so. It
-// returns ctx's error.
+// sooner when kicked or when the layout changes, and audits all the
+// while, while Leader says so. It returns ctx's error, once everything it
+// started has stopped.
 func (h *Healer) Run(ctx context.Context) error {
+	if h.audit != nil {
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		wg.Go(func() { h.audit.run(ctx) })
+	}
 	t := time.NewTimer(0)
 	defer t.Stop()
 	watch := time.NewTicker(layoutWatch)
@@ -289,7 +299,7 @@ func (h *Healer) scan(ctx context.Context, v *view, inv *inventory, migrate bool
 	var unsealed []work
 	var garbage []gcCandidate
 	gcBefore := h.cfg.Now().Add(-h.cfg.GCGrace)
-	t := Tally{Missing: map[int]int64{}, DrainingByNode: map[string]int64{}}
+	t := Tally{Missing: map[int]int64{}, DrainingByNode: map[string]int64{}, Critical: map[string]int64{}}
 	for id, s := range v.states {
 		if s == NodeDraining {
 			t.DrainingByNode[id] = 0 // drained, unless a stripe names it

@@ -3,8 +3,8 @@ package heal
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -15,18 +15,74 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"cairn/erasure"
+	"cairn/internal/blob"
 	"cairn/internal/layout"
 	"cairn/internal/meta"
 )
 
 var bg = context.Background()
 
-// fakeMeta is a chunk table and a layout history in memory.
+// fakeMeta is a chunk table, a layout history and reputations in memory.
 type fakeMeta struct {
 	mu      sync.Mutex
 	layouts []*meta.Layout
 	chunks  map[string]*meta.ChunkInfo
-	migrate bool // the seal migration flag
+	reps    map[string]*meta.Reputation
+	// repCalls counts AddReputation calls; repErr, when set, fails them.
+	repCalls int
+	repErr   error
+	migrate  bool // the seal migration flag
+}
+
+func (f *fakeMeta) SetLayout(_ context.Context, l *meta.Layout) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if l.Version <= f.layouts[len(f.layouts)-1].Version {
+		return meta.ErrStaleLayout
+	}
+	f.layouts = append(f.layouts, l)
+	return nil
+}
+
+func (f *fakeMeta) AddReputation(_ context.Context, deltas []meta.ReputationDelta) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.repCalls++
+	if f.repErr != nil {
+		return f.repErr
+	}
+	if f.reps == nil {
+		f.reps = map[string]*meta.Reputation{}
+	}
+	for i := range deltas {
+		r := f.reps[deltas[i].Node]
+		if r == nil {
+			r = &meta.Reputation{V: meta.FormatVersion, Node: deltas[i].Node}
+			f.reps[r.Node] = r
+		}
+		r.Add(&deltas[i], time.Now())
+	}
+	return nil
+}
+
+func (f *fakeMeta) Reputations(context.Context) ([]meta.Reputation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []meta.Reputation
+	for _, id := range slices.Sorted(maps.Keys(f.reps)) {
+		out = append(out, *f.reps[id])
+	}
+	return out, nil
+}
+
+// rep returns a node's reputation (zero if none).
+func (f *fakeMeta) rep(node string) meta.Reputation {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r := f.reps[node]; r != nil {
+		return *r
+	}
+	return meta.Reputation{}
 }
 
 func (f *fakeMeta) Layout(context.Context) (*meta.Layout, error) {
@@ -155,15 +211,18 @@ type fakeStore struct {
 	lie    bool
 	// unlisted: Walk does not list these (written after the walk began).
 	unlisted map[string]bool
+	// dropped: Get answers not found for these, while Walk and Has list
+	// them (a node that lies about what it holds).
+	dropped map[string]bool
 }
 
-var errNotFound = errors.New("not found")
+var errNotFound = fmt.Errorf("fake: %w", blob.ErrNotFound)
 
 func (s *fakeStore) Get(_ context.Context, id cid.Cid, dst []byte) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.shards[id.KeyString()]
-	if !ok {
+	if !ok || s.dropped[id.KeyString()] {
 		return nil, errNotFound
 	}
 	out := append(dst[:0], b...)
@@ -593,8 +652,8 @@ func TestReporter(t *testing.T) {
 	go func() { _ = r.Run(ctx); close(done) }()
 	wrong := ci.Stripe.Nodes[3]
 	other := ci.Stripe.Nodes[2]
-	r.Report(ci.CID, 2, "not-"+other) // stale: the record names another node
-	r.Report(ci.CID, 3, wrong)
+	r.Report(ci.CID, 2, "not-"+other, false) // stale: the record names another node
+	r.Report(ci.CID, 3, wrong, false)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 		got, _ := c.meta.Chunk(bg, ci.CID)
 		if got.Stripe.Nodes[3] == "" {

@@ -17,6 +17,10 @@ type healMetrics struct {
 	shards *prometheus.CounterVec // kind (repair, rebalance), result (ok, failed)
 	bytes  *prometheus.CounterVec // kind
 	sealed *prometheus.CounterVec // result (ok, failed)
+
+	audits     *prometheus.CounterVec // result
+	nodeAudits *prometheus.CounterVec // node, result
+	ejections  *prometheus.CounterVec // result (ejected, refused)
 }
 
 func newHealMetrics(reg prometheus.Registerer, h *Healer) (*healMetrics, error) {
@@ -35,6 +39,21 @@ func newHealMetrics(reg prometheus.Registerer, h *Healer) (*healMetrics, error) 
 	}
 	for _, r := range []string{"ok", "failed"} {
 		m.sealed.WithLabelValues(r)
+	}
+	aopts := func(name, help string) prometheus.CounterOpts {
+		return prometheus.CounterOpts{Namespace: metrics.Namespace, Subsystem: "audit", Name: name, Help: help}
+	}
+	m.audits = prometheus.NewCounterVec(aopts("total",
+		"Shards audited, by result: passed, missing, corrupt (both counted against the node), unreachable (not counted), stale (the record changed meanwhile; not counted)."), []string{"result"})
+	m.nodeAudits = prometheus.NewCounterVec(aopts("node_total",
+		"Shards audited per storage node, by result: passed, missing, corrupt, unreachable."), []string{"node", "result"})
+	m.ejections = prometheus.NewCounterVec(aopts("ejections_total",
+		"Nodes the ejection rule called for, by result: ejected (taken out of the layout), refused (kept: see the leader's log)."), []string{"result"})
+	for _, r := range auditResultNames {
+		m.audits.WithLabelValues(r)
+	}
+	for _, r := range []string{"ejected", "refused"} {
+		m.ejections.WithLabelValues(r)
 	}
 	for _, k := range []string{"repair", "rebalance"} {
 		m.bytes.WithLabelValues(k)
@@ -58,7 +77,10 @@ func newHealMetrics(reg prometheus.Registerer, h *Healer) (*healMetrics, error) 
 			return f(&s)
 		})
 	}
-	err := metrics.Register(reg, m.passes, m.shards, m.bytes, m.sealed, stripes,
+	err := metrics.Register(reg, m.passes, m.shards, m.bytes, m.sealed, stripes, m.audits, m.nodeAudits, m.ejections,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Subsystem: "audit", Name: "rate_limit",
+			Help: "The configured audit rate, shards per second over the cluster (--audit-rate); 0: audits are off."},
+			func() float64 { return max(h.cfg.AuditRate, 0) }),
 		gauge("stripes_sealed", "Live stripes whose chunk is sealed, at the latest pass.", func(s *Status) float64 { return float64(s.Tally.Sealed) }),
 		gauge("stripes_unsealed", "Live stripes whose chunk is coded in plaintext (written before sealing, or with storaged --seal=false), at the latest pass.", func(s *Status) float64 { return float64(s.Tally.Unsealed) }),
 		gauge("unsealed_remaining", "Unsealed stripes at the latest pass less those the seal migration sealed since.", func(s *Status) float64 { return float64(s.UnsealedRemaining) }),

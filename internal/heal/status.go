@@ -1,6 +1,7 @@
 package heal
 
 import (
+	"slices"
 	"time"
 
 	"cairn/internal/meta"
@@ -33,6 +34,10 @@ type Tally struct {
 	// same per draining node of the layout (0 once it holds none).
 	Draining       int64            `json:"draining"`
 	DrainingByNode map[string]int64 `json:"draining_by_node"`
+	// Critical counts, per node, the readable stripes that would have
+	// fewer than K shards available without it: the auditor ejects no
+	// node with any.
+	Critical map[string]int64 `json:"critical_by_node"`
 	// Sealed and Unsealed count the live stripes by whether they code
 	// their chunk sealed (Stripe.Seal) or in plaintext.
 	Sealed   int64 `json:"sealed"`
@@ -70,6 +75,29 @@ func (t *Tally) add(c *meta.ChunkInfo, p *Plan, cur []string, state func(string)
 			}
 		}
 	}
+	if p.Available < c.Stripe.K {
+		return
+	}
+	for i, node := range cur {
+		if !serves(node, state) || slices.Index(cur, node) != i {
+			continue // not available, or counted at its first shard
+		}
+		held := 0
+		for _, n := range cur[i:] {
+			if n == node {
+				held++
+			}
+		}
+		if p.Available-held < c.Stripe.K {
+			t.Critical[node]++
+		}
+	}
+}
+
+// serves reports whether node serves the shards it holds now.
+func serves(node string, state func(string) NodeState) bool {
+	s := state(node)
+	return node != "" && (s == NodeUp || s == NodeDraining)
 }
 
 // Status is what the healer did and found, for storectl and /metrics.
@@ -130,6 +158,36 @@ type Status struct {
 	SealedStripes     int64 `json:"sealed_stripes"`
 	SealFailed        int64 `json:"seal_failed"`
 	UnsealedRemaining int64 `json:"unsealed_remaining"`
+
+	// Audit is what the auditor did since the healer started.
+	Audit AuditStatus `json:"audit"`
+}
+
+// AuditStatus is what the auditor did since the healer started; each
+// node's record is its reputation (meta.Reputation).
+type AuditStatus struct {
+	// RateLimit is the configured rate, shards audited per second over
+	// the cluster (0: audits are off).
+	RateLimit float64 `json:"rate_limit"`
+	// Audits by result: Passed (the shard's size and sum were right),
+	// Missing and Corrupt (failed, and counted against the node),
+	// Unreachable (the node did not answer: not counted) and Stale (the
+	// chunk's record changed under the audit: not counted).
+	Passed      int64 `json:"passed"`
+	Missing     int64 `json:"missing"`
+	Corrupt     int64 `json:"corrupt"`
+	Unreachable int64 `json:"unreachable"`
+	Stale       int64 `json:"stale"`
+	// NoSum counts the chunk records sampled that could not be audited:
+	// written before stripes recorded their shards' sums.
+	NoSum int64 `json:"no_sum"`
+	// EjectThreshold and EjectRatio are the ejection rule (0: never);
+	// Ejected counts the nodes ejected, and Refusal says why the latest
+	// ejection the rule called for was not made ("" if none was).
+	EjectThreshold int     `json:"eject_threshold"`
+	EjectRatio     float64 `json:"eject_ratio"`
+	Ejected        int64   `json:"ejected"`
+	Refusal        string  `json:"refusal,omitempty"`
 }
 
 // Healthy reports whether the latest pass found every stripe whole and
@@ -151,6 +209,7 @@ func (h *Healer) Status() Status {
 	s := h.status
 	s.Tally.Missing = cloneMap(s.Tally.Missing)
 	s.Tally.DrainingByNode = cloneMap(s.Tally.DrainingByNode)
+	s.Tally.Critical = cloneMap(s.Tally.Critical)
 	s.DrainRemaining = make(map[string]int64, len(s.Tally.DrainingByNode))
 	for node, n := range s.Tally.DrainingByNode {
 		s.DrainRemaining[node] = max(0, n-h.drained[node])
@@ -174,6 +233,29 @@ func (h *Healer) Status() Status {
 	if s.Rate > 0 && s.Remaining > 0 {
 		s.ETA = time.Duration(float64(s.Remaining) / s.Rate * float64(time.Second))
 	}
+	if a := h.audit; a != nil {
+		s.Audit = a.status()
+	}
+	return s
+}
+
+func (a *auditor) status() AuditStatus {
+	s := AuditStatus{
+		RateLimit:   a.h.cfg.AuditRate,
+		Passed:      a.counts[auditPassed].Load(),
+		Missing:     a.counts[auditMissing].Load(),
+		Corrupt:     a.counts[auditCorrupt].Load(),
+		Unreachable: a.counts[auditUnreachable].Load(),
+		Stale:       a.counts[auditStale].Load(),
+		NoSum:       a.noSum.Load(),
+		Ejected:     a.ejected.Load(),
+	}
+	if a.h.cfg.EjectThreshold > 0 {
+		s.EjectThreshold, s.EjectRatio = a.h.cfg.EjectThreshold, a.h.cfg.EjectRatio
+	}
+	a.mu.Lock()
+	s.Refusal = a.refusal
+	a.mu.Unlock()
 	return s
 }
 

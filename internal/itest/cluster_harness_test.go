@@ -56,6 +56,8 @@ type clusterNode struct {
 	// joinToken, when set, makes the node a contributor's storage node:
 	// it runs without the cluster secret and enrolls with this invite.
 	joinToken string
+	bin       string   // the storaged binary; "" for storagedBin
+	env       []string // more environment (CAIRN_FAULT...)
 
 	mu      sync.Mutex
 	cut     bool // running, but cut off by a partition
@@ -234,11 +236,15 @@ func (c *testCluster) launch(n *clusterNode, join []string) (wait func()) {
 	}
 	n.logPath = logf.Name()
 	args := c.args(n, join)
-	cmd := exec.Command(storagedBin, args...)
-	if n.host.ns != "" {
-		cmd = exec.Command("ip", append([]string{"netns", "exec", n.host.ns, storagedBin}, args...)...)
+	bin := storagedBin
+	if n.bin != "" {
+		bin = n.bin
 	}
-	cmd.Env = withoutCairnEnv(os.Environ())
+	cmd := exec.Command(bin, args...)
+	if n.host.ns != "" {
+		cmd = exec.Command("ip", append([]string{"netns", "exec", n.host.ns, bin}, args...)...)
+	}
+	cmd.Env = append(withoutCairnEnv(os.Environ()), n.env...)
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -12,6 +12,10 @@
 // the nodes known to be down (where new stripes go meanwhile), and
 // StripeNodes says where a stripe's shards are: the nodes it records, or
 // its layout version's placement.
+//
+// Change is its one function with I/O: the compare-and-set, retried when
+// another writer came first, by which operators (approve, remove, drain)
+// and the metadata leader's auditor (ejections) store the next layout.
 package layout
 
 import (

@@ -37,6 +37,7 @@ const (
 	opForgetGarbage
 	opCollect
 	opSetStripeNodes
+	opAddReputation
 	opReplaceStripe
 	opSetSealMigration
 )
@@ -175,6 +176,8 @@ func (w *wtx) apply(data []byte) error {
 		err = w.collect(d)
 	case opSetStripeNodes:
 		err = w.setStripeNodes(d)
+	case opAddReputation:
+		err = w.addReputation(d)
 	case opReplaceStripe:
 		err = w.replaceStripe(d)
 	case opSetSealMigration:

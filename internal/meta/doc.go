@@ -131,6 +131,12 @@
 //	         tombstone, kept TombstoneRetention; raft/"forgot-horizon"
 //	         is the highest index of a pruned one
 //	forgot-t when (8 bytes BE) chunk CID -> nothing: the tombstones by time
+//	reputation  storage node ID -> Reputation, JSON: what audits and reads
+//	         found of the node (counts, last audit and failure, the
+//	         window of recent checks the ejection rule weighs) and
+//	         whether it was ejected; added to by AddReputation, whose
+//	         command carries per node the counts to add, the latest
+//	         times, and an eject or pardon flag with the reason
 //
 // esc(s) is s with each 0x00 byte written 0x00 0xFF, then 0x00 0x01: it
 // keeps byte order and no encoding is a prefix of another, so keys sort by
@@ -173,5 +179,7 @@
 // Fence (a raft index), which commands written before tombstones lack.
 // ReplaceStripe carries its new stripe as in a version 3 manifest. A node
 // that meets a command version or op it does not know stops (panics)
-// rather than diverge: upgrade every node before proposing a new command.
+// rather than diverge: upgrade every node before proposing a new command
+// (AddReputation, the newest, is proposed by the auditor of a leader that
+// runs this binary).
 package meta

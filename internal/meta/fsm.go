@@ -20,21 +20,22 @@ import (
 
 // Names of the bbolt buckets of the state machine.
 var (
-	bRaft     = []byte("raft")     // "applied": last applied raft index; "format": FormatVersion
-	bBuckets  = []byte("buckets")  // bucket name -> JSON Bucket
-	bObjects  = []byte("objects")  // objectKey -> object manifest
-	bUploads  = []byte("uploads")  // uploadKey -> JSON Upload
-	bParts    = []byte("parts")    // partKey -> part manifest
-	bKeys     = []byte("keys")     // access key ID -> JSON Key
-	bLayouts  = []byte("layouts")  // version, 8 bytes BE -> JSON Layout; the last is current
-	bChunks   = []byte("chunks")   // chunk CID -> chunk record (encodeChunkRecord)
-	bGarbage  = []byte("garbage")  // timeKey(since) + CID -> nothing: the index of garbage chunks
-	bForgot   = []byte("forgot")   // CID -> timeKey(when its record was forgotten)
-	bForgotT  = []byte("forgot-t") // timeKey + CID -> nothing: the same, by time, for pruning
-	bNames    = []byte("names")    // keyed name (Stripe.Name) -> chunk CID: the sealed stripes' index
-	bSettings = []byte("settings") // cluster-wide switches: "seal-migration" -> 1 byte
+	bRaft       = []byte("raft")       // "applied": last applied raft index; "format": FormatVersion
+	bBuckets    = []byte("buckets")    // bucket name -> JSON Bucket
+	bObjects    = []byte("objects")    // objectKey -> object manifest
+	bUploads    = []byte("uploads")    // uploadKey -> JSON Upload
+	bParts      = []byte("parts")      // partKey -> part manifest
+	bKeys       = []byte("keys")       // access key ID -> JSON Key
+	bLayouts    = []byte("layouts")    // version, 8 bytes BE -> JSON Layout; the last is current
+	bChunks     = []byte("chunks")     // chunk CID -> chunk record (encodeChunkRecord)
+	bGarbage    = []byte("garbage")    // timeKey(since) + CID -> nothing: the index of garbage chunks
+	bForgot     = []byte("forgot")     // CID -> timeKey(when its record was forgotten)
+	bForgotT    = []byte("forgot-t")   // timeKey + CID -> nothing: the same, by time, for pruning
+	bNames      = []byte("names")      // keyed name (Stripe.Name) -> chunk CID: the sealed stripes' index
+	bSettings   = []byte("settings")   // cluster-wide switches: "seal-migration" -> 1 byte
+	bReputation = []byte("reputation") // storage node ID -> JSON Reputation
 
-	allBuckets = [][]byte{bRaft, bBuckets, bObjects, bUploads, bParts, bKeys, bLayouts, bChunks, bGarbage, bForgot, bForgotT, bNames, bSettings}
+	allBuckets = [][]byte{bRaft, bBuckets, bObjects, bUploads, bParts, bKeys, bLayouts, bChunks, bGarbage, bForgot, bForgotT, bNames, bSettings, bReputation}
 
 	kApplied = []byte("applied")
 	kFormat  = []byte("format")

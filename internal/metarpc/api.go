@@ -47,6 +47,9 @@ type API interface {
 	Chunk(ctx context.Context, chunkCID []byte) (*meta.ChunkInfo, error)
 	Chunks(ctx context.Context, after []byte, limit int) ([]meta.ChunkInfo, []byte, error)
 	SetStripeNodes(ctx context.Context, cid []byte, old, nodes []string, layout uint64) error
+
+	AddReputation(ctx context.Context, deltas []meta.ReputationDelta) error
+	Reputations(ctx context.Context) ([]meta.Reputation, error)
 	ChunkByName(ctx context.Context, name []byte) (*meta.ChunkInfo, error)
 	ReplaceStripe(ctx context.Context, cid []byte, old [][]byte, next meta.Stripe) error
 	SealMigration(ctx context.Context) (bool, error)
@@ -98,6 +101,8 @@ var (
 	mChunk          = method{"Chunk", false}
 	mChunks         = method{"Chunks", false}
 	mSetStripeNodes = method{"SetStripeNodes", true}
+	mAddReputation  = method{"AddReputation", true}
+	mReputations    = method{"Reputations", false}
 
 	mChunkByName      = method{"ChunkByName", false}
 	mReplaceStripe    = method{"ReplaceStripe", true}

@@ -494,6 +494,20 @@ func (c *Client) SetStripeNodes(ctx context.Context, cid []byte, old, nodes []st
 	return c.call(ctx, mSetStripeNodes, &setStripeNodesReq{CID: cid, Old: old, Nodes: nodes, Layout: layout}, &noResult{})
 }
 
+// AddReputation implements API.
+func (c *Client) AddReputation(ctx context.Context, deltas []meta.ReputationDelta) error {
+	return c.call(ctx, mAddReputation, &addReputationReq{Deltas: toReputationDeltas(deltas)}, &noResult{})
+}
+
+// Reputations implements API.
+func (c *Client) Reputations(ctx context.Context) ([]meta.Reputation, error) {
+	var res reputationsResult
+	if err := c.call(ctx, mReputations, &noArgs{}, &res); err != nil {
+		return nil, err
+	}
+	return res.Reputations, nil
+}
+
 // ChunkByName implements API.
 func (c *Client) ChunkByName(ctx context.Context, name []byte) (*meta.ChunkInfo, error) {
 	var res chunkResult

@@ -101,6 +101,10 @@
 //	Chunk            cid                                    chunk {cid, size, refs, state, since, stripe} (null if none)
 //	Chunks           after, limit                           chunks[chunk], next (null after the last)
 //	SetStripeNodes   cid, old, nodes, layout                {}
+//	AddReputation    deltas[{node, passed, missing,         {}
+//	                 corrupt, lies, last_audit,
+//	                 last_failure, eject, reason, pardon}]
+//	Reputations      -                                      reputations[reputation]
 //	ChunkByName      name                                   chunk (null if none)
 //	ReplaceStripe    cid, old (shard CIDs), stripe          {}
 //	SealMigration    -                                      on

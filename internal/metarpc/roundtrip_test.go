@@ -234,6 +234,15 @@ func scenario(api API) []step {
 	do("DeleteObjects sealed", api.DeleteObjects(bg, "b", []string{"sealed"}))
 	g, err = api.Garbage(bg, clockTime.Add(time.Hour), 0)
 	rec("Garbage after forget", g, err)
+	t1 := time.Date(2025, 3, 4, 6, 0, 0, 0, time.FixedZone("Z", 3600))
+	do("AddReputation", api.AddReputation(bg, []meta.ReputationDelta{
+		{Node: "n2", Passed: 7, Missing: 1, Corrupt: 2, Lies: 3, LastAudit: t1, LastFailure: t1},
+		{Node: "n1", Passed: 1, LastAudit: t1},
+	}))
+	do("AddReputation eject", api.AddReputation(bg, []meta.ReputationDelta{{Node: "n2", Eject: true, Reason: "caught"}}))
+	do("AddReputation bad", api.AddReputation(bg, []meta.ReputationDelta{{Node: "n3", Eject: true, Pardon: true}}))
+	reps, err := api.Reputations(bg)
+	rec("Reputations", reps, err)
 	do("DeleteObjects rest", api.DeleteObjects(bg, "b", []string{"top", "empty", "big"}))
 	do("DeleteBucket other", api.DeleteBucket(bg, "other"))
 	do("DeleteBucket nope", api.DeleteBucket(bg, "nope"))

@@ -351,6 +351,13 @@ func handlers() map[string]handler {
 		mSetStripeNodes.name: write(func(ctx context.Context, api API, r *setStripeNodesReq) error {
 			return api.SetStripeNodes(ctx, r.CID, r.Old, r.Nodes, r.Layout)
 		}),
+		mAddReputation.name: write(func(ctx context.Context, api API, r *addReputationReq) error {
+			return api.AddReputation(ctx, metaReputationDeltas(r.Deltas))
+		}),
+		mReputations.name: decode(func(ctx context.Context, api API, _ *noArgs) (any, error) {
+			rs, err := api.Reputations(ctx)
+			return &reputationsResult{rs}, err
+		}),
 		mChunkByName.name: decode(func(ctx context.Context, api API, r *chunkByNameReq) (any, error) {
 			c, err := api.ChunkByName(ctx, r.Name)
 			return &chunkResult{toChunkInfo(c)}, err

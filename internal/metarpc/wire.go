@@ -105,6 +105,9 @@ type (
 	chunkRefsReq struct {
 		CID []byte `json:"cid"`
 	}
+	addReputationReq struct {
+		Deltas []reputationDelta `json:"deltas"`
+	}
 	chunkByNameReq struct {
 		Name []byte `json:"name"`
 	}
@@ -173,6 +176,9 @@ type (
 	chunkRefsResult struct {
 		Refs int64 `json:"refs"`
 	}
+	reputationsResult struct {
+		Reputations []meta.Reputation `json:"reputations"`
+	}
 	sealMigrationResult struct {
 		On bool `json:"on"`
 	}
@@ -225,6 +231,18 @@ type (
 		State  meta.ChunkState `json:"state"`
 		Since  time.Time       `json:"since"`
 		Stripe meta.Stripe     `json:"stripe"`
+	}
+	reputationDelta struct {
+		Node        string    `json:"node"`
+		Passed      int64     `json:"passed"`
+		Missing     int64     `json:"missing"`
+		Corrupt     int64     `json:"corrupt"`
+		Lies        int64     `json:"lies"`
+		LastAudit   time.Time `json:"last_audit"`
+		LastFailure time.Time `json:"last_failure"`
+		Eject       bool      `json:"eject,omitempty"`
+		Reason      string    `json:"reason,omitempty"`
+		Pardon      bool      `json:"pardon,omitempty"`
 	}
 )
 
@@ -322,6 +340,28 @@ func metaChunkInfos(cs []chunkInfo) []meta.ChunkInfo {
 	out := make([]meta.ChunkInfo, len(cs))
 	for i, c := range cs {
 		out[i] = meta.ChunkInfo(c)
+	}
+	return out
+}
+
+func toReputationDeltas(ds []meta.ReputationDelta) []reputationDelta {
+	if ds == nil {
+		return nil
+	}
+	out := make([]reputationDelta, len(ds))
+	for i, d := range ds {
+		out[i] = reputationDelta(d)
+	}
+	return out
+}
+
+func metaReputationDeltas(ds []reputationDelta) []meta.ReputationDelta {
+	if ds == nil {
+		return nil
+	}
+	out := make([]meta.ReputationDelta, len(ds))
+	for i, d := range ds {
+		out[i] = meta.ReputationDelta(d)
 	}
 	return out
 }

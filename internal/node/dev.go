@@ -44,10 +44,13 @@ type DevConfig struct {
 	K, M int
 	// Seal makes the gateway seal new chunks (Config.Seal).
 	Seal bool
-	// RepairRate and HealInterval are the metadata node's (Config).
-	RepairRate   int64
-	HealInterval time.Duration
-	GCGrace      time.Duration
+	// RepairRate, HealInterval, GCGrace, AuditRate and EjectThreshold
+	// are the metadata node's (Config).
+	RepairRate     int64
+	HealInterval   time.Duration
+	GCGrace        time.Duration
+	AuditRate      float64
+	EjectThreshold int
 	// ScrubInterval is the storage nodes' (Config).
 	ScrubInterval time.Duration
 	// Out receives the human-readable start banner (endpoint, keys).
@@ -170,6 +173,7 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 		}
 		c.Secret, c.Local, c.K, c.M, c.Seal = secret, local, cfg.K, cfg.M, cfg.Seal
 		c.RepairRate, c.HealInterval, c.GCGrace = cfg.RepairRate, cfg.HealInterval, cfg.GCGrace
+		c.AuditRate, c.EjectThreshold = cfg.AuditRate, cfg.EjectThreshold
 		c.ScrubInterval = cfg.ScrubInterval
 		c.GossipProfile = cluster.ProfileLocal
 		c.Out, c.Logger = io.Discard, log

@@ -21,9 +21,9 @@ import (
 	"cairn/internal/meta"
 )
 
-// startHealer runs healing on a meta node: it acts while the node leads
-// the metadata group, on the local store, and reaches storage nodes as the
-// gateway does. It stops with ctx; wg waits for it.
+// startHealer runs healing on a meta node, and its auditor: they act
+// while the node leads the metadata group, on the local store, and reach
+// storage nodes as the gateway does. It stops with ctx; wg waits for it.
 func startHealer(ctx context.Context, wg *sync.WaitGroup, cfg Config, ms *meta.Store, members *cluster.Cluster,
 	nodes *remoteNodes, sealer *erasure.Sealer, reg prometheus.Registerer, log *slog.Logger) (*heal.Healer, error) {
 	hc := heal.Default()
@@ -46,6 +46,13 @@ func startHealer(ctx context.Context, wg *sync.WaitGroup, cfg Config, ms *meta.S
 	if cfg.GCGrace != 0 {
 		hc.GCGrace = cfg.GCGrace
 	}
+	if cfg.AuditRate != 0 {
+		hc.AuditRate = cfg.AuditRate
+	}
+	if cfg.EjectThreshold != 0 {
+		hc.EjectThreshold = cfg.EjectThreshold
+	}
+	hc.K = cfg.K
 	hc.Logger = log.With("component", "heal")
 	hc.Metrics = reg
 	h, err := heal.New(hc)

@@ -110,6 +110,13 @@ type Config struct {
 	// deletes its shards, and a stray shard before it is deleted (0:
 	// heal.DefaultGCGrace).
 	GCGrace time.Duration
+	// AuditRate is how many shards per second the meta node's auditor
+	// checks over the cluster while it leads (0: heal.DefaultAuditRate;
+	// negative: no audits). EjectThreshold is the ejection rule's N, the
+	// failures a node's recent checks must hold before it is ejected (0:
+	// heal.DefaultEjectThreshold; negative: never eject).
+	AuditRate      float64
+	EjectThreshold int
 	// GossipProfile picks gossip timers; tests shrink them.
 	GossipProfile cluster.Profile
 
@@ -316,7 +323,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		if up, err = newUpkeep(cfg, st, reg, log); err != nil {
 			return err
 		}
-		srv, err := nodeapi.NewServer(nodeapi.ServerConfig{Store: st, Authorize: t.authorize, NodeID: id, Zone: cfg.Zone, Weight: cfg.Weight, Logger: log,
+		served, err := withFaults(st, log)
+		if err != nil {
+			return err
+		}
+		srv, err := nodeapi.NewServer(nodeapi.ServerConfig{Store: served, Authorize: t.authorize, NodeID: id, Zone: cfg.Zone, Weight: cfg.Weight, Logger: log,
 			Observer: shardMetrics.HTTP(), Scrub: nodeScrub{up}})
 		if err != nil {
 			return err
@@ -326,7 +337,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 		self.Roles = append(self.Roles, cluster.RoleStorage)
 		self.Weight = cfg.Weight
-		cfg.Local.add(id, st, shardMetrics.Local())
+		cfg.Local.add(id, served, shardMetrics.Local())
 		defer cfg.Local.remove(id)
 	}
 

@@ -155,7 +155,7 @@ type clusterGateway struct {
 }
 
 func newClusterGateway(ctx context.Context, cfg Config, mc *metarpc.Client, nodes *remoteNodes, sealer *erasure.Sealer,
-	report func([]byte, int, string), log *slog.Logger) (*clusterGateway, error) {
+	report func([]byte, int, string, bool), log *slog.Logger) (*clusterGateway, error) {
 	gcfg := gateway.Default()
 	gcfg.Meta, gcfg.Nodes, gcfg.K, gcfg.M = mc, nodes, cfg.K, cfg.M
 	gcfg.Sealer, gcfg.Seal = sealer, cfg.Seal

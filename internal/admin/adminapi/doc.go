@@ -33,8 +33,9 @@
 //	GET    /v1/admin/status                   Status (also when the metadata
 //	                                          store cannot answer: then with
 //	                                          layout_error and a warning)
-//	GET    /v1/admin/nodes                    []Node (503 when the layout
-//	                                          cannot be read)
+//	GET    /v1/admin/nodes                    []Node, with each storage
+//	                                          node's audit record (503 when
+//	                                          the layout cannot be read)
 //	POST   /v1/admin/nodes/{id}/approve       LayoutChange
 //	POST   /v1/admin/nodes/{id}/remove        LayoutChange
 //	POST   /v1/admin/nodes/{id}/drain         LayoutChange (the same version

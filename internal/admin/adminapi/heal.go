@@ -70,6 +70,37 @@ type HealStatus struct {
 	SealedStripes     int64 `json:"sealed_stripes"`
 	SealFailed        int64 `json:"seal_failed"`
 	UnsealedRemaining int64 `json:"unsealed_remaining"`
+
+	// Audit is what the leader's auditor did since the healer started;
+	// each node's record is in Node.Audit.
+	Audit HealAudit `json:"audit"`
+}
+
+// HealAudit is what the auditor did since the healer started.
+type HealAudit struct {
+	// RateLimit is the configured rate, shards audited per second over
+	// the cluster (storaged --audit-rate; 0: audits are off).
+	RateLimit float64 `json:"rate_limit"`
+	// Audits by result: Passed, Missing and Corrupt (counted against the
+	// node), Unreachable (the node did not answer: not counted), Stale
+	// (the chunk's record changed under the audit: not counted).
+	Passed      int64 `json:"passed"`
+	Missing     int64 `json:"missing"`
+	Corrupt     int64 `json:"corrupt"`
+	Unreachable int64 `json:"unreachable"`
+	Stale       int64 `json:"stale"`
+	// NoSum counts the chunk records sampled that could not be audited:
+	// written before stripes recorded their shards' sums.
+	NoSum int64 `json:"no_sum"`
+	// EjectThreshold and EjectRatio are the ejection rule (a node whose
+	// recent checks hold at least EjectThreshold failures, more than
+	// EjectRatio of them, leaves the layout; 0: never). Ejected counts
+	// the nodes ejected; Refusal says why the latest ejection the rule
+	// called for was not made.
+	EjectThreshold int     `json:"eject_threshold"`
+	EjectRatio     float64 `json:"eject_ratio"`
+	Ejected        int64   `json:"ejected"`
+	Refusal        string  `json:"refusal,omitempty"`
 }
 
 // HealTally is what a pass found in the chunk table.
@@ -98,6 +129,10 @@ type HealTally struct {
 	// once no stripe names it: the node can be stopped).
 	Draining       int64            `json:"draining"`
 	DrainingByNode map[string]int64 `json:"draining_by_node"`
+	// CriticalByNode counts, per node, the readable stripes that would
+	// have fewer than k shards available without it: the auditor ejects
+	// no node that has any.
+	CriticalByNode map[string]int64 `json:"critical_by_node"`
 	// Sealed and Unsealed count the live stripes whose chunk is sealed,
 	// and coded in plaintext (written before sealing, or by a gateway
 	// with storaged --seal=false).

@@ -83,6 +83,40 @@ type Node struct {
 	Usage *Usage `json:"usage,omitempty"`
 	// Error is why Usage is missing for an alive storage node.
 	Error string `json:"error,omitempty"`
+	// Audit is the storage node's reputation: what the metadata leader's
+	// audits and the readers found of it. Nil for a node never audited
+	// (not storage, or new), or when the records could not be read.
+	Audit *NodeAudit `json:"audit,omitempty"`
+}
+
+// NodeAudit is a storage node's reputation record.
+type NodeAudit struct {
+	// Audits: Passed found the shard intact; Missing got "not found" for
+	// a shard the node was recorded to hold; Corrupt got another size or
+	// sum. Failed is Missing + Corrupt. Lies counts the reads that caught
+	// the node returning wrong bytes as good ones. Totals since the
+	// record was created.
+	Passed  int64 `json:"passed"`
+	Missing int64 `json:"missing"`
+	Corrupt int64 `json:"corrupt"`
+	Failed  int64 `json:"failed"`
+	Lies    int64 `json:"lies"`
+	// RecentChecks and RecentFailures are the window the ejection rule
+	// weighs (audits and reads caught lying; halved whenever it holds
+	// more than 1000). Reputation is the share of those checks that
+	// passed, 0 to 1 (1 with none).
+	RecentChecks   int64   `json:"recent_checks"`
+	RecentFailures int64   `json:"recent_failures"`
+	Reputation     float64 `json:"reputation"`
+	// LastAudit and LastFailure: when the node was last audited, and
+	// last caught failing (absent: never).
+	LastAudit   time.Time `json:"last_audit,omitzero"`
+	LastFailure time.Time `json:"last_failure,omitzero"`
+	// Ejected: the auditor took the node out of the layout, at
+	// EjectedAt, for EjectReason (the evidence).
+	Ejected     bool      `json:"ejected"`
+	EjectedAt   time.Time `json:"ejected_at,omitzero"`
+	EjectReason string    `json:"eject_reason,omitempty"`
 }
 
 // Usage is a storage node's disk usage, as it reports it.
