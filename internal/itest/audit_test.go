@@ -212,7 +212,7 @@ func testAudit(t *testing.T, fault string) {
 	if err != nil || !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(liar.id)+`\s.*EJECTED`).MatchString(out) {
 		t.Errorf("storectl node list does not show %s ejected (%v):\n%s", liar.name, err, out)
 	}
-	m, err := metricstest.Scrape(ctx, http.DefaultClient, "http://"+c.leader(ctx).api+"/metrics")
+	m, err := metricstest.Scrape(ctx, http.DefaultClient, "http://"+c.leader(ctx).admin+"/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

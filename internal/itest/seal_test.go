@@ -259,7 +259,7 @@ func TestSealMigration(t *testing.T) {
 
 	mctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(mctx, storectlBin, "--node", "http://"+c.nodes[0].api, "--token", c.token, "seal", "migrate")
+	cmd := exec.CommandContext(mctx, storectlBin, "--node", "http://"+c.nodes[0].admin, "--token", c.token, "seal", "migrate")
 	cmd.Env = withoutCairnEnv(os.Environ())
 	out, err := cmd.CombinedOutput()
 	if err != nil {
