@@ -331,7 +331,7 @@ func (c *testCluster) addNode(zone string) *clusterNode {
 // addContributor starts one more storage-only node in zone, run by a
 // contributor: it holds no cluster secret, and enrolls with an invite
 // that storectl node invite makes.
-func (c *testCluster) addContributor(zone string) *clusterNode {
+func (c *testCluster) addContributor(zone string, prep ...func(*clusterNode)) *clusterNode {
 	c.t.Helper()
 	var inv struct{ Token string }
 	out, err := c.storectl(c.nodes[0], "--json", "node", "invite", "--zone", zone, "--expires", "10m")
@@ -341,10 +341,12 @@ func (c *testCluster) addContributor(zone string) *clusterNode {
 	if err := json.Unmarshal([]byte(out), &inv); err != nil || inv.Token == "" {
 		c.t.Fatalf("storectl node invite: %q, %v", out, err)
 	}
-	return c.addStorage(zone, inv.Token)
+	return c.addStorage(zone, inv.Token, prep...)
 }
 
-func (c *testCluster) addStorage(zone, joinToken string) *clusterNode {
+// addStorage starts a storage-only node in zone (a contributor's, with a
+// join token), after prep has seen it with its addresses.
+func (c *testCluster) addStorage(zone, joinToken string, prep ...func(*clusterNode)) *clusterNode {
 	c.t.Helper()
 	i := len(c.nodes) + 1
 	root := filepath.Dir(c.nodes[0].dir)
@@ -356,6 +358,9 @@ func (c *testCluster) addStorage(zone, joinToken string) *clusterNode {
 	}
 	n.api, n.gossip, n.raft, n.s3addr = n.hostPort(freePort(c.t)), n.hostPort(freePort(c.t)), n.hostPort(freePort(c.t)), n.hostPort(freePort(c.t))
 	n.admin = n.hostPort(freePort(c.t))
+	for _, f := range prep {
+		f(n)
+	}
 	c.nodes = append(c.nodes, n)
 	c.start(n, []string{c.nodes[0].gossip, c.nodes[2].gossip})
 	return n

@@ -25,6 +25,7 @@ import (
 	"cairn/erasure"
 	"cairn/internal/admin/adminapi"
 	"cairn/internal/cluster"
+	"cairn/internal/gateway"
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
 	"cairn/internal/nodeapi"
@@ -333,6 +334,62 @@ func TestTrustRevoked(t *testing.T) {
 	}
 }
 
+// TestTrustCanaryTraffic: objects made of a distinctive text cross the
+// network between nodes — to contributors' storage nodes and back, and
+// through a metadata node's API — and a capture of that traffic finds the
+// canary nowhere: everything between nodes is TLS, and what reaches a
+// storage node is sealed. The contributors' disks hold no canary either.
+func TestTrustCanaryTraffic(t *testing.T) {
+	c := newShapedCluster(t, threeNodes(), nil)
+	// The second tenant node's API is reached through a recorder.
+	metaRec := newRecorder(t, c.nodes[1].api)
+	c.nodes[1].extra = append(c.nodes[1].extra, "--advertise-api", metaRec.addr())
+	c.startAll(false)
+	var recs []*recorder
+	for _, z := range []string{"zone-a", "zone-b", "zone-c"} {
+		c.addContributor(z, func(n *clusterNode) {
+			rec := newRecorder(t, n.api)
+			recs = append(recs, rec)
+			n.extra = append(n.extra, "--advertise-api", rec.addr())
+		})
+	}
+	ctx := ctxT(t)
+	c.settle(ctx)
+	canary := fmt.Sprintf("CAIRN-WIRE-CANARY-%x", time.Now().UnixNano())
+	objs := canaryObjects(t, "wire", canary, []int{gateway.DefaultInlineMax + 1, MiB + 4321, 3*MiB + 17})
+	written := c.putCanaries(ctx, c.nodes[0], objs)
+	// Read back through every gateway: shards travel back from the
+	// contributors, manifests from the leader.
+	for _, gw := range c.gateways() {
+		c.checkObjects(ctx, gw, written)
+	}
+	recs = append(recs, metaRec)
+	var total int
+	for i, rec := range recs {
+		rec.mu.Lock()
+		sent, answered := bytes.Clone(rec.sent), bytes.Clone(rec.answered)
+		rec.mu.Unlock()
+		total += len(sent) + len(answered)
+		if len(sent) == 0 || len(answered) == 0 {
+			t.Errorf("recorder %d saw %d bytes sent and %d answered: no traffic went through it", i, len(sent), len(answered))
+			continue
+		}
+		for name, b := range map[string][]byte{"sent": sent, "answered": answered} {
+			if n := bytes.Count(b, []byte(canary)); n != 0 {
+				t.Errorf("recorder %d: the canary is %d times in the %s traffic", i, n, name)
+			}
+			if b[0] != 0x16 {
+				t.Errorf("recorder %d: the %s traffic does not begin with a TLS handshake record", i, name)
+			}
+		}
+	}
+	hits, files := c.grepStorage([]byte(canary))
+	if hits != 0 {
+		t.Errorf("the canary is %d times in %d files of the storage directories", hits, files)
+	}
+	t.Logf("%d bytes of node-to-node traffic through %d recorders, and %d storage files: no canary", total, len(recs), files)
+}
+
 // joinGossip joins the cluster's gossip as a member of the contributor's
 // making, with the gossip key it was given.
 func joinGossip(t *testing.T, s stolen, id string, m cluster.Member, join string) *cluster.Cluster {
@@ -433,12 +490,14 @@ func newFakeNode(t *testing.T, id *pki.Identity) *fakeNode {
 func (f *fakeNode) addr() string { return f.ln.Addr().String() }
 func (f *fakeNode) close()       { f.srv.Close() }
 
-// recorder is a TCP proxy to a node that records what clients send.
+// recorder is a TCP proxy to a node that records what clients send, and
+// what the node answers.
 type recorder struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	sent   []byte
+	ln       net.Listener
+	target   string
+	mu       sync.Mutex
+	sent     []byte
+	answered []byte
 }
 
 func newRecorder(t *testing.T, target string) *recorder {
@@ -470,7 +529,22 @@ func (r *recorder) proxy(c net.Conn) {
 		return
 	}
 	defer up.Close()
-	go io.Copy(c, up)
+	go func() {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := up.Read(buf)
+			if n > 0 {
+				r.mu.Lock()
+				r.answered = append(r.answered, buf[:n]...)
+				r.mu.Unlock()
+				c.Write(buf[:n])
+			}
+			if err != nil {
+				c.Close()
+				return
+			}
+		}
+	}()
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := c.Read(buf)
