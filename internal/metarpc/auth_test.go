@@ -121,7 +121,6 @@ func TestConfigs(t *testing.T) {
 	}
 	for name, cfg := range map[string]ClientConfig{
 		"no Leader":        {Signer: signer},
-		"no Signer":        {Leader: fixed("")},
 		"negative Timeout": {Leader: fixed(""), Signer: signer, Timeout: -1},
 		"negative MaxBody": {Leader: fixed(""), Signer: signer, MaxBody: -1},
 	} {

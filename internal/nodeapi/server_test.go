@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"cairn/erasure"
 	"cairn/internal/blob"
 	"cairn/internal/nodeapi"
 	"cairn/internal/nodeauth"
@@ -159,6 +160,7 @@ func TestConfig(t *testing.T) {
 	for name, cfg := range map[string]nodeapi.ServerConfig{
 		"no store":        {Signer: s, NodeID: "n"},
 		"no signer":       {Store: ds, NodeID: "n"},
+		"both":            {Store: ds, NodeID: "n", Signer: s, Authorize: func(*http.Request) error { return nil }},
 		"no node ID":      {Store: ds, Signer: s},
 		"negative weight": {Store: ds, Signer: s, NodeID: "n", Weight: -1},
 		"negative max":    {Store: ds, Signer: s, NodeID: "n", MaxShardSize: -1},
@@ -172,7 +174,6 @@ func TestConfig(t *testing.T) {
 		"no scheme":     {BaseURL: "127.0.0.1:1", Signer: s},
 		"path":          {BaseURL: "http://127.0.0.1:1/api", Signer: s},
 		"query":         {BaseURL: "http://127.0.0.1:1?x=1", Signer: s},
-		"no signer":     {BaseURL: "http://127.0.0.1:1"},
 		"negative time": {BaseURL: "http://127.0.0.1:1", Signer: s, Timeout: -1},
 		"huge page":     {BaseURL: "http://127.0.0.1:1", Signer: s, PageSize: nodeapi.MaxPageSize + 1},
 	} {
@@ -192,5 +193,48 @@ func TestTransport(t *testing.T) {
 		tr.MaxIdleConnsPerHost > tr.MaxConnsPerHost || tr.TLSHandshakeTimeout <= 0 ||
 		tr.ResponseHeaderTimeout <= 0 || tr.DialContext == nil || !tr.DisableCompression {
 		t.Fatalf("NewTransport = %+v", tr)
+	}
+}
+
+// TestAuthorize: a server that authorizes by connection (mutual TLS in a
+// cluster) serves what Authorize lets through, unsigned, and refuses the
+// rest with 403 Forbidden before touching the store.
+func TestAuthorize(t *testing.T) {
+	ds := openDir(t)
+	allow := true
+	srv, err := nodeapi.NewServer(nodeapi.ServerConfig{Store: ds, NodeID: "n", Authorize: func(r *http.Request) error {
+		if !allow {
+			return errors.New("role storage may not call this")
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	c, err := nodeapi.NewClient(nodeapi.ClientConfig{BaseURL: ts.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	data := []byte("a shard, unsigned, over an authorized connection")
+	id := erasure.ShardCID(data)
+	if err := c.Put(ctx, id, data); err != nil {
+		t.Fatalf("authorized put: %v", err)
+	}
+	allow = false
+	if err := c.Delete(ctx, id); !errors.Is(err, nodeauth.ErrUnauthorized) {
+		t.Errorf("refused delete: %v, want ErrUnauthorized", err)
+	}
+	other := []byte("another shard")
+	if err := c.Put(ctx, erasure.ShardCID(other), other); !errors.Is(err, nodeauth.ErrUnauthorized) {
+		t.Errorf("refused put: %v, want ErrUnauthorized", err)
+	}
+	if ok, err := ds.Has(ctx, id); err != nil || !ok {
+		t.Errorf("the refused delete touched the store: has=%v, %v", ok, err)
+	}
+	if ok, _ := ds.Has(ctx, erasure.ShardCID(other)); ok {
+		t.Error("the refused put stored its shard")
 	}
 }
