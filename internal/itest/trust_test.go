@@ -248,7 +248,8 @@ func TestTrustContributorRefused(t *testing.T) {
 	imp.Leave(ctx)
 	imp.Close()
 	fake.close()
-	c.start(victim, []string{first.gossip})
+	// The victim stays down: gossip remembers the impostor's name at its
+	// address until its tombstone times out (docs/security.md).
 
 	// Fetching or deleting shards it was not asked to hold: another
 	// contributor serves tenant nodes only.
