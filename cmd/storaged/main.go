@@ -224,12 +224,16 @@ func run(args []string) error {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for _, name := range []string{"storage", "meta", "join", "api", "gossip", "raft", "secret-file", "secret", "approval", "zone", "weight",
-			"admin", "join-token", "node-id", "s3-cert", "s3-key", "advertise-api"} {
+			"admin", "join-token", "node-id", "advertise-api"} {
 			if set[name] {
 				return fmt.Errorf("--%s is for a cluster node, not --dev (see storaged --help)", name)
 			}
 		}
 		dev.DataDir, dev.Logger = *data, log
+		dev.S3CertFile, dev.S3KeyFile = cl.S3CertFile, cl.S3KeyFile
+		if (dev.S3CertFile == "") != (dev.S3KeyFile == "") {
+			return errors.New("--s3-cert and --s3-key go together")
+		}
 		dev.ScrubInterval = cl.ScrubInterval
 		if *s3 != "" {
 			dev.S3Addr = *s3

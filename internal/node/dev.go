@@ -34,6 +34,8 @@ type DevConfig struct {
 	DataDir string
 	// S3Addr is the S3 listen address; port 0 picks a free port.
 	S3Addr string
+	// S3CertFile and S3KeyFile, when set, make S3 HTTPS (Config's).
+	S3CertFile, S3KeyFile string
 	// AccessKey and SecretKey are the S3 credentials. When empty they are
 	// read from DataDir/credentials.json, or generated and saved there.
 	AccessKey, SecretKey string
@@ -134,6 +136,7 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 	gw := DefaultConfig()
 	gw.NodeID, gw.DataDir, gw.Zone = "dev-gateway", filepath.Join(cfg.DataDir, "dev-gateway"), "zone-a"
 	gw.S3Addr, gw.S3Listener = s3Ln.Addr().String(), s3Ln
+	gw.S3CertFile, gw.S3KeyFile = cfg.S3CertFile, cfg.S3KeyFile
 	nodes = append(nodes, gw)
 	// Gossip and Raft bind their own ports: reserve free ones, and free
 	// them only once every listener of this process is open, so that no
@@ -282,7 +285,11 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 	}
 	fmt.Fprintf(cfg.Out, "Cairn dev cluster: %d storage nodes in %d zones, %d+%d stripes, %s, data in %s\n",
 		cfg.Nodes, cfg.Zones, cfg.K, cfg.M, sealed, cfg.DataDir)
-	fmt.Fprintf(cfg.Out, "S3 endpoint:  http://%s\n", s3Ln.Addr())
+	scheme := "http"
+	if cfg.S3CertFile != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(cfg.Out, "S3 endpoint:  %s://%s\n", scheme, s3Ln.Addr())
 	fmt.Fprintf(cfg.Out, "Admin:        storectl --node http://%s --token-file %s\n", nodes[0].AdminAddr, filepath.Join(nodes[0].DataDir, adminTokenFile))
 	// Each node serves its own metrics on its own operator port (ports
 	// picked afresh at every start): the gateway's S3 metrics, and the
