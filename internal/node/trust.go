@@ -130,9 +130,18 @@ func newTrust(ctx context.Context, cfg Config, nodeID string, log *slog.Logger) 
 // errRevoked is the refusal of a revoked node's certificate.
 var errRevoked = errors.New("the node's certificate is revoked (removed from the layout)")
 
-func (t *trust) isRevoked(id string) bool {
+// isRevoked reports whether p's certificate is revoked: a storage
+// certificate of a node removed from the layout. A tenant certificate is
+// never revoked: its holder has the cluster secret and could issue itself
+// another (a tenant node that cannot be trusted means a new secret), and a
+// tenant node that runs storage and is removed from the layout still
+// serves the cluster in its other roles.
+func (t *trust) isRevoked(p pki.Peer) bool {
+	if p.Role != pki.RoleStorage {
+		return false
+	}
 	m := t.revoked.Load()
-	return m != nil && (*m)[id]
+	return m != nil && (*m)[p.NodeID]
 }
 
 // setLayout takes the revoked nodes from a layout: those an operator
@@ -155,7 +164,7 @@ func (t *trust) setLayout(l *meta.Layout) {
 // completes it with tenant peers only.
 func (t *trust) serverTLS() *tls.Config {
 	return pki.ServerTLS(t.id, func(p pki.Peer) error {
-		if t.isRevoked(p.NodeID) {
+		if t.isRevoked(p) {
 			t.log.Warn("refused a revoked node's connection", "peer", p.NodeID)
 			return fmt.Errorf("%s: %w", p.NodeID, errRevoked)
 		}
@@ -207,7 +216,7 @@ func (t *trust) clientTLS(want string, tenantOnly bool) *tls.Config {
 		switch {
 		case want != "" && p.NodeID != want:
 			return fmt.Errorf("the node at this address is %s, not %s", p.NodeID, want)
-		case t.isRevoked(p.NodeID):
+		case t.isRevoked(p):
 			return fmt.Errorf("%s: %w", p.NodeID, errRevoked)
 		case tenantOnly && p.Role != pki.RoleTenant:
 			return fmt.Errorf("%s has role %s, not tenant", p.NodeID, p.Role)
