@@ -481,6 +481,29 @@ func runClusterScenario(t *testing.T, c *testCluster, loseZone func(t *testing.T
 		c.start(liar, []string{c.nodes[0].gossip, c.nodes[2].gossip})
 		c.waitGossip(ctx)
 		c.checkEverywhere(ctx, objs)
+		// The reads that caught it lying cost it its reputation: the
+		// auditor ejects it from the layout. An operator takes it back
+		// (its bytes are put back below), as the rest of the scenario
+		// needs every node.
+		waitFor(t, 90*time.Second, liar.name+" ejected for its lies", func() error {
+			nodes, err := c.admin(c.nodes[0]).Nodes(ctx)
+			if err != nil {
+				return err
+			}
+			for _, n := range nodes {
+				if n.ID == liar.id {
+					if n.Audit == nil || !n.Audit.Ejected || !n.Removed {
+						return fmt.Errorf("not ejected: removed %v, audit %+v", n.Removed, n.Audit)
+					}
+					t.Logf("%s ejected: %d reads caught it lying; %s", liar.name, n.Audit.Lies, n.Audit.EjectReason)
+					return nil
+				}
+			}
+			return errors.New("not listed")
+		})
+		if _, err := c.storectl(c.nodes[0], "node", "approve", liar.id); err != nil {
+			t.Fatal(err)
+		}
 	})
 	// The gateways reported the liar's shards as wrong: healing rebuilds
 	// them (the bytes on its disk, put back meanwhile, are not trusted),
