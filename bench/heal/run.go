@@ -169,7 +169,7 @@ func runRound(ctx context.Context, cfg Config, bin, dir, rate string, rep *Repor
 		return rd, err
 	}
 	rd.Leader = fmt.Sprintf("%s (%s)", lead.Name, lead.Zone)
-	sc := newScraper(lead.API)
+	sc := newScraper(lead.AdminAddr)
 	say("waiting for healing to be idle (passes every %v)", cfg.HealInterval)
 	idleStart := time.Now()
 	h, err := waitIdle(ctx, sc, cfg.Timeout)
