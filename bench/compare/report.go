@@ -3,6 +3,7 @@ package compare
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -71,8 +72,10 @@ type RunSummary struct {
 // table is rows of cells, the first the header.
 type table [][]string
 
-// write renders t aligned with spaces, or as a Markdown table.
-func (t table) write(w io.Writer, markdown bool) {
+// write renders t aligned with spaces, or as a Markdown table whose
+// first column, and the columns of index left, are aligned left and the
+// others (figures) right.
+func (t table) write(w io.Writer, markdown bool, left ...int) {
 	if markdown {
 		fmt.Fprintln(w) // a table cannot start inside a paragraph
 		for i, row := range t {
@@ -81,8 +84,10 @@ func (t table) write(w io.Writer, markdown bool) {
 				seps := make([]string, len(row))
 				for j := range seps {
 					seps[j] = "---:"
+					if j == 0 || slices.Contains(left, j) {
+						seps[j] = "---"
+					}
 				}
-				seps[0] = "---"
 				fmt.Fprintf(w, "|%s|\n", strings.Join(seps, "|"))
 			}
 		}
@@ -103,7 +108,7 @@ func (r *Report) Write(w io.Writer, markdown bool) {
 	p("Machine: %d CPUs (%s), %s RAM, %s, %s; load average %s at the start, %s at the end.",
 		m.CPUs, m.CPUModel, load.FormatSize(m.MemTotal), m.GoVersion, m.OSArch, m.LoadAvgStart, m.LoadAvgEnd)
 	p("Raw limits (kernels), measured in this run:")
-	m.kernelTable().write(w, markdown)
+	m.kernelTable().write(w, markdown, 2)
 	p("")
 	p("Mode %s. Cairn: %s. MinIO: %s.", orDash(r.Mode), orDash(r.CairnSetup), orDash(r.MinIOSetup))
 	p("Each run %.0fs, %s, alternating which server goes first; concurrency %d; latencies in ms; "+
