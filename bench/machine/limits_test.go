@@ -44,6 +44,9 @@ func TestKernels(t *testing.T) {
 	if v := MD5(d); v <= 0 {
 		t.Fatalf("md5: %v", v)
 	}
+	if v := BLAKE3(d); v <= 0 {
+		t.Fatalf("blake3: %v", v)
+	}
 	if v := Copy(d); v <= 0 {
 		t.Fatalf("copy: %v", v)
 	}
