@@ -7,7 +7,7 @@ S3        ?= 127.0.0.1:9000
 RACE_PKGS ?= ./internal/... ./s3gw/... ./erasure/...
 # Integration tests start real storaged processes (see internal/itest).
 ITEST_PKG ?= ./internal/itest/
-# Flags for bench-compare (e.g. --quick, --duration 20s, --json, --markdown),
+# Flags for bench-compare (e.g. --quick, --cluster, --duration 20s, --json, --markdown),
 # for bench-load (e.g. --workload get --size 64MiB --concurrency 32) and for
 # bench-heal (e.g. --data 256MiB --load 5s --rates default,unlimited --markdown).
 COMPARE_FLAGS ?=
@@ -63,7 +63,7 @@ bench: ## Go micro-benchmarks beside their raw kernels; tables of each figure as
 		| tee $(BENCH_OUT) | ./$(BIN)/benchtable -echo
 	@echo "raw output in $(BENCH_OUT); ./$(BIN)/benchtable < $(BENCH_OUT) prints the tables again"
 
-bench-compare: ## Cairn vs a pinned MinIO on this machine, same workloads in alternation (COMPARE_FLAGS=--quick)
+bench-compare: ## Cairn vs a pinned MinIO on this machine, same workloads in alternation, beside the kernels (COMPARE_FLAGS=--quick, --cluster)
 	$(GO) build -o $(BIN)/ ./bench/cmd/compare
 	./$(BIN)/compare $(COMPARE_FLAGS)
 

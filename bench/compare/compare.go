@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"cairn/bench/load"
 	"cairn/bench/machine"
-	"cairn/bench/server"
 )
 
 // Config says what Run compares and for how long. DefaultConfig and
@@ -30,6 +28,19 @@ type Config struct {
 	// Dir is where the temporary directory with both servers' data goes,
 	// which decides the disk they use. Default os.TempDir().
 	Dir string
+
+	// Cluster compares clusters of six processes on this machine instead
+	// of the dev cluster and one MinIO process: six storaged (3 zones of
+	// 2, all storage nodes, one of each zone metadata voter and gateway;
+	// 4+2) driven through its three gateways, against MinIO's
+	// distributed mode on six processes with one drive each (EC:2)
+	// driven through its six endpoints.
+	Cluster bool
+	// ProfileDir, when set, runs Cairn's gateways with --debug-addr and
+	// saves a CPU profile of each over every timed phase of Cairn's in it,
+	// as WORKLOAD-roundN-GATEWAY.pprof (the dev cluster's gateway is
+	// "dev"). Profiling costs the gateways a little CPU.
+	ProfileDir string
 
 	// Duration is the timed phase of each run. Default 10s.
 	Duration time.Duration
@@ -160,10 +171,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	say := func(format string, a ...any) { fmt.Fprintf(logw, "compare: "+format+"\n", a...) }
 	rep := &Report{
 		Date:        time.Now().UTC(),
+		Mode:        ModeDev,
 		Duration:    cfg.Duration.Seconds(),
 		Rounds:      cfg.Rounds,
 		Selection:   fmt.Sprintf("best of %d rounds by operations per second", cfg.Rounds),
 		Concurrency: cfg.Concurrency,
+	}
+	if cfg.Cluster {
+		rep.Mode = ModeCluster
+	}
+	if cfg.ProfileDir != "" {
+		if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
+			return nil, err
+		}
 	}
 
 	base := cfg.Dir
@@ -204,24 +224,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return rep, err
 	}
 
-	say("starting storaged --dev and MinIO")
-	cairn, err := server.StartCairn(ctx, server.CairnOptions{
-		Bin: rep.Cairn.Path, Data: filepath.Join(dir, "cairn"), LogPath: filepath.Join(dir, "cairn.log"),
-		AccessKey: benchAccessKey, SecretKey: benchSecretKey,
-	})
+	var srv servers
+	defer srv.stop()
+	if cfg.Cluster {
+		err = startClusters(ctx, cfg, rep, dir, &srv, say)
+	} else {
+		say("starting storaged --dev and MinIO")
+		err = startDev(ctx, cfg, rep, dir, &srv)
+	}
 	if err != nil {
 		return rep, err
 	}
-	defer cairn.Stop(stopGrace)
-	minio, err := server.StartMinIO(ctx, server.MinIOOptions{
-		Bin: rep.MinIO.Path, Dir: filepath.Join(dir, "minio"), LogPath: filepath.Join(dir, "minio.log"),
-		AccessKey: benchAccessKey, SecretKey: benchSecretKey,
-	})
-	if err != nil {
-		return rep, err
-	}
-	defer minio.Stop(stopGrace)
-	servers := []*server.Proc{cairn, minio}
 
 	plan := Plan(cfg.Concurrency)
 	if len(cfg.Only) > 0 {
@@ -235,9 +248,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		for i, w := range plan {
 			for _, s := range order {
-				p := servers[s]
-				say("round %d/%d  %-10s  %s", round+1, cfg.Rounds, w.Name, p.Name)
-				sum, err := runOne(ctx, cfg, p, w, cfg.Duration)
+				t := srv.targets[s]
+				say("round %d/%d  %-10s  %s", round+1, cfg.Rounds, w.Name, t.name)
+				sum, err := runOne(ctx, cfg, t, w, cfg.Duration, round+1)
 				if err != nil {
 					return rep, err
 				}
@@ -252,7 +265,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	if !cfg.SkipMemory {
 		say("memory: %d-way 50/50 GET/PUT of 64MiB objects for %v, then %v idle", cfg.MemConcurrency, cfg.MemDuration, cfg.MemIdle)
-		if rep.Memory, err = measureMemory(ctx, cfg, servers); err != nil {
+		if rep.Memory, err = measureMemory(ctx, cfg, srv.targets); err != nil {
 			return rep, err
 		}
 	}
@@ -260,10 +273,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-// loadConfig is the load.Config of workload w against p.
-func loadConfig(cfg Config, p *server.Proc, w Workload, d time.Duration) load.Config {
+// loadConfig is the load.Config of workload w against t.
+func loadConfig(cfg Config, t *target, w Workload, d time.Duration) load.Config {
 	lc := load.DefaultConfig()
-	lc.Endpoint, lc.AccessKey, lc.SecretKey = p.Endpoint, p.AccessKey, p.SecretKey
+	lc.Endpoint, lc.AccessKey, lc.SecretKey = t.endpoints[0], t.accessKey, t.secretKey
+	if len(t.endpoints) > 1 {
+		lc.Endpoints = t.endpoints
+	}
 	lc.Bucket = benchBucket
 	lc.Workload, lc.Size, lc.Concurrency = w.Kind, w.Size, w.Concurrency
 	lc.Duration, lc.GetRatio, lc.Objects = d, w.GetRatio, w.Objects
@@ -274,24 +290,36 @@ func loadConfig(cfg Config, p *server.Proc, w Workload, d time.Duration) load.Co
 	return lc
 }
 
-// runOne runs w against p and summarizes it with the server's CPU use
-// during the timed phase.
-func runOne(ctx context.Context, cfg Config, p *server.Proc, w Workload, d time.Duration) (RunSummary, error) {
-	lc := loadConfig(cfg, p, w, d)
+// runOne runs w against t and summarizes it with the server's CPU use
+// during the timed phase, profiling t's gateways if asked to.
+func runOne(ctx context.Context, cfg Config, t *target, w Workload, d time.Duration, round int) (RunSummary, error) {
+	lc := loadConfig(cfg, t, w, d)
 	var cpu0, cpu1 time.Duration
-	lc.BeforeTimed = func() { cpu0, _ = p.CPUTime() }
-	lc.AfterTimed = func() { cpu1, _ = p.CPUTime() }
-	res, err := load.Run(ctx, lc)
-	if err != nil {
-		select {
-		case <-p.Exited():
-			return RunSummary{}, fmt.Errorf("%s %s: %w; the server exited, log tail:\n%s", p.Name, w.Name, err, p.LogTail(4000))
-		default:
-			return RunSummary{}, fmt.Errorf("%s %s: %w", p.Name, w.Name, err)
+	var cpuErr error
+	wait := func() error { return nil }
+	lc.BeforeTimed = func() {
+		if cfg.ProfileDir != "" && len(t.profilers) > 0 {
+			wait = t.startProfiles(ctx, cfg.ProfileDir, fmt.Sprintf("%s-round%d", w.Name, round), d)
 		}
+		cpu0, cpuErr = t.cpuTime()
+	}
+	lc.AfterTimed = func() {
+		var err error
+		cpu1, err = t.cpuTime()
+		cpuErr = errors.Join(cpuErr, err)
+	}
+	res, err := load.Run(ctx, lc)
+	if perr := wait(); perr != nil && err == nil {
+		err = perr
+	}
+	if err != nil {
+		if p := t.exited(); p != nil {
+			return RunSummary{}, fmt.Errorf("%s %s: %w; %s exited, log tail:\n%s", t.name, w.Name, err, p.Name, p.LogTail(4000))
+		}
+		return RunSummary{}, fmt.Errorf("%s %s: %w", t.name, w.Name, err)
 	}
 	s := summarizeRun(res)
-	if res.Seconds > 0 {
+	if res.Seconds > 0 && cpuErr == nil {
 		s.CPU = (cpu1 - cpu0).Seconds() / res.Seconds
 	}
 	return s, nil

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPlan(t *testing.T) {
@@ -55,25 +56,66 @@ func TestBestAndRatio(t *testing.T) {
 
 func TestReportWrite(t *testing.T) {
 	r := &Report{
-		Machine:  Machine{CPUs: 2, LoopbackMiBps: 3000},
-		Cairn:    Binary{Version: "abc1234"},
-		MinIO:    Binary{Version: MinIOVersion},
-		Duration: 10, Rounds: 2, Selection: "best of 2", Concurrency: 16,
+		Mode:       ModeDev,
+		Machine:    Machine{CPUs: 2, LoopbackMiBps: 3000, TLSMiBps: 650, TLSConnsMiBps: 1200, TLSConns: 2, TLSSuite: "TLS_AES_128_GCM_SHA256", AEADMiBps: 3900},
+		Cairn:      Binary{Version: "abc1234"},
+		MinIO:      Binary{Version: MinIOVersion},
+		CairnSetup: "storaged --dev at abc1234",
+		Duration:   10, Rounds: 2, Selection: "best of 2", Concurrency: 16,
 		Workloads: []WorkloadResult{newWorkloadResult(Plan(16)[0],
 			[]RunSummary{{Round: 1, MiBPerSec: 100, OpsPerSec: 1.56, P50: 9000, P99: 9500, CPU: 1.2}},
 			[]RunSummary{{Round: 1, MiBPerSec: 200, OpsPerSec: 3.12, P50: 4000, P99: 4500, CPU: 0.9, Retried: 3}})},
-		Memory: []MemoryResult{{Server: "cairn", Load: "x", PeakRSS: 900 << 20, HWM: 950 << 20, IdleRSS: 150 << 20, Idle: 30}},
+		Memory: []MemoryResult{{Server: "cairn", Processes: 1, Load: "x", PeakRSS: 900 << 20, HWM: 950 << 20, IdleRSS: 150 << 20, Idle: 30}},
 	}
 	var text, md strings.Builder
 	r.Write(&text, false)
 	r.Write(&md, true)
-	for _, want := range []string{"put-64MiB", "0.50×", "900 MiB", "150 MiB", "MinIO put-64MiB round 1: 3 responses 429/5xx", "abc1234"} {
+	for _, want := range []string{"put-64MiB", "0.50×", "900 MiB", "150 MiB", "MinIO put-64MiB round 1: 3 responses 429/5xx",
+		"abc1234", "Mode dev.", "3900 MiB/s", "TLS_AES_128_GCM_SHA256", "2 connections at once"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, text.String())
 		}
 	}
-	if !strings.Contains(md.String(), "| put-64MiB | 100 | 1.56 |") || !strings.Contains(md.String(), "|---|---:|") {
-		t.Errorf("markdown report:\n%s", md.String())
+	for _, absent := range []string{"namespace", "summed"} {
+		if strings.Contains(text.String(), absent) {
+			t.Errorf("dev report mentions %q:\n%s", absent, text.String())
+		}
+	}
+	for _, want := range []string{"| put-64MiB | 100 | 1.56 |", "|---|---:|", "| AES-256-GCM seal | 3900 MiB/s |", "| TLS 1.3 over loopback | 650 MiB/s |", "|---|---:|---|\n"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown report lacks %q:\n%s", want, md.String())
+		}
+	}
+
+	// Cluster mode: the namespace's TCP rate, memory summed.
+	r.Mode, r.Machine.VethMiBps, r.Memory[0].Processes = ModeCluster, 2500, 6
+	text.Reset()
+	r.Write(&text, false)
+	for _, want := range []string{"Mode cluster.", "TCP into MinIO's namespace  2500 MiB/s", "processes summed"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("cluster report lacks %q:\n%s", want, text.String())
+		}
+	}
+}
+
+// A target of several endpoints spreads the load over them; of one, it
+// names just that one.
+func TestLoadConfig(t *testing.T) {
+	w := Plan(16)[1]
+	one := loadConfig(DefaultConfig(), &target{endpoints: []string{"a:1"}, accessKey: "k", secretKey: "s"}, w, time.Second)
+	if one.Endpoint != "a:1" || one.Endpoints != nil || one.AccessKey != "k" || one.Bucket != benchBucket || one.Workload != w.Kind {
+		t.Errorf("one endpoint: %+v", one)
+	}
+	three := loadConfig(DefaultConfig(), &target{endpoints: []string{"a:1", "b:2", "c:3"}}, w, time.Second)
+	if three.Endpoint != "a:1" || len(three.Endpoints) != 3 || three.Duration != time.Second {
+		t.Errorf("three endpoints: %+v", three)
+	}
+	if err := three.Validate(); err == nil {
+		t.Error("a config without keys validated") // the premise of the next check
+	}
+	three.AccessKey, three.SecretKey = "k", "s"
+	if err := three.Validate(); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -7,12 +7,15 @@ import (
 	"time"
 
 	"cairn/bench/load"
-	"cairn/bench/server"
 )
 
 // MemoryResult is one server's resident memory under load and after it.
 type MemoryResult struct {
 	Server string `json:"server"`
+	// Processes is how many processes the server has; with more than one
+	// the figures are sums over them (each process's VmHWM is its own
+	// peak, so their sum may exceed what was ever resident at once).
+	Processes int `json:"processes"`
 	// Load describes the load.
 	Load string `json:"load"`
 	// PeakRSS is the highest VmRSS sampled every 100 ms during the load
@@ -39,7 +42,7 @@ const sampleEvery = 100 * time.Millisecond
 // 64 MiB objects, sampling its VmRSS, then reads each one's VmRSS once it
 // has been idle for cfg.MemIdle (the idle periods overlap the next
 // server's load).
-func measureMemory(ctx context.Context, cfg Config, servers []*server.Proc) ([]MemoryResult, error) {
+func measureMemory(ctx context.Context, cfg Config, servers []*target) ([]MemoryResult, error) {
 	w := Workload{Name: "mixed-64MiB", Kind: load.WorkloadMixed, Size: 64 << 20,
 		Concurrency: cfg.MemConcurrency, GetRatio: 0.5, Objects: 32}
 	desc := fmt.Sprintf("50/50 GET/PUT, 64MiB objects, concurrency %d, %v (32 objects prepared first)",
@@ -47,17 +50,17 @@ func measureMemory(ctx context.Context, cfg Config, servers []*server.Proc) ([]M
 	results := make([]MemoryResult, len(servers))
 	ended := make([]time.Time, len(servers))
 	for i, p := range servers {
-		results[i] = MemoryResult{Server: p.Name, Load: desc, Idle: cfg.MemIdle.Seconds()}
+		results[i] = MemoryResult{Server: p.name, Processes: len(p.procs), Load: desc, Idle: cfg.MemIdle.Seconds()}
 		stop := sampleRSS(p, &results[i].PeakRSS)
 		res, err := load.Run(ctx, loadConfig(cfg, p, w, cfg.MemDuration))
 		stop()
 		ended[i] = time.Now()
 		if err != nil {
-			return results, fmt.Errorf("memory load on %s: %w", p.Name, err)
+			return results, fmt.Errorf("memory load on %s: %w", p.name, err)
 		}
 		results[i].MiBPerSec, results[i].Errors = res.Total.MiBPerSec, res.Total.Errors
 		results[i].FirstErrors, results[i].Retried = res.FirstErrors, res.Retried
-		m, err := p.Mem()
+		m, err := p.mem()
 		if err != nil {
 			return results, err
 		}
@@ -69,7 +72,7 @@ func measureMemory(ctx context.Context, cfg Config, servers []*server.Proc) ([]M
 		case <-ctx.Done():
 			return results, ctx.Err()
 		}
-		m, err := p.Mem()
+		m, err := p.mem()
 		if err != nil {
 			return results, err
 		}
@@ -78,15 +81,16 @@ func measureMemory(ctx context.Context, cfg Config, servers []*server.Proc) ([]M
 	return results, nil
 }
 
-// sampleRSS keeps the highest VmRSS of p in *peak until stop is called.
-func sampleRSS(p *server.Proc, peak *int64) (stop func()) {
+// sampleRSS keeps the highest VmRSS of tg (summed over its processes) in
+// *peak until stop is called.
+func sampleRSS(tg *target, peak *int64) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		t := time.NewTicker(sampleEvery)
 		defer t.Stop()
 		for {
-			if m, err := p.Mem(); err == nil {
+			if m, err := tg.mem(); err == nil {
 				*peak = max(*peak, m.RSS)
 			}
 			select {

@@ -3,6 +3,7 @@ package compare
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,14 +14,20 @@ import (
 // Report is everything a comparison measured; its JSON form is what
 // `compare --json` prints.
 type Report struct {
-	Date        time.Time `json:"date"`
-	Machine     Machine   `json:"machine"`
-	Cairn       Binary    `json:"cairn"` // Version is the git commit
-	MinIO       Binary    `json:"minio"`
-	Duration    float64   `json:"run_seconds"` // each run's timed phase
-	Rounds      int       `json:"rounds"`
-	Selection   string    `json:"selection"` // which round is reported
-	Concurrency int       `json:"concurrency"`
+	Date time.Time `json:"date"`
+	// Mode is ModeDev (storaged --dev against one MinIO process) or
+	// ModeCluster (six processes each).
+	Mode    string  `json:"mode"`
+	Machine Machine `json:"machine"`
+	Cairn   Binary  `json:"cairn"` // Version is the git commit
+	MinIO   Binary  `json:"minio"`
+	// CairnSetup and MinIOSetup say how each ran, in a sentence.
+	CairnSetup  string  `json:"cairn_setup"`
+	MinIOSetup  string  `json:"minio_setup"`
+	Duration    float64 `json:"run_seconds"` // each run's timed phase
+	Rounds      int     `json:"rounds"`
+	Selection   string  `json:"selection"` // which round is reported
+	Concurrency int     `json:"concurrency"`
 
 	Workloads []WorkloadResult `json:"workloads"`
 	Memory    []MemoryResult   `json:"memory,omitempty"`
@@ -65,8 +72,10 @@ type RunSummary struct {
 // table is rows of cells, the first the header.
 type table [][]string
 
-// write renders t aligned with spaces, or as a Markdown table.
-func (t table) write(w io.Writer, markdown bool) {
+// write renders t aligned with spaces, or as a Markdown table whose
+// first column, and the columns of index left, are aligned left and the
+// others (figures) right.
+func (t table) write(w io.Writer, markdown bool, left ...int) {
 	if markdown {
 		fmt.Fprintln(w) // a table cannot start inside a paragraph
 		for i, row := range t {
@@ -75,8 +84,10 @@ func (t table) write(w io.Writer, markdown bool) {
 				seps := make([]string, len(row))
 				for j := range seps {
 					seps[j] = "---:"
+					if j == 0 || slices.Contains(left, j) {
+						seps[j] = "---"
+					}
 				}
-				seps[0] = "---"
 				fmt.Fprintf(w, "|%s|\n", strings.Join(seps, "|"))
 			}
 		}
@@ -96,10 +107,10 @@ func (r *Report) Write(w io.Writer, markdown bool) {
 	m := r.Machine
 	p("Machine: %d CPUs (%s), %s RAM, %s, %s; load average %s at the start, %s at the end.",
 		m.CPUs, m.CPUModel, load.FormatSize(m.MemTotal), m.GoVersion, m.OSArch, m.LoadAvgStart, m.LoadAvgEnd)
-	p("Raw limits: loopback TCP %.0f MiB/s (one stream), disk %.0f MiB/s (256 MiB written and fsynced), "+
-		"4 KiB write+fsync %.2f ms, SHA-256 %.0f MiB/s on one core.",
-		m.LoopbackMiBps, m.DiskWriteMiBps, m.FsyncMs, m.SHA256MiBps)
-	p("Cairn: storaged --dev at %s (6 nodes, 4+2). MinIO: %s@%s, 6 drives, EC:2.", orDash(r.Cairn.Version), MinIOModule, r.MinIO.Version)
+	p("Raw limits (kernels), measured in this run:")
+	m.kernelTable().write(w, markdown, 2)
+	p("")
+	p("Mode %s. Cairn: %s. MinIO: %s.", orDash(r.Mode), orDash(r.CairnSetup), orDash(r.MinIOSetup))
 	p("Each run %.0fs, %s, alternating which server goes first; concurrency %d; latencies in ms; "+
 		"cpu = server CPU cores busy.", r.Duration, r.Selection, r.Concurrency)
 	if !markdown {
@@ -123,7 +134,11 @@ func (r *Report) Write(w io.Writer, markdown bool) {
 	}
 	if len(r.Memory) > 0 {
 		p("")
-		p("Resident memory under %s:", r.Memory[0].Load)
+		sum := ""
+		if r.Memory[0].Processes > 1 {
+			sum = " (each server's processes summed; a sum of VmHWM, each process's own peak, may exceed what was resident at once)"
+		}
+		p("Resident memory under %s%s:", r.Memory[0].Load, sum)
 		mt := table{{"server", "peak VmRSS (sampled)", "VmHWM", fmt.Sprintf("VmRSS after %.0fs idle", r.Memory[0].Idle), "load MiB/s", "errors", "retried"}}
 		for _, mr := range r.Memory {
 			mt = append(mt, []string{mr.Server, inMiB(mr.PeakRSS), inMiB(mr.HWM), inMiB(mr.IdleRSS), fmt.Sprintf("%.0f", mr.MiBPerSec), fmt.Sprint(mr.Errors), fmt.Sprint(mr.Retried)})

@@ -34,6 +34,14 @@ type Config struct {
 	// or https:// URL.
 	Endpoint string
 
+	// Endpoints, when not empty, replaces Endpoint with several endpoints
+	// of one service (the gateways of a cluster, the nodes of a
+	// distributed MinIO): the operations, uploads while preparing too,
+	// take them in turn, as a round-robin load balancer in front of them
+	// would send them. The bucket is made, checked and removed through
+	// the first.
+	Endpoints []string
+
 	// AccessKey and SecretKey sign every request (AWS Signature V4).
 	AccessKey, SecretKey string
 
@@ -194,8 +202,10 @@ func defaultObjects(workload string, size int64, concurrency int) int {
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if _, _, err := parseEndpoint(c.Endpoint); err != nil {
-		errs = append(errs, err)
+	for _, ep := range c.endpoints() {
+		if _, _, err := parseEndpoint(ep); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.AccessKey == "" || c.SecretKey == "" {
 		bad("an access key and a secret key are needed")
@@ -239,6 +249,14 @@ func (c Config) Validate() error {
 		bad("part size %d: S3 parts are at least 5 MiB", c.PartSize)
 	}
 	return errors.Join(errs...)
+}
+
+// endpoints returns Endpoints, or Endpoint alone when it is empty.
+func (c Config) endpoints() []string {
+	if len(c.Endpoints) > 0 {
+		return c.Endpoints
+	}
+	return []string{c.Endpoint}
 }
 
 // parseEndpoint splits an endpoint into the host:port minio-go wants and

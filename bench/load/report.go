@@ -12,7 +12,7 @@ import (
 // only successful operations count towards rates and latencies.
 type Result struct {
 	Workload    string  `json:"workload"`        // put, get, mixed or list
-	Endpoint    string  `json:"endpoint"`        // as given
+	Endpoint    string  `json:"endpoint"`        // as given; several joined by commas
 	Bucket      string  `json:"bucket"`          // created and removed again if missing
 	Prefix      string  `json:"prefix"`          // every key Run wrote starts with it
 	ObjectSize  int64   `json:"object_size"`     // bytes

@@ -9,6 +9,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,9 +120,15 @@ type prepared struct {
 
 // runner is one Run.
 type runner struct {
-	cfg       Config
+	cfg Config
+	// client and core are the first endpoint's, for the bucket and the
+	// cleanup; clients and cores every endpoint's, taken in turn by the
+	// operations (pick).
 	client    *minio.Client
 	core      *minio.Core
+	clients   []*minio.Client
+	cores     []*minio.Core
+	turn      atomic.Uint64
 	putOpts   minio.PutObjectOptions
 	created   bool // the bucket was made by this run
 	objects   []prepared
@@ -134,31 +141,35 @@ type runner struct {
 }
 
 func newRunner(cfg Config) (*runner, error) {
-	host, secure, err := parseEndpoint(cfg.Endpoint)
-	if err != nil {
-		return nil, err
-	}
-	tr, err := minio.DefaultTransport(secure)
-	if err != nil {
-		return nil, err
-	}
-	tr.Proxy = nil // a load test talks to the endpoint, never through a proxy
-	tr.MaxIdleConns = 2*cfg.Concurrency + 16
-	tr.MaxIdleConnsPerHost = cfg.Concurrency + 16
-	tr.ResponseHeaderTimeout = 5 * time.Minute // a big PUT is answered after its last byte is stored
-	tr.WriteBufferSize, tr.ReadBufferSize = 64<<10, 64<<10
 	r := &runner{cfg: cfg, listed: cfg.Prefix + "list/"}
-	client, err := minio.New(host, &minio.Options{
-		Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
-		Secure:       secure,
-		Region:       cfg.Region,
-		Transport:    retryCounter{tr, &r.retried},
-		BucketLookup: minio.BucketLookupPath,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("s3 client for %s: %w", cfg.Endpoint, err)
+	for _, ep := range cfg.endpoints() {
+		host, secure, err := parseEndpoint(ep)
+		if err != nil {
+			return nil, err
+		}
+		tr, err := minio.DefaultTransport(secure)
+		if err != nil {
+			return nil, err
+		}
+		tr.Proxy = nil // a load test talks to the endpoint, never through a proxy
+		tr.MaxIdleConns = 2*cfg.Concurrency + 16
+		tr.MaxIdleConnsPerHost = cfg.Concurrency + 16
+		tr.ResponseHeaderTimeout = 5 * time.Minute // a big PUT is answered after its last byte is stored
+		tr.WriteBufferSize, tr.ReadBufferSize = 64<<10, 64<<10
+		client, err := minio.New(host, &minio.Options{
+			Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+			Secure:       secure,
+			Region:       cfg.Region,
+			Transport:    retryCounter{tr, &r.retried},
+			BucketLookup: minio.BucketLookupPath,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("s3 client for %s: %w", ep, err)
+		}
+		r.clients = append(r.clients, client)
+		r.cores = append(r.cores, &minio.Core{Client: client})
 	}
-	r.client, r.core = client, &minio.Core{Client: client}
+	r.client, r.core = r.clients[0], r.cores[0]
 	r.putOpts = minio.PutObjectOptions{
 		ContentType:          "application/octet-stream",
 		DisableContentSha256: !cfg.SignPayload,
@@ -169,6 +180,16 @@ func newRunner(cfg Config) (*runner, error) {
 		r.stats[i].hist = newLatencyHist()
 	}
 	return r, nil
+}
+
+// pick returns the client, and its Core, of the endpoint whose turn it
+// is: each operation takes the next one.
+func (r *runner) pick() (*minio.Client, *minio.Core) {
+	if len(r.clients) == 1 {
+		return r.client, r.core
+	}
+	i := int((r.turn.Add(1) - 1) % uint64(len(r.clients)))
+	return r.clients[i], r.cores[i]
 }
 
 // ensureBucket creates the bucket unless it exists.
@@ -191,7 +212,7 @@ func (r *runner) ensureBucket(ctx context.Context) error {
 func (r *runner) run(ctx context.Context) (*Result, error) {
 	res := &Result{
 		Workload:    r.cfg.Workload,
-		Endpoint:    r.cfg.Endpoint,
+		Endpoint:    strings.Join(r.cfg.endpoints(), ","),
 		Bucket:      r.cfg.Bucket,
 		Prefix:      r.cfg.Prefix,
 		ObjectSize:  r.cfg.Size,
@@ -311,7 +332,8 @@ func (r *runner) upload(ctx context.Context, key string, digest bool) (Digest, e
 	if digest {
 		body.hash = xxhash.New()
 	}
-	info, err := r.client.PutObject(ctx, r.cfg.Bucket, key, body, r.cfg.Size, r.putOpts)
+	client, _ := r.pick()
+	info, err := client.PutObject(ctx, r.cfg.Bucket, key, body, r.cfg.Size, r.putOpts)
 	if err != nil {
 		return Digest{}, fmt.Errorf("PUT %s: %w", key, err)
 	}
@@ -457,7 +479,8 @@ func (r *runner) put(ctx context.Context, w *worker) (int64, error) {
 // unless NoVerify, its bytes.
 func (r *runner) get(ctx context.Context, w *worker) (int64, error) {
 	obj := r.objects[w.rng.IntN(len(r.objects))]
-	rc, _, _, err := r.core.GetObject(ctx, r.cfg.Bucket, obj.key, minio.GetObjectOptions{})
+	_, core := r.pick()
+	rc, _, _, err := core.GetObject(ctx, r.cfg.Bucket, obj.key, minio.GetObjectOptions{})
 	if err != nil {
 		return 0, fmt.Errorf("GET %s: %w", obj.key, err)
 	}
@@ -496,7 +519,8 @@ func (r *runner) list(ctx context.Context, w *worker) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	page, err := r.core.ListObjectsV2(r.cfg.Bucket, r.listed, "", w.token, "", r.cfg.PageSize)
+	_, core := r.pick()
+	page, err := core.ListObjectsV2(r.cfg.Bucket, r.listed, "", w.token, "", r.cfg.PageSize)
 	if err != nil {
 		w.token, w.seen = "", 0
 		return 0, fmt.Errorf("LIST %s: %w", r.listed, err)

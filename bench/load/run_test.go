@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -260,6 +261,49 @@ func TestPrepareReuseStop(t *testing.T) {
 	cfg.Stop, cfg.Prefix = nil, ""
 	if err := cfg.Validate(); err == nil {
 		t.Fatal("Reuse without a prefix validated")
+	}
+}
+
+// With several endpoints, preparing and the timed phase take them in
+// turn: each serves its share of the operations, and a GET through one
+// reads what was PUT through another.
+func TestEndpointsInTurn(t *testing.T) {
+	fake := &fakeS3{objects: map[string][]byte{}, refused: map[string]bool{}}
+	var servers []*httptest.Server
+	var counts [3]atomic.Int64
+	for i := range counts {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodHead {
+				counts[i].Add(1)
+			}
+			fake.ServeHTTP(w, r)
+		}))
+		defer srv.Close()
+		servers = append(servers, srv)
+	}
+	cfg := DefaultConfig()
+	cfg.AccessKey, cfg.SecretKey, cfg.Bucket = "access", "secret", "bench"
+	cfg.Endpoints = []string{servers[0].URL, servers[1].URL, servers[2].URL}
+	cfg.Workload, cfg.Size, cfg.Objects, cfg.Concurrency, cfg.Count, cfg.Keep = WorkloadGet, 10_000, 6, 3, 60, true
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors() != 0 || res.Total.Count != 60 {
+		t.Fatalf("%d ok, %d errors %q", res.Total.Count, res.Errors(), res.FirstErrors)
+	}
+	// 6 PUTs and 60 GETs, 22 each.
+	for i := range counts {
+		if n := counts[i].Load(); n != 22 {
+			t.Errorf("endpoint %d served %d requests, want 22", i, n)
+		}
+	}
+	if want := strings.Join(cfg.Endpoints, ","); res.Endpoint != want {
+		t.Errorf("result endpoint %q, want %q", res.Endpoint, want)
+	}
+	cfg.Endpoints = append(cfg.Endpoints, "ftp://x:1")
+	if cfg.Validate() == nil {
+		t.Error("a bad endpoint among several validated")
 	}
 }
 

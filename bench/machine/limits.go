@@ -14,66 +14,131 @@ import (
 )
 
 // Loopback copies bytes over one TCP connection on 127.0.0.1, both ends
-// in this process, for about d, and returns the rate the receiver saw in
-// MiB/s.
+// in this process, in writes of 256 KiB for about d, and returns the rate
+// the receiver saw in MiB/s.
 func Loopback(d time.Duration) (float64, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
 	defer l.Close()
-	type result struct {
-		n   int64
-		dur time.Duration
-		err error
-	}
-	got := make(chan result, 1)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		c, err := l.Accept()
-		if err != nil {
-			got <- result{err: err}
-			return
+	return TCPStream(l, d)
+}
+
+// TCPStream is Loopback to a listener made elsewhere (in another network
+// namespace, say): one connection dialled to l's address from this
+// process, 256 KiB writes for about d. It closes l only when the dial
+// fails.
+func TCPStream(l net.Listener, d time.Duration) (float64, error) {
+	addr := l.Addr().String()
+	return streams(l, func() (net.Conn, error) { return net.Dial("tcp", addr) }, 1, 256<<10, d)
+}
+
+// streams accepts conns connections from l while dial opens them, then
+// sends from every dialled end to its accepted end at once, in writes of
+// block bytes, for about d, and returns the bytes all receivers got over
+// the time from the start to the last one's end of stream, in MiB/s.
+// Connections that shake hands (TLS) do so before the time starts. When
+// dial fails, streams closes l.
+func streams(l net.Listener, dial func() (net.Conn, error), conns, block int, d time.Duration) (float64, error) {
+	type handshaker interface{ Handshake() error }
+	start := make(chan struct{})
+	var (
+		mu       sync.Mutex
+		firstErr error
+		total    int64
+		lastEnd  time.Time
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
 		}
-		defer c.Close()
-		buf := make([]byte, 256<<10)
-		var n int64
-		start := time.Now()
-		for {
-			m, err := c.Read(buf)
-			n += int64(m)
-			if err == io.EOF {
-				got <- result{n: n, dur: time.Since(start)}
-				return
+		mu.Unlock()
+	}
+	var ready, wg sync.WaitGroup
+	ready.Add(2 * conns)
+	for range conns {
+		wg.Go(func() { // a receiver
+			c, err := l.Accept()
+			if err == nil {
+				if h, ok := c.(handshaker); ok {
+					err = h.Handshake()
+				}
 			}
+			ready.Done()
 			if err != nil {
-				got <- result{err: err}
+				fail(err)
+				if c != nil {
+					c.Close()
+				}
 				return
 			}
-		}
-	})
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		l.Close()
-		wg.Wait()
-		return 0, err
+			defer c.Close()
+			<-start
+			buf := make([]byte, 1<<20)
+			var n int64
+			for {
+				m, err := c.Read(buf)
+				n += int64(m)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					fail(err)
+					return
+				}
+			}
+			mu.Lock()
+			total += n
+			lastEnd = time.Now()
+			mu.Unlock()
+		})
 	}
-	buf := make([]byte, 256<<10)
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if _, err := c.Write(buf); err != nil {
+	var senders []net.Conn
+	var dialErr error
+	for range conns {
+		c, err := dial()
+		if err != nil {
+			dialErr = err
+			break
+		}
+		senders = append(senders, c)
+		ready.Done()
+	}
+	if dialErr != nil {
+		for _, c := range senders {
 			c.Close()
-			wg.Wait()
-			return 0, err
 		}
+		l.Close() // receivers waiting in Accept return
+		close(start)
+		wg.Wait()
+		return 0, dialErr
 	}
-	c.Close()
+	ready.Wait()
+	t0 := time.Now()
+	close(start)
+	deadline := t0.Add(d)
+	for _, c := range senders {
+		wg.Go(func() { // a sender
+			defer c.Close()
+			buf := make([]byte, block)
+			for i := range buf {
+				buf[i] = byte(i*7 + i>>8)
+			}
+			for time.Now().Before(deadline) {
+				if _, err := c.Write(buf); err != nil {
+					fail(err)
+					return
+				}
+			}
+		})
+	}
 	wg.Wait()
-	r := <-got
-	if r.err != nil {
-		return 0, r.err
+	if firstErr != nil {
+		return 0, firstErr
 	}
-	return float64(r.n) / (1 << 20) / r.dur.Seconds(), nil
+	return float64(total) / (1 << 20) / lastEnd.Sub(t0).Seconds(), nil
 }
 
 // Sync says when DiskWrite makes its writes durable.

@@ -60,6 +60,9 @@ type ClusterOptions struct {
 	Args []string
 	// LogLevel is every node's --log-level. Default "info".
 	LogLevel string
+	// Debug gives every node --debug-addr on a loopback port of its own
+	// (Node.DebugAddr), where Go's profiler serves /debug/pprof/.
+	Debug bool
 }
 
 // Node is one storaged process of a Cluster.
@@ -74,8 +77,12 @@ type Node struct {
 	// API, Gossip, Raft and S3Addr are its listen addresses, host:port on
 	// 127.0.0.1 (Raft only on a meta node, S3Addr only on a gateway).
 	API, Gossip, Raft, S3Addr string
-	// AdminAddr is the operator port: admin API and /metrics.
+	// AdminAddr is its operator port, host:port, where it serves the admin
+	// API and /metrics: --admin of a storaged that has the flag, else the
+	// node API's address, which serves them there.
 	AdminAddr string
+	// DebugAddr is its --debug-addr (ClusterOptions.Debug), or "".
+	DebugAddr string
 	// Proc is its process. For a gateway, Proc.Endpoint is its S3 address
 	// and Proc.Client signs with the cluster's S3 key.
 	Proc *Proc
@@ -116,6 +123,10 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, err
 	}
+	hasAdmin, err := HasFlag(ctx, o.Bin, "admin")
+	if err != nil {
+		return nil, err
+	}
 	var secret [32]byte
 	rand.Read(secret[:])
 	if err := os.WriteFile(c.secretFile, []byte(hex.EncodeToString(secret[:])+"\n"), 0o600); err != nil {
@@ -123,7 +134,7 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 	}
 	for i, sh := range o.Shape {
 		n := &Node{Name: fmt.Sprintf("n%d", i+1), NodeShape: sh, Dir: filepath.Join(o.Dir, fmt.Sprintf("n%d", i+1))}
-		for _, addr := range []*string{&n.API, &n.Gossip, &n.Raft, &n.S3Addr, &n.AdminAddr} {
+		for _, addr := range []*string{&n.API, &n.Gossip, &n.Raft, &n.S3Addr, &n.AdminAddr, &n.DebugAddr} {
 			p, err := testnet.Port("127.0.0.1")
 			if err != nil {
 				return nil, err
@@ -135,6 +146,12 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 		}
 		if !n.S3 {
 			n.S3Addr = ""
+		}
+		if !hasAdmin {
+			n.AdminAddr = n.API
+		}
+		if !o.Debug {
+			n.DebugAddr = ""
 		}
 		c.Nodes = append(c.Nodes, n)
 	}
@@ -185,9 +202,15 @@ func (c *Cluster) args(n *Node, join []string) []string {
 		"--data", filepath.Join(n.Dir, "data"),
 		"--storage", filepath.Join(n.Dir, "shards"),
 		"--zone", n.Zone, "--weight", "1",
-		"--api", n.API, "--gossip", n.Gossip, "--admin", n.AdminAddr,
+		"--api", n.API, "--gossip", n.Gossip,
 		"--secret-file", c.secretFile,
 		"--log-level", c.opts.LogLevel,
+	}
+	if n.AdminAddr != "" && n.AdminAddr != n.API {
+		a = append(a, "--admin", n.AdminAddr)
+	}
+	if n.DebugAddr != "" {
+		a = append(a, "--debug-addr", n.DebugAddr)
 	}
 	if n.Meta {
 		a = append(a, "--raft", n.Raft, "--meta")
@@ -458,4 +481,31 @@ func (c *Cluster) Stop(grace time.Duration) {
 		}
 	}
 	wg.Wait()
+}
+
+// HasFlag reports whether the storaged binary bin lists the flag name
+// (without dashes) in its --help: binaries of other commits than this
+// package's may lack a flag it passes when they have it (--admin).
+func HasFlag(ctx context.Context, bin, name string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	// --help exits with status 0 or 2 depending on the flag package; the
+	// text is what counts.
+	out, err := exec.CommandContext(ctx, bin, "--help").CombinedOutput()
+	if len(out) == 0 && err != nil {
+		return false, fmt.Errorf("%s --help: %w", bin, err)
+	}
+	return helpListsFlag(string(out), name), nil
+}
+
+// helpListsFlag reports whether a flag package's usage text lists -name:
+// a line "  -name" or "  -name TYPE".
+func helpListsFlag(help, name string) bool {
+	for line := range strings.Lines(help) {
+		f := strings.Fields(line)
+		if len(f) > 0 && (f[0] == "-"+name || f[0] == "--"+name) {
+			return true
+		}
+	}
+	return false
 }

@@ -49,6 +49,45 @@ func TestClusterArgs(t *testing.T) {
 	if i := slices.Index(args, "--join"); i < 0 || args[i+1] != "g:1,g:3" {
 		t.Errorf("storage node args %q: want --join g:1,g:3", got)
 	}
+	if strings.Contains(got, "--admin") || strings.Contains(got, "--debug-addr") {
+		t.Errorf("storage node args %q: no operator port or profiler asked for", got)
+	}
+	// A storaged with --admin gets its operator port; one asked to, a
+	// profiler.
+	storage.AdminAddr, storage.DebugAddr = "o:2", "p:2"
+	got = strings.Join(c.args(storage, nil), " ")
+	for _, want := range []string{"--admin o:2", "--debug-addr p:2", "--api a:2"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("storage node args %q lack %q", got, want)
+		}
+	}
+	// A storaged without --admin serves the admin API on the node API.
+	storage.AdminAddr = storage.API
+	if got := strings.Join(c.args(storage, nil), " "); strings.Contains(got, "--admin") {
+		t.Errorf("args %q: --admin for a storaged without it", got)
+	}
+}
+
+func TestHelpListsFlag(t *testing.T) {
+	const help = `storaged — the Cairn node daemon
+
+  --dev         run an embedded cluster; the admin token is in --data
+Flags:
+  -api string
+    	node API listen address (shards, admin); -admin is not here
+  -admin ADDR
+    	the operator's port
+  -approval
+    	meta nodes: admit new storage nodes only after approval
+`
+	for name, want := range map[string]bool{"admin": true, "api": true, "approval": true, "dev": true, "adm": false, "token": false, "s3": false} {
+		if got := helpListsFlag(help, name); got != want {
+			t.Errorf("-%s listed: %v, want %v", name, got, want)
+		}
+	}
+	if helpListsFlag(strings.Replace(help, "  -admin ADDR\n", "", 1), "admin") {
+		t.Error("-admin found in a help text that only mentions it")
+	}
 }
 
 // TestStartCluster starts a real six-node cluster from this tree, finds its

@@ -3,11 +3,15 @@ package server
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
+
+	"cairn/internal/testnet"
 )
 
 // MinIOOptions says how to start a single-node MinIO server.
@@ -56,18 +60,7 @@ func StartMinIO(ctx context.Context, o MinIOOptions) (*Proc, error) {
 	drives := filepath.Join(o.Dir, fmt.Sprintf("d{1...%d}", o.Drives))
 	cmd := exec.Command(o.Bin, "server", "--address", addr,
 		"--console-address", fmt.Sprintf("127.0.0.1:%d", console), drives)
-	cmd.Env = append(WithoutEnv(os.Environ(), "MINIO_", "AWS_"),
-		"MINIO_ROOT_USER="+o.AccessKey,
-		"MINIO_ROOT_PASSWORD="+o.SecretKey,
-		fmt.Sprintf("MINIO_STORAGE_CLASS_STANDARD=EC:%d", o.Parity),
-		"MINIO_BROWSER=off",
-		"MINIO_UPDATE=off",
-		// The drives are directories on the system disk. MinIO refuses
-		// drives it takes for the root disk, and its root-disk probe
-		// fails in VMs ("drive not found"); a threshold of one byte
-		// replaces the probe with a size test no drive fails.
-		"MINIO_ROOTDISK_THRESHOLD_SIZE=1",
-	)
+	cmd.Env = minioEnv(o.AccessKey, o.SecretKey, o.Parity)
 	p, err := start("minio", cmd, o.LogPath, nil)
 	if err != nil {
 		return nil, err
@@ -78,4 +71,149 @@ func StartMinIO(ctx context.Context, o MinIOOptions) (*Proc, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// MinIOClusterOptions says how to start MinIO's distributed mode: Nodes
+// processes with one drive each, all in one erasure set.
+type MinIOClusterOptions struct {
+	// Bin is the minio binary.
+	Bin string
+	// Dir holds node I's drive, Dir/nI/d, and its log, Dir/nI/minio.log.
+	Dir string
+	// Nodes is the number of processes. Default 6.
+	Nodes int
+	// Parity is the parity of the STANDARD storage class (EC:Parity).
+	// Default 2: 6 nodes make 4+2 stripes, as Cairn's six-node cluster.
+	Parity int
+	// AccessKey and SecretKey become the root user.
+	AccessKey, SecretKey string
+	// Netns, when not nil, is where the processes run, each on its own
+	// port of Netns.IP: MinIO in a container (it finds /.dockerenv)
+	// refuses endpoints that resolve to loopback. Nil runs them on
+	// 127.0.0.1.
+	Netns *Netns
+}
+
+// MinIOCluster is a running distributed MinIO. Stop ends every process.
+type MinIOCluster struct {
+	// Procs are the processes, node 1 first; Procs[i].Endpoint is node
+	// i+1's S3 address, host:port.
+	Procs []*Proc
+	// Endpoints are the S3 addresses in the same order.
+	Endpoints []string
+}
+
+// minioNode is one process of a MinIOCluster: its addresses and drive.
+type minioNode struct {
+	api, console, drive, log string
+}
+
+// minioClusterArgs is the command line of node i (from 0) of nodes: its
+// own addresses, then every node's drive URL, the same on every node.
+func minioClusterArgs(nodes []minioNode, i int) []string {
+	args := []string{"server", "--address", nodes[i].api, "--console-address", nodes[i].console}
+	for _, n := range nodes {
+		args = append(args, "http://"+n.api+n.drive)
+	}
+	return args
+}
+
+// minioEnv is the environment of a MinIO server: the root user, the
+// parity, no browser, no update checks, and no root-disk probe.
+func minioEnv(accessKey, secretKey string, parity int) []string {
+	return append(WithoutEnv(os.Environ(), "MINIO_", "AWS_"),
+		"MINIO_ROOT_USER="+accessKey,
+		"MINIO_ROOT_PASSWORD="+secretKey,
+		fmt.Sprintf("MINIO_STORAGE_CLASS_STANDARD=EC:%d", parity),
+		"MINIO_BROWSER=off",
+		"MINIO_UPDATE=off",
+		// The drives are directories on the system disk. MinIO refuses
+		// drives it takes for the root disk, and its root-disk probe
+		// fails in VMs ("drive not found"); a threshold of one byte
+		// replaces the probe with a size test no drive fails.
+		"MINIO_ROOTDISK_THRESHOLD_SIZE=1",
+	)
+}
+
+// StartMinIOCluster starts MinIO's distributed mode and returns once every
+// node serves S3 (which a distributed MinIO does once its erasure set has
+// formed). On error it stops what it started; the logs stay in o.Dir. The
+// caller must Stop it.
+func StartMinIOCluster(ctx context.Context, o MinIOClusterOptions) (*MinIOCluster, error) {
+	if o.Nodes == 0 {
+		o.Nodes = 6
+	}
+	if o.Parity == 0 {
+		o.Parity = 2
+	}
+	nodes := make([]minioNode, o.Nodes)
+	for i := range nodes {
+		dir := filepath.Join(o.Dir, fmt.Sprintf("n%d", i+1))
+		nodes[i].drive = filepath.Join(dir, "d")
+		nodes[i].log = filepath.Join(dir, "minio.log")
+		if err := os.MkdirAll(nodes[i].drive, 0o755); err != nil {
+			return nil, err
+		}
+		if o.Netns != nil {
+			// A namespace of the benchmark's own: every port is free.
+			nodes[i].api = fmt.Sprintf("%s:%d", o.Netns.IP, 9001+i)
+			nodes[i].console = fmt.Sprintf("%s:%d", o.Netns.IP, 9101+i)
+			continue
+		}
+		for _, addr := range []*string{&nodes[i].api, &nodes[i].console} {
+			p, err := testnet.Port("127.0.0.1")
+			if err != nil {
+				return nil, err
+			}
+			*addr = net.JoinHostPort("127.0.0.1", p)
+		}
+	}
+	c := &MinIOCluster{}
+	for i, n := range nodes {
+		args := minioClusterArgs(nodes, i)
+		cmd := exec.Command(o.Bin, args...)
+		if o.Netns != nil {
+			cmd = o.Netns.Command(o.Bin, args...)
+		}
+		cmd.Env = minioEnv(o.AccessKey, o.SecretKey, o.Parity)
+		p, err := start(fmt.Sprintf("minio n%d", i+1), cmd, n.log, nil)
+		if err != nil {
+			c.Stop(5 * time.Second)
+			return nil, err
+		}
+		p.Endpoint, p.AccessKey, p.SecretKey = n.api, o.AccessKey, o.SecretKey
+		c.Procs = append(c.Procs, p)
+		c.Endpoints = append(c.Endpoints, n.api)
+	}
+	for _, p := range c.Procs {
+		if err := p.waitServing(ctx, startTimeout); err != nil {
+			c.Stop(5 * time.Second)
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Stop ends every process, all at once: SIGTERM, then SIGKILL for one
+// still running after grace. It returns when they are gone.
+func (c *MinIOCluster) Stop(grace time.Duration) {
+	var wg sync.WaitGroup
+	for _, p := range c.Procs {
+		wg.Go(func() { p.Stop(grace) })
+	}
+	wg.Wait()
+}
+
+// MinIORefusesLoopback reports whether MinIO's distributed mode would
+// refuse endpoints on loopback here: it does where it finds itself in a
+// container (/.dockerenv or /run/.containerenv exists, or
+// KUBERNETES_SERVICE_HOST is set), and then waits forever for
+// "127.0.0.1 resolves to localhost in a containerized deployment".
+func MinIORefusesLoopback() bool {
+	for _, f := range []string{"/.dockerenv", "/run/.containerenv"} {
+		if _, err := os.Stat(f); err == nil {
+			return true
+		}
+	}
+	return os.Getenv("KUBERNETES_SERVICE_HOST") != ""
 }

@@ -1,6 +1,8 @@
 // Command compare runs the same S3 workloads against Cairn's dev cluster
-// and a pinned MinIO on this machine and prints them side by side; `make
-// bench-compare` runs it. See package cairn/bench/compare.
+// and a pinned MinIO on this machine (with --cluster: six storaged
+// processes against MinIO's distributed mode on six) and prints them side
+// by side with the machine's kernels; `make bench-compare` runs it. See
+// package cairn/bench/compare.
 package main
 
 import (
@@ -35,16 +37,45 @@ func main() {
 
 type usageError struct{ error }
 
+// output says how the report prints.
+type output struct {
+	json, markdown bool
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, out, err := parseArgs(args, stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Log, cfg.LogTTY = stderr, isTerminal(stderr)
+	rep, err := compare.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if out.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	rep.Write(stdout, out.markdown)
+	return nil
+}
+
+// parseArgs turns the command line into a valid Config; a bad one is a
+// usageError, --help flag.ErrHelp.
+func parseArgs(args []string, stderr io.Writer) (compare.Config, output, error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	quick := fs.Bool("quick", false, "smoke run: 2s runs, 5s memory load and idle (unless given)")
 	d := compare.DefaultConfig()
 	var cfg compare.Config
+	var out output
 	fs.StringVar(&cfg.Go, "go", d.Go, "the go command")
 	fs.StringVar(&cfg.Storaged, "storaged", "", "storaged binary to use instead of building cairn/cmd/storaged")
 	fs.StringVar(&cfg.MinIO, "minio", "", "minio binary to use instead of the pinned build ("+compare.MinIOVersion+")")
 	fs.StringVar(&cfg.Dir, "dir", "", "parent of the temporary data directory: the disk both servers use (default $TMPDIR or /tmp)")
+	fs.BoolVar(&cfg.Cluster, "cluster", false, "six storaged processes (3 gateways) against MinIO's distributed mode on six processes, instead of storaged --dev against one MinIO process")
+	fs.StringVar(&cfg.ProfileDir, "cpuprofile", "", "save a CPU profile of each Cairn gateway over each of Cairn's timed phases in this `dir` (storaged --debug-addr)")
 	fs.DurationVar(&cfg.Duration, "duration", d.Duration, "timed phase of each run")
 	fs.IntVar(&cfg.Rounds, "rounds", d.Rounds, "rounds per workload and server (best reported; at least 2)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", d.Concurrency, "operations in flight")
@@ -53,16 +84,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.MemDuration, "mem-duration", d.MemDuration, "timed phase of the memory load")
 	fs.IntVar(&cfg.MemConcurrency, "mem-concurrency", d.MemConcurrency, "concurrency of the memory load")
 	fs.DurationVar(&cfg.MemIdle, "mem-idle", d.MemIdle, "idle time after the memory load before reading VmRSS")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
-	markdown := fs.Bool("markdown", false, "print the tables as Markdown (for bench/RESULTS.md)")
+	fs.BoolVar(&out.json, "json", false, "print the report as JSON")
+	fs.BoolVar(&out.markdown, "markdown", false, "print the tables as Markdown (for bench/RESULTS.md)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			return cfg, out, err
 		}
-		return usageError{err}
+		return cfg, out, usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+		return cfg, out, usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
 	if *quick {
 		q := compare.QuickConfig()
@@ -81,21 +112,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *only != "" {
 		cfg.Only = strings.Split(*only, ",")
 	}
-	cfg.Log, cfg.LogTTY = stderr, isTerminal(stderr)
 	if err := cfg.Validate(); err != nil {
-		return usageError{err}
+		return cfg, out, usageError{err}
 	}
-	rep, err := compare.Run(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	rep.Write(stdout, *markdown)
-	return nil
+	return cfg, out, nil
 }
 
 func planNames() string {

@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	cfg := d
 	fs := flag.NewFlagSet("s3load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Endpoint, "endpoint", "127.0.0.1:9000", "S3 endpoint, `host:port` or an http(s):// URL")
+	fs.StringVar(&cfg.Endpoint, "endpoint", "127.0.0.1:9000", "S3 endpoint, `host:port` or an http(s):// URL; several, comma-separated, take the operations in turn")
 	fs.StringVar(&cfg.AccessKey, "access-key", getenv("AWS_ACCESS_KEY_ID"), "access key (default $AWS_ACCESS_KEY_ID)")
 	fs.StringVar(&cfg.SecretKey, "secret-key", "", "secret key (default $AWS_SECRET_ACCESS_KEY)")
 	fs.StringVar(&cfg.Region, "region", d.Region, "region to sign requests for")
@@ -87,6 +87,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	if cfg.SecretKey == "" {
 		cfg.SecretKey = getenv("AWS_SECRET_ACCESS_KEY")
+	}
+	if strings.Contains(cfg.Endpoint, ",") {
+		cfg.Endpoints = strings.Split(cfg.Endpoint, ",")
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

@@ -20,6 +20,7 @@ func TestUsageErrors(t *testing.T) {
 		{"--get-ratio", "2"},
 		{"--part-size", "1MiB"},
 		{"--endpoint", "ftp://x:1"},
+		{"--endpoint", "127.0.0.1:9000,ftp://x:1"},
 		{"extra"},
 		{"--no-such-flag"},
 	} {
