@@ -27,16 +27,16 @@ const adminTokenFile = "admin-token"
 // storectl) and on the node API mux (where only tenant nodes reach it: a
 // node forwards healing calls to the leader there), and saves the admin
 // token (derived from the cluster secret, so every tenant node accepts it)
-// in the data dir for storectl. It returns the admin API's path prefix.
+// in the data dir for storectl.
 func mountAdmin(mux, opMux *http.ServeMux, cfg Config, id string, ms *meta.Store, healer *heal.Healer, mc *metarpc.Client, members *cluster.Cluster,
-	nodes *remoteNodes, enroll *enroller, log *slog.Logger) (string, error) {
+	nodes *remoteNodes, enroll *enroller, log *slog.Logger) error {
 	token, err := admin.Token(cfg.Secret)
 	if err != nil {
-		return "", err
+		return err
 	}
 	path := filepath.Join(cfg.DataDir, adminTokenFile)
 	if err := durable.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("save the admin token: %w", err)
+		return fmt.Errorf("save the admin token: %w", err)
 	}
 	var leader func() string
 	if ms != nil {
@@ -65,11 +65,11 @@ func mountAdmin(mux, opMux *http.ServeMux, cfg Config, id string, ms *meta.Store
 		},
 	})
 	if err != nil {
-		return "", err
+		return err
 	}
 	mux.Handle(adminapi.PathPrefix, srv)
 	opMux.Handle(adminapi.PathPrefix, srv)
-	return adminapi.PathPrefix, nil
+	return nil
 }
 
 // contributorCommand is the storaged command line a contributor runs with

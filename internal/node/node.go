@@ -290,8 +290,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if cfg.AdvertiseAPI != "" {
 		self.APIAddr = cfg.AdvertiseAPI
 	}
-	// Every node has a registry of its own, served on its own node API:
-	// in dev, where several nodes share this process, each one's metrics
+	// Every node has a registry of its own, served on its own operator
+	// port (and to tenant peers on its node API): in dev, where several nodes share this process, each one's metrics
 	// stay apart by address, and mean what they mean in a real cluster.
 	// Packages with metrics register them here (metrics.Register).
 	reg := metrics.NewRegistry()
@@ -475,14 +475,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 	}
 	var enroll *enroller
-	adminURL := ""
 	if t.tenant() {
 		scheme := "http"
 		if cfg.S3CertFile != "" {
 			scheme = "https"
 		}
 		enroll = &enroller{t: t, meta: mc, members: members, scheme: scheme, log: log.With("component", "enroll"), now: time.Now}
-		if adminURL, err = mountAdmin(mux, opMux, cfg, id, ms, healer, mc, members, nodes, enroll, log); err != nil {
+		if err = mountAdmin(mux, opMux, cfg, id, ms, healer, mc, members, nodes, enroll, log); err != nil {
 			return err
 		}
 		opMux.Handle(enrollPath, enroll)
@@ -532,7 +531,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		fmt.Fprintf(cfg.Out, "Metrics:      http://%s%s\n", opAddr, metrics.Path)
 	}
 	switch {
-	case adminURL != "" && opAddr != "":
+	case t.tenant() && opAddr != "":
 		fmt.Fprintf(cfg.Out, "Admin:        storectl --node http://%s --token-file %s\n", opAddr, filepath.Join(cfg.DataDir, adminTokenFile))
 	case t.tenant():
 		fmt.Fprintf(cfg.Out, "Admin:        none (no --admin address)\n")
