@@ -319,9 +319,6 @@ func TestTrustRevoked(t *testing.T) {
 	gw := c.gateways()[0]
 	objs := c.putObjects(ctx, gw, "after-removal", 7, []int64{2<<20 + 5})
 	c.checkObjects(ctx, gw, objs)
-	if err := waitLog(t, c.nodes[:3], "", "revoked", 30*time.Second); err != nil {
-		t.Logf("no tenant node logged a refused revoked certificate (it may not have been dialled): %v", err)
-	}
 	// A removed node is not taken back by the steward on gossip's word.
 	time.Sleep(3 * time.Second)
 	l, err := c.layout(ctx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"cairn/internal/meta"
@@ -21,8 +22,10 @@ var ErrNoLayout = errors.New("layout: the cluster has no layout yet")
 
 // ChangeRetries is how many times Change reads the layout and tries to
 // store the next one when another writer (the leader's steward, an
-// operator, the auditor) stored a version first.
-const ChangeRetries = 5
+// operator, the auditor, nodes enrolling together) stored a version
+// first. Between two tries it waits a short random pause, so that
+// writers racing each other spread out.
+const ChangeRetries = 20
 
 // Change stores change(cur) as the next layout version, cur being the
 // current layout read from st: the compare-and-set by which approve,
@@ -39,7 +42,14 @@ const ChangeRetries = 5
 // stores are the pure functions above.
 func Change(ctx context.Context, st Store, timeout time.Duration, change func(cur *meta.Layout) (*meta.Layout, error)) (*meta.Layout, bool, error) {
 	var err error
-	for range ChangeRetries {
+	for attempt := range ChangeRetries {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, false, fmt.Errorf("%w (last: %w)", context.Cause(ctx), err)
+			case <-time.After(time.Duration(10+rand.IntN(50)) * time.Millisecond):
+			}
+		}
 		var cur, next *meta.Layout
 		rctx, cancel := context.WithTimeout(ctx, timeout)
 		cur, err = st.Layout(rctx)

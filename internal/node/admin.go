@@ -15,6 +15,7 @@ import (
 	"cairn/internal/cluster"
 	"cairn/internal/durable"
 	"cairn/internal/heal"
+	"cairn/internal/layout"
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
 	"cairn/internal/nodeapi"
@@ -83,7 +84,7 @@ func contributorCommand(token, nodeID string) string {
 }
 
 // followRevocations keeps t's revoked nodes in step with the layout.
-func followRevocations(ctx context.Context, t *trust, ls layoutStore, log *slog.Logger) {
+func followRevocations(ctx context.Context, t *trust, ls layout.Store, log *slog.Logger) {
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	for {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"time"
@@ -19,18 +18,11 @@ import (
 	"cairn/internal/pki"
 )
 
-// layoutStore reads and stores layouts (the metadata client, or the store
-// itself).
-type layoutStore interface {
-	Layout(ctx context.Context) (*meta.Layout, error)
-	SetLayout(ctx context.Context, l *meta.Layout) error
-}
-
 // enroller makes join invites and enrolls the storage nodes that present
 // them: it runs on tenant nodes, which hold the cluster CA.
 type enroller struct {
 	t       *trust
-	meta    layoutStore
+	meta    layout.Store
 	members *cluster.Cluster
 	scheme  string // of the S3 endpoints: "http" or "https"
 	log     *slog.Logger
@@ -119,34 +111,12 @@ func (e *enroller) enroll(ctx context.Context, req pki.EnrollRequest) (*pki.Enro
 	return &resp, http.StatusOK, nil
 }
 
-// redeem records the invite as used in the layout, retrying when another
-// writer stored a layout first (nodes enrolling together, the steward
-// admitting them), after a short random pause so that they spread out.
+// redeem records the invite as used in the layout (layout.Change's
+// compare-and-set: nodes enrolling together race each other and the
+// steward admitting them).
 func (e *enroller) redeem(ctx context.Context, req pki.EnrollRequest) error {
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	var err error
-	for attempt := range 20 {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("record the invite as used: %w", err)
-			case <-time.After(time.Duration(10+rand.IntN(50)) * time.Millisecond):
-			}
-		}
-		var cur, next *meta.Layout
-		if cur, err = e.meta.Layout(ctx); err != nil {
-			return err
-		}
-		if cur == nil {
-			return errors.New("the cluster has no layout yet; retry")
-		}
-		if next, err = layout.Redeem(cur, req.InviteID, req.NodeID, time.Unix(req.Expires, 0), e.now()); err != nil {
-			return err
-		}
-		if err = e.meta.SetLayout(ctx, next); !errors.Is(err, meta.ErrStaleLayout) {
-			return err
-		}
-	}
+	_, _, err := layout.Change(ctx, e.meta, 5*time.Second, func(cur *meta.Layout) (*meta.Layout, error) {
+		return layout.Redeem(cur, req.InviteID, req.NodeID, time.Unix(req.Expires, 0), e.now())
+	})
 	return err
 }
