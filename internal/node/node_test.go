@@ -116,7 +116,9 @@ func TestClusterInProcess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nodes[i].JoinToken = inv.Token
+		// The contributor asks for another zone; the one its invite and
+		// certificate name is the one it gets.
+		nodes[i].JoinToken, nodes[i].Zone = inv.Token, "a-zone-of-its-choosing"
 		go func() { done <- Run(ctx, nodes[i]) }()
 		started++
 	}
@@ -134,6 +136,13 @@ func TestClusterInProcess(t *testing.T) {
 		}
 		if l == nil || len(l.Nodes) != 6 {
 			return fmt.Errorf("layout %+v", l)
+		}
+		zones := map[string]int{}
+		for _, n := range l.Nodes {
+			zones[n.Zone]++
+		}
+		if zones["zone-0"] != 2 || zones["zone-1"] != 2 || zones["zone-2"] != 2 {
+			t.Fatalf("the layout's zones are %v, want the invites' (2 nodes in each of zone-0, zone-1, zone-2)", zones)
 		}
 		return mc.PutKey(ctx, &meta.Key{V: 1, ID: "AKIATEST", Secret: "secretsecret", Created: time.Now()})
 	})
