@@ -42,7 +42,8 @@ Modes:
   --dev         run an embedded cluster in one process: 6 storage nodes in 3
                 zones, 4+2 Reed-Solomon stripes, one metadata voter, and S3 on
                 --s3 (default 127.0.0.1:9000). The same machinery as a real
-                cluster, on loopback.
+                cluster, on loopback. The web console is on --console
+                (default 127.0.0.1:9001).
   otherwise     run one node of a real cluster, with the roles its flags give:
                 --storage DIR  contribute the capacity of DIR (storage node)
                 --meta         vote in the metadata Raft group (3 or 5 nodes)
@@ -119,6 +120,7 @@ func run(args []string) error {
 	devMode := fs.Bool("dev", false, "run the embedded dev cluster in one process")
 	data := fs.String("data", cl.DataDir, "data directory: the node's ID, admin token and metadata (with --dev: everything)")
 	s3 := fs.String("s3", "", "S3 listen address host:port: makes the node a gateway (--dev default "+dev.S3Addr+"; port 0 picks a free one)")
+	consoleAddr := fs.String("console", "", "serve the web console on `ADDR` host:port, plain HTTP (gateways: with --s3; off unless given; --dev default "+dev.ConsoleAddr+", \"\" for none); log in with the admin token or an S3 access key (docs/console.md)")
 	fs.StringVar(&cl.StorageDir, "storage", "", "make the node a storage node keeping shards in `DIR`")
 	fs.DurationVar(&cl.ScrubInterval, "scrub-interval", upkeep.DefaultScrubInterval, "storage nodes (and --dev): how often a storage node begins a scrub pass, which re-reads and checks every shard it holds at the rate that ends it within the interval (1 to 64 MiB/s); corrupt shards are rebuilt by healing")
 	fs.BoolVar(&cl.Meta, "meta", false, "make the node a voter of the metadata Raft group")
@@ -238,6 +240,9 @@ func run(args []string) error {
 		if *s3 != "" {
 			dev.S3Addr = *s3
 		}
+		if set["console"] {
+			dev.ConsoleAddr = *consoleAddr
+		}
 		dev.AccessKey, dev.SecretKey = os.Getenv("CAIRN_ACCESS_KEY"), os.Getenv("CAIRN_SECRET_KEY")
 		return node.RunDev(ctx, dev)
 	}
@@ -246,6 +251,7 @@ func run(args []string) error {
 		return errors.New("no role given: start a node with --storage DIR, --meta and/or --s3 ADDR, or run `storaged --dev` for the embedded cluster (see storaged --help)")
 	}
 	cl.DataDir, cl.S3Addr, cl.Join, cl.Logger = *data, *s3, join, log
+	cl.ConsoleAddr = *consoleAddr
 	cl.AutoAdmit = !*approval
 	if _, err := fmt.Sscanf(*stripe, "%d+%d", &cl.K, &cl.M); err != nil || fmt.Sprintf("%d+%d", cl.K, cl.M) != *stripe {
 		return fmt.Errorf("--stripe %q: want K+M, such as 4+2", *stripe)

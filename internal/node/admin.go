@@ -28,16 +28,17 @@ const adminTokenFile = "admin-token"
 // storectl) and on the node API mux (where only tenant nodes reach it: a
 // node forwards healing calls to the leader there), and saves the admin
 // token (derived from the cluster secret, so every tenant node accepts it)
-// in the data dir for storectl.
+// in the data dir for storectl. It returns the admin API's handler, for
+// the console.
 func mountAdmin(mux, opMux *http.ServeMux, cfg Config, id string, ms *meta.Store, healer *heal.Healer, mc *metarpc.Client, members *cluster.Cluster,
-	nodes *remoteNodes, enroll *enroller, log *slog.Logger) error {
+	nodes *remoteNodes, enroll *enroller, log *slog.Logger) (http.Handler, error) {
 	token, err := admin.Token(cfg.Secret)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	path := filepath.Join(cfg.DataDir, adminTokenFile)
 	if err := durable.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
-		return fmt.Errorf("save the admin token: %w", err)
+		return nil, fmt.Errorf("save the admin token: %w", err)
 	}
 	var leader func() string
 	if ms != nil {
@@ -66,11 +67,11 @@ func mountAdmin(mux, opMux *http.ServeMux, cfg Config, id string, ms *meta.Store
 		},
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mux.Handle(adminapi.PathPrefix, srv)
 	opMux.Handle(adminapi.PathPrefix, srv)
-	return nil
+	return srv, nil
 }
 
 // contributorCommand is the storaged command line a contributor runs with

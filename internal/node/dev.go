@@ -34,6 +34,9 @@ type DevConfig struct {
 	DataDir string
 	// S3Addr is the S3 listen address; port 0 picks a free port.
 	S3Addr string
+	// ConsoleAddr is where the gateway serves the web console; "" serves
+	// none, port 0 picks a free port.
+	ConsoleAddr string
 	// S3CertFile and S3KeyFile, when set, make S3 HTTPS (Config's).
 	S3CertFile, S3KeyFile string
 	// AccessKey and SecretKey are the S3 credentials. When empty they are
@@ -72,6 +75,9 @@ func DefaultDev() DevConfig {
 		Seal:    true,
 		Out:     os.Stdout,
 		Logger:  slog.New(slog.DiscardHandler),
+
+		// The console listens beside S3, on the next port.
+		ConsoleAddr: "127.0.0.1:9001",
 	}
 }
 
@@ -118,6 +124,13 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 		return fmt.Errorf("listen for S3 on %s: %w", cfg.S3Addr, err)
 	}
 	defer s3Ln.Close()
+	var consoleLn net.Listener
+	if cfg.ConsoleAddr != "" {
+		if consoleLn, err = net.Listen("tcp", cfg.ConsoleAddr); err != nil {
+			return fmt.Errorf("listen for the console on %s (--console ADDR picks another, --console \"\" none): %w", cfg.ConsoleAddr, err)
+		}
+		defer consoleLn.Close()
+	}
 
 	local := new(LocalStores)
 	var nodes []Config
@@ -137,6 +150,9 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 	gw.NodeID, gw.DataDir, gw.Zone = "dev-gateway", filepath.Join(cfg.DataDir, "dev-gateway"), "zone-a"
 	gw.S3Addr, gw.S3Listener = s3Ln.Addr().String(), s3Ln
 	gw.S3CertFile, gw.S3KeyFile = cfg.S3CertFile, cfg.S3KeyFile
+	if consoleLn != nil {
+		gw.ConsoleAddr, gw.ConsoleListener = consoleLn.Addr().String(), consoleLn
+	}
 	nodes = append(nodes, gw)
 	// Gossip and Raft bind their own ports: reserve free ones, and free
 	// them only once every listener of this process is open, so that no
@@ -300,6 +316,10 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 		storage = append(storage, "http://"+c.AdminAddr+metrics.Path)
 	}
 	fmt.Fprintf(cfg.Out, "Node metrics: %s (storage nodes; the first is also the metadata node, with the heal metrics)\n", strings.Join(storage, " "))
+	if consoleLn != nil {
+		fmt.Fprintf(cfg.Out, "Console:      http://%s (log in with the access key below, or the admin token in %s)\n",
+			consoleLn.Addr(), filepath.Join(nodes[0].DataDir, adminTokenFile))
+	}
 	fmt.Fprintf(cfg.Out, "Access key:   %s\n", access)
 	if cfg.SecretKey == "" {
 		// Generated or saved keys are shown; one from the environment is not

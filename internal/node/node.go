@@ -25,6 +25,7 @@ import (
 	"cairn/internal/blob"
 	"cairn/internal/cluster"
 	"cairn/internal/durable"
+	"cairn/internal/gateway"
 	"cairn/internal/heal"
 	"cairn/internal/layout"
 	"cairn/internal/meta"
@@ -85,6 +86,11 @@ type Config struct {
 	// AdminListener, when set, is used instead of listening on it.
 	AdminAddr     string
 	AdminListener net.Listener
+	// ConsoleAddr, when set on a gateway, serves the web console there
+	// (package console), plain HTTP. ConsoleListener, when set, is used
+	// instead of listening on it.
+	ConsoleAddr     string
+	ConsoleListener net.Listener
 	// S3CertFile and S3KeyFile, when set, make the S3 port serve HTTPS
 	// with this certificate chain and key (PEM).
 	S3CertFile, S3KeyFile string
@@ -208,6 +214,8 @@ func (c *Config) Validate() error {
 		return errors.New("a metadata or gateway node holds the cluster secret (--secret-file, CAIRN_CLUSTER_SECRET); only a storage node joins with --join-token")
 	case c.Secret != nil && c.JoinToken != "":
 		return errors.New("--join-token is for a storage node without the cluster secret; a node with the secret needs no invite")
+	case c.ConsoleAddr != "" && c.S3Addr == "":
+		return errors.New("--console is served by a gateway: give --s3 ADDR too")
 	case (c.S3CertFile == "") != (c.S3KeyFile == ""):
 		return errors.New("--s3-cert and --s3-key go together")
 	case c.APIAddr == "" || c.GossipAddr == "":
@@ -475,13 +483,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 	}
 	var enroll *enroller
+	var adminSrv http.Handler
 	if t.tenant() {
 		scheme := "http"
 		if cfg.S3CertFile != "" {
 			scheme = "https"
 		}
 		enroll = &enroller{t: t, meta: mc, members: members, scheme: scheme, log: log.With("component", "enroll"), now: time.Now}
-		if err = mountAdmin(mux, opMux, cfg, id, ms, healer, mc, members, nodes, enroll, log); err != nil {
+		if adminSrv, err = mountAdmin(mux, opMux, cfg, id, ms, healer, mc, members, nodes, enroll, log); err != nil {
 			return err
 		}
 		opMux.Handle(enrollPath, enroll)
@@ -525,10 +534,18 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		opAddr = ln.Addr().String()
 		serve(opMux, ln, 10*time.Second)
 	}
+	var consoleGW atomic.Pointer[gateway.Gateway]
+	consoleAddr, err := startConsole(ctx, &wg, cfg, adminSrv, reg, &consoleGW, serve, log)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(cfg.Out, "Cairn node %s: roles %v, zone %s\n", id, self.Roles, cfg.Zone)
 	fmt.Fprintf(cfg.Out, "Node API:     https://%s (mutual TLS)\nGossip:       %s\n", apiLn.Addr(), members.GossipAddr())
 	if opAddr != "" {
 		fmt.Fprintf(cfg.Out, "Metrics:      http://%s%s\n", opAddr, metrics.Path)
+	}
+	if consoleAddr != "" {
+		fmt.Fprintf(cfg.Out, "Console:      http://%s\n", consoleAddr)
 	}
 	switch {
 	case t.tenant() && opAddr != "":
@@ -595,6 +612,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 				return
 			}
 			s3.Store(h)
+			consoleGW.Store(gw.Gateway)
 			log.Info("S3 gateway ready", "addr", s3Ln.Addr().String())
 			fmt.Fprintf(cfg.Out, "S3 ready:     %s://%s\n", enroll.scheme, s3Ln.Addr())
 			if cfg.S3Ready != nil {
