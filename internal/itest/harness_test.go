@@ -93,7 +93,7 @@ func startDevArgs(t *testing.T, data string, args []string, env ...string) *proc
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(storagedBin, append([]string{"--dev", "--data", data, "--s3", "127.0.0.1:0", "--log-level", "debug"}, args...)...)
+	cmd := exec.Command(storagedBin, append([]string{"--dev", "--data", data, "--s3", "127.0.0.1:0", "--console", "127.0.0.1:0", "--log-level", "debug"}, args...)...)
 	cmd.Env = append(withoutCairnEnv(os.Environ()), env...)
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
