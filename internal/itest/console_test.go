@@ -6,8 +6,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +23,9 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"cairn/internal/admin/adminapi"
 )
 
 // TestConsole drives the web console of a six-node cluster in headless
@@ -329,5 +336,94 @@ func shot(t *testing.T, ctx context.Context, dir, name string) {
 	path := filepath.Join(dir, name+".png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConsoleDev is the dev cluster's console over plain HTTP, as the page
+// calls it: an S3 key logs in (the one the banner prints), sees the
+// cluster, makes a bucket, uploads and downloads 9 MiB byte-identically,
+// and is refused the access keys, which the admin token's session lists.
+func TestConsoleDev(t *testing.T) {
+	addr := "127.0.0.1:" + freePort(t)
+	p := startDevArgs(t, "", []string{"--console", addr}, "CAIRN_ACCESS_KEY="+accessKey, "CAIRN_SECRET_KEY="+secretKey)
+	base := "http://" + addr
+	ctx := ctxT(t)
+	session := func() *http.Client {
+		jar, err := cookiejar.New(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &http.Client{Jar: jar, Timeout: 60 * time.Second}
+	}
+	call := func(hc *http.Client, method, path string, body io.Reader, want int) []byte {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, method, base+path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Cairn-Console", "1")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, b, want)
+		}
+		return b
+	}
+
+	key := session()
+	if page := call(key, "GET", "/", nil, 200); !bytes.Contains(page, []byte("<title>Cairn console</title>")) {
+		t.Fatalf("the page: %s", page)
+	}
+	call(key, "GET", "/api/cluster", nil, 401)
+	call(key, "POST", "/api/login", strings.NewReader(`{"access_key":"`+accessKey+`","secret_key":"wrong"}`), 401)
+	call(key, "POST", "/api/login", strings.NewReader(`{"access_key":"`+accessKey+`","secret_key":"`+secretKey+`"}`), 200)
+	var st adminapi.Status
+	if err := json.Unmarshal(call(key, "GET", "/api/cluster", nil, 200), &st); err != nil {
+		t.Fatal(err)
+	}
+	up := 0
+	for _, n := range st.Nodes {
+		if n.InLayout && !n.Down {
+			up++
+		}
+	}
+	if up != 6 || len(st.Zones) != 3 || st.Leader == "" && (st.Heal == nil || st.Heal.Node == "") {
+		t.Errorf("the dev cluster's status: %d storage nodes up in %d zones, leader %q: %+v", up, len(st.Zones), st.Leader, st)
+	}
+
+	call(key, "POST", "/api/buckets?bucket=consoledev", nil, 201)
+	const size = 9*MiB + 7
+	sum := sha256.New()
+	call(key, "PUT", "/api/object?bucket=consoledev&key="+url.QueryEscape("a dir/f.bin"), io.TeeReader(newPayload(7, size), sum), 200)
+	got := call(key, "GET", "/api/object?bucket=consoledev&key="+url.QueryEscape("a dir/f.bin"), nil, 200)
+	if d := sha256.Sum256(got); len(got) != size || !bytes.Equal(d[:], sum.Sum(nil)) {
+		t.Fatalf("downloaded %d bytes, want the %d uploaded, identical", len(got), size)
+	}
+	// And S3 reads what the console stored.
+	obj, err := minio.New(p.endpoint, &minio.Options{Creds: credentials.NewStaticV4(accessKey, secretKey, ""), Region: region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := obj.StatObject(ctx, "consoledev", "a dir/f.bin", minio.StatObjectOptions{})
+	if err != nil || info.Size != size {
+		t.Fatalf("S3 stat of the console's upload: %v, %d bytes", err, info.Size)
+	}
+	call(key, "GET", "/api/keys", nil, 403)
+
+	tok, err := os.ReadFile(filepath.Join(p.data, "dev-1", "admin-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := session()
+	call(admin, "POST", "/api/login", strings.NewReader(`{"token":"`+strings.TrimSpace(string(tok))+`"}`), 200)
+	if keys := call(admin, "GET", "/api/keys", nil, 200); !bytes.Contains(keys, []byte(accessKey)) {
+		t.Errorf("the admin session's keys do not list %s: %s", accessKey, keys)
 	}
 }

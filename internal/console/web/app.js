@@ -154,8 +154,8 @@ function nodeState(n) {
   return "UP";
 }
 
-function stat(k, v, extra) {
-  return el("div", { class: "stat" }, el("div", { class: "v" }, v), el("div", { class: "k" }, k), extra || null);
+function stat(k, v, extra, cls) {
+  return el("div", { class: "stat" }, el("div", { class: "v " + (cls || "") }, v), el("div", { class: "k" }, k), extra || null);
 }
 
 async function refreshCluster() {
@@ -178,7 +178,7 @@ async function refreshCluster() {
   $("#cluster-summary").replaceChildren(
     stat("nodes up", up + " / " + nodes.length),
     stat("zones", (st.zones || []).length),
-    stat("metadata leader", leader || "unknown"),
+    stat("metadata leader", leader || "unknown", null, "id"),
     stat("stripes", st.k + "+" + st.m),
     stat("used / capacity", bytes(st.totals.used) + " / " + bytes(st.totals.capacity)),
     stat("stripe health", health, tally ? el("div", { class: "k" }, tally.stripes + (tally.stripes === 1 ? " stripe" : " stripes") + " at the latest pass") : null),
