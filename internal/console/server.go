@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -90,6 +91,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	if !strings.HasPrefix(r.URL.Path, "/api/") {
+		// The page's files: the API routes set their own deadlines (guard).
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(s.cfg.Timeout))
+		_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.Timeout))
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -125,7 +135,7 @@ func (s *Server) wrapTransfer(h handlerFunc) http.Handler {
 
 func (s *Server) guard(access int, timeout time.Duration, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		deadline := s.cfg.Now().Add(timeout)
+		deadline := time.Now().Add(timeout) // the network's clock, not Config.Now
 		rc := http.NewResponseController(w)
 		// Best effort: a ResponseWriter that cannot set deadlines (a test
 		// recorder) still gets the context's.
