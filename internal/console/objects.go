@@ -197,7 +197,11 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, _ *session) er
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.FormatInt(info.Size, 10))
 	h.Set("ETag", `"`+info.ETag+`"`)
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(key)}))
+	cd := mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(key)})
+	if cd == "" { // a name mime cannot encode: the browser names the file
+		cd = "attachment"
+	}
+	h.Set("Content-Disposition", cd)
 	w.WriteHeader(http.StatusOK)
 	if n, err := io.Copy(w, rd); err != nil {
 		// The status is sent: all that is left is to cut the answer short,
