@@ -234,7 +234,8 @@ function healView(h) {
   if (!h) return el("div", { class: "muted" }, "Healing status unknown.");
   const t = h.tally || {};
   const doing = h.scanning ? "scanning the chunk table" : h.healing ? "healing" : "idle";
-  const missing = Object.entries(t.missing || {}).map(([k, v]) => v + " missing " + k).join(", ") || "none";
+  const missing = Object.entries(t.missing || {}).filter(([, v]) => v > 0)
+    .map(([k, v]) => v + " missing " + k + (k === "1" ? " shard" : " shards")).join(", ") || "none";
   const rows = [
     ["state", (h.healthy ? "healthy" : "work to do") + ", " + doing + ", " + h.passes + " passes"],
     ["stripes", (t.stripes || 0) + " live, " + (t.healthy || 0) + " whole; degraded: " + missing + "; unreadable: " + (t.unreadable || 0)],
@@ -533,7 +534,7 @@ async function refreshCharts() {
   const times = s.map((p) => Date.parse(p.t));
   const tr = (f) => s.map((p) => (p.traffic ? f(p) : null));
   const hl = (f) => s.map((p) => (p.health ? f(p) : null));
-  const num = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+  const num = (v) => (Number.isInteger(v) || v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
   const ms = (v) => num(v * 1000) + " ms";
   $("#charts-note").textContent = "A sample every " + c.interval_seconds + " s, kept for " + (c.window_seconds / 3600).toFixed(1) +
     " h, in this node's memory (" + s.length + " so far). Traffic is this gateway's S3 requests (not the console's own uploads and downloads).";
