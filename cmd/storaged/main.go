@@ -120,7 +120,7 @@ func run(args []string) error {
 	devMode := fs.Bool("dev", false, "run the embedded dev cluster in one process")
 	data := fs.String("data", cl.DataDir, "data directory: the node's ID, admin token and metadata (with --dev: everything)")
 	s3 := fs.String("s3", "", "S3 listen address host:port: makes the node a gateway (--dev default "+dev.S3Addr+"; port 0 picks a free one)")
-	consoleAddr := fs.String("console", "", "serve the web console on `ADDR` host:port, plain HTTP (gateways: with --s3; off unless given; --dev default "+dev.ConsoleAddr+", \"\" for none); log in with the admin token or an S3 access key (docs/console.md)")
+	consoleAddr := fs.String("console", "", "serve the web console on `ADDR` host:port, over HTTPS with --s3-cert, else plain HTTP (gateways: with --s3; off unless given; --dev default "+dev.ConsoleAddr+", \"\" for none); log in with the admin token or an S3 access key (docs/console.md)")
 	fs.StringVar(&cl.StorageDir, "storage", "", "make the node a storage node keeping shards in `DIR`")
 	fs.DurationVar(&cl.ScrubInterval, "scrub-interval", upkeep.DefaultScrubInterval, "storage nodes (and --dev): how often a storage node begins a scrub pass, which re-reads and checks every shard it holds at the rate that ends it within the interval (1 to 64 MiB/s); corrupt shards are rebuilt by healing")
 	fs.BoolVar(&cl.Meta, "meta", false, "make the node a voter of the metadata Raft group")

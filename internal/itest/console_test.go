@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -425,5 +426,39 @@ func TestConsoleDev(t *testing.T) {
 	call(admin, "POST", "/api/login", strings.NewReader(`{"token":"`+strings.TrimSpace(string(tok))+`"}`), 200)
 	if keys := call(admin, "GET", "/api/keys", nil, 200); !bytes.Contains(keys, []byte(accessKey)) {
 		t.Errorf("the admin session's keys do not list %s: %s", accessKey, keys)
+	}
+}
+
+// TestConsoleHTTPS: with --s3-cert and --s3-key the console is served over
+// HTTPS with the same certificate, and its session cookie is Secure.
+func TestConsoleHTTPS(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t, t.TempDir())
+	addr := "127.0.0.1:" + freePort(t)
+	startDevArgs(t, "", []string{"--s3-cert", certFile, "--s3-key", keyFile, "--console", addr},
+		"CAIRN_ACCESS_KEY="+accessKey, "CAIRN_SECRET_KEY="+secretKey)
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	req, err := http.NewRequestWithContext(ctxT(t), "POST", "https://"+addr+"/api/login",
+		strings.NewReader(`{"access_key":"`+accessKey+`","secret_key":"`+secretKey+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Cairn-Console", "1")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("login over HTTPS: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login over HTTPS: %s", resp.Status)
+	}
+	cookies := resp.Cookies()
+	if len(cookies) != 1 || !cookies[0].Secure || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode {
+		t.Errorf("session cookie over HTTPS: %+v, want Secure, HttpOnly, SameSite=Strict", cookies)
+	}
+	if resp, err := http.Get("http://" + addr + "/"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("the console answered plain HTTP beside HTTPS")
+		}
 	}
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,8 +20,9 @@ import (
 )
 
 // startConsole serves the web console on cfg.ConsoleAddr (or
-// cfg.ConsoleListener) when one is set, and returns the address it
-// listens on ("" for none). The console calls the admin API in-process,
+// cfg.ConsoleListener) when one is set, and returns its URL ("" for
+// none): HTTPS with the S3 certificate when S3 has one (--s3-cert), plain
+// HTTP otherwise. The console calls the admin API in-process,
 // samples reg for its charts (a goroutine of wg, until ctx ends), and
 // reaches the store through gw once the gateway has one.
 func startConsole(ctx context.Context, wg *sync.WaitGroup, cfg Config, adminSrv http.Handler, reg prometheus.Gatherer,
@@ -51,13 +53,24 @@ func startConsole(ctx context.Context, wg *sync.WaitGroup, cfg Config, adminSrv 
 	if err != nil {
 		return "", err
 	}
+	var cert tls.Certificate
+	if cfg.S3CertFile != "" {
+		if cert, err = tls.LoadX509KeyPair(cfg.S3CertFile, cfg.S3KeyFile); err != nil {
+			return "", fmt.Errorf("S3 certificate, for the console: %w", err)
+		}
+	}
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.ConsoleAddr); err != nil {
 			return "", fmt.Errorf("listen for the console on %s: %w", cfg.ConsoleAddr, err)
 		}
 	}
+	url := "http://" + ln.Addr().String()
+	if cfg.S3CertFile != "" {
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		url = "https://" + ln.Addr().String()
+	}
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = srv.Run(ctx) }()
 	serve(srv, ln, 10*time.Second)
-	return ln.Addr().String(), nil
+	return url, nil
 }

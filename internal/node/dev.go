@@ -317,8 +317,8 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 	}
 	fmt.Fprintf(cfg.Out, "Node metrics: %s (storage nodes; the first is also the metadata node, with the heal metrics)\n", strings.Join(storage, " "))
 	if consoleLn != nil {
-		fmt.Fprintf(cfg.Out, "Console:      http://%s (log in with the access key below, or the admin token in %s)\n",
-			consoleLn.Addr(), filepath.Join(nodes[0].DataDir, adminTokenFile))
+		fmt.Fprintf(cfg.Out, "Console:      %s://%s (log in with the access key below, or the admin token in %s)\n",
+			scheme, consoleLn.Addr(), filepath.Join(nodes[0].DataDir, adminTokenFile))
 	}
 	fmt.Fprintf(cfg.Out, "Access key:   %s\n", access)
 	if cfg.SecretKey == "" {

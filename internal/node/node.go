@@ -535,7 +535,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		serve(opMux, ln, 10*time.Second)
 	}
 	var consoleGW atomic.Pointer[gateway.Gateway]
-	consoleAddr, err := startConsole(ctx, &wg, cfg, adminSrv, reg, &consoleGW, serve, log)
+	consoleURL, err := startConsole(ctx, &wg, cfg, adminSrv, reg, &consoleGW, serve, log)
 	if err != nil {
 		return err
 	}
@@ -544,8 +544,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if opAddr != "" {
 		fmt.Fprintf(cfg.Out, "Metrics:      http://%s%s\n", opAddr, metrics.Path)
 	}
-	if consoleAddr != "" {
-		fmt.Fprintf(cfg.Out, "Console:      http://%s\n", consoleAddr)
+	if consoleURL != "" {
+		fmt.Fprintf(cfg.Out, "Console:      %s\n", consoleURL)
 	}
 	switch {
 	case t.tenant() && opAddr != "":
