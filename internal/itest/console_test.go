@@ -33,7 +33,8 @@ import (
 // Chromium, as an operator would: it logs in with the admin token, sees
 // every node with its zone and state, uploads a file and downloads it
 // byte-identically, opens the object's shard map and checks it against
-// the admin API, then SIGKILLs a storage node and sees it turn DOWN.
+// the admin API, then SIGKILLs a storage node and sees it turn DOWN, and
+// logs out and in again with the cluster's S3 key (no access keys view).
 // Screenshots of each step go to $CAIRN_TEST_ARTIFACTS, or a directory
 // under the system's temp dir; the log says where.
 func TestConsole(t *testing.T) {
@@ -268,6 +269,29 @@ func TestConsole(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#charts .chart svg")),
 	)
 	shot(t, bctx, shots, "06-charts")
+
+	// Log out, and in again with the cluster's S3 key: the same views,
+	// without the access keys.
+	step("log out", 10*time.Second,
+		chromedp.Click(chromedp.CSS("#logout")),
+		chromedp.WaitVisible(chromedp.CSS("#login-form")),
+	)
+	step("log in with an S3 key", 30*time.Second,
+		chromedp.Click(chromedp.CSS(`input[name=login-mode][value=key]`)),
+		chromedp.SendKeys(chromedp.CSS("#login-access"), c.access),
+		chromedp.SendKeys(chromedp.CSS("#login-secret"), c.secret),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#zones .node")),
+		chromedp.WaitNotVisible(chromedp.CSS("#nav-keys")),
+	)
+	who, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#who")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if who != "key "+c.access {
+		t.Errorf("logged in with the S3 key, the page says %q", who)
+	}
+	shot(t, bctx, shots, "07-key-session")
 }
 
 // consoleNode is a node as the console's cluster view draws it.

@@ -124,6 +124,11 @@ $("#login-form").addEventListener("submit", async (ev) => {
 
 $("#logout").addEventListener("click", async () => {
   try { await api("POST", "/api/logout"); } catch (e) { /* gone already */ }
+  // The next login, maybe another's, starts afresh.
+  view = "cluster";
+  Object.assign(browse, { bucket: "", prefix: "", marker: "" });
+  $("#shard-map").hidden = true;
+  $("#key-new").hidden = true;
   showLogin();
 });
 
@@ -486,7 +491,7 @@ function svg(tag, attrs, ...kids) {
 
 // chart draws series [{name, color, values}] over times as an SVG line chart.
 function chart(title, times, series, fmt) {
-  const W = 560, H = 180, L = 64, R = 10, T = 10, B = 24;
+  const W = 560, H = 180, L = 84, R = 10, T = 10, B = 24;
   const t0 = times.length ? times[0] : 0, t1 = times.length ? times[times.length - 1] : 1;
   let ymax = 0;
   for (const s of series) for (const v of s.values) if (v !== null && v > ymax) ymax = v;
