@@ -84,7 +84,8 @@
 // # Objects
 //
 // Every object response (GET, HEAD, PUT, copy, complete) carries the
-// object's CID as x-amz-meta-cid; clients cannot set or override that name.
+// object's CID in the header x-cairn-cid. User metadata (x-amz-meta-*) is
+// exactly what the client wrote, "cid" included.
 // ETags are always quoted. GetObject implements single byte ranges (206,
 // 416 InvalidRange), If-Match, If-None-Match, If-Modified-Since and
 // If-Unmodified-Since with S3's precedence (304 for GET and HEAD, 412

@@ -141,7 +141,7 @@ func (s *Server) writeError(w *responseWriter, r *http.Request, o *op, err error
 	h := w.Header()
 	// Headers set for a successful response do not describe an error
 	// (Content-Range stays: a 416 carries "bytes */size").
-	for _, k := range []string{"ETag", "Last-Modified", "Content-Length", "Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires", "Accept-Ranges"} {
+	for _, k := range []string{"ETag", "Last-Modified", "Content-Length", "Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires", "Accept-Ranges", cidHeader} {
 		h.Del(k)
 	}
 	for k := range h {
