@@ -86,7 +86,7 @@ func (s *Server) authenticate(r *http.Request) (*authInfo, error) {
 	case presignedV2:
 		return s.authPresignedV2(r, q)
 	}
-	return nil, errAccessDenied
+	return nil, errAnonymous
 }
 
 func (s *Server) authHeader(r *http.Request, authz string) (*authInfo, error) {

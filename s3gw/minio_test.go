@@ -90,7 +90,8 @@ func TestMinioBuckets(t *testing.T) {
 	if err := c.MakeBucket(ctx, "gamma", minio.MakeBucketOptions{Region: testRegion}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.MakeBucket(ctx, "alpha", minio.MakeBucketOptions{}); minioCode(err) != "BucketAlreadyOwnedByYou" {
+	// us-east-1 answers 200 to creating a bucket its owner has already.
+	if err := c.MakeBucket(ctx, "alpha", minio.MakeBucketOptions{}); err != nil {
 		t.Fatalf("second create: %v", err)
 	}
 	if ok, err := c.BucketExists(ctx, "alpha"); !ok || err != nil {

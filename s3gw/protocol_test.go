@@ -269,7 +269,7 @@ func TestBackendFailures(t *testing.T) {
 
 func TestMiscRequests(t *testing.T) {
 	e := newTestEnv(t, false)
-	cfg := []byte(`<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>`)
+	cfg := []byte(`<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>US</LocationConstraint></CreateBucketConfiguration>`)
 	resp, _ := e.must(200, "PUT", "/withcfg", cfg)
 	if resp.Header.Get("Location") != "/withcfg" {
 		t.Errorf("Location %q", resp.Header.Get("Location"))
