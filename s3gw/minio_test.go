@@ -558,6 +558,38 @@ func TestMinioMultipartCore(t *testing.T) {
 	if got := getAll(t, c, "bkt", "mp", minio.GetObjectOptions{}); !bytes.Equal(got, slices.Concat(p1, p2)) {
 		t.Fatal("multipart content differs")
 	}
+	// A retried Complete (its answer lost) gets the object again; one
+	// with other parts gets NoSuchUpload.
+	again, err := core.CompleteMultipartUpload(ctx, "bkt", "mp", id, []minio.CompletePart{{PartNumber: 1, ETag: part1.ETag}, {PartNumber: 2, ETag: part2.ETag}}, minio.PutObjectOptions{})
+	if err != nil || again.ETag != info.ETag {
+		t.Fatalf("complete again: %+v %v, want ETag %s", again, err, info.ETag)
+	}
+	_, err = core.CompleteMultipartUpload(ctx, "bkt", "mp", id, []minio.CompletePart{{PartNumber: 1, ETag: part1.ETag}}, minio.PutObjectOptions{})
+	if minioCode(err) != "NoSuchUpload" {
+		t.Fatalf("complete again with other parts: %v", err)
+	}
+	// A part listed twice in a row with its ETag counts once.
+	id3, err := core.NewMultipartUpload(ctx, "bkt", "dup", minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, err := core.PutObjectPart(ctx, "bkt", "dup", id3, 1, bytes.NewReader(p1), int64(len(p1)), minio.PutObjectPartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, err := core.PutObjectPart(ctx, "bkt", "dup", id3, 2, bytes.NewReader(p2), int64(len(p2)), minio.PutObjectPartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup, err := core.CompleteMultipartUpload(ctx, "bkt", "dup", id3, []minio.CompletePart{
+		{PartNumber: 1, ETag: d1.ETag}, {PartNumber: 1, ETag: d1.ETag}, {PartNumber: 2, ETag: d2.ETag}, {PartNumber: 2, ETag: d2.ETag},
+	}, minio.PutObjectOptions{})
+	if err != nil || dup.ETag != info.ETag {
+		t.Fatalf("complete with parts listed twice: %+v %v, want ETag %s", dup, err, info.ETag)
+	}
+	if got := getAll(t, c, "bkt", "dup", minio.GetObjectOptions{}); !bytes.Equal(got, slices.Concat(p1, p2)) {
+		t.Fatal("object of parts listed twice differs")
+	}
 }
 
 // TestMinioVirtualHost addresses buckets as bucket.localhost:port, dialling
