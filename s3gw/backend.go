@@ -98,6 +98,11 @@ type ObjectInfo struct {
 	UserMeta map[string]string
 	// PartsCount is the number of parts of a multipart object, 0 otherwise.
 	PartsCount int
+	// PartSizes lists the sizes of a multipart object's parts, in order
+	// (nil otherwise): GetObject with partNumber and GetObjectAttributes
+	// use them. A Backend that leaves it nil while PartsCount > 0 makes
+	// those answer NotImplemented.
+	PartSizes []int64
 }
 
 // PutOptions carries what a PUT or CreateMultipartUpload stores besides bytes.

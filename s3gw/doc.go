@@ -89,6 +89,10 @@
 // ETags are always quoted. GetObject implements single byte ranges (206,
 // 416 InvalidRange), If-Match, If-None-Match, If-Modified-Since and
 // If-Unmodified-Since with S3's precedence (304 for GET and HEAD, 412
-// otherwise), and the response-* overrides. Conditional writes and reading
-// one part of a multipart object are NotImplemented.
+// otherwise), the response-* overrides, and partNumber: one part of a
+// multipart object (206 with Content-Range and x-amz-mp-parts-count), all
+// of any other object as its part 1, InvalidPartNumber (416) past the
+// last part. GetObjectAttributes answers ETag, ObjectSize, StorageClass and
+// ObjectParts (Checksum is not stored). Conditional writes are
+// NotImplemented.
 package s3gw

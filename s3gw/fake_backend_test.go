@@ -347,6 +347,7 @@ func (m *memBackend) CompleteMultipartUpload(_ context.Context, bucket, key, id 
 		return ObjectInfo{}, err
 	}
 	var data, sums []byte
+	var sizes []int64
 	for i, p := range parts {
 		if i > 0 && p.Number <= parts[i-1].Number {
 			return ObjectInfo{}, ErrInvalidPartOrder
@@ -359,6 +360,7 @@ func (m *memBackend) CompleteMultipartUpload(_ context.Context, bucket, key, id 
 			return ObjectInfo{}, ErrEntityTooSmall
 		}
 		data = append(data, mp.data...)
+		sizes = append(sizes, mp.info.Size)
 		s, _ := hex.DecodeString(mp.info.ETag)
 		sums = append(sums, s...)
 	}
@@ -377,6 +379,7 @@ func (m *memBackend) CompleteMultipartUpload(_ context.Context, bucket, key, id 
 		Headers:      u.opts.Headers,
 		UserMeta:     u.opts.UserMeta,
 		PartsCount:   len(parts),
+		PartSizes:    sizes,
 	}
 	b.objects[key] = &memObject{info: info, data: data}
 	delete(m.uploads, id)

@@ -4,25 +4,58 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 )
 
 // maxListKeys is S3's largest page of a listing.
 const maxListKeys = 1000
 
+// maxBuckets is the largest page of ListBuckets that max-buckets may ask.
+const maxBuckets = 10000
+
+// listBuckets answers ListBuckets: the buckets whose names start with
+// prefix, in name order, after the one a continuation-token names, at most
+// max-buckets of them (all of them when it is absent). When more remain,
+// the answer's ContinuationToken is where the next page starts.
 func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request, o *op) error {
+	q := o.query
+	limit := maxBuckets
+	if q.Has("max-buckets") {
+		n, err := strconv.Atoi(q.Get("max-buckets"))
+		if err != nil || n < 1 || n > maxBuckets {
+			return errInvalidArgument.withMessage("Argument max-buckets must be an integer between 1 and 10000.")
+		}
+		limit = n
+	}
+	var after string
+	if token := q.Get("continuation-token"); token != "" {
+		b, err := base64.RawURLEncoding.DecodeString(token)
+		if err != nil {
+			return errInvalidArgument.withMessage("The continuation token provided is incorrect")
+		}
+		after = string(b)
+	}
 	buckets, err := s.backend.ListBuckets(r.Context())
 	if err != nil {
 		return err
 	}
-	prefix := o.query.Get("prefix")
+	slices.SortFunc(buckets, func(a, b BucketInfo) int { return strings.Compare(a.Name, b.Name) })
+	prefix := q.Get("prefix")
 	var out listAllMyBucketsResult
 	out.Owner = ownerOf(o)
-	out.Buckets.Bucket = make([]bucketXML, 0, len(buckets))
+	out.Prefix = prefix
+	out.Buckets.Bucket = make([]bucketXML, 0, min(len(buckets), limit))
 	for _, b := range buckets {
-		if strings.HasPrefix(b.Name, prefix) {
-			out.Buckets.Bucket = append(out.Buckets.Bucket, bucketXML{Name: b.Name, CreationDate: isoTime(b.Created)})
+		if !strings.HasPrefix(b.Name, prefix) || b.Name <= after {
+			continue
 		}
+		if len(out.Buckets.Bucket) == limit {
+			out.ContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(out.Buckets.Bucket[limit-1].Name))
+			break
+		}
+		out.Buckets.Bucket = append(out.Buckets.Bucket, bucketXML{Name: b.Name, CreationDate: isoTime(b.Created)})
 	}
 	return writeXML(w, http.StatusOK, out)
 }

@@ -99,14 +99,8 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, o *op) error 
 	var rng *byteRange
 	switch {
 	case partNumber > 0:
-		if info.PartsCount > 0 {
-			return errNotImplemented.withMessage("Reading one part of a multipart object is not implemented.")
-		}
-		if partNumber != 1 {
-			return errInvalidPartNumber
-		}
-		if info.Size > 0 { // part 1 of a simple object is all of it
-			rng = &byteRange{0, info.Size}
+		if rng, err = partRange(info, partNumber); err != nil {
+			return err
 		}
 	default:
 		rng, err = parseRange(r.Header.Get("Range"), info.Size)

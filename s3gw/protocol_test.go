@@ -1,6 +1,7 @@
 package s3gw
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -314,7 +315,9 @@ func TestMiscRequests(t *testing.T) {
 		resp.Header.Get("X-Cairn-Cid") != fakeCID(append(part, "end"...)) || !strings.HasSuffix(done.Location, "/withcfg/mp") {
 		t.Fatalf("complete: %s %v", body, resp.Header)
 	}
-	// partNumber on a multipart object is not implemented (yet).
-	resp, body = e.do(e.signedReq("GET", "/withcfg/mp?partNumber=1", nil))
-	wantError(t, resp, body, 501, "NotImplemented")
+	// Part 1 of the multipart object is its first part.
+	resp, body = e.must(206, "GET", "/withcfg/mp?partNumber=1", nil)
+	if !bytes.Equal(body, part) || resp.Header.Get("X-Amz-Mp-Parts-Count") != "2" {
+		t.Fatalf("part 1: %d bytes, headers %v", len(body), resp.Header)
+	}
 }

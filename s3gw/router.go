@@ -56,6 +56,7 @@ var (
 	opCompleteMultipart    = &opSpec{"CompleteMultipartUpload", (*Server).completeMultipartUpload}
 	opAbortMultipart       = &opSpec{"AbortMultipartUpload", (*Server).abortMultipartUpload}
 	opListParts            = &opSpec{"ListParts", (*Server).listParts}
+	opGetObjectAttributes  = &opSpec{"GetObjectAttributes", (*Server).getObjectAttributes}
 )
 
 // unsupported lists the sub-resources that name S3 operations Cairn does not
@@ -63,7 +64,7 @@ var (
 // method, rather than being mistaken for a plain object or bucket request.
 // Other query parameters (x-id, which SDKs add, for instance) are ignored.
 var unsupported = []string{
-	"accelerate", "acl", "analytics", "attributes", "cors", "encryption",
+	"accelerate", "acl", "analytics", "cors", "encryption",
 	"intelligent-tiering", "inventory", "legal-hold", "lifecycle", "logging",
 	"metadataConfiguration", "metadataTable", "metrics", "notification",
 	"object-lock", "ownershipControls", "policy", "policyStatus",
@@ -166,9 +167,12 @@ func objectOp(o *op, r *http.Request) error {
 	copying := r.Header.Get("X-Amz-Copy-Source") != ""
 	switch r.Method {
 	case http.MethodGet:
-		if q.Has("uploadId") {
+		switch {
+		case q.Has("uploadId"):
 			o.spec = opListParts
-		} else {
+		case q.Has("attributes"):
+			o.spec = opGetObjectAttributes
+		default:
 			o.spec = opGetObject
 		}
 	case http.MethodHead:

@@ -396,5 +396,6 @@ func objectInfo(o *meta.Object) s3gw.ObjectInfo {
 		Headers:      o.Headers,
 		UserMeta:     o.UserMeta,
 		PartsCount:   len(o.PartSizes),
+		PartSizes:    o.PartSizes,
 	}
 }
