@@ -103,6 +103,8 @@ type ObjectInfo struct {
 	// use them. A Backend that leaves it nil while PartsCount > 0 makes
 	// those answer NotImplemented.
 	PartSizes []int64
+	// Tags are the object's tags (nil: none).
+	Tags map[string]string
 }
 
 // PutOptions carries what a PUT or CreateMultipartUpload stores besides bytes.
@@ -114,12 +116,18 @@ type PutOptions struct {
 	// backend compares it with the MD5 it computes and returns ErrBadDigest
 	// (storing nothing) on a mismatch.
 	ContentMD5 []byte
+	// Tags are the object's tags, from x-amz-tagging (nil: none).
+	Tags map[string]string
 }
 
 // CopyOptions controls CopyObject.
 type CopyOptions struct {
 	ReplaceMetadata bool
-	Put             PutOptions // used when ReplaceMetadata
+	Put             PutOptions // used when ReplaceMetadata; not its Tags
+	// ReplaceTags gives the copy Tags (x-amz-tagging-directive REPLACE);
+	// otherwise it keeps the source's tags.
+	ReplaceTags bool
+	Tags        map[string]string
 }
 
 // ListQuery is a ListObjects(V2) request. Marker is the V1 marker or the V2

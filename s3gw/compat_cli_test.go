@@ -86,3 +86,50 @@ func TestAWSCLICompat(t *testing.T) {
 		t.Fatalf("get-object-attributes: %+v", attrs)
 	}
 }
+
+// TestAWSCLITagging: put-object --tagging, put/get/delete-object-tagging,
+// copy-object --tagging-directive, and a refused tag.
+func TestAWSCLITagging(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: runs the aws CLI")
+	}
+	e := newTestEnv(t, false)
+	a := newAWSCLI(t, e)
+	a.run("s3api", "create-bucket", "--bucket", "tags")
+	src := a.file("obj", []byte("tagged"))
+	a.run("s3api", "put-object", "--bucket", "tags", "--key", "obj", "--body", src, "--tagging", "team=storage&tier=gold")
+	type tagSet struct {
+		TagSet []struct{ Key, Value string }
+	}
+	get := func(key string) map[string]string {
+		t.Helper()
+		var ts tagSet
+		jsonField(t, a.run("s3api", "get-object-tagging", "--bucket", "tags", "--key", key), &ts)
+		m := map[string]string{}
+		for _, tg := range ts.TagSet {
+			m[tg.Key] = tg.Value
+		}
+		return m
+	}
+	if got := get("obj"); len(got) != 2 || got["team"] != "storage" || got["tier"] != "gold" {
+		t.Fatalf("tags from put-object: %v", got)
+	}
+	var head struct{ TagCount int }
+	jsonField(t, a.run("s3api", "get-object", "--bucket", "tags", "--key", "obj", filepath.Join(a.dir, "out")), &head)
+	if head.TagCount != 2 {
+		t.Fatalf("get-object TagCount %d", head.TagCount)
+	}
+	a.run("s3api", "put-object-tagging", "--bucket", "tags", "--key", "obj", "--tagging", `TagSet=[{Key=a,Value=1}]`)
+	if got := get("obj"); len(got) != 1 || got["a"] != "1" {
+		t.Fatalf("tags after put-object-tagging: %v", got)
+	}
+	a.run("s3api", "copy-object", "--bucket", "tags", "--key", "copy", "--copy-source", "tags/obj", "--tagging-directive", "REPLACE", "--tagging", "b=2")
+	if got := get("copy"); len(got) != 1 || got["b"] != "2" {
+		t.Fatalf("tags of a REPLACE copy: %v", got)
+	}
+	a.fail("InvalidTag", "s3api", "put-object-tagging", "--bucket", "tags", "--key", "obj", "--tagging", `TagSet=[{Key=aws:x,Value=1}]`)
+	a.run("s3api", "delete-object-tagging", "--bucket", "tags", "--key", "obj")
+	if got := get("obj"); len(got) != 0 {
+		t.Fatalf("tags after delete-object-tagging: %v", got)
+	}
+}

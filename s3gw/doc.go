@@ -17,7 +17,8 @@
 //     bucket, key and one of the operations below. Addressing is path style,
 //     or virtual-host style when Host is "<bucket>.<domain>" for one of
 //     Config.Domains. Sub-resources Cairn does not implement (?acl,
-//     ?policy, ?tagging, ?versions, ...) are NotImplemented, explicitly.
+//     ?policy, ?versions, ?tagging on a bucket, ...) are NotImplemented,
+//     explicitly.
 //  2. authenticate (auth.go, sigv2.go) verifies the signature: see
 //     Authentication below.
 //  3. The op's handler (handlers_*.go), func(w, r, op) error, does the

@@ -118,7 +118,7 @@ func TestErrorCodes(t *testing.T) {
 		{"NotImplemented acl", "GET", "/bkt?acl", nil, nil, 501, "NotImplemented"},
 		{"NotImplemented policy", "PUT", "/bkt?policy", []byte("{}"), nil, 501, "NotImplemented"},
 		{"NotImplemented versioning", "PUT", "/bkt?versioning", []byte("<VersioningConfiguration/>"), nil, 501, "NotImplemented"},
-		{"NotImplemented tagging", "GET", "/bkt/obj?tagging", nil, nil, 501, "NotImplemented"},
+		{"NotImplemented bucket tagging", "GET", "/bkt?tagging", nil, nil, 501, "NotImplemented"},
 		{"NotImplemented versions", "GET", "/bkt?versions", nil, nil, 501, "NotImplemented"},
 		{"NotImplemented post object", "POST", "/bkt", []byte("form"), nil, 501, "NotImplemented"},
 		{"NotImplemented conditional put", "PUT", "/bkt/new", []byte("data"), []string{"If-None-Match", "*"}, 501, "NotImplemented"},

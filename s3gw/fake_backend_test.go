@@ -48,7 +48,10 @@ type memPart struct {
 	data []byte
 }
 
-var _ Backend = (*memBackend)(nil)
+var (
+	_ Backend      = (*memBackend)(nil)
+	_ ObjectTagger = (*memBackend)(nil)
+)
 
 func newMemBackend() *memBackend {
 	return &memBackend{
@@ -161,6 +164,7 @@ func (m *memBackend) PutObject(_ context.Context, bucket, key string, r io.Reade
 		ContentType:  opts.ContentType,
 		Headers:      opts.Headers,
 		UserMeta:     opts.UserMeta,
+		Tags:         opts.Tags,
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -239,8 +243,28 @@ func (m *memBackend) CopyObject(_ context.Context, srcBucket, srcKey, dstBucket,
 		info.Headers = opts.Put.Headers
 		info.UserMeta = opts.Put.UserMeta
 	}
+	if opts.ReplaceTags {
+		info.Tags = opts.Tags
+	}
 	db.objects[dstKey] = &memObject{info: info, data: src.data}
 	return info, nil
+}
+
+func (m *memBackend) SetObjectTags(_ context.Context, bucket, key string, tags map[string]string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, err := m.bucket(bucket)
+	if err != nil {
+		return err
+	}
+	o, ok := b.objects[key]
+	if !ok {
+		return ErrNoSuchKey
+	}
+	info := o.info
+	info.Tags = tags
+	b.objects[key] = &memObject{info: info, data: o.data}
+	return nil
 }
 
 func (m *memBackend) ListObjects(_ context.Context, bucket string, q ListQuery) (ListResult, error) {
@@ -378,6 +402,7 @@ func (m *memBackend) CompleteMultipartUpload(_ context.Context, bucket, key, id 
 		ContentType:  u.opts.ContentType,
 		Headers:      u.opts.Headers,
 		UserMeta:     u.opts.UserMeta,
+		Tags:         u.opts.Tags,
 		PartsCount:   len(parts),
 		PartSizes:    sizes,
 	}

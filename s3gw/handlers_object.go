@@ -285,8 +285,11 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, o *op) error
 		if err != nil {
 			return err
 		}
-		put.ContentMD5 = nil
+		put.ContentMD5, put.Tags = nil, nil
 		opts.Put = put
+	}
+	if err := copyTagging(r.Header, &opts); err != nil {
+		return err
 	}
 	_, srcBucket, srcKey, err := s.copySource(r)
 	if err != nil {

@@ -58,6 +58,11 @@ func putOptions(h http.Header) (PutOptions, error) {
 	if size > maxUserMeta {
 		return opts, errMetadataTooLarge
 	}
+	tags, err := parseTaggingHeader(h)
+	if err != nil {
+		return opts, err
+	}
+	opts.Tags = tags
 	md5, err := contentMD5(h)
 	opts.ContentMD5 = md5
 	return opts, err
@@ -111,6 +116,7 @@ func setObjectHeaders(w http.ResponseWriter, info ObjectInfo) {
 		h["x-amz-meta-"+k] = []string{v}
 	}
 	setCID(w, info.CID)
+	setTaggingCount(w, info)
 }
 
 func setCID(w http.ResponseWriter, cid string) {

@@ -54,7 +54,7 @@ var operations = []*opSpec{
 	opListMultipartUploads, opDeleteObjects, opPutObject, opCopyObject,
 	opGetObject, opHeadObject, opDeleteObject, opCreateMultipart, opUploadPart,
 	opUploadPartCopy, opCompleteMultipart, opAbortMultipart, opListParts,
-	opGetObjectAttributes,
+	opGetObjectAttributes, opPutObjectTagging, opGetObjectTagging, opDeleteObjectTagging,
 }
 
 // Operations returns the S3 names of the operations a Server implements,

@@ -57,6 +57,9 @@ var (
 	opAbortMultipart       = &opSpec{"AbortMultipartUpload", (*Server).abortMultipartUpload}
 	opListParts            = &opSpec{"ListParts", (*Server).listParts}
 	opGetObjectAttributes  = &opSpec{"GetObjectAttributes", (*Server).getObjectAttributes}
+	opPutObjectTagging     = &opSpec{"PutObjectTagging", (*Server).putObjectTagging}
+	opGetObjectTagging     = &opSpec{"GetObjectTagging", (*Server).getObjectTagging}
+	opDeleteObjectTagging  = &opSpec{"DeleteObjectTagging", (*Server).deleteObjectTagging}
 )
 
 // unsupported lists the sub-resources that name S3 operations Cairn does not
@@ -69,7 +72,7 @@ var unsupported = []string{
 	"metadataConfiguration", "metadataTable", "metrics", "notification",
 	"object-lock", "ownershipControls", "policy", "policyStatus",
 	"publicAccessBlock", "replication", "requestPayment", "restore",
-	"retention", "select", "session", "tagging", "torrent", "versions",
+	"retention", "select", "session", "torrent", "versions",
 	"website", "renameObject",
 }
 
@@ -125,6 +128,9 @@ func parseOp(r *http.Request, domains []string) (*op, error) {
 
 func bucketOp(o *op, r *http.Request) error {
 	q := o.query
+	if q.Has("tagging") {
+		return errNotImplemented.withMessage("Bucket tagging is not implemented.")
+	}
 	switch r.Method {
 	case http.MethodGet:
 		switch {
@@ -172,6 +178,8 @@ func objectOp(o *op, r *http.Request) error {
 			o.spec = opListParts
 		case q.Has("attributes"):
 			o.spec = opGetObjectAttributes
+		case q.Has("tagging"):
+			o.spec = opGetObjectTagging
 		default:
 			o.spec = opGetObject
 		}
@@ -179,6 +187,8 @@ func objectOp(o *op, r *http.Request) error {
 		o.spec = opHeadObject
 	case http.MethodPut:
 		switch {
+		case q.Has("tagging"):
+			o.spec = opPutObjectTagging
 		case q.Has("uploadId") || q.Has("partNumber"):
 			if copying {
 				o.spec = opUploadPartCopy
@@ -200,9 +210,12 @@ func objectOp(o *op, r *http.Request) error {
 			return errMethodNotAllowed
 		}
 	case http.MethodDelete:
-		if q.Has("uploadId") {
+		switch {
+		case q.Has("uploadId"):
 			o.spec = opAbortMultipart
-		} else {
+		case q.Has("tagging"):
+			o.spec = opDeleteObjectTagging
+		default:
 			o.spec = opDeleteObject
 		}
 	default:

@@ -68,6 +68,7 @@ type Meta interface {
 	GetKey(ctx context.Context, id string) (*meta.Key, error)
 	Layout(ctx context.Context) (*meta.Layout, error)
 	LayoutVersion(ctx context.Context, v uint64) (*meta.Layout, error)
+	SetObjectTags(ctx context.Context, bucket, key string, tags map[string]string) error
 }
 
 var _ Meta = (*meta.Store)(nil)
@@ -245,8 +246,9 @@ type Gateway struct {
 }
 
 var (
-	_ s3gw.Backend     = (*Gateway)(nil)
-	_ s3gw.Credentials = (*Gateway)(nil)
+	_ s3gw.Backend      = (*Gateway)(nil)
+	_ s3gw.Credentials  = (*Gateway)(nil)
+	_ s3gw.ObjectTagger = (*Gateway)(nil)
 )
 
 // New returns a gateway over cfg, reading the current layout from the

@@ -31,6 +31,7 @@ func (g *Gateway) CreateMultipartUpload(ctx context.Context, bucket, key string,
 		ContentType: opts.ContentType,
 		Headers:     opts.Headers,
 		UserMeta:    opts.UserMeta,
+		Tags:        opts.Tags,
 	}
 	if err := g.cfg.Meta.CreateUpload(ctx, u); err != nil {
 		return "", s3err(err)
@@ -116,6 +117,7 @@ func (g *Gateway) CompleteMultipartUpload(ctx context.Context, bucket, key, uplo
 		ContentType: u.ContentType,
 		Headers:     u.Headers,
 		UserMeta:    u.UserMeta,
+		Tags:        u.Tags,
 	}
 	// Every listed part must exist with its ETag before sizes are judged:
 	// a missing part is InvalidPart even when an earlier one is small.

@@ -270,6 +270,7 @@ func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader
 		UserMeta:    opts.UserMeta,
 		Chunks:      w.chunks,
 		Fence:       fence,
+		Tags:        opts.Tags,
 	}
 	if err := g.idempotent(ctx, func() error { return g.cfg.Meta.PutObject(ctx, obj) }); err != nil {
 		return s3gw.ObjectInfo{}, s3err(err)
@@ -313,6 +314,9 @@ func (g *Gateway) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, 
 		dst.ContentType = opts.Put.ContentType
 		dst.Headers = opts.Put.Headers
 		dst.UserMeta = opts.Put.UserMeta
+	}
+	if opts.ReplaceTags {
+		dst.Tags = opts.Tags
 	}
 	if err := g.cfg.Meta.PutObject(ctx, &dst); err != nil {
 		return s3gw.ObjectInfo{}, s3err(err)
@@ -397,5 +401,12 @@ func objectInfo(o *meta.Object) s3gw.ObjectInfo {
 		UserMeta:     o.UserMeta,
 		PartsCount:   len(o.PartSizes),
 		PartSizes:    o.PartSizes,
+		Tags:         o.Tags,
 	}
+}
+
+// SetObjectTags implements s3gw.ObjectTagger: one metadata entry that
+// changes the tags and nothing else of the object's manifest.
+func (g *Gateway) SetObjectTags(ctx context.Context, bucket, key string, tags map[string]string) error {
+	return s3err(g.cfg.Meta.SetObjectTags(ctx, bucket, key, tags))
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/tags"
 )
 
 // send sends a request and returns the response, its body read.
@@ -154,6 +155,68 @@ func TestS3Compat(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("attributes:\n%s\nwant\n%s", body, want)
 		}
+	})
+
+	t.Run("tagging", func(t *testing.T) {
+		getTags := func(key string) map[string]string {
+			t.Helper()
+			tg, err := c.GetObjectTagging(ctx, "compat", key, minio.GetObjectTaggingOptions{})
+			if err != nil {
+				t.Fatalf("get tagging %s: %v", key, err)
+			}
+			return tg.ToMap()
+		}
+		data := payloadBytes(51, 2*MiB+5)
+		first := map[string]string{"team": "storage", "tier": "gold"}
+		if _, err := c.PutObject(ctx, "compat", "tagged", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{UserTags: first}); err != nil {
+			t.Fatal(err)
+		}
+		if got := getTags("tagged"); !maps.Equal(got, first) {
+			t.Fatalf("tags from PUT %v, want %v", got, first)
+		}
+		if n := head(t, p, "compat", "tagged", nil).Get("X-Amz-Tagging-Count"); n != "2" {
+			t.Errorf("x-amz-tagging-count %q, want 2", n)
+		}
+		next, err := tags.NewTags(map[string]string{"only": "one"}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.PutObjectTagging(ctx, "compat", "tagged", next, minio.PutObjectTaggingOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := getTags("tagged"); !maps.Equal(got, next.ToMap()) {
+			t.Fatalf("tags after PutObjectTagging %v", got)
+		}
+		obj, err := c.GetObject(ctx, "compat", "tagged", minio.GetObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := io.ReadAll(obj); !bytes.Equal(got, data) {
+			t.Fatalf("tagging changed the object's bytes (%d read)", len(got))
+		}
+		if _, err := c.CopyObject(ctx, minio.CopyDestOptions{Bucket: "compat", Object: "tag-copy", ReplaceTags: true, UserTags: map[string]string{"copy": "yes"}},
+			minio.CopySrcOptions{Bucket: "compat", Object: "tagged"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := getTags("tag-copy"); !maps.Equal(got, map[string]string{"copy": "yes"}) {
+			t.Fatalf("REPLACE copy tags %v", got)
+		}
+		if err := c.RemoveObjectTagging(ctx, "compat", "tagged", minio.RemoveObjectTaggingOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := getTags("tagged"); len(got) != 0 {
+			t.Fatalf("tags after delete: %v", got)
+		}
+		many := map[string]string{}
+		for i := range 11 {
+			many[fmt.Sprint("k", i)] = "v"
+		}
+		doc := "<Tagging><TagSet>"
+		for k, v := range many {
+			doc += "<Tag><Key>" + k + "</Key><Value>" + v + "</Value></Tag>"
+		}
+		doc += "</TagSet></Tagging>"
+		expectError(t, req("PUT", "/compat/tagged", url.Values{"tagging": {""}}, []byte(doc), nil), 400, "InvalidTag")
 	})
 
 	t.Run("list buckets", func(t *testing.T) {

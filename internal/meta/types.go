@@ -42,6 +42,9 @@ type Object struct {
 	// (ErrChunkCollecting): its shards may have been deleted under the
 	// writer. Not stored.
 	Fence uint64 `json:"fence,omitempty"`
+	// Tags are the object's tags (S3 object tagging). SetObjectTags
+	// changes them in place, leaving the rest of the manifest as it is.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Chunk is one chunk of an object, in object order, and the stripe that
@@ -109,6 +112,8 @@ type Upload struct {
 	UserMeta    map[string]string `json:"meta,omitempty"`
 	// ReadIndex is as Bucket's, in GetUpload's answer. Not stored.
 	ReadIndex uint64 `json:"read_index,omitempty"`
+	// Tags are the tags the completed object gets.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Part is one uploaded part of an upload.
