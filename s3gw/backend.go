@@ -105,6 +105,9 @@ type ObjectInfo struct {
 	PartSizes []int64
 	// Tags are the object's tags (nil: none).
 	Tags map[string]string
+	// SSE is how the object is encrypted, as S3 reports it (sse.go);
+	// never its CustomerKey.
+	SSE Encryption
 }
 
 // PutOptions carries what a PUT or CreateMultipartUpload stores besides bytes.
@@ -118,6 +121,10 @@ type PutOptions struct {
 	ContentMD5 []byte
 	// Tags are the object's tags, from x-amz-tagging (nil: none).
 	Tags map[string]string
+	// SSE is the encryption asked for (sse.go). For UploadPart, only its
+	// CustomerKey is set: it must be the upload's (ErrCustomerKeyRequired,
+	// ErrCustomerKeyMismatch, ErrCustomerKeyNotApplicable otherwise).
+	SSE Encryption
 }
 
 // CopyOptions controls CopyObject.
@@ -128,6 +135,10 @@ type CopyOptions struct {
 	// otherwise it keeps the source's tags.
 	ReplaceTags bool
 	Tags        map[string]string
+	// SSES3 is the copy's SSE-S3, which it does not take from its source.
+	// CopyObject is not asked to copy to or from a customer key: those
+	// copies are a read and a PutObject.
+	SSES3 bool
 }
 
 // ListQuery is a ListObjects(V2) request. Marker is the V1 marker or the V2

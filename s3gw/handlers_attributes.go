@@ -73,6 +73,10 @@ func (s *Server) getObjectAttributes(w http.ResponseWriter, r *http.Request, o *
 		return err
 	}
 	info := obj.Info()
+	_, ck, err := s.readSSE(r, info)
+	if err != nil {
+		return err
+	}
 	out := objectAttributesResult{}
 	if want["ETag"] {
 		out.ETag = unquoteETag(info.ETag) // unquoted here, as S3 sends it
@@ -101,6 +105,7 @@ func (s *Server) getObjectAttributes(w http.ResponseWriter, r *http.Request, o *
 		out.ObjectParts = parts
 	}
 	w.Header().Set("Last-Modified", httpTime(info.LastModified))
+	setSSEHeaders(w, info.SSE, ck)
 	return writeXML(w, http.StatusOK, out)
 }
 

@@ -30,10 +30,16 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, r *http.Request, o
 		return err
 	}
 	opts.ContentMD5 = nil
+	sse, ck, err := s.writeSSE(r)
+	if err != nil {
+		return err
+	}
+	opts.SSE = sse
 	id, err := s.backend.CreateMultipartUpload(r.Context(), o.bucket, o.key, opts)
 	if err != nil {
 		return err
 	}
+	setSSEHeaders(w, sse, ck)
 	if a := r.Header.Get("X-Amz-Checksum-Algorithm"); a != "" {
 		w.Header()["x-amz-checksum-algorithm"] = []string{strings.ToUpper(a)}
 	}
@@ -49,6 +55,13 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, o *op) error
 	if opts.ContentMD5, err = contentMD5(r.Header); err != nil {
 		return err
 	}
+	ck, err := s.partKey(r)
+	if err != nil {
+		return err
+	}
+	if ck != nil {
+		opts.SSE.CustomerKey = ck.key
+	}
 	p, err := openPayload(r, o.auth, true)
 	if err != nil {
 		return err
@@ -61,9 +74,19 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, o *op) error
 		return p.cause(err)
 	}
 	w.Header().Set("ETag", quoteETag(info.ETag))
+	setSSEHeaders(w, Encryption{}, ck)
 	p.echoChecksum(w)
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// partKey reads the customer key of UploadPart(Copy): the upload's, which
+// the Backend checks. A part takes no other encryption header.
+func (s *Server) partKey(r *http.Request) (*customerKey, error) {
+	if r.Header.Get("X-Amz-Server-Side-Encryption") != "" {
+		return nil, errSSENotOnRead
+	}
+	return s.parseCustomerKey(r, ssecPrefix)
 }
 
 // uploadPartCopy streams a range of the source object straight from the
@@ -77,6 +100,18 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, o *op) e
 	if err != nil {
 		return err
 	}
+	srcCtx, _, err := s.readKey(r.Context(), r, ssecCopyPrefix, src.Info())
+	if err != nil {
+		return err
+	}
+	ck, err := s.partKey(r)
+	if err != nil {
+		return err
+	}
+	var opts PutOptions
+	if ck != nil {
+		opts.SSE.CustomerKey = ck.key
+	}
 	size := src.Info().Size
 	rng := byteRange{0, size}
 	if h := r.Header.Get("X-Amz-Copy-Source-Range"); h != "" {
@@ -89,15 +124,16 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, o *op) e
 	}
 	var rc io.ReadCloser = http.NoBody
 	if rng.length > 0 {
-		if rc, err = src.Open(r.Context(), rng.start, rng.length); err != nil {
+		if rc, err = src.Open(srcCtx, rng.start, rng.length); err != nil {
 			return err
 		}
 	}
 	defer rc.Close()
-	info, err := s.backend.UploadPart(r.Context(), o.bucket, o.key, id, part, rc, rng.length, PutOptions{})
+	info, err := s.backend.UploadPart(r.Context(), o.bucket, o.key, id, part, rc, rng.length, opts)
 	if err != nil {
 		return err
 	}
+	setSSEHeaders(w, Encryption{}, ck)
 	return writeXML(w, http.StatusOK, copyPartResult{
 		LastModified: isoTime(info.LastModified),
 		ETag:         quoteETag(info.ETag),
@@ -132,6 +168,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 		return err
 	}
 	setCID(w, info.CID)
+	setSSEHeaders(w, Encryption{S3: info.SSE.S3}, nil)
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
