@@ -53,6 +53,12 @@
 //     response-* overrides, ...), but no other query parameter (the prefix
 //     of a listing, for one), and Expires has no upper bound.
 //
+// Once authenticated, a request is held to its key's policy when
+// Config.Credentials is a PolicyCredentials (policy.go): read-only keys
+// may send GET and HEAD only, and a key limited to a bucket and prefix
+// reaches nothing outside them (a copy's source included); anything else
+// is 403 AccessDenied.
+//
 // Any other Authorization scheme (SigV2's "AWS AKID:signature", SigV4a), and
 // a SigV2 presigned URL with another method, is refused with InvalidRequest
 // "Please use AWS4-HMAC-SHA256", as S3's newer regions refuse SigV2.

@@ -207,6 +207,8 @@ func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request, o *op) er
 		switch {
 		case obj.VersionID != "" && obj.VersionID != "null":
 			perKey[i] = errNoSuchVersion
+		case !keyAllowed(o.auth.policy, *obj.Key):
+			perKey[i] = errAccessDenied
 		default:
 			perKey[i] = checkKey(*obj.Key)
 		}

@@ -161,6 +161,9 @@ func (s *Server) serve(w *responseWriter, r *http.Request, o *op, perr error) er
 		return perr
 	}
 	o.auth = a
+	if err := authorize(r, o, a.policy); err != nil {
+		return err
+	}
 	return o.spec.handle(s, w, r, o)
 }
 

@@ -153,7 +153,25 @@ type Key struct {
 	ID      string    `json:"id"`
 	Secret  string    `json:"secret"`
 	Created time.Time `json:"created"`
+	// Policy limits what the key may do; nil: everything (every key made
+	// before policies existed).
+	Policy *KeyPolicy `json:"policy,omitempty"`
 }
+
+// KeyPolicy is what an access key may do: read (Access "read-only") or
+// read and write ("read-write"), in one bucket or all (Bucket ""), and
+// within it the keys under Prefix only.
+type KeyPolicy struct {
+	Access string `json:"access"`
+	Bucket string `json:"bucket,omitempty"`
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// The KeyPolicy.Access values.
+const (
+	AccessReadOnly  = "read-only"
+	AccessReadWrite = "read-write"
+)
 
 // Layout is the versioned set of storage nodes that placement uses.
 type Layout struct {
