@@ -102,4 +102,11 @@
 // last part. GetObjectAttributes answers ETag, ObjectSize, StorageClass and
 // ObjectParts (Checksum is not stored). Conditional writes are
 // NotImplemented.
+//
+// Object tags (handlers_tagging.go) come with PUT, CreateMultipartUpload
+// and copies (x-amz-tagging, x-amz-tagging-directive) and through ?tagging
+// on an object, held to S3's limits; a Backend keeps them by implementing
+// ObjectTagger. Server-side encryption (sse.go) takes effect or is
+// refused, header by header: SSE-S3 when the Backend encrypts at rest,
+// SSE-C when it encrypts with customer keys (Encrypter), SSE-KMS never.
 package s3gw
