@@ -66,7 +66,7 @@ func (g *Gateway) UploadPart(ctx context.Context, bucket, key, uploadID string, 
 	p := &meta.Part{
 		V:        meta.FormatVersion,
 		Number:   part,
-		ETag:     hex.EncodeToString(w.md5),
+		ETag:     etag(w.md5, opts.SSE),
 		Size:     w.size,
 		Modified: g.cfg.Now().UTC(),
 		Chunks:   w.chunks,

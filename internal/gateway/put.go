@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -285,7 +284,7 @@ func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader
 		Bucket:      bucket,
 		Key:         key,
 		Size:        w.size,
-		ETag:        hex.EncodeToString(w.md5),
+		ETag:        etag(w.md5, opts.SSE),
 		CID:         root,
 		Modified:    g.cfg.Now().UTC(),
 		ContentType: opts.ContentType,

@@ -1,6 +1,9 @@
 package gateway
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -97,4 +100,19 @@ func (g *Gateway) customerSealer(m *meta.Object, key []byte) (*erasure.Sealer, e
 		return nil, errors.New("gateway: the object is sealed under a customer key, and this gateway has no sealing key")
 	}
 	return g.cfg.Sealer.ForCustomer(key)
+}
+
+// etag is the ETag of a body whose MD5 is sum, written with encryption
+// enc: its hex MD5, or for a customer key 16 bytes of
+// HMAC-SHA256(key, MD5), in hex. An SSE-C object's ETag is then no digest
+// of its plaintext (on S3 neither), which would let whoever reads the
+// metadata tell whether it is a file they know, yet it is the same for
+// the same bytes under the same key, as clients comparing ETags expect.
+func etag(sum []byte, enc s3gw.Encryption) string {
+	if enc.CustomerKey == nil {
+		return hex.EncodeToString(sum)
+	}
+	m := hmac.New(sha256.New, enc.CustomerKey)
+	m.Write(sum)
+	return hex.EncodeToString(m.Sum(nil)[:16])
 }

@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"io"
 	"testing"
@@ -49,6 +51,12 @@ func TestSSECustomer(t *testing.T) {
 		}
 		if info.CID != "" || info.SSE.CustomerKeyCheck == nil || info.SSE.CustomerKey != nil {
 			t.Fatalf("%d bytes: info %+v", n, info)
+		}
+		if sum := md5.Sum(data); info.ETag == hex.EncodeToString(sum[:]) || len(info.ETag) != 32 {
+			t.Fatalf("%d bytes: the ETag %s of an SSE-C object is its plaintext's MD5", n, info.ETag)
+		}
+		if again, _ := e.g.PutObject(ctx, "b", "c1", bytes.NewReader(data), int64(n), customerPut(k1)); again.ETag != info.ETag {
+			t.Fatalf("%d bytes: the same bytes under the same key have ETags %s and %s", n, info.ETag, again.ETag)
 		}
 		if _, err := e.g.PutObject(ctx, "b", "c2", bytes.NewReader(data), int64(n), customerPut(k2)); err != nil {
 			t.Fatal(err)
