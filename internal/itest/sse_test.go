@@ -166,6 +166,20 @@ func TestSSE(t *testing.T) {
 		"--sse-customer-key-md5", ssec(objSSEC, keyA)[objSSEC+"Key-Md5"])), &attrs); err != nil || attrs.ObjectParts.TotalPartsCount != 3 {
 		t.Fatalf("attributes of the SSE-C multipart object: %+v %v", attrs, err)
 	}
+	// copy-object from one customer key to another.
+	keyFileB := filepath.Join(dir, "keyB")
+	os.WriteFile(keyFileB, keyB, 0o600)
+	aws("s3api", "copy-object", "--bucket", "enc", "--key", "mp-b", "--copy-source", "enc/mp",
+		"--copy-source-sse-customer-algorithm", "AES256", "--copy-source-sse-customer-key", "fileb://"+keyFile,
+		"--sse-customer-algorithm", "AES256", "--sse-customer-key", "fileb://"+keyFileB)
+	aws("s3", "cp", "s3://enc/mp-b", back+"-b", "--sse-c", "AES256", "--sse-c-key", "fileb://"+keyFileB)
+	if fileDigest(t, back+"-b") != fileDigest(t, src) {
+		t.Fatal("SSE-C copy under another key read back differs")
+	}
+	out, err = toolErr(t, env, "aws", append(ep, "s3", "cp", "s3://enc/mp-b", back+"-a", "--sse-c", "AES256", "--sse-c-key", "fileb://"+keyFile)...)
+	if err == nil || !strings.Contains(out, "403") {
+		t.Fatalf("aws s3 cp of the copy with the source's key: %v %s", err, out)
+	}
 	out, err = toolErr(t, env, "aws", append(ep, "s3", "cp", "s3://enc/mp", back+"2")...)
 	if err == nil || !strings.Contains(out, "400") {
 		t.Fatalf("aws s3 cp of an SSE-C object without its key: %v %s", err, out)
