@@ -166,6 +166,8 @@ type PartInfo struct {
 	ETag         string
 	Size         int64
 	LastModified time.Time
+	// SSES3 is set by UploadPart when the upload asked for SSE-S3.
+	SSES3 bool
 }
 
 // CompletePart is one entry of a CompleteMultipartUpload request.

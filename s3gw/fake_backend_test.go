@@ -385,7 +385,7 @@ func (m *memBackend) UploadPart(_ context.Context, bucket, key, id string, part 
 	if u, err = m.upload(bucket, key, id); err != nil {
 		return PartInfo{}, err
 	}
-	info := PartInfo{Number: part, ETag: hex.EncodeToString(sum[:]), Size: int64(len(data)), LastModified: m.now()}
+	info := PartInfo{Number: part, ETag: hex.EncodeToString(sum[:]), Size: int64(len(data)), LastModified: m.now(), SSES3: u.opts.SSE.S3}
 	u.parts[part] = &memPart{info: info, data: data}
 	return info, nil
 }

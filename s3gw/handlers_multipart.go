@@ -74,7 +74,7 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, o *op) error
 		return p.cause(err)
 	}
 	w.Header().Set("ETag", quoteETag(info.ETag))
-	setSSEHeaders(w, Encryption{}, ck)
+	setSSEHeaders(w, Encryption{S3: info.SSES3}, ck)
 	p.echoChecksum(w)
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -133,7 +133,7 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, o *op) e
 	if err != nil {
 		return err
 	}
-	setSSEHeaders(w, Encryption{}, ck)
+	setSSEHeaders(w, Encryption{S3: info.SSES3}, ck)
 	return writeXML(w, http.StatusOK, copyPartResult{
 		LastModified: isoTime(info.LastModified),
 		ETag:         quoteETag(info.ETag),

@@ -214,6 +214,22 @@ func TestSSEWire(t *testing.T) {
 	if resp.Header.Get(ssecPrefix+"Key-Md5") != keyMD5 {
 		t.Fatalf("UploadPart SSE-C headers %v", resp.Header)
 	}
+	resp, body = e.must(200, "POST", "/bkt/s3mp?uploads", nil, "X-Amz-Server-Side-Encryption", "AES256")
+	if resp.Header.Get("X-Amz-Server-Side-Encryption") != "AES256" {
+		t.Fatalf("CreateMultipartUpload SSE-S3 headers %v", resp.Header)
+	}
+	s3id := between(string(body), "<UploadId>", "</UploadId>")
+	resp, _ = e.must(200, "PUT", "/bkt/s3mp?partNumber=1&uploadId="+s3id, []byte("part"))
+	if resp.Header.Get("X-Amz-Server-Side-Encryption") != "AES256" {
+		t.Fatalf("UploadPart of an SSE-S3 upload: headers %v", resp.Header)
+	}
+	resp, _ = e.must(200, "POST", "/bkt/s3mp?uploadId="+s3id, completeXML("1", resp.Header.Get("ETag")))
+	if resp.Header.Get("X-Amz-Server-Side-Encryption") != "AES256" {
+		t.Fatalf("CompleteMultipartUpload of an SSE-S3 upload: headers %v", resp.Header)
+	}
+	if resp, _ := e.must(200, "HEAD", "/bkt/s3mp", nil); resp.Header.Get("X-Amz-Server-Side-Encryption") != "AES256" {
+		t.Fatalf("HEAD of an SSE-S3 multipart object: %v", resp.Header)
+	}
 	_, body = e.must(200, "POST", "/bkt/plainmp?uploads", nil)
 	id = between(string(body), "<UploadId>", "</UploadId>")
 	resp, b = e.do(e.signedReq("PUT", "/bkt/plainmp?partNumber=1&uploadId="+id, []byte("part"), ssecHeaders(ssecPrefix, keyA)...))

@@ -75,7 +75,9 @@ func (g *Gateway) UploadPart(ctx context.Context, bucket, key, uploadID string, 
 	if err := g.idempotent(ctx, func() error { return g.cfg.Meta.PutPart(ctx, bucket, key, uploadID, p) }); err != nil {
 		return s3gw.PartInfo{}, s3err(err)
 	}
-	return partInfo(p), nil
+	info := partInfo(p)
+	info.SSES3 = u.SSE != nil && u.SSE.S3
+	return info, nil
 }
 
 // allParts reads every part of an upload, ascending.
