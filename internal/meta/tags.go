@@ -80,17 +80,26 @@ func (w *wtx) setObjectTags(d *dec) error {
 
 // retagManifest returns manifest m with its header's tags replaced: the
 // same version byte, the new JSON header, and m's chunks byte for byte.
+// The header is edited as JSON, so that fields this binary does not know
+// survive.
 func retagManifest(m []byte, tags map[string]string) ([]byte, error) {
 	h, d, _, err := splitManifest(m)
 	if err != nil {
 		return nil, err
 	}
-	var obj Object
-	if err := json.Unmarshal(h, &obj); err != nil {
-		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(h, &fields); err != nil || fields == nil {
+		return nil, fmt.Errorf("%w: manifest header: %v", errCorrupt, err)
 	}
-	obj.Tags = tags
-	nh, err := json.Marshal(&obj)
+	delete(fields, "tags")
+	if len(tags) > 0 {
+		t, err := json.Marshal(tags)
+		if err != nil {
+			return nil, err
+		}
+		fields["tags"] = t
+	}
+	nh, err := json.Marshal(fields)
 	if err != nil {
 		return nil, err
 	}

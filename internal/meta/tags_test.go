@@ -3,6 +3,7 @@ package meta
 import (
 	"maps"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -59,5 +60,30 @@ func TestSetObjectTags(t *testing.T) {
 	must(t, err)
 	if !maps.Equal(after.Tags, tags) {
 		t.Fatalf("tags after a restart %v, want %v", after.Tags, tags)
+	}
+}
+
+// TestRetagKeepsUnknownFields: a header field this binary does not know
+// (written by a newer one) survives a retag.
+func TestRetagKeepsUnknownFields(t *testing.T) {
+	m, err := encodeObject(object("b", "k", "c1"))
+	must(t, err)
+	h, d, _, err := splitManifest(m)
+	must(t, err)
+	h = append([]byte(`{"from_the_future":42,`), h[1:]...)
+	e := enc{b: []byte{m[0]}}
+	e.bytes(h)
+	e.b = append(e.b, d.b...)
+	out, err := retagManifest(e.b, map[string]string{"k": "v"})
+	must(t, err)
+	nh, _, _, err := splitManifest(out)
+	must(t, err)
+	if !strings.Contains(string(nh), `"from_the_future":42`) || !strings.Contains(string(nh), `"tags":{"k":"v"}`) {
+		t.Fatalf("retagged header %s", nh)
+	}
+	o, err := decodeObject(out, true)
+	must(t, err)
+	if o.Tags["k"] != "v" || len(o.Chunks) != 1 {
+		t.Fatalf("decoded %+v", o)
 	}
 }
