@@ -20,6 +20,9 @@ func TestAWSCLICompat(t *testing.T) {
 		a.run("s3api", "create-bucket", "--bucket", b)
 	}
 	a.run("s3api", "create-bucket", "--bucket", "cli-a1") // its owner's again: 200 in us-east-1
+	a.fail("ServerSideEncryptionConfigurationNotFoundError", "s3api", "get-bucket-encryption", "--bucket", "cli-a1")
+	a.fail("NotImplemented", "s3api", "put-bucket-encryption", "--bucket", "cli-a1", "--server-side-encryption-configuration",
+		`{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}`)
 
 	// The CLI follows continuation tokens page by page (--page-size is
 	// max-buckets), and --max-items stops it with a token of its own.

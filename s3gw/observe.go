@@ -55,6 +55,7 @@ var operations = []*opSpec{
 	opGetObject, opHeadObject, opDeleteObject, opCreateMultipart, opUploadPart,
 	opUploadPartCopy, opCompleteMultipart, opAbortMultipart, opListParts,
 	opGetObjectAttributes, opPutObjectTagging, opGetObjectTagging, opDeleteObjectTagging,
+	opGetBucketEncryption, opPutBucketEncryption, opDeleteBucketEncryption,
 }
 
 // Operations returns the S3 names of the operations a Server implements,

@@ -35,31 +35,34 @@ func (o *op) name() string {
 // The operations. Handlers are methods of *Server; specs are variables (not
 // a map) so that the compiler checks every name.
 var (
-	opListBuckets          = &opSpec{"ListBuckets", (*Server).listBuckets}
-	opCreateBucket         = &opSpec{"CreateBucket", (*Server).createBucket}
-	opHeadBucket           = &opSpec{"HeadBucket", (*Server).headBucket}
-	opDeleteBucket         = &opSpec{"DeleteBucket", (*Server).deleteBucket}
-	opGetBucketLocation    = &opSpec{"GetBucketLocation", (*Server).getBucketLocation}
-	opGetBucketVersioning  = &opSpec{"GetBucketVersioning", (*Server).getBucketVersioning}
-	opListObjects          = &opSpec{"ListObjects", (*Server).listObjectsV1}
-	opListObjectsV2        = &opSpec{"ListObjectsV2", (*Server).listObjectsV2}
-	opListMultipartUploads = &opSpec{"ListMultipartUploads", (*Server).listMultipartUploads}
-	opDeleteObjects        = &opSpec{"DeleteObjects", (*Server).deleteObjects}
-	opPutObject            = &opSpec{"PutObject", (*Server).putObject}
-	opCopyObject           = &opSpec{"CopyObject", (*Server).copyObject}
-	opGetObject            = &opSpec{"GetObject", (*Server).getObject}
-	opHeadObject           = &opSpec{"HeadObject", (*Server).getObject}
-	opDeleteObject         = &opSpec{"DeleteObject", (*Server).deleteObject}
-	opCreateMultipart      = &opSpec{"CreateMultipartUpload", (*Server).createMultipartUpload}
-	opUploadPart           = &opSpec{"UploadPart", (*Server).uploadPart}
-	opUploadPartCopy       = &opSpec{"UploadPartCopy", (*Server).uploadPartCopy}
-	opCompleteMultipart    = &opSpec{"CompleteMultipartUpload", (*Server).completeMultipartUpload}
-	opAbortMultipart       = &opSpec{"AbortMultipartUpload", (*Server).abortMultipartUpload}
-	opListParts            = &opSpec{"ListParts", (*Server).listParts}
-	opGetObjectAttributes  = &opSpec{"GetObjectAttributes", (*Server).getObjectAttributes}
-	opPutObjectTagging     = &opSpec{"PutObjectTagging", (*Server).putObjectTagging}
-	opGetObjectTagging     = &opSpec{"GetObjectTagging", (*Server).getObjectTagging}
-	opDeleteObjectTagging  = &opSpec{"DeleteObjectTagging", (*Server).deleteObjectTagging}
+	opListBuckets            = &opSpec{"ListBuckets", (*Server).listBuckets}
+	opCreateBucket           = &opSpec{"CreateBucket", (*Server).createBucket}
+	opHeadBucket             = &opSpec{"HeadBucket", (*Server).headBucket}
+	opDeleteBucket           = &opSpec{"DeleteBucket", (*Server).deleteBucket}
+	opGetBucketLocation      = &opSpec{"GetBucketLocation", (*Server).getBucketLocation}
+	opGetBucketVersioning    = &opSpec{"GetBucketVersioning", (*Server).getBucketVersioning}
+	opListObjects            = &opSpec{"ListObjects", (*Server).listObjectsV1}
+	opListObjectsV2          = &opSpec{"ListObjectsV2", (*Server).listObjectsV2}
+	opListMultipartUploads   = &opSpec{"ListMultipartUploads", (*Server).listMultipartUploads}
+	opDeleteObjects          = &opSpec{"DeleteObjects", (*Server).deleteObjects}
+	opPutObject              = &opSpec{"PutObject", (*Server).putObject}
+	opCopyObject             = &opSpec{"CopyObject", (*Server).copyObject}
+	opGetObject              = &opSpec{"GetObject", (*Server).getObject}
+	opHeadObject             = &opSpec{"HeadObject", (*Server).getObject}
+	opDeleteObject           = &opSpec{"DeleteObject", (*Server).deleteObject}
+	opCreateMultipart        = &opSpec{"CreateMultipartUpload", (*Server).createMultipartUpload}
+	opUploadPart             = &opSpec{"UploadPart", (*Server).uploadPart}
+	opUploadPartCopy         = &opSpec{"UploadPartCopy", (*Server).uploadPartCopy}
+	opCompleteMultipart      = &opSpec{"CompleteMultipartUpload", (*Server).completeMultipartUpload}
+	opAbortMultipart         = &opSpec{"AbortMultipartUpload", (*Server).abortMultipartUpload}
+	opListParts              = &opSpec{"ListParts", (*Server).listParts}
+	opGetObjectAttributes    = &opSpec{"GetObjectAttributes", (*Server).getObjectAttributes}
+	opPutObjectTagging       = &opSpec{"PutObjectTagging", (*Server).putObjectTagging}
+	opGetObjectTagging       = &opSpec{"GetObjectTagging", (*Server).getObjectTagging}
+	opDeleteObjectTagging    = &opSpec{"DeleteObjectTagging", (*Server).deleteObjectTagging}
+	opGetBucketEncryption    = &opSpec{"GetBucketEncryption", (*Server).getBucketEncryption}
+	opPutBucketEncryption    = &opSpec{"PutBucketEncryption", (*Server).putBucketEncryption}
+	opDeleteBucketEncryption = &opSpec{"DeleteBucketEncryption", (*Server).deleteBucketEncryption}
 )
 
 // unsupported lists the sub-resources that name S3 operations Cairn does not
@@ -67,7 +70,7 @@ var (
 // method, rather than being mistaken for a plain object or bucket request.
 // Other query parameters (x-id, which SDKs add, for instance) are ignored.
 var unsupported = []string{
-	"accelerate", "acl", "analytics", "cors", "encryption",
+	"accelerate", "acl", "analytics", "cors",
 	"intelligent-tiering", "inventory", "legal-hold", "lifecycle", "logging",
 	"metadataConfiguration", "metadataTable", "metrics", "notification",
 	"object-lock", "ownershipControls", "policy", "policyStatus",
@@ -130,6 +133,9 @@ func bucketOp(o *op, r *http.Request) error {
 	q := o.query
 	if q.Has("tagging") {
 		return errNotImplemented.withMessage("Bucket tagging is not implemented.")
+	}
+	if q.Has("encryption") {
+		return bucketEncryptionOp(o, r)
 	}
 	switch r.Method {
 	case http.MethodGet:

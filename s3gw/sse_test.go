@@ -182,7 +182,9 @@ func TestSSEWire(t *testing.T) {
 		{"KMS copy", "PUT", "/bkt/x", []string{"X-Amz-Copy-Source", "/bkt/plain", "X-Amz-Server-Side-Encryption", "aws:kms"}, 501, "NotImplemented"},
 		{"copy source without its key", "PUT", "/bkt/x", []string{"X-Amz-Copy-Source", "/bkt/c"}, 400, "InvalidRequest"},
 		{"copy source with another key", "PUT", "/bkt/x", append([]string{"X-Amz-Copy-Source", "/bkt/c"}, ssecHeaders(ssecCopyPrefix, keyB)...), 403, "AccessDenied"},
-		{"bucket encryption", "GET", "/bkt?encryption", nil, 501, "NotImplemented"},
+		{"bucket encryption", "GET", "/bkt?encryption", nil, 404, "ServerSideEncryptionConfigurationNotFoundError"},
+		{"bucket encryption put", "PUT", "/bkt?encryption", nil, 501, "NotImplemented"},
+		{"bucket encryption missing bucket", "GET", "/nobkt?encryption", nil, 404, "NoSuchBucket"},
 	} {
 		body := []byte("x")
 		if c.method != "PUT" || strings.Contains(strings.Join(c.hdr, " "), "Copy-Source") {
@@ -195,6 +197,7 @@ func TestSSEWire(t *testing.T) {
 	}
 	resp, b := e.do(e.signedReq("HEAD", "/bkt/x", nil))
 	wantError(t, resp, b, 404, "")
+	e.must(204, "DELETE", "/bkt?encryption", nil)
 
 	// Multipart: every part must carry the upload's key.
 	_, body := e.must(200, "POST", "/bkt/mp?uploads", nil, ssecHeaders(ssecPrefix, keyA)...)
