@@ -47,6 +47,13 @@ const chunkNameVersion = 1
 // is a stripe that codes the plaintext chunk.
 const SealV1 = 1
 
+// SealCustomer is the meta.Stripe.Seal value of a stripe sealed as SealV1
+// but by a Sealer from ForCustomer: its keys mix in a customer's key
+// (S3's SSE-C), so that it opens only with that key. Such a chunk is
+// known by its keyed name alone (sealed under the name, not its CID), and
+// a healer, which holds no customer key, checks it by its shard sums.
+const SealCustomer = 2
+
 // SealOverhead is how many bytes sealing adds to a chunk: the GCM tag.
 const SealOverhead = 16
 
@@ -97,6 +104,39 @@ func NewSealer(master []byte) (*Sealer, error) {
 		copy(d.key[:], k)
 	}
 	return s, nil
+}
+
+// customerLabel is what a customer key is mixed into the master key's
+// two keys with.
+const customerLabel = "cairn/seal/v1/customer"
+
+// CustomerKeySize is the length of a customer key (SSE-C: AES-256).
+const CustomerKeySize = 32
+
+// ForCustomer returns a Sealer whose keys are derived from s's and a
+// customer's key of CustomerKeySize bytes, with HKDF-SHA256 (the
+// customer key as salt):
+//
+//	nameKey' = HKDF(nameKey, salt customer key, info "cairn/seal/v1/customer")
+//	sealKey' = HKDF(sealKey, salt customer key, info "cairn/seal/v1/customer")
+//
+// Chunks it seals open only with the same master and customer keys, and
+// their names differ from the names of the same chunks under any other
+// key, so that they deduplicate with nothing sealed otherwise. The
+// customer key is not kept.
+func (s *Sealer) ForCustomer(customerKey []byte) (*Sealer, error) {
+	if len(customerKey) != CustomerKeySize {
+		return nil, fmt.Errorf("erasure: sealer: customer key of %d bytes, want %d", len(customerKey), CustomerKeySize)
+	}
+	c := new(Sealer)
+	for _, d := range []struct{ from, to *[32]byte }{{&s.nameKey, &c.nameKey}, {&s.sealKey, &c.sealKey}} {
+		k, err := hkdf.Key(sha256.New, d.from[:], customerKey, customerLabel, 32)
+		if err != nil {
+			return nil, fmt.Errorf("erasure: sealer: %w", err)
+		}
+		copy(d.to[:], k)
+	}
+	return c, nil
 }
 
 // Name returns the keyed name of the chunk with CID chunk: a CIDv1 of codec

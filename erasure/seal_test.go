@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"testing"
+
+	"github.com/ipfs/go-cid"
 )
 
 func mustSealer(t testing.TB, seed uint64) *Sealer {
@@ -196,5 +198,43 @@ func TestSealerConcurrent(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestForCustomer(t *testing.T) {
+	s := mustSealer(t, 1)
+	k1, k2 := bytes.Repeat([]byte{1}, CustomerKeySize), bytes.Repeat([]byte{2}, CustomerKeySize)
+	c1, err := s.ForCustomer(k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1again, _ := s.ForCustomer(k1)
+	c2, _ := s.ForCustomer(k2)
+	other, _ := mustSealer(t, 2).ForCustomer(k1)
+	chunk := []byte("a chunk a customer encrypts")
+	id := ChunkCID(chunk)
+	name := c1.Name(id)
+	if !name.Equals(c1again.Name(id)) {
+		t.Fatal("a customer sealer's names are not deterministic")
+	}
+	for _, n := range []cid.Cid{s.Name(id), c2.Name(id), other.Name(id)} {
+		if n.Equals(name) {
+			t.Fatal("a chunk's name under one customer key equals its name under another key")
+		}
+	}
+	sealed := c1.Seal(nil, chunk, name)
+	if bytes.Contains(sealed, chunk[:8]) {
+		t.Fatal("the sealed chunk holds its plaintext")
+	}
+	if got, err := c1again.Open(nil, sealed, name); err != nil || !bytes.Equal(got, chunk) {
+		t.Fatalf("open with the same keys: %q %v", got, err)
+	}
+	for _, wrong := range []*Sealer{s, c2, other} {
+		if _, err := wrong.Open(nil, sealed, name); !errors.Is(err, ErrSealBroken) {
+			t.Fatalf("open with another key: %v, want ErrSealBroken", err)
+		}
+	}
+	if _, err := s.ForCustomer(k1[:31]); err == nil {
+		t.Fatal("a 31-byte customer key was accepted")
 	}
 }

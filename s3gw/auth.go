@@ -43,6 +43,9 @@ type authInfo struct {
 	signature  string // the seed signature
 	amzDate    string
 	scope      string
+
+	// policy is what the key may do (nil: everything).
+	policy *KeyPolicy
 }
 
 // sigV4 is a parsed SigV4 signature, from the Authorization header or from
@@ -86,7 +89,7 @@ func (s *Server) authenticate(r *http.Request) (*authInfo, error) {
 	case presignedV2:
 		return s.authPresignedV2(r, q)
 	}
-	return nil, errAccessDenied
+	return nil, errAnonymous
 }
 
 func (s *Server) authHeader(r *http.Request, authz string) (*authInfo, error) {
@@ -290,7 +293,7 @@ func checkSignedHeaders(r *http.Request, signed []string, bad *APIError) error {
 
 // verify computes the signature of r and compares it with v's.
 func (s *Server) verify(r *http.Request, v *sigV4, payload, rawQuery string) (*authInfo, error) {
-	secret, err := s.cfg.Credentials.SecretKey(r.Context(), v.accessKey)
+	secret, policy, err := s.lookupKey(r.Context(), v.accessKey)
 	if err != nil {
 		return nil, err // ErrInvalidAccessKeyID maps to InvalidAccessKeyId
 	}
@@ -304,6 +307,7 @@ func (s *Server) verify(r *http.Request, v *sigV4, payload, rawQuery string) (*a
 	}
 	return &authInfo{
 		accessKey:  v.accessKey,
+		policy:     policy,
 		payload:    payload,
 		signingKey: key,
 		signature:  want,

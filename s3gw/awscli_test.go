@@ -133,7 +133,7 @@ func testAWSCLI(t *testing.T, tls bool) {
 	e := newTestEnv(t, tls)
 	a := newAWSCLI(t, e)
 	a.run("s3api", "create-bucket", "--bucket", "clibkt")
-	a.fail("BucketAlreadyOwnedByYou", "s3api", "create-bucket", "--bucket", "clibkt")
+	a.run("s3api", "create-bucket", "--bucket", "clibkt") // us-east-1: 200 for its owner
 
 	small := []byte("hello from the aws cli\n")
 	big := randBytes(9<<20+12345, 11) // over the 8 MiB multipart threshold
@@ -168,8 +168,8 @@ func testAWSCLI(t *testing.T, tls bool) {
 		Metadata      map[string]string
 	}
 	jsonField(t, a.run("s3api", "head-object", "--bucket", "clibkt", "--key", "sum/CRC32"), &head)
-	if head.ContentLength != int64(len(small)) || head.ContentType != "text/plain" || head.Metadata["origin"] != "cli" ||
-		head.Metadata["cid"] != fakeCID(small) || head.ETag != `"`+md5Hex(small)+`"` {
+	if head.ContentLength != int64(len(small)) || head.ContentType != "text/plain" || len(head.Metadata) != 1 || head.Metadata["origin"] != "cli" ||
+		head.ETag != `"`+md5Hex(small)+`"` {
 		t.Fatalf("head-object: %+v", head)
 	}
 	a.fail("404", "s3api", "head-object", "--bucket", "clibkt", "--key", "missing")

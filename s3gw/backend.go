@@ -98,6 +98,16 @@ type ObjectInfo struct {
 	UserMeta map[string]string
 	// PartsCount is the number of parts of a multipart object, 0 otherwise.
 	PartsCount int
+	// PartSizes lists the sizes of a multipart object's parts, in order
+	// (nil otherwise): GetObject with partNumber and GetObjectAttributes
+	// use them. A Backend that leaves it nil while PartsCount > 0 makes
+	// those answer NotImplemented.
+	PartSizes []int64
+	// Tags are the object's tags (nil: none).
+	Tags map[string]string
+	// SSE is how the object is encrypted, as S3 reports it (sse.go);
+	// never its CustomerKey.
+	SSE Encryption
 }
 
 // PutOptions carries what a PUT or CreateMultipartUpload stores besides bytes.
@@ -109,12 +119,26 @@ type PutOptions struct {
 	// backend compares it with the MD5 it computes and returns ErrBadDigest
 	// (storing nothing) on a mismatch.
 	ContentMD5 []byte
+	// Tags are the object's tags, from x-amz-tagging (nil: none).
+	Tags map[string]string
+	// SSE is the encryption asked for (sse.go). For UploadPart, only its
+	// CustomerKey is set: it must be the upload's (ErrCustomerKeyRequired,
+	// ErrCustomerKeyMismatch, ErrCustomerKeyNotApplicable otherwise).
+	SSE Encryption
 }
 
 // CopyOptions controls CopyObject.
 type CopyOptions struct {
 	ReplaceMetadata bool
-	Put             PutOptions // used when ReplaceMetadata
+	Put             PutOptions // used when ReplaceMetadata; not its Tags
+	// ReplaceTags gives the copy Tags (x-amz-tagging-directive REPLACE);
+	// otherwise it keeps the source's tags.
+	ReplaceTags bool
+	Tags        map[string]string
+	// SSES3 is the copy's SSE-S3, which it does not take from its source.
+	// CopyObject is not asked to copy to or from a customer key: those
+	// copies are a read and a PutObject.
+	SSES3 bool
 }
 
 // ListQuery is a ListObjects(V2) request. Marker is the V1 marker or the V2
@@ -142,6 +166,8 @@ type PartInfo struct {
 	ETag         string
 	Size         int64
 	LastModified time.Time
+	// SSES3 is set by UploadPart when the upload asked for SSE-S3.
+	SSES3 bool
 }
 
 // CompletePart is one entry of a CompleteMultipartUpload request.

@@ -17,7 +17,8 @@
 //     bucket, key and one of the operations below. Addressing is path style,
 //     or virtual-host style when Host is "<bucket>.<domain>" for one of
 //     Config.Domains. Sub-resources Cairn does not implement (?acl,
-//     ?policy, ?tagging, ?versions, ...) are NotImplemented, explicitly.
+//     ?policy, ?versions, ?tagging on a bucket, ...) are NotImplemented,
+//     explicitly.
 //  2. authenticate (auth.go, sigv2.go) verifies the signature: see
 //     Authentication below.
 //  3. The op's handler (handlers_*.go), func(w, r, op) error, does the
@@ -52,6 +53,12 @@
 //     response-* overrides, ...), but no other query parameter (the prefix
 //     of a listing, for one), and Expires has no upper bound.
 //
+// Once authenticated, a request is held to its key's policy when
+// Config.Credentials is a PolicyCredentials (policy.go): read-only keys
+// may send GET and HEAD only, and a key limited to a bucket and prefix
+// reaches nothing outside them (a copy's source included); anything else
+// is 403 AccessDenied.
+//
 // Any other Authorization scheme (SigV2's "AWS AKID:signature", SigV4a), and
 // a SigV2 presigned URL with another method, is refused with InvalidRequest
 // "Please use AWS4-HMAC-SHA256", as S3's newer regions refuse SigV2.
@@ -84,10 +91,22 @@
 // # Objects
 //
 // Every object response (GET, HEAD, PUT, copy, complete) carries the
-// object's CID as x-amz-meta-cid; clients cannot set or override that name.
+// object's CID in the header x-cairn-cid. User metadata (x-amz-meta-*) is
+// exactly what the client wrote, "cid" included.
 // ETags are always quoted. GetObject implements single byte ranges (206,
 // 416 InvalidRange), If-Match, If-None-Match, If-Modified-Since and
 // If-Unmodified-Since with S3's precedence (304 for GET and HEAD, 412
-// otherwise), and the response-* overrides. Conditional writes and reading
-// one part of a multipart object are NotImplemented.
+// otherwise), the response-* overrides, and partNumber: one part of a
+// multipart object (206 with Content-Range and x-amz-mp-parts-count), all
+// of any other object as its part 1, InvalidPartNumber (416) past the
+// last part. GetObjectAttributes answers ETag, ObjectSize, StorageClass and
+// ObjectParts (Checksum is not stored). Conditional writes are
+// NotImplemented.
+//
+// Object tags (handlers_tagging.go) come with PUT, CreateMultipartUpload
+// and copies (x-amz-tagging, x-amz-tagging-directive) and through ?tagging
+// on an object, held to S3's limits; a Backend keeps them by implementing
+// ObjectTagger. Server-side encryption (sse.go) takes effect or is
+// refused, header by header: SSE-S3 when the Backend encrypts at rest,
+// SSE-C when it encrypts with customer keys (Encrypter), SSE-KMS never.
 package s3gw

@@ -64,7 +64,12 @@ var (
 	errNoSuchVersion                = &APIError{"NoSuchVersion", http.StatusNotFound, "The specified version does not exist."}
 	errIncompleteBody               = &APIError{"IncompleteBody", http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header."}
 	errEntityTooLarge               = &APIError{"EntityTooLarge", http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed object size."}
-	errInternal                     = &APIError{"InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again."}
+	errIllegalLocationConstraint    = &APIError{"IllegalLocationConstraintException", http.StatusBadRequest, "The location constraint is incompatible for the region specific endpoint this request was sent to."}
+	// errAnonymous is authenticate's answer to a request with no
+	// credentials at all; serve turns it into NoSuchBucket when the
+	// bucket does not exist, as S3 does.
+	errAnonymous = errAccessDenied.withMessage("Access Denied")
+	errInternal  = &APIError{"InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again."}
 )
 
 // errorTable maps the Backend's sentinels to S3 errors. It is the only place
@@ -141,7 +146,7 @@ func (s *Server) writeError(w *responseWriter, r *http.Request, o *op, err error
 	h := w.Header()
 	// Headers set for a successful response do not describe an error
 	// (Content-Range stays: a 416 carries "bytes */size").
-	for _, k := range []string{"ETag", "Last-Modified", "Content-Length", "Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires", "Accept-Ranges"} {
+	for _, k := range []string{"ETag", "Last-Modified", "Content-Length", "Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires", "Accept-Ranges", cidHeader} {
 		h.Del(k)
 	}
 	for k := range h {

@@ -19,8 +19,9 @@ func ExampleNew() {
 	ts := httptest.NewServer(srv) // or http.ListenAndServe(":9000", srv)
 	defer ts.Close()
 
-	// Anonymous requests are refused.
-	resp, err := ts.Client().Get(ts.URL + "/bucket/key")
+	// Anonymous requests are refused (to a bucket that does not exist,
+	// with 404 NoSuchBucket, as S3 does).
+	resp, err := ts.Client().Get(ts.URL + "/")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -21,6 +21,7 @@ type memBackend struct {
 	mu          sync.Mutex
 	now         func() time.Time
 	minPartSize int64
+	plainAtRest bool // EncryptsAtRest is false: SSE-S3 is refused
 	buckets     map[string]*memBucket
 	uploads     map[string]*memUpload
 	nextID      int
@@ -48,7 +49,11 @@ type memPart struct {
 	data []byte
 }
 
-var _ Backend = (*memBackend)(nil)
+var (
+	_ Backend      = (*memBackend)(nil)
+	_ ObjectTagger = (*memBackend)(nil)
+	_ Encrypter    = (*memBackend)(nil)
+)
 
 func newMemBackend() *memBackend {
 	return &memBackend{
@@ -161,6 +166,8 @@ func (m *memBackend) PutObject(_ context.Context, bucket, key string, r io.Reade
 		ContentType:  opts.ContentType,
 		Headers:      opts.Headers,
 		UserMeta:     opts.UserMeta,
+		Tags:         opts.Tags,
+		SSE:          stored(opts.SSE),
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -176,9 +183,23 @@ type memHandle struct{ obj *memObject }
 
 func (h memHandle) Info() ObjectInfo { return h.obj.info }
 
-func (h memHandle) Open(_ context.Context, off, n int64) (io.ReadCloser, error) {
+// Open reads an object stored with a customer key only with that key, as
+// a Backend must (the fake keeps the bytes in the clear).
+func (h memHandle) Open(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+	if check := h.obj.info.SSE.CustomerKeyCheck; check != nil && !CustomerKeyMatches(check, CustomerKey(ctx)) {
+		return nil, ErrCustomerKeyMismatch
+	}
 	return io.NopCloser(bytes.NewReader(h.obj.data[off : off+n])), nil
 }
+
+// stored is the encryption an object records: never the key.
+func stored(e Encryption) Encryption {
+	e.CustomerKey = nil
+	return e
+}
+
+func (m *memBackend) EncryptsAtRest() bool { return !m.plainAtRest }
+func (m *memBackend) CustomerKeys() bool   { return true }
 
 func (m *memBackend) GetObject(_ context.Context, bucket, key string) (Object, error) {
 	m.mu.Lock()
@@ -239,8 +260,29 @@ func (m *memBackend) CopyObject(_ context.Context, srcBucket, srcKey, dstBucket,
 		info.Headers = opts.Put.Headers
 		info.UserMeta = opts.Put.UserMeta
 	}
+	if opts.ReplaceTags {
+		info.Tags = opts.Tags
+	}
+	info.SSE = Encryption{S3: opts.SSES3}
 	db.objects[dstKey] = &memObject{info: info, data: src.data}
 	return info, nil
+}
+
+func (m *memBackend) SetObjectTags(_ context.Context, bucket, key string, tags map[string]string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, err := m.bucket(bucket)
+	if err != nil {
+		return err
+	}
+	o, ok := b.objects[key]
+	if !ok {
+		return ErrNoSuchKey
+	}
+	info := o.info
+	info.Tags = tags
+	b.objects[key] = &memObject{info: info, data: o.data}
+	return nil
 }
 
 func (m *memBackend) ListObjects(_ context.Context, bucket string, q ListQuery) (ListResult, error) {
@@ -315,8 +357,18 @@ func (m *memBackend) upload(bucket, key, id string) (*memUpload, error) {
 
 func (m *memBackend) UploadPart(_ context.Context, bucket, key, id string, part int, r io.Reader, size int64, opts PutOptions) (PartInfo, error) {
 	m.mu.Lock()
-	_, err := m.upload(bucket, key, id)
+	u, err := m.upload(bucket, key, id)
 	m.mu.Unlock()
+	if err == nil {
+		switch check, k := u.opts.SSE.CustomerKeyCheck, opts.SSE.CustomerKey; {
+		case check == nil && k != nil:
+			err = ErrCustomerKeyNotApplicable
+		case check != nil && k == nil:
+			err = ErrCustomerKeyRequired
+		case check != nil && !CustomerKeyMatches(check, k):
+			err = ErrCustomerKeyMismatch
+		}
+	}
 	if err != nil {
 		return PartInfo{}, err
 	}
@@ -330,11 +382,10 @@ func (m *memBackend) UploadPart(_ context.Context, bucket, key, id string, part 
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	u, err := m.upload(bucket, key, id)
-	if err != nil {
+	if u, err = m.upload(bucket, key, id); err != nil {
 		return PartInfo{}, err
 	}
-	info := PartInfo{Number: part, ETag: hex.EncodeToString(sum[:]), Size: int64(len(data)), LastModified: m.now()}
+	info := PartInfo{Number: part, ETag: hex.EncodeToString(sum[:]), Size: int64(len(data)), LastModified: m.now(), SSES3: u.opts.SSE.S3}
 	u.parts[part] = &memPart{info: info, data: data}
 	return info, nil
 }
@@ -347,6 +398,7 @@ func (m *memBackend) CompleteMultipartUpload(_ context.Context, bucket, key, id 
 		return ObjectInfo{}, err
 	}
 	var data, sums []byte
+	var sizes []int64
 	for i, p := range parts {
 		if i > 0 && p.Number <= parts[i-1].Number {
 			return ObjectInfo{}, ErrInvalidPartOrder
@@ -359,6 +411,7 @@ func (m *memBackend) CompleteMultipartUpload(_ context.Context, bucket, key, id 
 			return ObjectInfo{}, ErrEntityTooSmall
 		}
 		data = append(data, mp.data...)
+		sizes = append(sizes, mp.info.Size)
 		s, _ := hex.DecodeString(mp.info.ETag)
 		sums = append(sums, s...)
 	}
@@ -376,7 +429,10 @@ func (m *memBackend) CompleteMultipartUpload(_ context.Context, bucket, key, id 
 		ContentType:  u.opts.ContentType,
 		Headers:      u.opts.Headers,
 		UserMeta:     u.opts.UserMeta,
+		Tags:         u.opts.Tags,
+		SSE:          stored(u.opts.SSE),
 		PartsCount:   len(parts),
+		PartSizes:    sizes,
 	}
 	b.objects[key] = &memObject{info: info, data: data}
 	delete(m.uploads, id)

@@ -2,26 +2,60 @@ package s3gw
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 )
 
 // maxListKeys is S3's largest page of a listing.
 const maxListKeys = 1000
 
+// maxBuckets is the largest page of ListBuckets that max-buckets may ask.
+const maxBuckets = 10000
+
+// listBuckets answers ListBuckets: the buckets whose names start with
+// prefix, in name order, after the one a continuation-token names, at most
+// max-buckets of them (all of them when it is absent). When more remain,
+// the answer's ContinuationToken is where the next page starts.
 func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request, o *op) error {
+	q := o.query
+	limit := maxBuckets
+	if q.Has("max-buckets") {
+		n, err := strconv.Atoi(q.Get("max-buckets"))
+		if err != nil || n < 1 || n > maxBuckets {
+			return errInvalidArgument.withMessage("Argument max-buckets must be an integer between 1 and 10000.")
+		}
+		limit = n
+	}
+	var after string
+	if token := q.Get("continuation-token"); token != "" {
+		b, err := base64.RawURLEncoding.DecodeString(token)
+		if err != nil {
+			return errInvalidArgument.withMessage("The continuation token provided is incorrect")
+		}
+		after = string(b)
+	}
 	buckets, err := s.backend.ListBuckets(r.Context())
 	if err != nil {
 		return err
 	}
-	prefix := o.query.Get("prefix")
+	slices.SortFunc(buckets, func(a, b BucketInfo) int { return strings.Compare(a.Name, b.Name) })
+	prefix := q.Get("prefix")
 	var out listAllMyBucketsResult
 	out.Owner = ownerOf(o)
-	out.Buckets.Bucket = make([]bucketXML, 0, len(buckets))
+	out.Prefix = prefix
+	out.Buckets.Bucket = make([]bucketXML, 0, min(len(buckets), limit))
 	for _, b := range buckets {
-		if strings.HasPrefix(b.Name, prefix) {
-			out.Buckets.Bucket = append(out.Buckets.Bucket, bucketXML{Name: b.Name, CreationDate: isoTime(b.Created)})
+		if !strings.HasPrefix(b.Name, prefix) || b.Name <= after {
+			continue
 		}
+		if len(out.Buckets.Bucket) == limit {
+			out.ContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(out.Buckets.Bucket[limit-1].Name))
+			break
+		}
+		out.Buckets.Bucket = append(out.Buckets.Bucket, bucketXML{Name: b.Name, CreationDate: isoTime(b.Created)})
 	}
 	return writeXML(w, http.StatusOK, out)
 }
@@ -37,19 +71,42 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request, o *op) err
 	if err != nil {
 		return err
 	}
-	// The location constraint is accepted and ignored: a Cairn cluster is
-	// one region.
 	var cfg createBucketConfiguration
 	if _, err := readXML(p, &cfg, true); err != nil {
 		return err
 	}
-	if err := s.backend.CreateBucket(r.Context(), o.bucket); err != nil {
+	if err := s.checkLocation(cfg.LocationConstraint); err != nil {
+		return err
+	}
+	err = s.backend.CreateBucket(r.Context(), o.bucket)
+	// In us-east-1, S3 answers 200 to creating a bucket you own already;
+	// every other region answers 409 BucketAlreadyOwnedByYou.
+	if errors.Is(err, ErrBucketAlreadyOwnedByYou) && s.cfg.Region == "us-east-1" {
+		err = nil
+	}
+	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/"+o.bucket)
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// legacyLocations are the location constraints S3 accepts for a region
+// besides the region's own name: "US" (which s3cmd sends) for us-east-1,
+// "EU" for eu-west-1.
+var legacyLocations = map[string]string{"US": "us-east-1", "EU": "eu-west-1"}
+
+// checkLocation accepts a CreateBucket location constraint that names the
+// gateway's region (a Cairn cluster is one region), none, or a legacy
+// name for it; any other is S3's IllegalLocationConstraintException, as
+// a regional endpoint answers a constraint for another region.
+func (s *Server) checkLocation(c string) error {
+	if c == "" || c == s.cfg.Region || legacyLocations[c] == s.cfg.Region {
+		return nil
+	}
+	return errIllegalLocationConstraint.withMessage("The %s location constraint is incompatible for the region specific endpoint this request was sent to.", c)
 }
 
 func (s *Server) headBucket(w http.ResponseWriter, r *http.Request, o *op) error {
@@ -207,9 +264,11 @@ func (s *Server) listObjectsV2(w http.ResponseWriter, r *http.Request, o *op) er
 	q := o.query
 	token, startAfter := q.Get("continuation-token"), q.Get("start-after")
 	marker := startAfter
-	if q.Has("continuation-token") {
+	// An empty token is no token, as on S3: clients that always send the
+	// parameter start from the beginning (or start-after).
+	if token != "" {
 		m, err := base64.RawURLEncoding.DecodeString(token)
-		if err != nil || token == "" {
+		if err != nil {
 			return errInvalidArgument.withMessage("The continuation token provided is incorrect")
 		}
 		marker = string(m)

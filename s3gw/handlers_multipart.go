@@ -1,6 +1,10 @@
 package s3gw
 
 import (
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -26,10 +30,16 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, r *http.Request, o
 		return err
 	}
 	opts.ContentMD5 = nil
+	sse, ck, err := s.writeSSE(r)
+	if err != nil {
+		return err
+	}
+	opts.SSE = sse
 	id, err := s.backend.CreateMultipartUpload(r.Context(), o.bucket, o.key, opts)
 	if err != nil {
 		return err
 	}
+	setSSEHeaders(w, sse, ck)
 	if a := r.Header.Get("X-Amz-Checksum-Algorithm"); a != "" {
 		w.Header()["x-amz-checksum-algorithm"] = []string{strings.ToUpper(a)}
 	}
@@ -45,6 +55,13 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, o *op) error
 	if opts.ContentMD5, err = contentMD5(r.Header); err != nil {
 		return err
 	}
+	ck, err := s.partKey(r)
+	if err != nil {
+		return err
+	}
+	if ck != nil {
+		opts.SSE.CustomerKey = ck.key
+	}
 	p, err := openPayload(r, o.auth, true)
 	if err != nil {
 		return err
@@ -57,9 +74,19 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, o *op) error
 		return p.cause(err)
 	}
 	w.Header().Set("ETag", quoteETag(info.ETag))
+	setSSEHeaders(w, Encryption{S3: info.SSES3}, ck)
 	p.echoChecksum(w)
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// partKey reads the customer key of UploadPart(Copy): the upload's, which
+// the Backend checks. A part takes no other encryption header.
+func (s *Server) partKey(r *http.Request) (*customerKey, error) {
+	if r.Header.Get("X-Amz-Server-Side-Encryption") != "" {
+		return nil, errSSENotOnRead
+	}
+	return s.parseCustomerKey(r, ssecPrefix)
 }
 
 // uploadPartCopy streams a range of the source object straight from the
@@ -73,6 +100,18 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, o *op) e
 	if err != nil {
 		return err
 	}
+	srcCtx, _, err := s.readKey(r.Context(), r, ssecCopyPrefix, src.Info())
+	if err != nil {
+		return err
+	}
+	ck, err := s.partKey(r)
+	if err != nil {
+		return err
+	}
+	var opts PutOptions
+	if ck != nil {
+		opts.SSE.CustomerKey = ck.key
+	}
 	size := src.Info().Size
 	rng := byteRange{0, size}
 	if h := r.Header.Get("X-Amz-Copy-Source-Range"); h != "" {
@@ -85,15 +124,16 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, o *op) e
 	}
 	var rc io.ReadCloser = http.NoBody
 	if rng.length > 0 {
-		if rc, err = src.Open(r.Context(), rng.start, rng.length); err != nil {
+		if rc, err = src.Open(srcCtx, rng.start, rng.length); err != nil {
 			return err
 		}
 	}
 	defer rc.Close()
-	info, err := s.backend.UploadPart(r.Context(), o.bucket, o.key, id, part, rc, rng.length, PutOptions{})
+	info, err := s.backend.UploadPart(r.Context(), o.bucket, o.key, id, part, rc, rng.length, opts)
 	if err != nil {
 		return err
 	}
+	setSSEHeaders(w, Encryption{S3: info.SSES3}, ck)
 	return writeXML(w, http.StatusOK, copyPartResult{
 		LastModified: isoTime(info.LastModified),
 		ETag:         quoteETag(info.ETag),
@@ -116,21 +156,19 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	if len(req.Parts) == 0 || len(req.Parts) > maxObjectParts {
 		return errMalformedXML.withMessage("The XML you provided was not well-formed or did not validate against our published schema: you must specify between 1 and 10000 parts.")
 	}
-	parts := make([]CompletePart, len(req.Parts))
-	for i, pt := range req.Parts {
-		if pt.PartNumber < 1 || pt.PartNumber > maxObjectParts {
-			return errInvalidArgument.withMessage("Part number must be an integer between 1 and 10000, inclusive")
-		}
-		if i > 0 && pt.PartNumber <= req.Parts[i-1].PartNumber {
-			return ErrInvalidPartOrder
-		}
-		parts[i] = CompletePart{Number: pt.PartNumber, ETag: unquoteETag(pt.ETag)}
+	parts, err := completeParts(req)
+	if err != nil {
+		return err
 	}
 	info, err := s.backend.CompleteMultipartUpload(r.Context(), o.bucket, o.key, id, parts)
+	if errors.Is(err, ErrNoSuchUpload) {
+		info, err = s.completedAlready(r, o, parts, err)
+	}
 	if err != nil {
 		return err
 	}
 	setCID(w, info.CID)
+	setSSEHeaders(w, Encryption{S3: info.SSE.S3}, nil)
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -141,6 +179,64 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 		Key:      o.key,
 		ETag:     quoteETag(info.ETag),
 	})
+}
+
+// completeParts checks the parts of a CompleteMultipartUpload: ascending
+// part numbers (else InvalidPartOrder). A part listed twice in a row with
+// the same ETag, as a client that retried its upload may list it, counts
+// once; twice with different ETags, one of them cannot be the part's:
+// InvalidPart.
+func completeParts(req completeMultipartUpload) ([]CompletePart, error) {
+	parts := make([]CompletePart, 0, len(req.Parts))
+	for _, pt := range req.Parts {
+		if pt.PartNumber < 1 || pt.PartNumber > maxObjectParts {
+			return nil, errInvalidArgument.withMessage("Part number must be an integer between 1 and 10000, inclusive")
+		}
+		p := CompletePart{Number: pt.PartNumber, ETag: unquoteETag(pt.ETag)}
+		if n := len(parts); n > 0 {
+			switch prev := parts[n-1]; {
+			case p.Number == prev.Number && p.ETag == prev.ETag:
+				continue
+			case p.Number == prev.Number:
+				return nil, ErrInvalidPart
+			case p.Number < prev.Number:
+				return nil, ErrInvalidPartOrder
+			}
+		}
+		parts = append(parts, p)
+	}
+	return parts, nil
+}
+
+// multipartETag is the ETag S3 gives the object these parts make: the MD5
+// of the parts' binary MD5s, then "-" and the number of parts. ok is false
+// when a part's ETag is not a hex MD5.
+func multipartETag(parts []CompletePart) (string, bool) {
+	h := md5.New()
+	for _, p := range parts {
+		sum, err := hex.DecodeString(p.ETag)
+		if err != nil || len(sum) != md5.Size {
+			return "", false
+		}
+		h.Write(sum)
+	}
+	return fmt.Sprintf("%x-%d", h.Sum(nil), len(parts)), true
+}
+
+// completedAlready answers a CompleteMultipartUpload whose upload is gone
+// (notFound) as S3 answers a client that retries a Complete whose answer
+// it lost: with the object, when the key holds the object these parts
+// made (its ETag is theirs); otherwise with notFound.
+func (s *Server) completedAlready(r *http.Request, o *op, parts []CompletePart, notFound error) (ObjectInfo, error) {
+	want, ok := multipartETag(parts)
+	if !ok {
+		return ObjectInfo{}, notFound
+	}
+	obj, err := s.backend.GetObject(r.Context(), o.bucket, o.key)
+	if err != nil || obj.Info().ETag != want {
+		return ObjectInfo{}, notFound
+	}
+	return obj.Info(), nil
 }
 
 func (s *Server) abortMultipartUpload(w http.ResponseWriter, r *http.Request, o *op) error {

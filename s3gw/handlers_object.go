@@ -2,6 +2,7 @@ package s3gw
 
 import (
 	"bytes"
+	"context"
 	"crypto/md5"
 	"fmt"
 	"io"
@@ -43,6 +44,11 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, o *op) error 
 	if err != nil {
 		return err
 	}
+	sse, ck, err := s.writeSSE(r)
+	if err != nil {
+		return err
+	}
+	opts.SSE = sse
 	p, err := openPayload(r, o.auth, true)
 	if err != nil {
 		return err
@@ -56,6 +62,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, o *op) error 
 	}
 	w.Header().Set("ETag", quoteETag(info.ETag))
 	setCID(w, info.CID)
+	setSSEHeaders(w, sse, ck)
 	p.echoChecksum(w)
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -84,6 +91,10 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, o *op) error 
 	}
 	info := obj.Info()
 	h := w.Header()
+	ctx, ck, err := s.readSSE(r, info)
+	if err != nil {
+		return err
+	}
 
 	switch plainConditions(r.Header).eval(info) {
 	case condFailed:
@@ -92,6 +103,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, o *op) error 
 		h.Set("ETag", quoteETag(info.ETag))
 		h.Set("Last-Modified", httpTime(info.LastModified))
 		setCID(w, info.CID)
+		setSSEHeaders(w, info.SSE, ck)
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
@@ -99,14 +111,8 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, o *op) error 
 	var rng *byteRange
 	switch {
 	case partNumber > 0:
-		if info.PartsCount > 0 {
-			return errNotImplemented.withMessage("Reading one part of a multipart object is not implemented.")
-		}
-		if partNumber != 1 {
-			return errInvalidPartNumber
-		}
-		if info.Size > 0 { // part 1 of a simple object is all of it
-			rng = &byteRange{0, info.Size}
+		if rng, err = partRange(info, partNumber); err != nil {
+			return err
 		}
 	default:
 		rng, err = parseRange(r.Header.Get("Range"), info.Size)
@@ -117,6 +123,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, o *op) error 
 	}
 
 	setObjectHeaders(w, info)
+	setSSEHeaders(w, info.SSE, ck)
 	for _, ov := range responseOverrides {
 		if v := q.Get(ov.param); v != "" {
 			h.Set(ov.header, v)
@@ -136,7 +143,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, o *op) error 
 		w.WriteHeader(status)
 		return nil
 	}
-	rc, err := obj.Open(r.Context(), start, length)
+	rc, err := obj.Open(ctx, start, length)
 	if err != nil {
 		return err
 	}
@@ -200,6 +207,8 @@ func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request, o *op) er
 		switch {
 		case obj.VersionID != "" && obj.VersionID != "null":
 			perKey[i] = errNoSuchVersion
+		case !keyAllowed(o.auth.policy, *obj.Key):
+			perKey[i] = errAccessDenied
 		default:
 			perKey[i] = checkKey(*obj.Key)
 		}
@@ -291,23 +300,74 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, o *op) error
 		if err != nil {
 			return err
 		}
-		put.ContentMD5 = nil
+		put.ContentMD5, put.Tags = nil, nil
 		opts.Put = put
 	}
-	_, srcBucket, srcKey, err := s.copySource(r)
+	if err := copyTagging(r.Header, &opts); err != nil {
+		return err
+	}
+	sse, ck, err := s.writeSSE(r)
 	if err != nil {
 		return err
 	}
-	if srcBucket == o.bucket && srcKey == o.key && !opts.ReplaceMetadata {
+	src, srcBucket, srcKey, err := s.copySource(r)
+	if err != nil {
+		return err
+	}
+	srcInfo := src.Info()
+	srcCtx, _, err := s.readKey(r.Context(), r, ssecCopyPrefix, srcInfo)
+	if err != nil {
+		return err
+	}
+	sameEncryption := sse.S3 == srcInfo.SSE.S3 && ck == nil && srcInfo.SSE.CustomerKeyCheck == nil
+	if srcBucket == o.bucket && srcKey == o.key && !opts.ReplaceMetadata && sameEncryption {
 		return errInvalidRequest.withMessage("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
-	info, err := s.backend.CopyObject(r.Context(), srcBucket, srcKey, o.bucket, o.key, opts)
+	var info ObjectInfo
+	if ck != nil || srcInfo.SSE.CustomerKeyCheck != nil || (sse.S3 && !srcInfo.SSE.S3) {
+		// The copy's bytes are encrypted otherwise than its source's:
+		// they are read and written again.
+		info, err = s.copyThrough(srcCtx, r, src, o, opts, sse)
+	} else {
+		opts.SSES3 = sse.S3
+		info, err = s.backend.CopyObject(r.Context(), srcBucket, srcKey, o.bucket, o.key, opts)
+	}
 	if err != nil {
 		return err
 	}
 	setCID(w, info.CID)
+	setSSEHeaders(w, sse, ck)
 	return writeXML(w, http.StatusOK, copyObjectResult{
 		LastModified: isoTime(info.LastModified),
 		ETag:         quoteETag(info.ETag),
 	})
+}
+
+// copyThrough copies src to o's key by reading it (with the key srcCtx
+// carries) into a PutObject under the encryption sse: what a copy to or
+// from a customer key, or to SSE-S3 from an object written without it,
+// takes. Metadata and tags follow the directives as in CopyObject.
+func (s *Server) copyThrough(srcCtx context.Context, r *http.Request, src Object, o *op, opts CopyOptions, sse Encryption) (ObjectInfo, error) {
+	info := src.Info()
+	if info.Size > maxSinglePut {
+		return ObjectInfo{}, errEntityTooLarge
+	}
+	put := PutOptions{ContentType: info.ContentType, Headers: info.Headers, UserMeta: info.UserMeta}
+	if opts.ReplaceMetadata {
+		put = opts.Put
+	}
+	put.Tags = info.Tags
+	if opts.ReplaceTags {
+		put.Tags = opts.Tags
+	}
+	put.SSE = sse
+	var rc io.ReadCloser = http.NoBody
+	if info.Size > 0 {
+		var err error
+		if rc, err = src.Open(srcCtx, 0, info.Size); err != nil {
+			return ObjectInfo{}, err
+		}
+	}
+	defer rc.Close()
+	return s.backend.PutObject(r.Context(), o.bucket, o.key, rc, info.Size, put)
 }

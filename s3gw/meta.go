@@ -12,9 +12,10 @@ const (
 	defaultContentType = "binary/octet-stream"
 	// maxUserMeta is S3's limit on x-amz-meta-* names and values together.
 	maxUserMeta = 2 << 10
-	// cidMeta is the user-metadata name under which every object response
-	// carries the object's CID. Clients cannot set it.
-	cidMeta        = "cid"
+	// cidHeader is the response header that carries the object's CID on
+	// GET, HEAD, PUT, CopyObject and CompleteMultipartUpload. It is not
+	// user metadata: x-amz-meta-* holds exactly what the client wrote.
+	cidHeader      = "X-Cairn-Cid"
 	iso8601Millis  = "2006-01-02T15:04:05.000Z"
 	maxSinglePut   = 5 << 30 // PutObject, UploadPart, CopyObject
 	maxObjectParts = 10000
@@ -47,7 +48,7 @@ func putOptions(h http.Header) (PutOptions, error) {
 	size := 0
 	for k, vs := range h {
 		name, ok := strings.CutPrefix(strings.ToLower(k), "x-amz-meta-")
-		if !ok || name == "" || name == cidMeta {
+		if !ok || name == "" {
 			continue
 		}
 		v := strings.Join(vs, ",")
@@ -57,6 +58,11 @@ func putOptions(h http.Header) (PutOptions, error) {
 	if size > maxUserMeta {
 		return opts, errMetadataTooLarge
 	}
+	tags, err := parseTaggingHeader(h)
+	if err != nil {
+		return opts, err
+	}
+	opts.Tags = tags
 	md5, err := contentMD5(h)
 	opts.ContentMD5 = md5
 	return opts, err
@@ -93,7 +99,7 @@ func stripAWSChunked(v string) string {
 
 // setObjectHeaders writes the headers describing an object version, as for
 // GetObject and HeadObject: user metadata as lower-case x-amz-meta-* (as S3
-// sends them), and the CID last so that nothing overrides it.
+// sends them), and the CID in x-cairn-cid.
 func setObjectHeaders(w http.ResponseWriter, info ObjectInfo) {
 	h := w.Header()
 	h.Set("Last-Modified", httpTime(info.LastModified))
@@ -107,16 +113,15 @@ func setObjectHeaders(w http.ResponseWriter, info ObjectInfo) {
 		h.Set(k, v)
 	}
 	for k, v := range info.UserMeta {
-		if k != cidMeta {
-			h["x-amz-meta-"+k] = []string{v}
-		}
+		h["x-amz-meta-"+k] = []string{v}
 	}
 	setCID(w, info.CID)
+	setTaggingCount(w, info)
 }
 
 func setCID(w http.ResponseWriter, cid string) {
 	if cid != "" {
-		w.Header()["x-amz-meta-"+cidMeta] = []string{cid}
+		w.Header().Set(cidHeader, cid)
 	}
 }
 

@@ -54,6 +54,8 @@ var operations = []*opSpec{
 	opListMultipartUploads, opDeleteObjects, opPutObject, opCopyObject,
 	opGetObject, opHeadObject, opDeleteObject, opCreateMultipart, opUploadPart,
 	opUploadPartCopy, opCompleteMultipart, opAbortMultipart, opListParts,
+	opGetObjectAttributes, opPutObjectTagging, opGetObjectTagging, opDeleteObjectTagging,
+	opGetBucketEncryption, opPutBucketEncryption, opDeleteBucketEncryption,
 }
 
 // Operations returns the S3 names of the operations a Server implements,

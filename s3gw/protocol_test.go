@@ -1,6 +1,7 @@
 package s3gw
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -20,23 +21,23 @@ func TestObjectHeaders(t *testing.T) {
 	e := newTestEnv(t, false)
 	e.must(200, "PUT", "/bkt", nil)
 	resp, _ := e.must(200, "PUT", "/bkt/obj", []byte("0123456789"),
-		"Content-Encoding", "aws-chunked, br", "X-Amz-Meta-Cid", "forged", "X-Amz-Meta-Two", "2",
+		"Content-Encoding", "aws-chunked, br", "X-Amz-Meta-Cid", "mine", "X-Amz-Meta-Two", "2",
 		"X-Amz-Checksum-Crc32c", "KAwGng==")
 	etag := resp.Header.Get("ETag")
 	cid := fakeCID([]byte("0123456789"))
-	if etag != `"781e5e245d69b566979b86e28d23f2c7"` || resp.Header.Get("X-Amz-Meta-Cid") != cid ||
+	if etag != `"781e5e245d69b566979b86e28d23f2c7"` || resp.Header.Get("X-Cairn-Cid") != cid ||
 		resp.Header.Get("X-Amz-Checksum-Crc32c") != "KAwGng==" {
 		t.Fatalf("PUT headers %v", resp.Header)
 	}
 	obj, _ := e.be.GetObject(t.Context(), "bkt", "obj")
-	if info := obj.Info(); info.ContentType != defaultContentType || info.Headers["Content-Encoding"] != "br" || info.UserMeta["cid"] != "" {
+	if info := obj.Info(); info.ContentType != defaultContentType || info.Headers["Content-Encoding"] != "br" || len(info.UserMeta) != 2 || info.UserMeta["cid"] != "mine" {
 		t.Fatalf("stored %+v", info)
 	}
 
 	for _, method := range []string{"GET", "HEAD"} {
 		resp, body := e.must(200, method, "/bkt/obj", nil)
 		h := resp.Header
-		if h.Get("ETag") != etag || h.Get("X-Amz-Meta-Cid") != cid || h.Get("X-Amz-Meta-Two") != "2" ||
+		if h.Get("ETag") != etag || h.Get("X-Cairn-Cid") != cid || h.Get("X-Amz-Meta-Cid") != "mine" || h.Get("X-Amz-Meta-Two") != "2" ||
 			h.Get("Content-Length") != "10" || h.Get("Accept-Ranges") != "bytes" || h.Get("Content-Type") != defaultContentType {
 			t.Fatalf("%s headers %v", method, h)
 		}
@@ -110,7 +111,7 @@ func TestObjectHeaders(t *testing.T) {
 	// Copy carries the CID too.
 	resp, body := e.must(200, "PUT", "/bkt/copy", nil, "X-Amz-Copy-Source", "/bkt/obj?versionId=null")
 	var cr struct{ ETag, LastModified string }
-	if err := xml.Unmarshal(body, &cr); err != nil || cr.ETag != etag || resp.Header.Get("X-Amz-Meta-Cid") != cid {
+	if err := xml.Unmarshal(body, &cr); err != nil || cr.ETag != etag || resp.Header.Get("X-Cairn-Cid") != cid {
 		t.Fatalf("copy: %v %s %v", err, body, resp.Header)
 	}
 	if !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`).MatchString(cr.LastModified) {
@@ -269,7 +270,7 @@ func TestBackendFailures(t *testing.T) {
 
 func TestMiscRequests(t *testing.T) {
 	e := newTestEnv(t, false)
-	cfg := []byte(`<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>`)
+	cfg := []byte(`<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>US</LocationConstraint></CreateBucketConfiguration>`)
 	resp, _ := e.must(200, "PUT", "/withcfg", cfg)
 	if resp.Header.Get("Location") != "/withcfg" {
 		t.Errorf("Location %q", resp.Header.Get("Location"))
@@ -311,10 +312,12 @@ func TestMiscRequests(t *testing.T) {
 	resp, body = e.must(200, "POST", "/withcfg/mp?uploadId="+init.UploadID, doc)
 	var done struct{ Location, Bucket, Key, ETag string }
 	if err := xml.Unmarshal(body, &done); err != nil || done.Key != "mp" || !strings.HasSuffix(done.ETag, `-2"`) ||
-		resp.Header.Get("X-Amz-Meta-Cid") != fakeCID(append(part, "end"...)) || !strings.HasSuffix(done.Location, "/withcfg/mp") {
+		resp.Header.Get("X-Cairn-Cid") != fakeCID(append(part, "end"...)) || !strings.HasSuffix(done.Location, "/withcfg/mp") {
 		t.Fatalf("complete: %s %v", body, resp.Header)
 	}
-	// partNumber on a multipart object is not implemented (yet).
-	resp, body = e.do(e.signedReq("GET", "/withcfg/mp?partNumber=1", nil))
-	wantError(t, resp, body, 501, "NotImplemented")
+	// Part 1 of the multipart object is its first part.
+	resp, body = e.must(206, "GET", "/withcfg/mp?partNumber=1", nil)
+	if !bytes.Equal(body, part) || resp.Header.Get("X-Amz-Mp-Parts-Count") != "2" {
+		t.Fatalf("part 1: %d bytes, headers %v", len(body), resp.Header)
+	}
 }

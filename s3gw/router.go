@@ -35,27 +35,34 @@ func (o *op) name() string {
 // The operations. Handlers are methods of *Server; specs are variables (not
 // a map) so that the compiler checks every name.
 var (
-	opListBuckets          = &opSpec{"ListBuckets", (*Server).listBuckets}
-	opCreateBucket         = &opSpec{"CreateBucket", (*Server).createBucket}
-	opHeadBucket           = &opSpec{"HeadBucket", (*Server).headBucket}
-	opDeleteBucket         = &opSpec{"DeleteBucket", (*Server).deleteBucket}
-	opGetBucketLocation    = &opSpec{"GetBucketLocation", (*Server).getBucketLocation}
-	opGetBucketVersioning  = &opSpec{"GetBucketVersioning", (*Server).getBucketVersioning}
-	opListObjects          = &opSpec{"ListObjects", (*Server).listObjectsV1}
-	opListObjectsV2        = &opSpec{"ListObjectsV2", (*Server).listObjectsV2}
-	opListMultipartUploads = &opSpec{"ListMultipartUploads", (*Server).listMultipartUploads}
-	opDeleteObjects        = &opSpec{"DeleteObjects", (*Server).deleteObjects}
-	opPutObject            = &opSpec{"PutObject", (*Server).putObject}
-	opCopyObject           = &opSpec{"CopyObject", (*Server).copyObject}
-	opGetObject            = &opSpec{"GetObject", (*Server).getObject}
-	opHeadObject           = &opSpec{"HeadObject", (*Server).getObject}
-	opDeleteObject         = &opSpec{"DeleteObject", (*Server).deleteObject}
-	opCreateMultipart      = &opSpec{"CreateMultipartUpload", (*Server).createMultipartUpload}
-	opUploadPart           = &opSpec{"UploadPart", (*Server).uploadPart}
-	opUploadPartCopy       = &opSpec{"UploadPartCopy", (*Server).uploadPartCopy}
-	opCompleteMultipart    = &opSpec{"CompleteMultipartUpload", (*Server).completeMultipartUpload}
-	opAbortMultipart       = &opSpec{"AbortMultipartUpload", (*Server).abortMultipartUpload}
-	opListParts            = &opSpec{"ListParts", (*Server).listParts}
+	opListBuckets            = &opSpec{"ListBuckets", (*Server).listBuckets}
+	opCreateBucket           = &opSpec{"CreateBucket", (*Server).createBucket}
+	opHeadBucket             = &opSpec{"HeadBucket", (*Server).headBucket}
+	opDeleteBucket           = &opSpec{"DeleteBucket", (*Server).deleteBucket}
+	opGetBucketLocation      = &opSpec{"GetBucketLocation", (*Server).getBucketLocation}
+	opGetBucketVersioning    = &opSpec{"GetBucketVersioning", (*Server).getBucketVersioning}
+	opListObjects            = &opSpec{"ListObjects", (*Server).listObjectsV1}
+	opListObjectsV2          = &opSpec{"ListObjectsV2", (*Server).listObjectsV2}
+	opListMultipartUploads   = &opSpec{"ListMultipartUploads", (*Server).listMultipartUploads}
+	opDeleteObjects          = &opSpec{"DeleteObjects", (*Server).deleteObjects}
+	opPutObject              = &opSpec{"PutObject", (*Server).putObject}
+	opCopyObject             = &opSpec{"CopyObject", (*Server).copyObject}
+	opGetObject              = &opSpec{"GetObject", (*Server).getObject}
+	opHeadObject             = &opSpec{"HeadObject", (*Server).getObject}
+	opDeleteObject           = &opSpec{"DeleteObject", (*Server).deleteObject}
+	opCreateMultipart        = &opSpec{"CreateMultipartUpload", (*Server).createMultipartUpload}
+	opUploadPart             = &opSpec{"UploadPart", (*Server).uploadPart}
+	opUploadPartCopy         = &opSpec{"UploadPartCopy", (*Server).uploadPartCopy}
+	opCompleteMultipart      = &opSpec{"CompleteMultipartUpload", (*Server).completeMultipartUpload}
+	opAbortMultipart         = &opSpec{"AbortMultipartUpload", (*Server).abortMultipartUpload}
+	opListParts              = &opSpec{"ListParts", (*Server).listParts}
+	opGetObjectAttributes    = &opSpec{"GetObjectAttributes", (*Server).getObjectAttributes}
+	opPutObjectTagging       = &opSpec{"PutObjectTagging", (*Server).putObjectTagging}
+	opGetObjectTagging       = &opSpec{"GetObjectTagging", (*Server).getObjectTagging}
+	opDeleteObjectTagging    = &opSpec{"DeleteObjectTagging", (*Server).deleteObjectTagging}
+	opGetBucketEncryption    = &opSpec{"GetBucketEncryption", (*Server).getBucketEncryption}
+	opPutBucketEncryption    = &opSpec{"PutBucketEncryption", (*Server).putBucketEncryption}
+	opDeleteBucketEncryption = &opSpec{"DeleteBucketEncryption", (*Server).deleteBucketEncryption}
 )
 
 // unsupported lists the sub-resources that name S3 operations Cairn does not
@@ -63,12 +70,12 @@ var (
 // method, rather than being mistaken for a plain object or bucket request.
 // Other query parameters (x-id, which SDKs add, for instance) are ignored.
 var unsupported = []string{
-	"accelerate", "acl", "analytics", "attributes", "cors", "encryption",
+	"accelerate", "acl", "analytics", "cors",
 	"intelligent-tiering", "inventory", "legal-hold", "lifecycle", "logging",
 	"metadataConfiguration", "metadataTable", "metrics", "notification",
 	"object-lock", "ownershipControls", "policy", "policyStatus",
 	"publicAccessBlock", "replication", "requestPayment", "restore",
-	"retention", "select", "session", "tagging", "torrent", "versions",
+	"retention", "select", "session", "torrent", "versions",
 	"website", "renameObject",
 }
 
@@ -124,6 +131,12 @@ func parseOp(r *http.Request, domains []string) (*op, error) {
 
 func bucketOp(o *op, r *http.Request) error {
 	q := o.query
+	if q.Has("tagging") {
+		return errNotImplemented.withMessage("Bucket tagging is not implemented.")
+	}
+	if q.Has("encryption") {
+		return bucketEncryptionOp(o, r)
+	}
 	switch r.Method {
 	case http.MethodGet:
 		switch {
@@ -166,15 +179,22 @@ func objectOp(o *op, r *http.Request) error {
 	copying := r.Header.Get("X-Amz-Copy-Source") != ""
 	switch r.Method {
 	case http.MethodGet:
-		if q.Has("uploadId") {
+		switch {
+		case q.Has("uploadId"):
 			o.spec = opListParts
-		} else {
+		case q.Has("attributes"):
+			o.spec = opGetObjectAttributes
+		case q.Has("tagging"):
+			o.spec = opGetObjectTagging
+		default:
 			o.spec = opGetObject
 		}
 	case http.MethodHead:
 		o.spec = opHeadObject
 	case http.MethodPut:
 		switch {
+		case q.Has("tagging"):
+			o.spec = opPutObjectTagging
 		case q.Has("uploadId") || q.Has("partNumber"):
 			if copying {
 				o.spec = opUploadPartCopy
@@ -196,9 +216,12 @@ func objectOp(o *op, r *http.Request) error {
 			return errMethodNotAllowed
 		}
 	case http.MethodDelete:
-		if q.Has("uploadId") {
+		switch {
+		case q.Has("uploadId"):
 			o.spec = opAbortMultipart
-		} else {
+		case q.Has("tagging"):
+			o.spec = opDeleteObjectTagging
+		default:
 			o.spec = opDeleteObject
 		}
 	default:

@@ -147,6 +147,13 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serve(w *responseWriter, r *http.Request, o *op, perr error) error {
 	a, err := s.authenticate(r)
+	if err == errAnonymous && perr == nil && o.bucket != "" && o.spec != opCreateBucket {
+		// S3 tells an anonymous client that a bucket does not exist
+		// before it tells it that it may not use it.
+		if _, herr := s.backend.HeadBucket(r.Context(), o.bucket); errors.Is(herr, ErrNoSuchBucket) {
+			return herr
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -154,6 +161,9 @@ func (s *Server) serve(w *responseWriter, r *http.Request, o *op, perr error) er
 		return perr
 	}
 	o.auth = a
+	if err := authorize(r, o, a.policy); err != nil {
+		return err
+	}
 	return o.spec.handle(s, w, r, o)
 }
 

@@ -43,7 +43,7 @@ func (s *Server) authPresignedV2(r *http.Request, q url.Values) (*authInfo, erro
 	if s.cfg.Now().Unix() > exp {
 		return nil, errAccessDenied.withMessage("Request has expired")
 	}
-	secret, err := s.cfg.Credentials.SecretKey(r.Context(), accessKey)
+	secret, policy, err := s.lookupKey(r.Context(), accessKey)
 	if err != nil {
 		return nil, err // ErrInvalidAccessKeyID maps to InvalidAccessKeyId
 	}
@@ -58,7 +58,7 @@ func (s *Server) authPresignedV2(r *http.Request, q url.Values) (*authInfo, erro
 		s.log.Debug("signature mismatch", "access_key", accessKey, "string_to_sign", sts)
 		return nil, errSignatureDoesNotMatch
 	}
-	return &authInfo{accessKey: accessKey, presigned: true, payload: unsignedPayload}, nil
+	return &authInfo{accessKey: accessKey, presigned: true, payload: unsignedPayload, policy: policy}, nil
 }
 
 // signV2 is Base64(HMAC-SHA1(secret, stringToSign)).

@@ -65,6 +65,9 @@ type listAllMyBucketsResult struct {
 	Buckets struct {
 		Bucket []bucketXML `xml:"Bucket"`
 	} `xml:"Buckets"`
+	// ContinuationToken is where the next page starts, when more remain.
+	ContinuationToken string `xml:"ContinuationToken,omitempty"`
+	Prefix            string `xml:"Prefix,omitempty"`
 }
 
 type bucketXML struct {

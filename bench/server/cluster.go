@@ -185,7 +185,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	key, err := adm.CreateKey(ctx)
+	key, err := adm.CreateKey(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("create an S3 key: %w", err)
 	}

@@ -17,7 +17,7 @@ func (a *app) cidCmd() *cobra.Command {
 		Short: "Print the CID Cairn gives each file's bytes",
 		Long: `Print the CID Cairn (and ipfs add --cid-version=1 --raw-leaves
 --chunker=size-1048576) gives each file's bytes, as in an object's
-x-amz-meta-cid, followed by two spaces and the file name. FILE "-" reads
+x-cairn-cid response header, followed by two spaces and the file name. FILE "-" reads
 standard input. It needs no cluster.`,
 		Example: `  storectl cid ./big.iso
   curl -s https://example.com/f | storectl cid -`,

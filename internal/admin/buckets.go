@@ -61,14 +61,14 @@ func (s *Server) keys(ctx context.Context) ([]adminapi.Key, error) {
 	}
 	out := make([]adminapi.Key, len(ks))
 	for i, k := range ks {
-		out[i] = adminapi.Key{ID: k.ID, Created: k.Created}
+		out[i] = adminapi.Key{ID: k.ID, Created: k.Created, Policy: apiPolicy(k.Policy)}
 	}
 	return out, nil
 }
 
 // createKey stores a new access key: "CAIRN" and 16 upper-case hex digits
 // (64 random bits), and a secret of 40 hex digits (160 bits).
-func (s *Server) createKey(ctx context.Context) (*adminapi.NewKey, error) {
+func (s *Server) createKey(ctx context.Context, pol *meta.KeyPolicy) (*adminapi.NewKey, error) {
 	id := make([]byte, 8)
 	secret := make([]byte, 20)
 	_, _ = rand.Read(id) // crypto/rand.Read never fails
@@ -78,14 +78,41 @@ func (s *Server) createKey(ctx context.Context) (*adminapi.NewKey, error) {
 		ID:      "CAIRN" + strings.ToUpper(hex.EncodeToString(id)),
 		Secret:  hex.EncodeToString(secret),
 		Created: s.cfg.Now().UTC(),
+		Policy:  pol,
 	}
 	ctx, cancel := s.call(ctx)
 	defer cancel()
 	if err := s.cfg.Meta.PutKey(ctx, k); err != nil {
 		return nil, fail(err, fmt.Sprintf("access key %q", k.ID))
 	}
-	s.log.Info("access key created by an operator", "id", k.ID)
-	return &adminapi.NewKey{ID: k.ID, Secret: k.Secret, Created: k.Created}, nil
+	s.log.Info("access key created by an operator", "id", k.ID, "policy", apiPolicy(pol))
+	return &adminapi.NewKey{ID: k.ID, Secret: k.Secret, Created: k.Created, Policy: apiPolicy(pol)}, nil
+}
+
+// keyPolicyParams reads the policy of a new key from the query: policy
+// (read-only or read-write), bucket and prefix; none: nil, a key that may
+// do everything.
+func keyPolicyParams(r *http.Request) (*meta.KeyPolicy, error) {
+	q := r.URL.Query()
+	pol := &meta.KeyPolicy{Access: q.Get("policy"), Bucket: q.Get("bucket"), Prefix: q.Get("prefix")}
+	switch {
+	case *pol == meta.KeyPolicy{}:
+		return nil, nil
+	case pol.Access != meta.AccessReadOnly && pol.Access != meta.AccessReadWrite:
+		return nil, newError(http.StatusBadRequest, adminapi.CodeBadRequest, "bad policy=%q: want %s or %s", pol.Access, meta.AccessReadOnly, meta.AccessReadWrite)
+	case pol.Bucket != "" && !s3gw.ValidBucketName(pol.Bucket):
+		return nil, newError(http.StatusBadRequest, adminapi.CodeBadRequest, "bad bucket=%q: not a valid bucket name", pol.Bucket)
+	case pol.Prefix != "" && pol.Bucket == "":
+		return nil, newError(http.StatusBadRequest, adminapi.CodeBadRequest, "a prefix needs a bucket")
+	}
+	return pol, nil
+}
+
+func apiPolicy(p *meta.KeyPolicy) *adminapi.KeyPolicy {
+	if p == nil {
+		return nil
+	}
+	return &adminapi.KeyPolicy{Access: p.Access, Bucket: p.Bucket, Prefix: p.Prefix}
 }
 
 func (s *Server) deleteKey(ctx context.Context, id string) error {

@@ -68,7 +68,7 @@ func TestBuckets(t *testing.T) {
 func TestKeys(t *testing.T) {
 	c := admintest.Start(t, admintest.Options{})
 	cl := c.Client()
-	k, err := cl.CreateKey(bg)
+	k, err := cl.CreateKey(bg, nil)
 	must(t, err)
 	if !regexp.MustCompile(`^CAIRN[0-9A-F]{16}$`).MatchString(k.ID) || !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(k.Secret) {
 		t.Fatalf("new key %+v: want CAIRN + 16 hex digits and 40 hex digits", k)
@@ -78,7 +78,7 @@ func TestKeys(t *testing.T) {
 	if stored.Secret != k.Secret || !stored.Created.Equal(admintest.Clock) {
 		t.Fatalf("stored %+v, answered %+v", stored, k)
 	}
-	k2, err := cl.CreateKey(bg)
+	k2, err := cl.CreateKey(bg, nil)
 	must(t, err)
 	if k2.ID == k.ID || k2.Secret == k.Secret {
 		t.Fatal("two keys alike")
@@ -107,5 +107,36 @@ func TestKeys(t *testing.T) {
 	must(t, err)
 	if len(ks) != 1 || ks[0].ID != k2.ID {
 		t.Fatalf("keys after delete %+v", ks)
+	}
+}
+
+// TestKeyPolicies: a key is created with its policy, which is stored and
+// listed; bad policies are refused.
+func TestKeyPolicies(t *testing.T) {
+	c := admintest.Start(t, admintest.Options{})
+	cl := c.Client()
+	pol := &adminapi.KeyPolicy{Access: "read-only", Bucket: "photos", Prefix: "2024/"}
+	k, err := cl.CreateKey(bg, pol)
+	must(t, err)
+	if k.Policy == nil || *k.Policy != *pol {
+		t.Fatalf("created %+v, want policy %+v", k, pol)
+	}
+	stored, err := c.Store.GetKey(bg, k.ID)
+	must(t, err)
+	if stored.Policy == nil || stored.Policy.Access != "read-only" || stored.Policy.Bucket != "photos" || stored.Policy.Prefix != "2024/" {
+		t.Fatalf("stored policy %+v", stored.Policy)
+	}
+	ks, err := cl.Keys(bg)
+	must(t, err)
+	if len(ks) != 1 || ks[0].Policy == nil || *ks[0].Policy != *pol {
+		t.Fatalf("listed %+v", ks)
+	}
+	for _, bad := range []*adminapi.KeyPolicy{
+		{Access: "admin"},
+		{Access: "read-write", Bucket: "Not_A_Bucket"},
+		{Access: "read-write", Prefix: "p/"},
+	} {
+		_, err := cl.CreateKey(bg, bad)
+		wantCode(t, err, 400, adminapi.CodeBadRequest)
 	}
 }

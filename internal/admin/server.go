@@ -396,7 +396,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, o op) error {
 		}
 		return s.writeJSON(w, http.StatusOK, ks)
 	case opCreateKey:
-		k, err := s.createKey(ctx)
+		pol, err := keyPolicyParams(r)
+		if err != nil {
+			return err
+		}
+		k, err := s.createKey(ctx, pol)
 		if err != nil {
 			return err
 		}

@@ -68,6 +68,7 @@ type Meta interface {
 	GetKey(ctx context.Context, id string) (*meta.Key, error)
 	Layout(ctx context.Context) (*meta.Layout, error)
 	LayoutVersion(ctx context.Context, v uint64) (*meta.Layout, error)
+	SetObjectTags(ctx context.Context, bucket, key string, tags map[string]string) error
 }
 
 var _ Meta = (*meta.Store)(nil)
@@ -245,8 +246,11 @@ type Gateway struct {
 }
 
 var (
-	_ s3gw.Backend     = (*Gateway)(nil)
-	_ s3gw.Credentials = (*Gateway)(nil)
+	_ s3gw.Backend      = (*Gateway)(nil)
+	_ s3gw.Credentials  = (*Gateway)(nil)
+	_ s3gw.ObjectTagger = (*Gateway)(nil)
+
+	_ s3gw.PolicyCredentials = (*Gateway)(nil)
 )
 
 // New returns a gateway over cfg, reading the current layout from the
@@ -472,6 +476,30 @@ func (g *Gateway) SecretKey(ctx context.Context, accessKey string) (string, erro
 		return "", s3err(err)
 	}
 	return k.Secret, nil
+}
+
+// KeyPolicy implements s3gw.PolicyCredentials: the key's secret and what
+// its policy (meta.Key.Policy) lets it do, in one metadata read.
+func (g *Gateway) KeyPolicy(ctx context.Context, accessKey string) (string, *s3gw.KeyPolicy, error) {
+	k, err := g.cfg.Meta.GetKey(ctx, accessKey)
+	if err != nil {
+		return "", nil, s3err(err)
+	}
+	if k.Policy == nil {
+		return k.Secret, nil, nil
+	}
+	p := &s3gw.KeyPolicy{Bucket: k.Policy.Bucket, Prefix: k.Policy.Prefix}
+	switch k.Policy.Access {
+	case meta.AccessReadOnly:
+		p.ReadOnly = true
+	case meta.AccessReadWrite:
+	default:
+		// A policy this binary does not know allows nothing it cannot
+		// tell is allowed: reads of its bucket and prefix only.
+		g.log.Warn("access key with an unknown policy; treating it as read-only", "key", accessKey, "access", k.Policy.Access)
+		p.ReadOnly = true
+	}
+	return k.Secret, p, nil
 }
 
 // s3err translates metadata errors into the s3gw sentinels, keeping the

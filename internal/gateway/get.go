@@ -54,6 +54,10 @@ func (o *object) Open(ctx context.Context, offset, length int64) (io.ReadCloser,
 	if offset < 0 || length < 0 || offset+length > o.m.Size {
 		return nil, fmt.Errorf("range %d+%d outside object of %d bytes", offset, length, o.m.Size)
 	}
+	cust, err := o.g.customerSealer(o.m, s3gw.CustomerKey(ctx))
+	if err != nil {
+		return nil, err
+	}
 	if length == 0 {
 		return io.NopCloser(eofReader{}), nil
 	}
@@ -64,6 +68,7 @@ func (o *object) Open(ctx context.Context, offset, length int64) (io.ReadCloser,
 	r := &reader{
 		cancel:  cancel,
 		g:       o.g,
+		cust:    cust,
 		pending: make(chan *fetch, o.g.cfg.ReadAhead),
 		skip:    offset - o.offsets[first],
 		left:    length,
@@ -94,6 +99,7 @@ type fetch struct {
 type reader struct {
 	cancel  context.CancelFunc
 	g       *Gateway
+	cust    *erasure.Sealer // opens SSE-C stripes; nil for other objects
 	pending chan *fetch
 	wg      sync.WaitGroup
 
@@ -119,7 +125,7 @@ func (r *reader) produce(ctx context.Context, chunks []meta.Chunk) {
 		go func() {
 			defer r.wg.Done()
 			defer close(f.done)
-			f.data, f.err = r.g.readChunk(ctx, c, f.buf)
+			f.data, f.err = r.g.readChunk(ctx, c, f.buf, r.cust)
 		}()
 		select {
 		case r.pending <- f:
@@ -229,7 +235,7 @@ func (r *reader) Close() error {
 // address. The result is in buf.data unless the stripe is larger than the
 // gateway's chunks (written under another configuration) or had to be
 // recovered.
-func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([]byte, error) {
+func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf, cust *erasure.Sealer) ([]byte, error) {
 	id, err := cid.Cast(c.CID)
 	if err != nil {
 		return nil, fmt.Errorf("manifest chunk CID: %w", err)
@@ -251,9 +257,13 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([
 	if err != nil {
 		return nil, fmt.Errorf("chunk %s: %w", id, err)
 	}
-	coded, err := g.codedLen(c)
+	sl, err := g.stripeSealer(c, cust)
 	if err != nil {
 		return nil, fmt.Errorf("%w: chunk %s: %w", s3gw.ErrServiceUnavailable, id, err)
+	}
+	coded := int(c.Size)
+	if sl != nil {
+		coded += erasure.SealOverhead
 	}
 	nodes, err := layout.StripeNodes(&st, c.CID, func(v uint64) (*placement.Ring, error) {
 		lv, err := g.layoutAt(ctx, v)
@@ -301,11 +311,11 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([
 	}
 	if st.Seal != 0 {
 		// Opening the seal is the check, whoever vouched for what.
-		plain, err := g.cfg.Sealer.Open(out[:0], out, id)
+		plain, err := sl.Open(out[:0], out, id)
 		if err != nil {
 			g.log.Warn("chunk failed its seal; reading every shard to find the bad ones",
 				"chunk", id, "rebuilt", missing, "err", err)
-			return g.recoverChunk(ctx, id, c, codec, nodes, out[:0])
+			return g.recoverChunk(ctx, id, c, codec, nodes, out[:0], sl)
 		}
 		return plain, nil
 	}
@@ -316,7 +326,7 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([
 		if err := erasure.Verify(id, out); err != nil {
 			g.log.Warn("chunk failed its CID; reading every shard to find the bad ones",
 				"chunk", id, "rebuilt", missing, "err", err)
-			return g.recoverChunk(ctx, id, c, codec, nodes, out[:0])
+			return g.recoverChunk(ctx, id, c, codec, nodes, out[:0], nil)
 		}
 	}
 	return out, nil
@@ -327,29 +337,35 @@ func (g *Gateway) readChunk(ctx context.Context, c meta.Chunk, buf *chunkBuf) ([
 // wide stripes, where trying every set would cost more than failing.
 const maxRecoverTries = 256
 
-// codedLen returns how many bytes a chunk's stripe codes: the chunk, or
-// for a sealed stripe the sealed chunk, which it checks this gateway can
-// open.
-func (g *Gateway) codedLen(c meta.Chunk) (int, error) {
+// stripeSealer returns the sealer that opens a chunk's stripe: nil for
+// an unsealed one, the gateway's for SealV1, cust (the object's customer
+// key's) for SealCustomer; an error when the gateway or the request lacks
+// the key, or does not know the scheme.
+func (g *Gateway) stripeSealer(c meta.Chunk, cust *erasure.Sealer) (*erasure.Sealer, error) {
 	switch c.Stripe.Seal {
 	case 0:
-		return int(c.Size), nil
+		return nil, nil
 	case erasure.SealV1:
 		if g.cfg.Sealer == nil {
-			return 0, errors.New("the stripe is sealed, and this gateway has no sealing key")
+			return nil, errors.New("the stripe is sealed, and this gateway has no sealing key")
 		}
-		return int(c.Size) + erasure.SealOverhead, nil
+		return g.cfg.Sealer, nil
+	case erasure.SealCustomer:
+		if cust == nil {
+			return nil, errors.New("the stripe is sealed under a customer key, and the read has none")
+		}
+		return cust, nil
 	}
-	return 0, fmt.Errorf("the stripe is sealed with scheme %d, which this gateway does not know", c.Stripe.Seal)
+	return nil, fmt.Errorf("the stripe is sealed with scheme %d, which this gateway does not know", c.Stripe.Seal)
 }
 
 // checkChunk checks coded, the bytes a chunk's stripe decoded to, and
-// returns the chunk: a sealed one opened in place (coded's bytes are
-// then the plaintext's, or zeroed when it fails), an unsealed one checked
-// against its CID.
-func (g *Gateway) checkChunk(c meta.Chunk, id cid.Cid, coded []byte) ([]byte, error) {
-	if c.Stripe.Seal != 0 {
-		return g.cfg.Sealer.Open(coded[:0], coded, id)
+// returns the chunk: a sealed one opened in place by sl (coded's bytes
+// are then the plaintext's, or zeroed when it fails), an unsealed one
+// checked against its CID.
+func checkChunk(sl *erasure.Sealer, id cid.Cid, coded []byte) ([]byte, error) {
+	if sl != nil {
+		return sl.Open(coded[:0], coded, id)
 	}
 	if err := erasure.Verify(id, coded); err != nil {
 		return nil, err
@@ -365,12 +381,12 @@ func (g *Gateway) checkChunk(c meta.Chunk, id cid.Cid, coded []byte) ([]byte, er
 // differ from the stripe that chunk encodes to, so the operator knows which
 // node to distrust, and reports them to healing. The chunk is returned in
 // dst when it fits.
-func (g *Gateway) recoverChunk(ctx context.Context, id cid.Cid, c meta.Chunk, codec *erasure.Codec, nodes []string, dst []byte) ([]byte, error) {
+func (g *Gateway) recoverChunk(ctx context.Context, id cid.Cid, c meta.Chunk, codec *erasure.Codec, nodes []string, dst []byte, sl *erasure.Sealer) ([]byte, error) {
 	st := c.Stripe
 	n := st.K + st.M
-	coded, err := g.codedLen(c)
-	if err != nil {
-		return nil, err
+	coded := int(c.Size)
+	if sl != nil {
+		coded += erasure.SealOverhead
 	}
 	got := make([][]byte, n)
 	errs := make([]error, n)
@@ -410,7 +426,7 @@ func (g *Gateway) recoverChunk(ctx context.Context, id cid.Cid, c meta.Chunk, co
 		if err != nil {
 			return true
 		}
-		if out, err = g.checkChunk(c, id, out); err != nil {
+		if out, err = checkChunk(sl, id, out); err != nil {
 			return true
 		}
 		found = out
@@ -426,8 +442,8 @@ func (g *Gateway) recoverChunk(ctx context.Context, id cid.Cid, c meta.Chunk, co
 	// The stripe the chunk encodes to: sealing is deterministic, so
 	// sealing it again gives the bytes that were coded.
 	want := found
-	if st.Seal != 0 {
-		want = g.cfg.Sealer.Seal(nil, found, id)
+	if sl != nil {
+		want = sl.Seal(nil, found, id)
 	}
 	if good, err := codec.Encode(want, nil); err == nil {
 		for _, i := range avail {

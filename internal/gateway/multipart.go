@@ -31,6 +31,8 @@ func (g *Gateway) CreateMultipartUpload(ctx context.Context, bucket, key string,
 		ContentType: opts.ContentType,
 		Headers:     opts.Headers,
 		UserMeta:    opts.UserMeta,
+		Tags:        opts.Tags,
+		SSE:         metaSSE(opts.SSE),
 	}
 	if err := g.cfg.Meta.CreateUpload(ctx, u); err != nil {
 		return "", s3err(err)
@@ -45,7 +47,16 @@ func (g *Gateway) UploadPart(ctx context.Context, bucket, key, uploadID string, 
 		return s3gw.PartInfo{}, s3err(err)
 	}
 	fence := u.ReadIndex // as PutObject's
-	w, err := g.writeChunks(ctx, r, size)
+	// Every part is sealed as the upload asked, the customer's key
+	// (which each part carries) checked against the upload's.
+	if err := checkCustomerKey(keyCheck(u.SSE), opts.SSE.CustomerKey); err != nil {
+		return s3gw.PartInfo{}, err
+	}
+	sl, err := g.sealingFor(s3gw.Encryption{S3: u.SSE != nil && u.SSE.S3, CustomerKey: opts.SSE.CustomerKey})
+	if err != nil {
+		return s3gw.PartInfo{}, err
+	}
+	w, err := g.writeChunks(ctx, r, size, sl)
 	if err != nil {
 		return s3gw.PartInfo{}, err
 	}
@@ -55,7 +66,7 @@ func (g *Gateway) UploadPart(ctx context.Context, bucket, key, uploadID string, 
 	p := &meta.Part{
 		V:        meta.FormatVersion,
 		Number:   part,
-		ETag:     hex.EncodeToString(w.md5),
+		ETag:     etag(w.md5, opts.SSE),
 		Size:     w.size,
 		Modified: g.cfg.Now().UTC(),
 		Chunks:   w.chunks,
@@ -64,7 +75,9 @@ func (g *Gateway) UploadPart(ctx context.Context, bucket, key, uploadID string, 
 	if err := g.idempotent(ctx, func() error { return g.cfg.Meta.PutPart(ctx, bucket, key, uploadID, p) }); err != nil {
 		return s3gw.PartInfo{}, s3err(err)
 	}
-	return partInfo(p), nil
+	info := partInfo(p)
+	info.SSES3 = u.SSE != nil && u.SSE.S3
+	return info, nil
 }
 
 // allParts reads every part of an upload, ascending.
@@ -116,6 +129,8 @@ func (g *Gateway) CompleteMultipartUpload(ctx context.Context, bucket, key, uplo
 		ContentType: u.ContentType,
 		Headers:     u.Headers,
 		UserMeta:    u.UserMeta,
+		Tags:        u.Tags,
+		SSE:         u.SSE,
 	}
 	// Every listed part must exist with its ETag before sizes are judged:
 	// a missing part is InvalidPart even when an earlier one is small.
@@ -142,8 +157,10 @@ func (g *Gateway) CompleteMultipartUpload(ctx context.Context, bucket, key, uplo
 		obj.Chunks = append(obj.Chunks, p.Chunks...)
 	}
 	obj.ETag = fmt.Sprintf("%x-%d", h.Sum(nil), len(parts))
-	if obj.CID, err = rootCID(obj.Chunks); err != nil {
-		return s3gw.ObjectInfo{}, err
+	if keyCheck(u.SSE) == nil { // see objectCID
+		if obj.CID, err = rootCID(obj.Chunks); err != nil {
+			return s3gw.ObjectInfo{}, err
+		}
 	}
 	if err := g.cfg.Meta.CompleteUpload(ctx, uploadID, refs, obj); err != nil {
 		return s3gw.ObjectInfo{}, s3err(err)

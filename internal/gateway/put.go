@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -33,7 +32,7 @@ type written struct {
 // stripe on the nodes placement picks, with at most ChunksInFlight chunks in
 // memory. It reads r to EOF; any error (from r, or too few shards stored)
 // fails the whole write, leaving only unreferenced shards behind.
-func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64) (*written, error) {
+func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64, sl sealing) (*written, error) {
 	lv := g.current.Load()
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(g.cfg.ChunksInFlight)
@@ -62,7 +61,7 @@ func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64) (*wr
 		total += int64(len(data))
 		c := new(meta.Chunk)
 		chunks = append(chunks, c)
-		if len(chunks) == 1 && len(data) <= g.cfg.InlineMax && len(data) < g.cfg.ChunkSize {
+		if sl.inline && len(chunks) == 1 && len(data) <= g.cfg.InlineMax && len(data) < g.cfg.ChunkSize {
 			// A short first chunk is the whole stream: small enough to
 			// keep in the manifest, with no shards and no fsyncs of its own.
 			*c = meta.Chunk{CID: erasure.ChunkCID(data).Bytes(), Size: int64(len(data)), Data: bytes.Clone(data)}
@@ -71,7 +70,7 @@ func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64) (*wr
 		}
 		eg.Go(func() error {
 			defer g.putBuf(buf)
-			return g.writeChunk(ectx, lv, data, buf.parity, c)
+			return g.writeChunk(ectx, lv, data, buf.parity, c, sl)
 		})
 	}
 	werr := eg.Wait()
@@ -124,13 +123,21 @@ func (g *Gateway) newMD5() (hash.Hash, func()) {
 // stripe records the node of each shard stored, "" for each shard whose
 // write failed. Every shard write has ended when it returns, so the
 // buffers can be reused.
-func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, parity [][]byte, out *meta.Chunk) error {
+func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, parity [][]byte, out *meta.Chunk, sl sealing) error {
 	id := erasure.ChunkCID(data)
 	size := len(data)
-	name, seal := id, 0 // what the shards are named and placed after
-	if g.cfg.Seal {
-		name, seal = g.cfg.Sealer.Name(id), erasure.SealV1
-		data = g.cfg.Sealer.Seal(data[:0], data, id)
+	name, seal := id, sl.scheme // what the shards are named and placed after
+	switch seal {
+	case erasure.SealV1:
+		name = sl.sealer.Name(id)
+		data = sl.sealer.Seal(data[:0], data, id)
+	case erasure.SealCustomer:
+		// Known by its keyed name alone: the chunk's CID, a hash of its
+		// plaintext, is stored nowhere, and the chunk deduplicates only
+		// with the same chunk under the same customer key.
+		name = sl.sealer.Name(id)
+		id = name
+		data = sl.sealer.Seal(data[:0], data, name)
 	}
 	shards, err := g.codec.EncodeInPlace(data, parity)
 	if err != nil {
@@ -235,6 +242,17 @@ func rootCID(chunks []meta.Chunk) (string, error) {
 	return root.String(), nil
 }
 
+// objectCID is the CID of an object written with sl: its root CID, or
+// none for an object sealed under a customer key, whose chunks are known
+// by keyed names only: a content address of its plaintext stored beside
+// it would tell whoever reads the metadata whether it is a file they know.
+func objectCID(chunks []meta.Chunk, sl sealing) (string, error) {
+	if sl.scheme == erasure.SealCustomer {
+		return "", nil
+	}
+	return rootCID(chunks)
+}
+
 // PutObject implements s3gw.Backend.
 func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader, size int64, opts s3gw.PutOptions) (s3gw.ObjectInfo, error) {
 	// Fail fast on a missing bucket before reading a byte of the body.
@@ -246,14 +264,18 @@ func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader
 	// refuses a chunk that garbage collection forgot after it, whose
 	// shards it may have deleted under this write.
 	fence := b.ReadIndex
-	w, err := g.writeChunks(ctx, r, size)
+	sl, err := g.sealingFor(opts.SSE)
+	if err != nil {
+		return s3gw.ObjectInfo{}, err
+	}
+	w, err := g.writeChunks(ctx, r, size, sl)
 	if err != nil {
 		return s3gw.ObjectInfo{}, err
 	}
 	if opts.ContentMD5 != nil && !bytes.Equal(opts.ContentMD5, w.md5) {
 		return s3gw.ObjectInfo{}, s3gw.ErrBadDigest
 	}
-	root, err := rootCID(w.chunks)
+	root, err := objectCID(w.chunks, sl)
 	if err != nil {
 		return s3gw.ObjectInfo{}, err
 	}
@@ -262,7 +284,7 @@ func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader
 		Bucket:      bucket,
 		Key:         key,
 		Size:        w.size,
-		ETag:        hex.EncodeToString(w.md5),
+		ETag:        etag(w.md5, opts.SSE),
 		CID:         root,
 		Modified:    g.cfg.Now().UTC(),
 		ContentType: opts.ContentType,
@@ -270,6 +292,8 @@ func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader
 		UserMeta:    opts.UserMeta,
 		Chunks:      w.chunks,
 		Fence:       fence,
+		Tags:        opts.Tags,
+		SSE:         metaSSE(opts.SSE),
 	}
 	if err := g.idempotent(ctx, func() error { return g.cfg.Meta.PutObject(ctx, obj) }); err != nil {
 		return s3gw.ObjectInfo{}, s3err(err)
@@ -306,13 +330,28 @@ func (g *Gateway) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, 
 	if err != nil {
 		return s3gw.ObjectInfo{}, s3err(err)
 	}
+	if keyCheck(src.SSE) != nil {
+		// Its stripes open with the customer's key only: s3gw copies it
+		// by reading and writing (s3gw.CopyOptions).
+		return s3gw.ObjectInfo{}, s3gw.ErrCustomerKeyRequired
+	}
+	if opts.SSES3 && (src.SSE == nil || !src.SSE.S3) {
+		return s3gw.ObjectInfo{}, errors.New("gateway: a copy to SSE-S3 of an object written without it shares chunks that may be inline or unsealed")
+	}
 	dst := *src
 	dst.Bucket, dst.Key = dstBucket, dstKey
 	dst.Modified = g.cfg.Now().UTC()
+	dst.SSE = nil
+	if opts.SSES3 {
+		dst.SSE = &meta.SSE{S3: true}
+	}
 	if opts.ReplaceMetadata {
 		dst.ContentType = opts.Put.ContentType
 		dst.Headers = opts.Put.Headers
 		dst.UserMeta = opts.Put.UserMeta
+	}
+	if opts.ReplaceTags {
+		dst.Tags = opts.Tags
 	}
 	if err := g.cfg.Meta.PutObject(ctx, &dst); err != nil {
 		return s3gw.ObjectInfo{}, s3err(err)
@@ -396,5 +435,21 @@ func objectInfo(o *meta.Object) s3gw.ObjectInfo {
 		Headers:      o.Headers,
 		UserMeta:     o.UserMeta,
 		PartsCount:   len(o.PartSizes),
+		PartSizes:    o.PartSizes,
+		Tags:         o.Tags,
+		SSE:          objectSSE(o.SSE),
 	}
+}
+
+// SetObjectTags implements s3gw.ObjectTagger: one metadata entry that
+// changes the tags and nothing else of the object's manifest.
+func (g *Gateway) SetObjectTags(ctx context.Context, bucket, key string, tags map[string]string) error {
+	return s3err(g.cfg.Meta.SetObjectTags(ctx, bucket, key, tags))
+}
+
+func objectSSE(sse *meta.SSE) s3gw.Encryption {
+	if sse == nil {
+		return s3gw.Encryption{}
+	}
+	return s3gw.Encryption{S3: sse.S3, CustomerKeyCheck: sse.CustomerKeyCheck}
 }

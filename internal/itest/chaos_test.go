@@ -104,7 +104,7 @@ func (c *testCluster) truncateAndKillAgain(t *testing.T, ctx context.Context) {
 					default:
 					}
 					bctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-					_, _ = adm.CreateKey(bctx)
+					_, _ = adm.CreateKey(bctx, nil)
 					cancel()
 				}
 			}()

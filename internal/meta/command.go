@@ -42,6 +42,12 @@ const (
 	opSetSealMigration
 )
 
+// Ops numbered apart from the list above, which other work appends to:
+// an op's number is stored in the raft log and must never change.
+const (
+	opSetObjectTags op = 64
+)
+
 const cmdHeaderLen = 10
 
 // newCmd starts a command.
@@ -182,6 +188,8 @@ func (w *wtx) apply(data []byte) error {
 		err = w.replaceStripe(d)
 	case opSetSealMigration:
 		err = w.setSealMigration(d)
+	case opSetObjectTags:
+		err = w.setObjectTags(d)
 	default:
 		panic(fmt.Sprintf("meta: raft command op %d unknown to this binary: upgrade it", data[1]))
 	}

@@ -180,6 +180,9 @@
 // ReplaceStripe carries its new stripe as in a version 3 manifest. A node
 // that meets a command version or op it does not know stops (panics)
 // rather than diverge: upgrade every node before proposing a new command
-// (AddReputation, the newest, is proposed by the auditor of a leader that
-// runs this binary).
+// (AddReputation is proposed by the auditor of a leader that runs this
+// binary). SetObjectTags (op 64: bucket, key, uvarint n, then n key and
+// value strings) rewrites an object manifest's JSON, where the object's
+// tags are "tags", and keeps its chunk bytes as they are; gateways send it
+// for S3 object tagging, so upgrade every meta node before the gateways.
 package meta

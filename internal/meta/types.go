@@ -42,6 +42,25 @@ type Object struct {
 	// (ErrChunkCollecting): its shards may have been deleted under the
 	// writer. Not stored.
 	Fence uint64 `json:"fence,omitempty"`
+	// Tags are the object's tags (S3 object tagging). SetObjectTags
+	// changes them in place, leaving the rest of the manifest as it is.
+	Tags map[string]string `json:"tags,omitempty"`
+	// SSE is the server-side encryption the object was written with (S3's
+	// SSE-S3 or SSE-C); nil: none was asked for.
+	SSE *SSE `json:"sse,omitempty"`
+}
+
+// SSE records the server-side encryption an object, or an upload's
+// object, was asked for.
+type SSE struct {
+	// S3: SSE-S3 (x-amz-server-side-encryption: AES256). Every stripe of
+	// the object is sealed (no chunk is inline).
+	S3 bool `json:"s3,omitempty"`
+	// CustomerKeyCheck, for SSE-C, is what a customer key is checked
+	// against: a random salt and an HMAC of the key under it (s3gw's
+	// NewCustomerKeyCheck). The key itself is never stored. The object's
+	// stripes are sealed under it (erasure.SealCustomer).
+	CustomerKeyCheck []byte `json:"customer_key_check,omitempty"`
 }
 
 // Chunk is one chunk of an object, in object order, and the stripe that
@@ -109,6 +128,11 @@ type Upload struct {
 	UserMeta    map[string]string `json:"meta,omitempty"`
 	// ReadIndex is as Bucket's, in GetUpload's answer. Not stored.
 	ReadIndex uint64 `json:"read_index,omitempty"`
+	// Tags are the tags the completed object gets.
+	Tags map[string]string `json:"tags,omitempty"`
+	// SSE is the encryption the completed object gets; every part is
+	// written with it.
+	SSE *SSE `json:"sse,omitempty"`
 }
 
 // Part is one uploaded part of an upload.
@@ -129,7 +153,25 @@ type Key struct {
 	ID      string    `json:"id"`
 	Secret  string    `json:"secret"`
 	Created time.Time `json:"created"`
+	// Policy limits what the key may do; nil: everything (every key made
+	// before policies existed).
+	Policy *KeyPolicy `json:"policy,omitempty"`
 }
+
+// KeyPolicy is what an access key may do: read (Access "read-only") or
+// read and write ("read-write"), in one bucket or all (Bucket ""), and
+// within it the keys under Prefix only.
+type KeyPolicy struct {
+	Access string `json:"access"`
+	Bucket string `json:"bucket,omitempty"`
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// The KeyPolicy.Access values.
+const (
+	AccessReadOnly  = "read-only"
+	AccessReadWrite = "read-write"
+)
 
 // Layout is the versioned set of storage nodes that placement uses.
 type Layout struct {

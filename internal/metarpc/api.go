@@ -54,6 +54,8 @@ type API interface {
 	ReplaceStripe(ctx context.Context, cid []byte, old [][]byte, next meta.Stripe) error
 	SealMigration(ctx context.Context) (bool, error)
 	SetSealMigration(ctx context.Context, on bool) error
+
+	SetObjectTags(ctx context.Context, bucket, key string, tags map[string]string) error
 }
 
 var (
@@ -108,6 +110,11 @@ var (
 	mReplaceStripe    = method{"ReplaceStripe", true}
 	mSealMigration    = method{"SealMigration", false}
 	mSetSealMigration = method{"SetSealMigration", true}
+)
+
+// Methods added to version 1 later; a server without one answers 404.
+var (
+	mSetObjectTags = method{"SetObjectTags", true}
 )
 
 // PathPrefix is the path under which Server answers; mount it there:

@@ -539,3 +539,9 @@ func (c *Client) SealMigration(ctx context.Context) (bool, error) {
 func (c *Client) SetSealMigration(ctx context.Context, on bool) error {
 	return c.call(ctx, mSetSealMigration, &setSealMigrationReq{On: on}, &noResult{})
 }
+
+// SetObjectTags implements API. Idempotent: the same tags replace
+// themselves.
+func (c *Client) SetObjectTags(ctx context.Context, bucket, key string, tags map[string]string) error {
+	return c.call(ctx, mSetObjectTags, &setObjectTagsReq{Bucket: bucket, Key: key, Tags: tags}, &noResult{})
+}

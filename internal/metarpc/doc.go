@@ -109,6 +109,7 @@
 //	ReplaceStripe    cid, old (shard CIDs), stripe          {}
 //	SealMigration    -                                      on
 //	SetSealMigration on                                     {}
+//	SetObjectTags    bucket, key, tags {name: value}        {}
 //
 // The methods with result {} are the writes (one raft entry each); the
 // others are reads. Unknown fields are ignored: version 1 may gain an
@@ -190,7 +191,7 @@
 //   - idempotent: PutObject (the same manifest replaces itself, and the
 //     chunk references it adds and releases cancel out), PutPart,
 //     CreateUpload (same upload ID), PutKey, DeleteObjects,
-//     ForgetGarbage and SetSealMigration. A retry does re-apply over any write made in
+//     ForgetGarbage, SetSealMigration and SetObjectTags. A retry does re-apply over any write made in
 //     between: a PutObject retried after another client's put of the
 //     same key puts the retried manifest back (last writer wins, as in
 //     S3);

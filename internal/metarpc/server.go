@@ -372,6 +372,9 @@ func handlers() map[string]handler {
 		mSetSealMigration.name: write(func(ctx context.Context, api API, r *setSealMigrationReq) error {
 			return api.SetSealMigration(ctx, r.On)
 		}),
+		mSetObjectTags.name: write(func(ctx context.Context, api API, r *setObjectTagsReq) error {
+			return api.SetObjectTags(ctx, r.Bucket, r.Key, r.Tags)
+		}),
 	}
 	return hs
 }

@@ -119,6 +119,11 @@ type (
 	setSealMigrationReq struct {
 		On bool `json:"on"`
 	}
+	setObjectTagsReq struct {
+		Bucket string            `json:"bucket"`
+		Key    string            `json:"key"`
+		Tags   map[string]string `json:"tags"`
+	}
 )
 
 // Results (the body of a 200 answer).

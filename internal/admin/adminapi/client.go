@@ -157,9 +157,20 @@ func (c *Client) Keys(ctx context.Context) ([]Key, error) {
 }
 
 // CreateKey creates an access key and returns it with its secret, which
-// is never shown again.
-func (c *Client) CreateKey(ctx context.Context) (*NewKey, error) {
-	return call[*NewKey](ctx, c, http.MethodPost, "keys")
+// is never shown again. pol limits what it may do (nil: everything).
+func (c *Client) CreateKey(ctx context.Context, pol *KeyPolicy) (*NewKey, error) {
+	path := "keys"
+	if pol != nil {
+		q := url.Values{"policy": {pol.Access}}
+		if pol.Bucket != "" {
+			q.Set("bucket", pol.Bucket)
+		}
+		if pol.Prefix != "" {
+			q.Set("prefix", pol.Prefix)
+		}
+		path += "?" + q.Encode()
+	}
+	return call[*NewKey](ctx, c, http.MethodPost, path)
 }
 
 // DeleteKey deletes an access key.

@@ -56,7 +56,10 @@
 //	DELETE /v1/admin/buckets/{name}           204
 //	GET    /v1/admin/keys                     []Key (no secrets)
 //	POST   /v1/admin/keys                     NewKey (201): the only time
-//	                                          the secret is shown
+//	                                          the secret is shown; query
+//	                                          policy=read-only|read-write,
+//	                                          bucket=, prefix= limit the key
+//	                                          (KeyPolicy; none: everything)
 //	DELETE /v1/admin/keys/{id}                204
 //	GET    /v1/admin/objects/{bucket}/{key}   Object
 //	GET    /v1/admin/scrub                    Scrub: every storage node's

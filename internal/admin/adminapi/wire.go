@@ -162,14 +162,26 @@ type Bucket struct {
 type Key struct {
 	ID      string    `json:"id"`
 	Created time.Time `json:"created"`
+	// Policy is what the key may do; nil: everything.
+	Policy *KeyPolicy `json:"policy,omitempty"`
 }
 
 // NewKey is a key just created, with its secret: the only time the API
 // shows it.
 type NewKey struct {
-	ID      string    `json:"id"`
-	Secret  string    `json:"secret"`
-	Created time.Time `json:"created"`
+	ID      string     `json:"id"`
+	Secret  string     `json:"secret"`
+	Created time.Time  `json:"created"`
+	Policy  *KeyPolicy `json:"policy,omitempty"`
+}
+
+// KeyPolicy limits an access key: Access "read-only" (GET and HEAD
+// requests) or "read-write", in Bucket only ("": every bucket), and there
+// in the object keys under Prefix only.
+type KeyPolicy struct {
+	Access string `json:"access"`
+	Bucket string `json:"bucket,omitempty"`
+	Prefix string `json:"prefix,omitempty"`
 }
 
 // Object is the answer to GET objects/{bucket}/{key}: an object's manifest,
