@@ -555,6 +555,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 		var s3 atomic.Pointer[s3gw.Server]
 		var load s3Load
+		// Load balancers and orchestrators probe the S3 port itself
+		// (s3gw.Health): ready once the gateway has a layout, and for as
+		// long as its layout loop reaches the metadata leader.
+		ready := newReadiness(time.Now)
+		health := &s3gw.Health{Ready: ready.ready}
 		wg.Add(1)
 		go func() { defer wg.Done(); releaseWhenIdle(ctx, load.activity, 0, releaseGatewayMemory) }()
 		if cfg.S3CertFile != "" {
@@ -567,6 +572,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == enrollPath {
 				enroll.ServeHTTP(w, r) // no bucket is named with "_"
+				return
+			}
+			if s3gw.IsHealthPath(r.URL.Path) {
+				health.ServeHTTP(w, r) // not counted as S3 requests
 				return
 			}
 			load.started.Add(1)
@@ -585,7 +594,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		go func() { defer wg.Done(); _ = reporter.Run(ctx) }()
 		go func() {
 			defer wg.Done()
-			gw, err := newClusterGateway(ctx, cfg, mc, nodes, sealer, reporter.Report, log)
+			gw, err := newClusterGateway(ctx, cfg, mc, nodes, sealer, reporter.Report, ready, log)
 			if err != nil {
 				return // ctx ended
 			}
@@ -595,6 +604,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 				return
 			}
 			s3.Store(h)
+			ready.set(nil)
 			log.Info("S3 gateway ready", "addr", s3Ln.Addr().String())
 			fmt.Fprintf(cfg.Out, "S3 ready:     %s://%s\n", enroll.scheme, s3Ln.Addr())
 			if cfg.S3Ready != nil {
