@@ -23,6 +23,12 @@ BENCH_COUNT ?= 3
 BENCHTIME   ?= 200ms
 BENCH_STAMP := $(shell date -u +%Y%m%d-%H%M%S)
 BENCH_OUT   ?= bench/out/bench-$(BENCH_STAMP).txt
+# The version storaged --version and storectl version print: git describe's
+# name of the commit (a tag once there is one), stamped in with -ldflags.
+# Without git (a tarball), the Go toolchain's build info is the fallback.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT  ?= $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git diff --quiet HEAD 2>/dev/null && echo $$c || echo $$c-dirty; })
+LDFLAGS ?= -X cairn/internal/version.version=$(VERSION) -X cairn/internal/version.commit=$(COMMIT)
 
 .PHONY: help build run test unit race integration chaos lint bench bench-compare bench-load bench-heal cover clean
 
@@ -30,7 +36,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 build: ## build storaged and storectl into ./bin
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 run: build ## start the embedded dev cluster (S3 on $(S3), data in $(DATA))
 	./$(BIN)/storaged --dev --data $(DATA) --s3 $(S3)

@@ -126,7 +126,7 @@ func mergeNodes(members []cluster.Member, l *meta.Layout, known bool) []adminapi
 		}
 		out = append(out, adminapi.Node{
 			ID: m.ID, Zone: m.Zone, Weight: m.Weight, Roles: roles,
-			APIAddr: m.APIAddr, S3Addr: m.S3Addr, RaftAddr: m.RaftAddr,
+			APIAddr: m.APIAddr, S3Addr: m.S3Addr, RaftAddr: m.RaftAddr, Version: m.Version,
 			Gossip: string(m.Status), Down: m.Status != cluster.StatusAlive,
 		})
 	}

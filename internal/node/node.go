@@ -34,6 +34,7 @@ import (
 	"cairn/internal/nodeauth"
 	"cairn/internal/pki"
 	"cairn/internal/upkeep"
+	"cairn/internal/version"
 	"cairn/s3gw"
 )
 
@@ -286,7 +287,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		cfg.Local = new(LocalStores)
 	}
 	mux := http.NewServeMux()
-	self := cluster.Member{ID: id, Zone: cfg.Zone, APIAddr: cfg.APIAddr}
+	self := cluster.Member{ID: id, Zone: cfg.Zone, APIAddr: cfg.APIAddr, Version: version.Get().Version}
 	if cfg.AdvertiseAPI != "" {
 		self.APIAddr = cfg.AdvertiseAPI
 	}
