@@ -263,7 +263,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	log := cfg.Logger
+	// Routine warnings of a start or stop are INFO, and warnings repeated
+	// about one peer rate-limited (quietlog.go); stopping says the node
+	// is on its way out.
+	quiet := newQuietHandler(cfg.Logger.Handler(), time.Now)
+	stopped := context.AfterFunc(ctx, func() { quiet.stopping.Store(true) })
+	defer stopped()
+	log := slog.New(quiet)
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -388,7 +394,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return fmt.Errorf("join the cluster: %w", err)
 	}
+	quiet.members.Store(members)
 	defer func() {
+		quiet.stopping.Store(true) // also when Run ends on an error
 		lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer lcancel()
 		if err := members.Leave(lctx); err != nil {

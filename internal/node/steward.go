@@ -190,6 +190,7 @@ const refreshTimeout = 10 * time.Second
 func (g *clusterGateway) refreshLoop(ctx context.Context) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
+	failing := false // a warning when refreshes start failing, not every 2 s
 	for {
 		select {
 		case <-ctx.Done():
@@ -202,9 +203,15 @@ func (g *clusterGateway) refreshLoop(ctx context.Context) {
 				return
 			}
 			g.ready.set(err)
-			if err != nil {
-				g.log.Warn("refresh layout", "err", err)
+			switch {
+			case err != nil && !failing:
+				g.log.Warn("refresh layout: not ready until the metadata leader answers", "err", err)
+			case err != nil:
+				g.log.Debug("refresh layout", "err", err)
+			case failing:
+				g.log.Info("refresh layout: the metadata leader answers again; ready")
 			}
+			failing = err != nil
 		}
 	}
 }
