@@ -3,6 +3,7 @@ GO        ?= go
 BIN       ?= bin
 DATA      ?= ./data
 S3        ?= 127.0.0.1:9000
+ADMIN     ?= 127.0.0.1:7070
 # Packages with concurrency: run under the race detector.
 RACE_PKGS ?= ./internal/... ./s3gw/... ./erasure/...
 # Integration tests start real storaged processes (see internal/itest).
@@ -38,8 +39,8 @@ help: ## list the targets
 build: ## build storaged and storectl into ./bin
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
-run: build ## start the embedded dev cluster (S3 on $(S3), data in $(DATA))
-	./$(BIN)/storaged --dev --data $(DATA) --s3 $(S3)
+run: build ## start the embedded dev cluster (S3 on $(S3), admin API on $(ADMIN), data in $(DATA))
+	./$(BIN)/storaged --dev --data $(DATA) --s3 $(S3) --admin $(ADMIN)
 
 test: unit race integration ## unit tests, race detector, integration tests
 

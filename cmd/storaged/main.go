@@ -33,7 +33,7 @@ import (
 const usage = `storaged — the Cairn node daemon
 
 Usage:
-  storaged --dev [--data DIR] [--s3 ADDR]
+  storaged --dev [--data DIR] [--s3 ADDR] [--admin ADDR]
   storaged [--storage DIR] [--meta] [--s3 ADDR] --zone ZONE --data DIR
            --api ADDR --gossip ADDR [--raft ADDR] [--join ADDR,...]
            (--secret-file FILE | CAIRN_CLUSTER_SECRET=...)
@@ -44,9 +44,10 @@ Usage:
 
 Modes:
   --dev         run an embedded cluster in one process: 6 storage nodes in 3
-                zones, 4+2 Reed-Solomon stripes, one metadata voter, and S3 on
-                --s3 (default 127.0.0.1:9000). The same machinery as a real
-                cluster, on loopback.
+                zones, 4+2 Reed-Solomon stripes, one metadata voter, S3 on
+                --s3 (default 127.0.0.1:9000) and the admin API on --admin
+                (default 127.0.0.1:7070, storectl's default). The same
+                machinery as a real cluster, on loopback.
   otherwise     run one node of a real cluster, with the roles its flags give:
                 --storage DIR  contribute the capacity of DIR (storage node)
                 --meta         vote in the metadata Raft group (3 or 5 nodes)
@@ -200,7 +201,7 @@ func run(args []string, stdout io.Writer) error {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for _, name := range []string{"storage", "meta", "join", "api", "gossip", "raft", "secret-file", "secret", "approval", "zone", "weight",
-			"admin", "join-token", "node-id", "advertise-api"} {
+			"join-token", "node-id", "advertise-api"} {
 			if set[name] {
 				return fmt.Errorf("--%s is for a cluster node, not --dev (see storaged --help)", name)
 			}
@@ -215,6 +216,7 @@ func run(args []string, stdout io.Writer) error {
 			dev.S3Addr = *v.s3
 		}
 		dev.AccessKey, dev.SecretKey = os.Getenv("CAIRN_ACCESS_KEY"), os.Getenv("CAIRN_SECRET_KEY")
+		dev.AdminAddr, dev.Storectl = cl.AdminAddr, storectlCommand()
 		return node.RunDev(ctx, dev)
 	}
 
@@ -272,7 +274,7 @@ func newFlagSet(dev *node.DevConfig, cl *node.Config, join *addrList) (fs *flag.
 	fs.Var(join, "join", "gossip `ADDR` of a cluster member to join (repeat or comma-separate; none: start a new cluster)")
 	fs.StringVar(&cl.APIAddr, "api", cl.APIAddr, "node API listen address host:port (shards, metadata forwarding), mutual TLS with the cluster CA; other nodes reach it here")
 	fs.StringVar(&cl.AdvertiseAPI, "advertise-api", "", "the `ADDR` other nodes reach the node API at, when it is not --api (NAT, a port forward)")
-	fs.StringVar(&cl.AdminAddr, "admin", cl.AdminAddr, "the operator's port, plain HTTP: the admin API for storectl (tenant nodes, with the admin token), join enrollment, and Prometheus /metrics; \"\" for none")
+	fs.StringVar(&cl.AdminAddr, "admin", cl.AdminAddr, "the operator's port, plain HTTP: the admin API for storectl (tenant nodes, with the admin token), join enrollment, and Prometheus /metrics; \"\" for none (--dev: the metadata node's, where storectl looks by default; port 0 picks a free one)")
 	fs.StringVar(&cl.JoinToken, "join-token", "", "a storage node without the cluster secret: enroll with this join `TOKEN` (from storectl node invite) on first start")
 	fs.StringVar(&cl.NodeID, "node-id", "", "the node's `ID` on its first start (default: a random one; kept in DATA/node-id)")
 	fs.StringVar(&cl.S3CertFile, "s3-cert", "", "serve S3 over HTTPS with this certificate chain (PEM `FILE`; with --s3-key)")
@@ -301,6 +303,30 @@ func newFlagSet(dev *node.DevConfig, cl *node.Config, join *addrList) (fs *flag.
 		fmt.Fprint(fs.Output(), envHelp)
 	}
 	return fs, v
+}
+
+// storectlCommand is how the dev banner runs storectl: the storectl
+// built beside this storaged (make build puts both in ./bin), as a path
+// relative to the working directory when it is under it (./bin/storectl),
+// else absolute; "storectl" when there is none beside it.
+func storectlCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "storectl"
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	ctl := filepath.Join(filepath.Dir(exe), "storectl")
+	if !fileExists(ctl) {
+		return "storectl"
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, ctl); err == nil && !strings.HasPrefix(rel, "..") {
+			return "./" + rel
+		}
+	}
+	return ctl
 }
 
 func fileExists(path string) bool {
