@@ -129,6 +129,10 @@ type Usage struct {
 	Used     int64 `json:"used"`     // bytes of shards held
 	Free     int64 `json:"free"`     // bytes available on the file system
 	Shards   int64 `json:"shards"`   // shards held
+	// FS names the file system the node's shards are on (its machine
+	// and device): nodes on one file system share its capacity and free
+	// space, which zones and totals count once. "" when unknown.
+	FS string `json:"fs,omitempty"`
 }
 
 // Zone summarizes the nodes of one zone that take data.
