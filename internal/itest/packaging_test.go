@@ -118,7 +118,7 @@ func TestMakeDist(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"storaged", "storectl", "README.md", "LICENSE", "storaged.example.yaml",
-		"systemd/cairn-storaged.service", "systemd/cairn-storaged@.service", "systemd/cairn.sysusers", "docs/security.md"}
+		"systemd/cairn-storaged.service", "systemd/cairn-storaged@.service", "systemd/cairn.sysusers", "docs/architecture.md"}
 	for _, arch := range []string{"amd64", "arm64"} {
 		name := fmt.Sprintf("cairn-%s-linux-%s", version, arch)
 		archive := filepath.Join(dist, name+".tar.gz")
