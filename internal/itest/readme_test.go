@@ -69,4 +69,17 @@ func TestReadmeS3cmdRecipe(t *testing.T) {
 	if string(put) != "hello, cairn\n" || string(got) != string(put) {
 		t.Fatalf("put %q, read back %q", put, got)
 	}
+	// s3cmd info probes ACL, policy, CORS, lifecycle... (501 here): no
+	// warnings: the dev cluster logged nothing above INFO.
+	p.stop()
+	log, err := os.ReadFile(p.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "level=INFO") {
+		t.Fatal("the dev cluster's log holds no INFO line: the check reads the wrong file")
+	}
+	if loud := loudLines(string(log)); len(loud) > 0 {
+		t.Errorf("%d lines above INFO while s3cmd ran the recipe:\n%s", len(loud), strings.Join(loud, "\n"))
+	}
 }
