@@ -90,11 +90,14 @@ func (h *quietHandler) Handle(ctx context.Context, r slog.Record) error {
 	return h.next.Handle(ctx, out)
 }
 
-// repeating are the warnings about no peer in particular that Raft
-// repeats as fast as it retries: rate-limited as those about one peer.
+// repeating are the warnings about no peer in particular that come as
+// fast as Raft retries, or once per chunk while a storage node is down:
+// rate-limited as those about one peer.
 var repeating = map[string]bool{
-	"Election timeout reached, restarting election":    true,
-	"failed to contact quorum of nodes, stepping down": true,
+	"Election timeout reached, restarting election":                         true,
+	"failed to contact quorum of nodes, stepping down":                      true,
+	"degraded read: rebuilding chunk from parity":                           true,
+	"chunk stored without all shards; the missing ones are left for repair": true,
 }
 
 // routine reports whether a warning is part of a normal start or stop:
@@ -206,8 +209,9 @@ func (h *quietHandler) votersLeft() bool {
 }
 
 // peerKeys are the attributes that name the peer a record is about:
-// Raft's ("peer", "server-id"), and the node's own.
-var peerKeys = []string{"peer", "server-id", "member", "target"}
+// Raft's ("peer", "server-id", "target"), gossip's and healing's. (The
+// node's own ID is an attribute of the logger, not of its records.)
+var peerKeys = []string{"peer", "server-id", "member", "target", "node"}
 
 func peerOf(r slog.Record) string {
 	for _, k := range peerKeys {

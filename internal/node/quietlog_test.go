@@ -63,12 +63,21 @@ func TestQuietRepeatedPeerErrors(t *testing.T) {
 	if want := "peer=10.0.0.3:7947 error=\"connection refused\" repeated=14 over=1m0s"; !strings.Contains(got[3], want) {
 		t.Errorf("summary line %q, want it to hold %q", got[3], want)
 	}
-	// Warnings about no peer are not limited.
+	// Warnings about no peer are not limited, but for those that come
+	// once per chunk while a node is down.
 	for range 3 {
 		log.Warn("disk almost full", "free", "1%")
 	}
 	if got := lines(buf); len(got) != 3 {
 		t.Errorf("warnings about no peer: %d lines, want 3", len(got))
+	}
+	for i := range 100 {
+		log.Warn("degraded read: rebuilding chunk from parity", "chunk", i, "missing", 1)
+	}
+	*now = now.Add(summaryInterval)
+	log.Warn("degraded read: rebuilding chunk from parity", "chunk", 100, "missing", 1)
+	if got := lines(buf); len(got) != 2 || !strings.Contains(got[1], "repeated=99 over=1m0s") {
+		t.Errorf("degraded reads, 100 then one a minute later: %q, want the first and one with repeated=99", got)
 	}
 }
 
