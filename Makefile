@@ -3,6 +3,7 @@ GO        ?= go
 BIN       ?= bin
 DATA      ?= ./data
 S3        ?= 127.0.0.1:9000
+ADMIN     ?= 127.0.0.1:7070
 # Packages with concurrency: run under the race detector.
 RACE_PKGS ?= ./internal/... ./s3gw/... ./erasure/...
 # Integration tests start real storaged processes (see internal/itest).
@@ -23,17 +24,46 @@ BENCH_COUNT ?= 3
 BENCHTIME   ?= 200ms
 BENCH_STAMP := $(shell date -u +%Y%m%d-%H%M%S)
 BENCH_OUT   ?= bench/out/bench-$(BENCH_STAMP).txt
+# The version storaged --version and storectl version print: git describe's
+# name of the commit (a tag once there is one), stamped in with -ldflags.
+# Without git (a tarball), the Go toolchain's build info is the fallback.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT  ?= $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git diff --quiet HEAD 2>/dev/null && echo $$c || echo $$c-dirty; })
+LDFLAGS ?= -X cairn/internal/version.version=$(VERSION) -X cairn/internal/version.commit=$(COMMIT)
+# make dist: release archives for these platforms, in DIST.
+DIST      ?= dist
+PLATFORMS ?= linux/amd64 linux/arm64
+# Archive entries carry the last commit's time, so that an archive depends
+# only on what it holds.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: help build run test unit race integration chaos lint bench bench-compare bench-load bench-heal cover clean
+.PHONY: help build run dist test unit race integration chaos lint bench bench-compare bench-load bench-heal cover clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 build: ## build storaged and storectl into ./bin
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
-run: build ## start the embedded dev cluster (S3 on $(S3), data in $(DATA))
-	./$(BIN)/storaged --dev --data $(DATA) --s3 $(S3)
+run: build ## start the embedded dev cluster (S3 on $(S3), admin API on $(ADMIN), data in $(DATA))
+	./$(BIN)/storaged --dev --data $(DATA) --s3 $(S3) --admin $(ADMIN)
+
+dist: ## release archives cairn-VERSION-OS-ARCH.tar.gz for $(PLATFORMS) in $(DIST)/, and their SHA256SUMS
+	rm -rf $(DIST)
+	mkdir -p $(DIST)
+	@set -e; for p in $(PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; name=cairn-$(VERSION)-$$os-$$arch; stage=$(DIST)/$$name; \
+	  echo "building $$name"; \
+	  mkdir -p $$stage/systemd; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS) -s -w' -o $$stage/ ./cmd/storaged ./cmd/storectl; \
+	  cp README.md LICENSE packaging/storaged.example.yaml $$stage/; \
+	  cp packaging/systemd/cairn-storaged.service 'packaging/systemd/cairn-storaged@.service' packaging/systemd/cairn.sysusers $$stage/systemd/; \
+	  cp -r docs $$stage/docs; \
+	  tar -C $(DIST) --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(SOURCE_DATE_EPOCH) -czf $(DIST)/$$name.tar.gz $$name; \
+	  rm -rf $$stage; \
+	done
+	cd $(DIST) && sha256sum cairn-*.tar.gz > SHA256SUMS
+	@cat $(DIST)/SHA256SUMS
 
 test: unit race integration ## unit tests, race detector, integration tests
 
@@ -80,4 +110,4 @@ cover: ## unit-test coverage report in cover.html
 	$(GO) tool cover -html=cover.out -o cover.html
 
 clean: ## remove build output (not $(DATA))
-	rm -rf $(BIN) cover.out cover.html
+	rm -rf $(BIN) $(DIST) cover.out cover.html

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -26,24 +27,28 @@ import (
 	"cairn/internal/heal"
 	"cairn/internal/node"
 	"cairn/internal/upkeep"
+	"cairn/internal/version"
 )
 
 const usage = `storaged — the Cairn node daemon
 
 Usage:
-  storaged --dev [--data DIR] [--s3 ADDR]
+  storaged --dev [--data DIR] [--s3 ADDR] [--admin ADDR]
   storaged [--storage DIR] [--meta] [--s3 ADDR] --zone ZONE --data DIR
            --api ADDR --gossip ADDR [--raft ADDR] [--join ADDR,...]
            (--secret-file FILE | CAIRN_CLUSTER_SECRET=...)
   storaged --storage DIR --data DIR --api ADDR --gossip ADDR --join-token TOKEN
            (a contributor's storage node, invited with storectl node invite)
+  storaged --config FILE [flags]   (the flags in a YAML file; flags given win)
+  storaged --version
 
 Modes:
   --dev         run an embedded cluster in one process: 6 storage nodes in 3
-                zones, 4+2 Reed-Solomon stripes, one metadata voter, and S3 on
-                --s3 (default 127.0.0.1:9000). The same machinery as a real
-                cluster, on loopback. The web console is on --console
-                (default 127.0.0.1:9001).
+                zones, 4+2 Reed-Solomon stripes, one metadata voter, S3 on
+                --s3 (default 127.0.0.1:9000), the admin API on --admin
+                (default 127.0.0.1:7070, storectl's default) and the web
+                console on --console (default 127.0.0.1:9001). The same
+                machinery as a real cluster, on loopback.
   otherwise     run one node of a real cluster, with the roles its flags give:
                 --storage DIR  contribute the capacity of DIR (storage node)
                 --meta         vote in the metadata Raft group (3 or 5 nodes)
@@ -90,7 +95,7 @@ Files in --data DIR (cluster mode):
 const defaultMemoryLimit = 768 << 20
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "storaged:", err)
 		}
@@ -113,58 +118,29 @@ func (a *addrList) Set(v string) error {
 	return nil
 }
 
-func run(args []string) error {
+func run(args []string, stdout io.Writer) error {
 	dev, cl := node.DefaultDev(), node.DefaultConfig()
 	var join addrList
-	fs := flag.NewFlagSet("storaged", flag.ContinueOnError)
-	devMode := fs.Bool("dev", false, "run the embedded dev cluster in one process")
-	data := fs.String("data", cl.DataDir, "data directory: the node's ID, admin token and metadata (with --dev: everything)")
-	s3 := fs.String("s3", "", "S3 listen address host:port: makes the node a gateway (--dev default "+dev.S3Addr+"; port 0 picks a free one)")
-	consoleAddr := fs.String("console", "", "serve the web console on `ADDR` host:port, over HTTPS with --s3-cert, else plain HTTP (gateways: with --s3; off unless given; --dev default "+dev.ConsoleAddr+", \"\" for none); log in with the admin token or an S3 access key (docs/console.md)")
-	fs.StringVar(&cl.StorageDir, "storage", "", "make the node a storage node keeping shards in `DIR`")
-	fs.DurationVar(&cl.ScrubInterval, "scrub-interval", upkeep.DefaultScrubInterval, "storage nodes (and --dev): how often a storage node begins a scrub pass, which re-reads and checks every shard it holds at the rate that ends it within the interval (1 to 64 MiB/s); corrupt shards are rebuilt by healing")
-	fs.BoolVar(&cl.Meta, "meta", false, "make the node a voter of the metadata Raft group")
-	fs.StringVar(&cl.Zone, "zone", cl.Zone, "failure domain of the node (site, rack, operator); with enough zones, a stripe never puts more shards in one zone than it can lose")
-	fs.Float64Var(&cl.Weight, "weight", 0, "storage weight (0: the capacity of --storage in GiB)")
-	fs.Var(&join, "join", "gossip `ADDR` of a cluster member to join (repeat or comma-separate; none: start a new cluster)")
-	fs.StringVar(&cl.APIAddr, "api", cl.APIAddr, "node API listen address host:port (shards, metadata forwarding), mutual TLS with the cluster CA; other nodes reach it here")
-	fs.StringVar(&cl.AdvertiseAPI, "advertise-api", "", "the `ADDR` other nodes reach the node API at, when it is not --api (NAT, a port forward)")
-	fs.StringVar(&cl.AdminAddr, "admin", cl.AdminAddr, "the operator's port, plain HTTP: the admin API for storectl (tenant nodes, with the admin token), join enrollment, and Prometheus /metrics; \"\" for none")
-	fs.StringVar(&cl.JoinToken, "join-token", "", "a storage node without the cluster secret: enroll with this join `TOKEN` (from storectl node invite) on first start")
-	fs.StringVar(&cl.NodeID, "node-id", "", "the node's `ID` on its first start (default: a random one; kept in DATA/node-id)")
-	fs.StringVar(&cl.S3CertFile, "s3-cert", "", "serve S3 over HTTPS with this certificate chain (PEM `FILE`; with --s3-key)")
-	fs.StringVar(&cl.S3KeyFile, "s3-key", "", "the private key (PEM `FILE`) of --s3-cert")
-	fs.StringVar(&cl.GossipAddr, "gossip", cl.GossipAddr, "gossip listen address host:port (TCP and UDP)")
-	fs.StringVar(&cl.RaftAddr, "raft", cl.RaftAddr, "Raft listen address host:port (meta nodes)")
-	secretFile := fs.String("secret-file", "", "read the cluster secret from `FILE` (else $CAIRN_CLUSTER_SECRET)")
-	secret := fs.String("secret", "", "the cluster secret itself (visible to other local users in ps; prefer --secret-file)")
-	approval := fs.Bool("approval", false, "meta nodes: admit new storage nodes only after storectl node approve")
-	fs.DurationVar(&cl.Grace, "grace", cl.Grace, "meta nodes: how long a failed storage node keeps its place in the layout")
-	repairRate := fs.String("repair-rate", humanize.IBytes(heal.DefaultRate), "meta nodes (and --dev): bytes per second that repair and rebalance may write, `BYTES_PER_S` (such as 64MiB or 1000000)")
-	gcGrace := fs.Duration("gc-grace", heal.DefaultGCGrace, "meta nodes (and --dev): how long a chunk stays unreferenced before its shards are deleted, and a shard no stripe names before it is collected")
-	fs.DurationVar(&cl.HealInterval, "heal-interval", heal.Default().Interval, "meta nodes (and --dev): time between two heal passes over the chunk table, when no layout change or storectl heal kick asks for one sooner")
-	auditRate := fs.Float64("audit-rate", heal.DefaultAuditRate, "meta nodes (and --dev): storage node shards audited per second over the whole cluster, each read from its node and checked against the sum recorded when it was written; 0 turns audits off")
-	ejectThreshold := fs.Int("eject-threshold", heal.DefaultEjectThreshold, fmt.Sprintf("meta nodes (and --dev): eject a storage node from the layout once its recent audits and reads hold at least `N` failures, more than %g%% of them; its shards are rebuilt elsewhere (0: never eject)", 100*heal.DefaultEjectRatio))
-	stripe := fs.String("stripe", fmt.Sprintf("%d+%d", cl.K, cl.M), "gateways: data+parity shards of new stripes, K+M")
-	fs.BoolVar(&cl.Seal, "seal", cl.Seal, "gateways (and --dev): seal every new chunk before it leaves the gateway, so storage nodes see no plaintext and no CID they could recognise; --seal=false writes unsealed stripes, for a rolling upgrade until every gateway can read sealed ones (storectl seal migrate seals them afterwards)")
-	debugAddr := fs.String("debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback `ADDR`, for diagnosing performance")
-	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	format := fs.String("log-format", "text", "log format: text or json (logs go to stderr)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), envHelp)
-	}
+	fs, v := newFlagSet(&dev, &cl, &join)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see storaged --help)", fs.Arg(0))
 	}
+	if *v.showVersion {
+		fmt.Fprintln(stdout, "storaged", version.Get())
+		return nil
+	}
+	if *v.configFile != "" {
+		if err := applyConfig(fs, *v.configFile); err != nil {
+			return err
+		}
+	}
 	if cl.ScrubInterval <= 0 {
 		return fmt.Errorf("--scrub-interval %v: want a positive duration, such as 168h", cl.ScrubInterval)
 	}
-	log, err := newLogger(*level, *format)
+	log, err := newLogger(*v.level, *v.format)
 	if err != nil {
 		return err
 	}
@@ -185,85 +161,179 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *debugAddr != "" {
-		if err := serveDebug(*debugAddr, log); err != nil {
+	if *v.debugAddr != "" {
+		if err := serveDebug(*v.debugAddr, log); err != nil {
 			return err
 		}
 	}
 
-	rate, err := humanize.ParseBytes(*repairRate)
+	rate, err := humanize.ParseBytes(*v.repairRate)
 	if err != nil || rate == 0 || rate > 1<<50 {
-		return fmt.Errorf("--repair-rate %q: want a positive number of bytes per second, such as 64MiB", *repairRate)
+		return fmt.Errorf("--repair-rate %q: want a positive number of bytes per second, such as 64MiB", *v.repairRate)
 	}
 	cl.RepairRate, dev.RepairRate = int64(rate), int64(rate)
-	if *gcGrace <= 0 {
-		return fmt.Errorf("--gc-grace %v: want a positive duration, such as 1h", *gcGrace)
+	if *v.gcGrace <= 0 {
+		return fmt.Errorf("--gc-grace %v: want a positive duration, such as 1h", *v.gcGrace)
 	}
-	cl.GCGrace, dev.GCGrace = *gcGrace, *gcGrace
+	cl.GCGrace, dev.GCGrace = *v.gcGrace, *v.gcGrace
 	if cl.HealInterval <= 0 {
 		return fmt.Errorf("--heal-interval %v: want a positive duration, such as 30s", cl.HealInterval)
 	}
 	dev.HealInterval = cl.HealInterval
 	switch {
-	case *auditRate < 0 || math.IsNaN(*auditRate) || math.IsInf(*auditRate, 0):
-		return fmt.Errorf("--audit-rate %v: want a number of shards per second, such as 4 (0: no audits)", *auditRate)
-	case *auditRate == 0:
+	case *v.auditRate < 0 || math.IsNaN(*v.auditRate) || math.IsInf(*v.auditRate, 0):
+		return fmt.Errorf("--audit-rate %v: want a number of shards per second, such as 4 (0: no audits)", *v.auditRate)
+	case *v.auditRate == 0:
 		cl.AuditRate = -1
 	default:
-		cl.AuditRate = *auditRate
+		cl.AuditRate = *v.auditRate
 	}
 	switch {
-	case *ejectThreshold < 0:
-		return fmt.Errorf("--eject-threshold %d: want a number of failures, such as 10 (0: never eject)", *ejectThreshold)
-	case *ejectThreshold == 0:
+	case *v.ejectThreshold < 0:
+		return fmt.Errorf("--eject-threshold %d: want a number of failures, such as 10 (0: never eject)", *v.ejectThreshold)
+	case *v.ejectThreshold == 0:
 		cl.EjectThreshold = -1
 	default:
-		cl.EjectThreshold = *ejectThreshold
+		cl.EjectThreshold = *v.ejectThreshold
 	}
 	dev.AuditRate, dev.EjectThreshold = cl.AuditRate, cl.EjectThreshold
 	dev.Seal = cl.Seal
-	if *devMode {
+	if *v.devMode {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for _, name := range []string{"storage", "meta", "join", "api", "gossip", "raft", "secret-file", "secret", "approval", "zone", "weight",
-			"admin", "join-token", "node-id", "advertise-api"} {
+			"join-token", "node-id", "advertise-api"} {
 			if set[name] {
 				return fmt.Errorf("--%s is for a cluster node, not --dev (see storaged --help)", name)
 			}
 		}
-		dev.DataDir, dev.Logger = *data, log
+		dev.DataDir, dev.Logger = *v.data, log
 		dev.S3CertFile, dev.S3KeyFile = cl.S3CertFile, cl.S3KeyFile
 		if (dev.S3CertFile == "") != (dev.S3KeyFile == "") {
 			return errors.New("--s3-cert and --s3-key go together")
 		}
 		dev.ScrubInterval = cl.ScrubInterval
-		if *s3 != "" {
-			dev.S3Addr = *s3
+		if *v.s3 != "" {
+			dev.S3Addr = *v.s3
 		}
 		if set["console"] {
-			dev.ConsoleAddr = *consoleAddr
+			dev.ConsoleAddr = *v.console
 		}
 		dev.AccessKey, dev.SecretKey = os.Getenv("CAIRN_ACCESS_KEY"), os.Getenv("CAIRN_SECRET_KEY")
+		dev.AdminAddr, dev.Storectl = cl.AdminAddr, storectlCommand()
 		return node.RunDev(ctx, dev)
 	}
 
-	if cl.StorageDir == "" && !cl.Meta && *s3 == "" {
+	if cl.StorageDir == "" && !cl.Meta && *v.s3 == "" {
 		return errors.New("no role given: start a node with --storage DIR, --meta and/or --s3 ADDR, or run `storaged --dev` for the embedded cluster (see storaged --help)")
 	}
-	cl.DataDir, cl.S3Addr, cl.Join, cl.Logger = *data, *s3, join, log
-	cl.ConsoleAddr = *consoleAddr
-	cl.AutoAdmit = !*approval
-	if _, err := fmt.Sscanf(*stripe, "%d+%d", &cl.K, &cl.M); err != nil || fmt.Sprintf("%d+%d", cl.K, cl.M) != *stripe {
-		return fmt.Errorf("--stripe %q: want K+M, such as 4+2", *stripe)
+	cl.DataDir, cl.S3Addr, cl.Join, cl.Logger = *v.data, *v.s3, join, log
+	cl.ConsoleAddr = *v.console
+	cl.AutoAdmit = !*v.approval
+	if _, err := fmt.Sscanf(*v.stripe, "%d+%d", &cl.K, &cl.M); err != nil || fmt.Sprintf("%d+%d", cl.K, cl.M) != *v.stripe {
+		return fmt.Errorf("--stripe %q: want K+M, such as 4+2", *v.stripe)
 	}
-	contributor := cl.JoinToken != "" || (!cl.Meta && *s3 == "" && *secret == "" && *secretFile == "" && os.Getenv("CAIRN_CLUSTER_SECRET") == "" &&
+	contributor := cl.JoinToken != "" || (!cl.Meta && *v.s3 == "" && *v.secret == "" && *v.secretFile == "" && os.Getenv("CAIRN_CLUSTER_SECRET") == "" &&
 		fileExists(filepath.Join(cl.DataDir, "identity.pem")))
 	if !contributor {
-		if cl.Secret, err = loadSecret(*secret, *secretFile); err != nil {
+		if cl.Secret, err = loadSecret(*v.secret, *v.secretFile); err != nil {
 			return err
 		}
 	}
 	return node.Run(ctx, cl)
+}
+
+// flagValues are the flags that do not go straight into a node.Config.
+type flagValues struct {
+	devMode        *bool
+	data           *string
+	s3             *string
+	console        *string
+	secretFile     *string
+	secret         *string
+	approval       *bool
+	repairRate     *string
+	gcGrace        *time.Duration
+	auditRate      *float64
+	ejectThreshold *int
+	stripe         *string
+	debugAddr      *string
+	level          *string
+	format         *string
+	configFile     *string
+	showVersion    *bool
+}
+
+// newFlagSet returns storaged's flags: those of a node's Config set cl
+// (and dev's defaults), the others v.
+func newFlagSet(dev *node.DevConfig, cl *node.Config, join *addrList) (fs *flag.FlagSet, v *flagValues) {
+	v = new(flagValues)
+	fs = flag.NewFlagSet("storaged", flag.ContinueOnError)
+	v.devMode = fs.Bool("dev", false, "run the embedded dev cluster in one process")
+	v.data = fs.String("data", cl.DataDir, "data directory: the node's ID, admin token and metadata (with --dev: everything)")
+	v.s3 = fs.String("s3", "", "S3 listen address host:port: makes the node a gateway (--dev default "+dev.S3Addr+"; port 0 picks a free one)")
+	v.console = fs.String("console", "", "serve the web console on `ADDR` host:port, over HTTPS with --s3-cert, else plain HTTP (gateways: with --s3; off unless given; --dev default "+dev.ConsoleAddr+", \"\" for none); log in with the admin token or an S3 access key (docs/console.md)")
+	fs.StringVar(&cl.StorageDir, "storage", "", "make the node a storage node keeping shards in `DIR`")
+	fs.DurationVar(&cl.ScrubInterval, "scrub-interval", upkeep.DefaultScrubInterval, "storage nodes (and --dev): how often a storage node begins a scrub pass, which re-reads and checks every shard it holds at the rate that ends it within the interval (1 to 64 MiB/s); corrupt shards are rebuilt by healing")
+	fs.BoolVar(&cl.Meta, "meta", false, "make the node a voter of the metadata Raft group")
+	fs.StringVar(&cl.Zone, "zone", cl.Zone, "failure domain of the node (site, rack, operator); with enough zones, a stripe never puts more shards in one zone than it can lose")
+	fs.Float64Var(&cl.Weight, "weight", 0, "storage weight (0: the capacity of --storage in GiB)")
+	fs.Var(join, "join", "gossip `ADDR` of a cluster member to join (repeat or comma-separate; none: start a new cluster)")
+	fs.StringVar(&cl.APIAddr, "api", cl.APIAddr, "node API listen address host:port (shards, metadata forwarding), mutual TLS with the cluster CA; other nodes reach it here")
+	fs.StringVar(&cl.AdvertiseAPI, "advertise-api", "", "the `ADDR` other nodes reach the node API at, when it is not --api (NAT, a port forward)")
+	fs.StringVar(&cl.AdminAddr, "admin", cl.AdminAddr, "the operator's port, plain HTTP: the admin API for storectl (tenant nodes, with the admin token), join enrollment, and Prometheus /metrics; \"\" for none (--dev: the metadata node's, where storectl looks by default; port 0 picks a free one)")
+	fs.StringVar(&cl.JoinToken, "join-token", "", "a storage node without the cluster secret: enroll with this join `TOKEN` (from storectl node invite) on first start")
+	fs.StringVar(&cl.NodeID, "node-id", "", "the node's `ID` on its first start (default: a random one; kept in DATA/node-id)")
+	fs.StringVar(&cl.S3CertFile, "s3-cert", "", "serve S3 over HTTPS with this certificate chain (PEM `FILE`; with --s3-key)")
+	fs.StringVar(&cl.S3KeyFile, "s3-key", "", "the private key (PEM `FILE`) of --s3-cert")
+	fs.StringVar(&cl.GossipAddr, "gossip", cl.GossipAddr, "gossip listen address host:port (TCP and UDP)")
+	fs.StringVar(&cl.RaftAddr, "raft", cl.RaftAddr, "Raft listen address host:port (meta nodes)")
+	v.secretFile = fs.String("secret-file", "", "read the cluster secret from `FILE` (else $CAIRN_CLUSTER_SECRET)")
+	v.secret = fs.String("secret", "", "the cluster secret itself (visible to other local users in ps; prefer --secret-file)")
+	v.approval = fs.Bool("approval", false, "meta nodes: admit new storage nodes only after storectl node approve")
+	fs.DurationVar(&cl.Grace, "grace", cl.Grace, "meta nodes: how long a failed storage node keeps its place in the layout")
+	v.repairRate = fs.String("repair-rate", humanize.IBytes(heal.DefaultRate), "meta nodes (and --dev): bytes per second that repair and rebalance may write, `BYTES_PER_S` (such as 64MiB or 1000000)")
+	v.gcGrace = fs.Duration("gc-grace", heal.DefaultGCGrace, "meta nodes (and --dev): how long a chunk stays unreferenced before its shards are deleted, and a shard no stripe names before it is collected")
+	fs.DurationVar(&cl.HealInterval, "heal-interval", heal.Default().Interval, "meta nodes (and --dev): time between two heal passes over the chunk table, when no layout change or storectl heal kick asks for one sooner")
+	v.auditRate = fs.Float64("audit-rate", heal.DefaultAuditRate, "meta nodes (and --dev): storage node shards audited per second over the whole cluster, each read from its node and checked against the sum recorded when it was written; 0 turns audits off")
+	v.ejectThreshold = fs.Int("eject-threshold", heal.DefaultEjectThreshold, fmt.Sprintf("meta nodes (and --dev): eject a storage node from the layout once its recent audits and reads hold at least `N` failures, more than %g%% of them; its shards are rebuilt elsewhere (0: never eject)", 100*heal.DefaultEjectRatio))
+	v.stripe = fs.String("stripe", fmt.Sprintf("%d+%d", cl.K, cl.M), "gateways: data+parity shards of new stripes, K+M")
+	fs.BoolVar(&cl.Seal, "seal", cl.Seal, "gateways (and --dev): seal every new chunk before it leaves the gateway, so storage nodes see no plaintext and no CID they could recognise; --seal=false writes unsealed stripes, for a rolling upgrade until every gateway can read sealed ones (storectl seal migrate seals them afterwards)")
+	v.debugAddr = fs.String("debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback `ADDR`, for diagnosing performance")
+	v.level = fs.String("log-level", "info", "log level: debug, info, warn, error")
+	v.format = fs.String("log-format", "text", "log format: text or json (logs go to stderr)")
+	v.configFile = fs.String("config", "", "read flags from this YAML `FILE`: its keys are the flags' names (data: /srv/cairn/data); a flag on the command line wins over the file (packaging/storaged.example.yaml)")
+	v.showVersion = fs.Bool("version", false, "print the version, commit and Go version, and exit")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), envHelp)
+	}
+	return fs, v
+}
+
+// storectlCommand is how the dev banner runs storectl: the storectl
+// built beside this storaged (make build puts both in ./bin), as a path
+// relative to the working directory when it is under it (./bin/storectl),
+// else absolute; "storectl" when there is none beside it.
+func storectlCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "storectl"
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	ctl := filepath.Join(filepath.Dir(exe), "storectl")
+	if !fileExists(ctl) {
+		return "storectl"
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, ctl); err == nil && !strings.HasPrefix(rel, "..") {
+			return "./" + rel
+		}
+	}
+	return ctl
 }
 
 func fileExists(path string) bool {

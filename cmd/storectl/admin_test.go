@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -344,14 +346,39 @@ func TestObjectStatCommand(t *testing.T) {
 	}
 	c.Nodes.Get(lostNode).Drop(lost)
 
+	// By default, a summary: a few lines whatever the object's size.
 	out := x.ok("object", "stat", "photos", key)
+	held := map[string]int{}
+	for _, ch := range st.Chunks {
+		for _, sh := range ch.Shards {
+			if ch.Index != 0 || sh.Index != 1 {
+				held[sh.Node]++
+			}
+		}
+	}
+	var holders []string
+	for n, k := range held {
+		holders = append(holders, fmt.Sprintf("%s (%d)", n, k))
+	}
+	slices.Sort(holders)
 	for _, want := range []string{
 		"Bucket:        photos\n", "Key:           " + key + "\n", "Size:          2 KiB (2048 bytes)\n",
-		"CID:           " + obj.CID + "\n", "Chunks:        2\n", "Shards: 11 present, 1 missing, 0 unknown\n",
+		"CID:           " + obj.CID + "\n", "Chunks:        2, in 4+2 stripes\n",
+		"Stripes:       1 healthy, 1 degraded, 0 unreadable\n", "Shards:        11 present, 1 missing, 0 unknown\n",
+		"Held by:       " + strings.Join(holders, ", ") + "\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("no %q in\n%s", want, out)
 		}
+	}
+	if n := strings.Count(out, "\n"); n > 12 || strings.Contains(out, st.Chunks[0].Shards[0].CID) {
+		t.Fatalf("the summary has %d lines or lists shards:\n%s", n, out)
+	}
+
+	// --shards: every shard.
+	out = x.ok("object", "stat", "--shards", "photos", key)
+	if !strings.Contains(out, "Shards: 11 present, 1 missing, 0 unknown\n") {
+		t.Fatalf("no shard count in\n%s", out)
 	}
 	if got := strings.Join(row(t, out, "INDEX"), " "); got != "INDEX ROLE NODE ZONE PRESENT SHARD CID" {
 		t.Fatalf("shard header %q", got)

@@ -127,6 +127,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.keyCmd(),
 		a.objectCmd(),
 		a.cidCmd(),
+		a.versionCmd(),
 	)
 	return root
 }

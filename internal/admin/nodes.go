@@ -126,7 +126,7 @@ func mergeNodes(members []cluster.Member, l *meta.Layout, known bool) []adminapi
 		}
 		out = append(out, adminapi.Node{
 			ID: m.ID, Zone: m.Zone, Weight: m.Weight, Roles: roles,
-			APIAddr: m.APIAddr, S3Addr: m.S3Addr, RaftAddr: m.RaftAddr,
+			APIAddr: m.APIAddr, S3Addr: m.S3Addr, RaftAddr: m.RaftAddr, Version: m.Version,
 			Gossip: string(m.Status), Down: m.Status != cluster.StatusAlive,
 		})
 	}
@@ -200,7 +200,7 @@ func (s *Server) usage(ctx context.Context, id string) (*adminapi.Usage, error) 
 		return nil, fmt.Errorf("the node at its address answers as %q", st.NodeID)
 	}
 	u := st.Usage
-	return &adminapi.Usage{Capacity: u.Capacity, Used: u.Bytes, Free: u.Free, Shards: u.Shards}, nil
+	return &adminapi.Usage{Capacity: u.Capacity, Used: u.Bytes, Free: u.Free, Shards: u.Shards, FS: u.FS}, nil
 }
 
 // summarize adds up the nodes' usage: per zone over the nodes that take
@@ -208,11 +208,28 @@ func (s *Server) usage(ctx context.Context, id string) (*adminapi.Usage, error) 
 func summarize(nodes []adminapi.Node) ([]adminapi.Zone, adminapi.Totals) {
 	var tot adminapi.Totals
 	zones := map[string]*adminapi.Zone{}
+	// Nodes on one file system (several nodes of one machine on one disk,
+	// the dev cluster) share its capacity and free space: counted once
+	// in the totals, and once in each zone.
+	counted := map[string]bool{}
+	firstOnFS := func(scope string, u *adminapi.Usage) bool {
+		if u.FS == "" {
+			return true
+		}
+		k := scope + "\x00" + u.FS
+		if counted[k] {
+			return false
+		}
+		counted[k] = true
+		return true
+	}
 	for _, n := range nodes {
 		if n.Usage != nil {
-			tot.Capacity += n.Usage.Capacity
+			if firstOnFS("", n.Usage) {
+				tot.Capacity += n.Usage.Capacity
+				tot.Free += n.Usage.Free
+			}
 			tot.Used += n.Usage.Used
-			tot.Free += n.Usage.Free
 			tot.Shards += n.Usage.Shards
 		}
 		if !n.InLayout || n.Draining {
@@ -229,9 +246,11 @@ func summarize(nodes []adminapi.Node) ([]adminapi.Zone, adminapi.Totals) {
 			z.Alive++
 		}
 		if n.Usage != nil {
-			z.Capacity += n.Usage.Capacity
+			if firstOnFS("zone "+n.Zone, n.Usage) {
+				z.Capacity += n.Usage.Capacity
+				z.Free += n.Usage.Free
+			}
 			z.Used += n.Usage.Used
-			z.Free += n.Usage.Free
 		}
 	}
 	out := make([]adminapi.Zone, 0, len(zones))

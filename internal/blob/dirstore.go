@@ -481,6 +481,7 @@ func (s *DirStore) Usage(ctx context.Context) (Usage, error) {
 	if u.Free, u.Capacity, err = space(s.dir); err != nil {
 		return Usage{}, err
 	}
+	u.FS = fsID(s.dir)
 	return u, nil
 }
 

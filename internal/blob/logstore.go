@@ -730,6 +730,7 @@ func (s *LogStore) Usage(ctx context.Context) (Usage, error) {
 	if u.Free, u.Capacity, err = space(s.dir); err != nil {
 		return Usage{}, err
 	}
+	u.FS = fsID(s.dir)
 	return u, nil
 }
 

@@ -47,6 +47,10 @@ type Usage struct {
 	Bytes    int64 // bytes of shard content held (not counting headers)
 	Free     int64 // bytes available to the store on its file system
 	Capacity int64 // total bytes of that file system
+	// FS names that file system (its machine and device), the same for
+	// the stores that share it and so its Free and Capacity; "" when
+	// unknown. Status counts a file system's capacity once.
+	FS string
 }
 
 // Verify checks that data hashes to id, and returns an error wrapping

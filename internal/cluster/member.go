@@ -68,6 +68,9 @@ type Member struct {
 	RaftAddr string
 	// S3Addr is the host:port of the S3 API on a gateway, "" otherwise.
 	S3Addr string
+	// Version is the Cairn version the node runs (internal/version), ""
+	// when it does not say (older nodes): what storectl version lists.
+	Version string
 
 	// Gossip is the ip:port the member gossips on. Set by Members and
 	// Self; ignored in Config.Self.
@@ -95,6 +98,7 @@ const (
 	tagAPI     = "api"
 	tagRaft    = "raft"
 	tagS3      = "s3"
+	tagSoft    = "sv" // the software's version; older nodes ignore it
 
 	tagFormat = "1" // the value of tagVersion this package writes and reads
 )
@@ -123,6 +127,9 @@ func encodeTags(m Member) map[string]string {
 	if m.S3Addr != "" {
 		t[tagS3] = m.S3Addr
 	}
+	if m.Version != "" {
+		t[tagSoft] = m.Version
+	}
 	return t
 }
 
@@ -143,6 +150,7 @@ func decodeTags(name string, t map[string]string) (Member, error) {
 		APIAddr:  t[tagAPI],
 		RaftAddr: t[tagRaft],
 		S3Addr:   t[tagS3],
+		Version:  t[tagSoft],
 	}
 	if m.APIAddr == "" {
 		return Member{}, errors.New("no API address")

@@ -16,7 +16,7 @@ import (
 func TestTagsRoundTrip(t *testing.T) {
 	for _, m := range []Member{
 		{ID: "n1", Zone: "rack-1", Weight: 3.25, Roles: []Role{RoleStorage, RoleMeta}, APIAddr: "10.0.0.1:7000", RaftAddr: "10.0.0.1:7001"},
-		{ID: "gw", Roles: []Role{RoleGateway}, APIAddr: "[fd00::1]:7000", S3Addr: "[fd00::1]:9000"},
+		{ID: "gw", Roles: []Role{RoleGateway}, APIAddr: "[fd00::1]:7000", S3Addr: "[fd00::1]:9000", Version: "v1.2.0-3-gabc1234-dirty"},
 		{ID: "x", Roles: []Role{"future"}, APIAddr: "h:1"}, // an unknown role is kept
 	} {
 		got, err := decodeTags(m.ID, encodeTags(m))

@@ -93,7 +93,7 @@ func startDevArgs(t *testing.T, data string, args []string, env ...string) *proc
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(storagedBin, append([]string{"--dev", "--data", data, "--s3", "127.0.0.1:0", "--console", "127.0.0.1:0", "--log-level", "debug"}, args...)...)
+	cmd := exec.Command(storagedBin, append([]string{"--dev", "--data", data, "--s3", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--console", "127.0.0.1:0", "--log-level", "debug"}, args...)...)
 	cmd.Env = append(withoutCairnEnv(os.Environ()), env...)
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
@@ -126,7 +126,10 @@ func startDevArgs(t *testing.T, data string, args []string, env ...string) *proc
 				}
 			}
 			if v, ok := strings.CutPrefix(line, "Admin:"); ok {
-				p.admin = strings.Fields(strings.TrimPrefix(strings.TrimSpace(v), "storectl"))
+				// The storectl command (its path), then its flags.
+				if f := strings.Fields(v); len(f) > 0 {
+					p.admin = f[1:]
+				}
 			}
 			if v, ok := strings.CutPrefix(line, "Access key:"); ok {
 				p.access = strings.TrimSpace(v)

@@ -23,7 +23,6 @@ import (
 	"cairn/internal/durable"
 	"cairn/internal/meta"
 	"cairn/internal/metarpc"
-	"cairn/internal/metrics"
 )
 
 // DevConfig configures the embedded dev cluster: one process, several
@@ -37,6 +36,13 @@ type DevConfig struct {
 	// ConsoleAddr is where the gateway serves the web console; "" serves
 	// none, port 0 picks a free port.
 	ConsoleAddr string
+	// AdminAddr is where the metadata node serves the admin API and its
+	// metrics: storectl's default, 127.0.0.1:7070, unless set; port 0
+	// picks a free port. The other nodes' operator ports are free ones.
+	AdminAddr string
+	// Storectl is how the banner runs storectl (the binary beside
+	// storaged, ./bin/storectl after make build); default "storectl".
+	Storectl string
 	// S3CertFile and S3KeyFile, when set, make S3 HTTPS (Config's).
 	S3CertFile, S3KeyFile string
 	// AccessKey and SecretKey are the S3 credentials. When empty they are
@@ -66,15 +72,17 @@ type DevConfig struct {
 // DefaultDev returns the dev cluster defaults of `storaged --dev`.
 func DefaultDev() DevConfig {
 	return DevConfig{
-		DataDir: "./data",
-		S3Addr:  "127.0.0.1:9000",
-		Nodes:   6,
-		Zones:   3,
-		K:       4,
-		M:       2,
-		Seal:    true,
-		Out:     os.Stdout,
-		Logger:  slog.New(slog.DiscardHandler),
+		DataDir:   "./data",
+		S3Addr:    "127.0.0.1:9000",
+		AdminAddr: "127.0.0.1:7070",
+		Storectl:  "storectl",
+		Nodes:     6,
+		Zones:     3,
+		K:         4,
+		M:         2,
+		Seal:      true,
+		Out:       os.Stdout,
+		Logger:    slog.New(slog.DiscardHandler),
 
 		// The console listens beside S3, on the next port.
 		ConsoleAddr: "127.0.0.1:9001",
@@ -88,6 +96,8 @@ func (c *DevConfig) Validate() error {
 		return errors.New("dev: a data directory is required (--data)")
 	case c.S3Addr == "":
 		return errors.New("dev: an S3 listen address is required (--s3)")
+	case c.AdminAddr == "":
+		return errors.New("dev: an admin API address is required (--admin; port 0 picks a free one)")
 	case c.Nodes < 1 || c.Zones < 1 || c.Zones > c.Nodes:
 		return fmt.Errorf("dev: %d nodes in %d zones: want 1 <= zones <= nodes", c.Nodes, c.Zones)
 	case (c.AccessKey == "") != (c.SecretKey == ""):
@@ -115,6 +125,11 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	secret, err := devSecret(cfg.DataDir)
 	if err != nil {
 		return err
@@ -174,9 +189,17 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 		}
 		defer apiLn.Close()
 		c.APIListener, c.APIAddr = apiLn, apiLn.Addr().String()
-		// Each node's operator port (metrics; admin API) on a port of its own.
-		opLn, err := net.Listen("tcp", "127.0.0.1:0")
+		// Each node's operator port (metrics; admin API) on a port of its
+		// own; the metadata node's where storectl looks by default.
+		opAddr := "127.0.0.1:0"
+		if i == 0 {
+			opAddr = cfg.AdminAddr
+		}
+		opLn, err := net.Listen("tcp", opAddr)
 		if err != nil {
+			if i == 0 {
+				return fmt.Errorf("listen for the admin API on %s: %w (another storaged --dev? give --admin ADDR, port 0 for a free one)", opAddr, err)
+			}
 			return fmt.Errorf("listen for an admin API: %w", err)
 		}
 		defer opLn.Close()
@@ -299,35 +322,15 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 	if !cfg.Seal {
 		sealed = "unsealed (--seal=false)"
 	}
-	fmt.Fprintf(cfg.Out, "Cairn dev cluster: %d storage nodes in %d zones, %d+%d stripes, %s, data in %s\n",
-		cfg.Nodes, cfg.Zones, cfg.K, cfg.M, sealed, cfg.DataDir)
-	scheme := "http"
-	if cfg.S3CertFile != "" {
-		scheme = "https"
-	}
-	fmt.Fprintf(cfg.Out, "S3 endpoint:  %s://%s\n", scheme, s3Ln.Addr())
-	fmt.Fprintf(cfg.Out, "Admin:        storectl --node http://%s --token-file %s\n", nodes[0].AdminAddr, filepath.Join(nodes[0].DataDir, adminTokenFile))
-	// Each node serves its own metrics on its own operator port (ports
-	// picked afresh at every start): the gateway's S3 metrics, and the
-	// storage nodes' shard metrics.
-	fmt.Fprintf(cfg.Out, "Metrics:      http://%s%s (S3 gateway)\n", gw.AdminAddr, metrics.Path)
-	var storage []string
-	for _, c := range nodes[:len(nodes)-1] {
-		storage = append(storage, "http://"+c.AdminAddr+metrics.Path)
-	}
-	fmt.Fprintf(cfg.Out, "Node metrics: %s (storage nodes; the first is also the metadata node, with the heal metrics)\n", strings.Join(storage, " "))
+	consoleAddr := ""
 	if consoleLn != nil {
-		fmt.Fprintf(cfg.Out, "Console:      %s://%s (log in with the access key below, or the admin token in %s)\n",
-			scheme, consoleLn.Addr(), filepath.Join(nodes[0].DataDir, adminTokenFile))
+		consoleAddr = consoleLn.Addr().String()
 	}
-	fmt.Fprintf(cfg.Out, "Access key:   %s\n", access)
-	if cfg.SecretKey == "" {
-		// Generated or saved keys are shown; one from the environment is not
-		// echoed to a terminal or log.
-		fmt.Fprintf(cfg.Out, "Secret key:   %s\n", secretKey)
-	} else {
-		fmt.Fprintf(cfg.Out, "Secret key:   (from CAIRN_SECRET_KEY)\n")
-	}
+	devBanner(cfg.Out, cfg, bannerInfo{
+		sealed: sealed, s3: s3Ln.Addr().String(), admin: nodes[0].AdminAddr,
+		tokenFile: filepath.Join(nodes[0].DataDir, adminTokenFile), gwMetrics: gw.AdminAddr, storage: nodes[:len(nodes)-1],
+		console: consoleAddr, access: access, secret: echoed(cfg.SecretKey, secretKey),
+	})
 	log.Info("serving S3", "addr", s3Ln.Addr().String())
 
 	select {
@@ -339,6 +342,15 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 	err = stop(nil)
 	log.Info("stopped")
 	return err
+}
+
+// echoed returns the secret key the banner shows: none when it came from
+// the environment (fromEnv), which is not echoed to a terminal or log.
+func echoed(fromEnv, key string) string {
+	if fromEnv != "" {
+		return ""
+	}
+	return key
 }
 
 // devSecret returns the dev cluster's secret, made on first start and kept

@@ -35,6 +35,7 @@ import (
 	"cairn/internal/nodeauth"
 	"cairn/internal/pki"
 	"cairn/internal/upkeep"
+	"cairn/internal/version"
 	"cairn/s3gw"
 )
 
@@ -270,10 +271,21 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	log := cfg.Logger
+	// Routine warnings of a start or stop are INFO, and warnings repeated
+	// about one peer rate-limited (quietlog.go); stopping says the node
+	// is on its way out.
+	quiet := newQuietHandler(cfg.Logger.Handler(), time.Now)
+	stopped := context.AfterFunc(ctx, func() { quiet.stopping.Store(true) })
+	defer stopped()
+	log := slog.New(quiet)
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	id, err := nodeID(cfg.DataDir, cfg.NodeID)
 	if err != nil {
 		return err
@@ -294,7 +306,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		cfg.Local = new(LocalStores)
 	}
 	mux := http.NewServeMux()
-	self := cluster.Member{ID: id, Zone: cfg.Zone, APIAddr: cfg.APIAddr}
+	self := cluster.Member{ID: id, Zone: cfg.Zone, APIAddr: cfg.APIAddr, Version: version.Get().Version}
 	if cfg.AdvertiseAPI != "" {
 		self.APIAddr = cfg.AdvertiseAPI
 	}
@@ -395,7 +407,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return fmt.Errorf("join the cluster: %w", err)
 	}
+	quiet.members.Store(members)
 	defer func() {
+		quiet.stopping.Store(true) // also when Run ends on an error
 		lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer lcancel()
 		if err := members.Leave(lctx); err != nil {
@@ -572,6 +586,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 		var s3 atomic.Pointer[s3gw.Server]
 		var load s3Load
+		// Load balancers and orchestrators probe the S3 port itself
+		// (s3gw.Health): ready once the gateway has a layout, and for as
+		// long as its layout loop reaches the metadata leader.
+		ready := newReadiness(time.Now)
+		health := &s3gw.Health{Ready: ready.ready}
 		wg.Add(1)
 		go func() { defer wg.Done(); releaseWhenIdle(ctx, load.activity, 0, releaseGatewayMemory) }()
 		if cfg.S3CertFile != "" {
@@ -584,6 +603,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == enrollPath {
 				enroll.ServeHTTP(w, r) // no bucket is named with "_"
+				return
+			}
+			if s3gw.IsHealthPath(r.URL.Path) {
+				health.ServeHTTP(w, r) // not counted as S3 requests
 				return
 			}
 			load.started.Add(1)
@@ -602,7 +625,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		go func() { defer wg.Done(); _ = reporter.Run(ctx) }()
 		go func() {
 			defer wg.Done()
-			gw, err := newClusterGateway(ctx, cfg, mc, nodes, sealer, reporter.Report, log)
+			gw, err := newClusterGateway(ctx, cfg, mc, nodes, sealer, reporter.Report, ready, log)
 			if err != nil {
 				return // ctx ended
 			}
@@ -613,6 +636,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			}
 			s3.Store(h)
 			consoleGW.Store(gw.Gateway)
+			ready.set(nil)
 			log.Info("S3 gateway ready", "addr", s3Ln.Addr().String())
 			fmt.Fprintf(cfg.Out, "S3 ready:     %s://%s\n", enroll.scheme, s3Ln.Addr())
 			if cfg.S3Ready != nil {

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -151,11 +152,14 @@ func inLayout(l *meta.Layout, id string) bool {
 // and whose shards live on remote storage nodes.
 type clusterGateway struct {
 	*gateway.Gateway
-	log *slog.Logger
+	ready *readiness
+	log   *slog.Logger
 }
 
+// newClusterGateway returns the gateway once the metadata leader has a
+// layout with storage nodes, recording in ready why it waits meanwhile.
 func newClusterGateway(ctx context.Context, cfg Config, mc *metarpc.Client, nodes *remoteNodes, sealer *erasure.Sealer,
-	report func([]byte, int, string, bool), log *slog.Logger) (*clusterGateway, error) {
+	report func([]byte, int, string, bool), ready *readiness, log *slog.Logger) (*clusterGateway, error) {
 	gcfg := gateway.Default()
 	gcfg.Meta, gcfg.Nodes, gcfg.K, gcfg.M = mc, nodes, cfg.K, cfg.M
 	gcfg.Sealer, gcfg.Seal = sealer, cfg.Seal
@@ -165,8 +169,9 @@ func newClusterGateway(ctx context.Context, cfg Config, mc *metarpc.Client, node
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
 		g, err := gateway.New(ctx, gcfg)
 		if err == nil {
-			return &clusterGateway{Gateway: g, log: log}, nil
+			return &clusterGateway{Gateway: g, ready: ready, log: log}, nil
 		}
+		ready.set(fmt.Errorf("waiting for a storage layout: %w", err))
 		log.Info("waiting for a storage layout", "err", err)
 		select {
 		case <-ctx.Done():
@@ -176,18 +181,37 @@ func newClusterGateway(ctx context.Context, cfg Config, mc *metarpc.Client, node
 	}
 }
 
-// refreshLoop picks up new layout versions for new writes.
+// refreshTimeout bounds one layout refresh: a gateway that cannot reach
+// the metadata leader for that long says it is not ready.
+const refreshTimeout = 10 * time.Second
+
+// refreshLoop picks up new layout versions for new writes, and keeps
+// the gateway's readiness: ready while the refresh reaches the leader.
 func (g *clusterGateway) refreshLoop(ctx context.Context) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
+	failing := false // a warning when refreshes start failing, not every 2 s
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := g.Refresh(ctx); err != nil && ctx.Err() == nil {
-				g.log.Warn("refresh layout", "err", err)
+			rctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+			err := g.Refresh(rctx)
+			cancel()
+			if ctx.Err() != nil {
+				return
 			}
+			g.ready.set(err)
+			switch {
+			case err != nil && !failing:
+				g.log.Warn("refresh layout: not ready until the metadata leader answers", "err", err)
+			case err != nil:
+				g.log.Debug("refresh layout", "err", err)
+			case failing:
+				g.log.Info("refresh layout: the metadata leader answers again; ready")
+			}
+			failing = err != nil
 		}
 	}
 }

@@ -80,23 +80,24 @@ type statusJSON struct {
 }
 
 type usageJSON struct {
-	Shards   int64 `json:"shards"`
-	Bytes    int64 `json:"bytes"`
-	Free     int64 `json:"free"`
-	Capacity int64 `json:"capacity"`
+	Shards   int64  `json:"shards"`
+	Bytes    int64  `json:"bytes"`
+	Free     int64  `json:"free"`
+	Capacity int64  `json:"capacity"`
+	FS       string `json:"fs,omitempty"` // blob.Usage.FS
 }
 
 func (s Status) toJSON() statusJSON {
 	return statusJSON{
 		NodeID: s.NodeID, Zone: s.Zone, Weight: s.Weight,
-		Usage: usageJSON{s.Usage.Shards, s.Usage.Bytes, s.Usage.Free, s.Usage.Capacity},
+		Usage: usageJSON{s.Usage.Shards, s.Usage.Bytes, s.Usage.Free, s.Usage.Capacity, s.Usage.FS},
 	}
 }
 
 func (j statusJSON) status() Status {
 	return Status{
 		NodeID: j.NodeID, Zone: j.Zone, Weight: j.Weight,
-		Usage: blob.Usage{Shards: j.Usage.Shards, Bytes: j.Usage.Bytes, Free: j.Usage.Free, Capacity: j.Usage.Capacity},
+		Usage: blob.Usage{Shards: j.Usage.Shards, Bytes: j.Usage.Bytes, Free: j.Usage.Free, Capacity: j.Usage.Capacity, FS: j.Usage.FS},
 	}
 }
 

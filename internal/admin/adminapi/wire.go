@@ -60,6 +60,10 @@ type Node struct {
 	APIAddr  string   `json:"api_addr,omitempty"`  // node API host:port
 	S3Addr   string   `json:"s3_addr,omitempty"`   // S3 host:port, on a gateway
 	RaftAddr string   `json:"raft_addr,omitempty"` // raft host:port, on a meta node
+	// Version is the Cairn version the node announces (storaged
+	// --version's first word), "" when it does not say or gossip does
+	// not list it.
+	Version string `json:"version,omitempty"`
 	// Gossip is the member's status in this node's gossip view: alive,
 	// leaving, left, failed, or unknown (GossipUnknown).
 	Gossip string `json:"gossip"`
@@ -125,6 +129,10 @@ type Usage struct {
 	Used     int64 `json:"used"`     // bytes of shards held
 	Free     int64 `json:"free"`     // bytes available on the file system
 	Shards   int64 `json:"shards"`   // shards held
+	// FS names the file system the node's shards are on (its machine
+	// and device): nodes on one file system share its capacity and free
+	// space, which zones and totals count once. "" when unknown.
+	FS string `json:"fs,omitempty"`
 }
 
 // Zone summarizes the nodes of one zone that take data.
