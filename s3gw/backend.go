@@ -98,6 +98,16 @@ type ObjectInfo struct {
 	UserMeta map[string]string
 	// PartsCount is the number of parts of a multipart object, 0 otherwise.
 	PartsCount int
+
+	// Versioning and object lock (VersionedBackend): the version's ID
+	// ("null" for the null version, "" where the backend has none), its
+	// kind, and its lock.
+	VersionID    string
+	DeleteMarker bool
+	IsLatest     bool
+	LockMode     string
+	RetainUntil  time.Time
+	LegalHold    bool
 }
 
 // PutOptions carries what a PUT or CreateMultipartUpload stores besides bytes.
@@ -109,6 +119,14 @@ type PutOptions struct {
 	// backend compares it with the MD5 it computes and returns ErrBadDigest
 	// (storing nothing) on a mismatch.
 	ContentMD5 []byte
+
+	// Cond is the write's condition (VersionedBackend; nil: none).
+	Cond *WriteCond
+	// The lock of the version written (VersionedBackend): a retention
+	// (LockMode "" for the bucket's default) and a legal hold.
+	LockMode    string
+	RetainUntil time.Time
+	LegalHold   bool
 }
 
 // CopyOptions controls CopyObject.

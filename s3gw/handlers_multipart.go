@@ -26,6 +26,9 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, r *http.Request, o
 		return err
 	}
 	opts.ContentMD5 = nil
+	if err := s.writeOptions(r, &opts, false); err != nil {
+		return err
+	}
 	id, err := s.backend.CreateMultipartUpload(r.Context(), o.bucket, o.key, opts)
 	if err != nil {
 		return err
@@ -101,8 +104,9 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, o *op) e
 }
 
 func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request, o *op) error {
-	if r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Match") != "" {
-		return errNotImplemented.withMessage("Conditional writes are not implemented.")
+	var cond PutOptions
+	if err := s.writeOptions(r, &cond, true); err != nil {
+		return err
 	}
 	id := o.query.Get("uploadId")
 	p, err := openPayload(r, o.auth, false)
@@ -126,11 +130,12 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 		}
 		parts[i] = CompletePart{Number: pt.PartNumber, ETag: unquoteETag(pt.ETag)}
 	}
-	info, err := s.backend.CompleteMultipartUpload(r.Context(), o.bucket, o.key, id, parts)
+	info, err := s.completeUpload(r.Context(), o, id, parts, cond.Cond)
 	if err != nil {
 		return err
 	}
 	setCID(w, info.CID)
+	setVersionHeaders(w, info)
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

@@ -68,6 +68,7 @@ type Meta interface {
 	GetKey(ctx context.Context, id string) (*meta.Key, error)
 	Layout(ctx context.Context) (*meta.Layout, error)
 	LayoutVersion(ctx context.Context, v uint64) (*meta.Layout, error)
+	VersionMeta
 }
 
 var _ Meta = (*meta.Store)(nil)

@@ -31,6 +31,9 @@ func (g *Gateway) CreateMultipartUpload(ctx context.Context, bucket, key string,
 		ContentType: opts.ContentType,
 		Headers:     opts.Headers,
 		UserMeta:    opts.UserMeta,
+		LockMode:    opts.LockMode,
+		RetainUntil: opts.RetainUntil,
+		LegalHold:   opts.LegalHold,
 	}
 	if err := g.cfg.Meta.CreateUpload(ctx, u); err != nil {
 		return "", s3err(err)
@@ -87,7 +90,7 @@ func (g *Gateway) allParts(ctx context.Context, bucket, key, uploadID string) ([
 // CompleteMultipartUpload implements s3gw.Backend. The object is the listed
 // parts' chunks in order; its ETag is the MD5 of the parts' binary MD5s
 // followed by "-N", as S3 computes it.
-func (g *Gateway) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []s3gw.CompletePart) (s3gw.ObjectInfo, error) {
+func (g *Gateway) completeMultipart(ctx context.Context, bucket, key, uploadID string, parts []s3gw.CompletePart, cond *meta.WriteCond) (s3gw.ObjectInfo, error) {
 	u, err := g.cfg.Meta.GetUpload(ctx, bucket, key, uploadID)
 	if err != nil {
 		return s3gw.ObjectInfo{}, s3err(err)
@@ -116,6 +119,10 @@ func (g *Gateway) CompleteMultipartUpload(ctx context.Context, bucket, key, uplo
 		ContentType: u.ContentType,
 		Headers:     u.Headers,
 		UserMeta:    u.UserMeta,
+		LockMode:    u.LockMode,
+		RetainUntil: u.RetainUntil,
+		LegalHold:   u.LegalHold,
+		Cond:        cond,
 	}
 	// Every listed part must exist with its ETag before sizes are judged:
 	// a missing part is InvalidPart even when an earlier one is small.
@@ -146,7 +153,7 @@ func (g *Gateway) CompleteMultipartUpload(ctx context.Context, bucket, key, uplo
 		return s3gw.ObjectInfo{}, err
 	}
 	if err := g.cfg.Meta.CompleteUpload(ctx, uploadID, refs, obj); err != nil {
-		return s3gw.ObjectInfo{}, s3err(err)
+		return s3gw.ObjectInfo{}, versionErr(err)
 	}
 	return objectInfo(obj), nil
 }

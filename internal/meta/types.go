@@ -42,6 +42,30 @@ type Object struct {
 	// (ErrChunkCollecting): its shards may have been deleted under the
 	// writer. Not stored.
 	Fence uint64 `json:"fence,omitempty"`
+
+	// The fields below are versioning's and object lock's (versions.go).
+
+	// VersionID names this version of the key: "" for the null version
+	// (S3's "null"), else FormatVersionID(Seq). Set by the state machine
+	// when the version is written; what a writer puts here is ignored.
+	VersionID string `json:"vid,omitempty"`
+	// Seq orders the versions of a key: the raft index of the command
+	// that wrote the version, shifted left 16 bits, plus its position in
+	// the command. 0 for a record written before versioning.
+	Seq uint64 `json:"seq,omitempty"`
+	// DeleteMarker: this version is a delete marker (no data, no chunks).
+	DeleteMarker bool `json:"dm,omitempty"`
+	// LockMode is the version's retention mode, LockGovernance or
+	// LockCompliance ("" none), in force until RetainUntil.
+	LockMode    string    `json:"lock_mode,omitempty"`
+	RetainUntil time.Time `json:"retain_until,omitzero"`
+	// LegalHold: the version cannot be deleted until the hold is lifted.
+	LegalHold bool `json:"legal_hold,omitempty"`
+	// Cond is the condition a write must meet, checked in the raft entry
+	// that commits it (PutObject, CompleteUpload). Not stored.
+	Cond *WriteCond `json:"cond,omitempty"`
+	// Latest marks, in a version listing, the current version. Not stored.
+	Latest bool `json:"latest,omitempty"`
 }
 
 // Chunk is one chunk of an object, in object order, and the stripe that
@@ -109,6 +133,10 @@ type Upload struct {
 	UserMeta    map[string]string `json:"meta,omitempty"`
 	// ReadIndex is as Bucket's, in GetUpload's answer. Not stored.
 	ReadIndex uint64 `json:"read_index,omitempty"`
+	// The object lock the completed object takes (as Object's).
+	LockMode    string    `json:"lock_mode,omitempty"`
+	RetainUntil time.Time `json:"retain_until,omitzero"`
+	LegalHold   bool      `json:"legal_hold,omitempty"`
 }
 
 // Part is one uploaded part of an upload.
@@ -256,4 +284,18 @@ var (
 	// with old shards it no longer has or for a chunk no longer live, or
 	// either for a chunk with no record.
 	ErrStripeChanged = errors.New("meta: stripe changed meanwhile")
+
+	// ErrNoSuchVersion: a version ID that names no version of the key.
+	ErrNoSuchVersion = errors.New("meta: no such version")
+	// ErrPreconditionFailed: a write whose WriteCond does not hold.
+	ErrPreconditionFailed = errors.New("meta: precondition failed")
+	// ErrObjectLocked: deleting a version, or shortening its retention,
+	// that its retention or legal hold protects.
+	ErrObjectLocked = errors.New("meta: object version is locked")
+	// ErrLockNotEnabled: object lock settings for a bucket created
+	// without object lock.
+	ErrLockNotEnabled = errors.New("meta: object lock is not enabled on the bucket")
+	// ErrInvalidBucketState: a bucket setting its other settings forbid
+	// (suspending versioning on an object lock bucket).
+	ErrInvalidBucketState = errors.New("meta: invalid bucket state")
 )

@@ -311,7 +311,12 @@ func (c *Client) ListBuckets(ctx context.Context) ([]*meta.Bucket, error) {
 
 // PutObject implements API.
 func (c *Client) PutObject(ctx context.Context, obj *meta.Object) error {
-	return c.call(ctx, mPutObject, &objectReq{Object: obj}, &noResult{})
+	var res versionResult
+	err := c.call(ctx, mPutObject, &objectReq{Object: obj}, &res)
+	if obj != nil {
+		obj.VersionID = res.VersionID
+	}
+	return err
 }
 
 // GetObject implements API.
@@ -371,7 +376,12 @@ func (c *Client) ListParts(ctx context.Context, bucket, key, id string, marker, 
 // the caller may then find ErrNoSuchUpload although the object was
 // completed.
 func (c *Client) CompleteUpload(ctx context.Context, id string, parts []meta.PartRef, obj *meta.Object) error {
-	return c.call(ctx, mCompleteUpload, &completeUploadReq{ID: id, Parts: toPartRefs(parts), Object: obj}, &noResult{})
+	var res versionResult
+	err := c.call(ctx, mCompleteUpload, &completeUploadReq{ID: id, Parts: toPartRefs(parts), Object: obj}, &res)
+	if obj != nil {
+		obj.VersionID = res.VersionID
+	}
+	return err
 }
 
 // AbortUpload implements API.
