@@ -351,9 +351,9 @@ func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request, o *o
 				LastModified: isoTime(v.LastModified), Owner: &own,
 			}
 			if v.DeleteMarker {
-				e.XMLName = xml.Name{Local: "DeleteMarker"}
+				e.XMLName = s3Name("DeleteMarker")
 			} else {
-				e.XMLName = xml.Name{Local: "Version"}
+				e.XMLName = s3Name("Version")
 				e.ETag = quoteETag(v.ETag)
 				size := v.Size
 				e.Size = &size

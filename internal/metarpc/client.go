@@ -221,7 +221,7 @@ func (c *Client) do(ctx context.Context, base string, m method, body []byte, has
 	}
 	defer func() { _ = resp.Body.Close() }()
 
-	if resp.StatusCode == http.StatusOK && m.write {
+	if _, none := res.(*noResult); resp.StatusCode == http.StatusOK && m.write && none {
 		// Applied: there is nothing more to know (the result is {}).
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
 		return nil
