@@ -189,7 +189,7 @@ func (s *Server) writeOptions(r *http.Request, opts *PutOptions, conditional boo
 	if _, err := s.versioned(); err != nil {
 		return err
 	}
-	if (opts.LockMode != "" || hold != "") && r.Method == http.MethodPut && !hasChecksum(hd) {
+	if (opts.LockMode != "" || hold != "") && conditional && r.Method == http.MethodPut && !hasChecksum(hd) { // PutObject
 		return errInvalidRequest.withMessage("Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters")
 	}
 	return nil

@@ -24,6 +24,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"cairn/internal/heal"
+	"cairn/internal/lifecycle"
 	"cairn/internal/node"
 	"cairn/internal/upkeep"
 )
@@ -139,6 +140,7 @@ func run(args []string) error {
 	approval := fs.Bool("approval", false, "meta nodes: admit new storage nodes only after storectl node approve")
 	fs.DurationVar(&cl.Grace, "grace", cl.Grace, "meta nodes: how long a failed storage node keeps its place in the layout")
 	repairRate := fs.String("repair-rate", humanize.IBytes(heal.DefaultRate), "meta nodes (and --dev): bytes per second that repair and rebalance may write, `BYTES_PER_S` (such as 64MiB or 1000000)")
+	lifecycleDay := fs.Duration("lifecycle-day", lifecycle.DefaultDay, "meta nodes (and --dev): how long a day of bucket lifecycle rules (expiration, noncurrent version expiration, aborting uploads) lasts; shorten it only to test rules")
 	gcGrace := fs.Duration("gc-grace", heal.DefaultGCGrace, "meta nodes (and --dev): how long a chunk stays unreferenced before its shards are deleted, and a shard no stripe names before it is collected")
 	fs.DurationVar(&cl.HealInterval, "heal-interval", heal.Default().Interval, "meta nodes (and --dev): time between two heal passes over the chunk table, when no layout change or storectl heal kick asks for one sooner")
 	auditRate := fs.Float64("audit-rate", heal.DefaultAuditRate, "meta nodes (and --dev): storage node shards audited per second over the whole cluster, each read from its node and checked against the sum recorded when it was written; 0 turns audits off")
@@ -198,6 +200,10 @@ func run(args []string) error {
 		return fmt.Errorf("--gc-grace %v: want a positive duration, such as 1h", *gcGrace)
 	}
 	cl.GCGrace, dev.GCGrace = *gcGrace, *gcGrace
+	if *lifecycleDay <= 0 {
+		return fmt.Errorf("--lifecycle-day %v: want a positive duration, such as 24h", *lifecycleDay)
+	}
+	cl.LifecycleDay, dev.LifecycleDay = *lifecycleDay, *lifecycleDay
 	if cl.HealInterval <= 0 {
 		return fmt.Errorf("--heal-interval %v: want a positive duration, such as 30s", cl.HealInterval)
 	}

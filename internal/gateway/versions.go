@@ -132,7 +132,7 @@ func (g *Gateway) GetObjectVersion(ctx context.Context, bucket, key, versionID s
 func (g *Gateway) DeleteVersions(ctx context.Context, bucket string, targets []s3gw.DeleteTarget, bypass bool) ([]s3gw.DeleteResult, error) {
 	ts := make([]meta.DeleteTarget, len(targets))
 	for i, t := range targets {
-		ts[i] = meta.DeleteTarget(t)
+		ts[i] = meta.DeleteTarget{Key: t.Key, VersionID: t.VersionID}
 	}
 	outs, err := g.cfg.Meta.DeleteVersions(ctx, bucket, ts, bypass)
 	if err != nil {

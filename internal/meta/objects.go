@@ -159,7 +159,7 @@ func (w *wtx) deleteObjects(d *dec) error {
 	for i, k := range keys {
 		// As S3's DELETE: a delete marker in a versioning bucket; a
 		// locked version is kept.
-		_, err := w.deleteCurrent(cfg, bucket, string(k), i+1)
+		_, err := w.deleteCurrent(cfg, bucket, string(k), i+1, nil)
 		var rej rejected
 		if err != nil && !errors.As(err, &rej) {
 			return err

@@ -450,6 +450,26 @@ type DeleteTarget struct {
 	// VersionID names the version to delete: a version ID or "null";
 	// "" deletes the key as S3's DELETE without versionId does.
 	VersionID string `json:"vid,omitempty"`
+	// IfStamp makes the delete conditional on the version it acts on
+	// (the current one, or the one VersionID names) being still the one
+	// with this Stamp: else its outcome is ErrPreconditionFailed. A
+	// background deleter (lifecycle) sets it, so that what it decided on
+	// a listing does not hit a version written since.
+	IfStamp *Stamp `json:"if_stamp,omitempty"`
+}
+
+// Stamp tells one version of a key from any other: its Seq (0 for a
+// version of before versioning) and when it was written.
+type Stamp struct {
+	Seq      uint64    `json:"seq"`
+	Modified time.Time `json:"modified"`
+}
+
+// StampOf returns o's Stamp.
+func StampOf(o *Object) *Stamp { return &Stamp{Seq: o.Seq, Modified: o.Modified} }
+
+func (st *Stamp) matches(o *Object) bool {
+	return st == nil || (o != nil && o.Seq == st.Seq && o.Modified.Equal(st.Modified))
 }
 
 // DeleteOutcome is what DeleteVersions did for one target: the version
@@ -487,6 +507,13 @@ func (s *Store) DeleteVersions(ctx context.Context, bucket string, targets []Del
 	for _, t := range targets {
 		e.str(t.Key)
 		e.str(t.VersionID)
+		if t.IfStamp == nil {
+			e.uvarint(0)
+			continue
+		}
+		e.uvarint(1)
+		e.uvarint(t.IfStamp.Seq)
+		e.uvarint(uint64(unixNano(t.IfStamp.Modified)))
 	}
 	res, err := s.proposeResult(ctx, e.b)
 	if err != nil {
@@ -515,7 +542,11 @@ func (w *wtx) deleteVersions(d *dec) error {
 	}
 	targets := make([]DeleteTarget, 0, n)
 	for i := 0; i < n && d.err == nil; i++ {
-		targets = append(targets, DeleteTarget{Key: d.str(), VersionID: d.str()})
+		t := DeleteTarget{Key: d.str(), VersionID: d.str()}
+		if d.uvarint() == 1 {
+			t.IfStamp = &Stamp{Seq: d.uvarint(), Modified: time.Unix(0, int64(d.uvarint())).UTC()}
+		}
+		targets = append(targets, t)
 	}
 	if err := args(d); err != nil {
 		return err
@@ -531,9 +562,9 @@ func (w *wtx) deleteVersions(d *dec) error {
 	for i, t := range targets {
 		var err error
 		if t.VersionID == "" {
-			out[i], err = w.deleteCurrent(cfg, bucket, t.Key, i+1)
+			out[i], err = w.deleteCurrent(cfg, bucket, t.Key, i+1, t.IfStamp)
 		} else {
-			out[i], err = w.deleteVersion(bucket, t.Key, t.VersionID, bypass)
+			out[i], err = w.deleteVersion(bucket, t.Key, t.VersionID, bypass, t.IfStamp)
 		}
 		var rej rejected
 		switch {
@@ -550,11 +581,14 @@ func (w *wtx) deleteVersions(d *dec) error {
 // deleteCurrent deletes bucket/key as a DELETE without version ID does,
 // making a delete marker in a versioning bucket. A refusal is rejected
 // and changes nothing.
-func (w *wtx) deleteCurrent(cfg *BucketConfig, bucket, key string, pos int) (DeleteOutcome, error) {
+func (w *wtx) deleteCurrent(cfg *BucketConfig, bucket, key string, pos int, stamp *Stamp) (DeleteOutcome, error) {
 	vs := w.versionsOf(bucket, key)
 	cur, err := vs.current()
 	if err != nil {
 		return DeleteOutcome{}, err
+	}
+	if !stamp.matches(curHdr(cur)) {
+		return DeleteOutcome{}, reject(fmt.Errorf("%w: the current version changed", ErrPreconditionFailed))
 	}
 	if cfg.Versioning == "" {
 		if cur == nil {
@@ -601,13 +635,15 @@ func (w *wtx) deleteCurrent(cfg *BucketConfig, bucket, key string, pos int) (Del
 }
 
 // deleteVersion deletes one version by ID.
-func (w *wtx) deleteVersion(bucket, key, id string, bypass bool) (DeleteOutcome, error) {
+func (w *wtx) deleteVersion(bucket, key, id string, bypass bool, stamp *Stamp) (DeleteOutcome, error) {
 	v, err := w.versionsOf(bucket, key).find(id)
 	switch {
 	case errors.Is(err, ErrInvalidArgument):
 		return DeleteOutcome{}, reject(err)
 	case err != nil:
 		return DeleteOutcome{}, err
+	case stamp != nil && (v == nil || !stamp.matches(v.hdr)):
+		return DeleteOutcome{}, reject(fmt.Errorf("%w: version %s changed", ErrPreconditionFailed, id))
 	case v == nil:
 		return DeleteOutcome{VersionID: id}, nil
 	}
