@@ -127,6 +127,11 @@ type PutOptions struct {
 	LockMode    string
 	RetainUntil time.Time
 	LegalHold   bool
+	// Checksummed: the request carried Content-MD5 or an x-amz-checksum
+	// header, which S3 requires of a PutObject that takes a retention
+	// (the bucket's default one included): without it the backend
+	// returns ErrLockChecksumRequired.
+	Checksummed bool
 }
 
 // CopyOptions controls CopyObject.

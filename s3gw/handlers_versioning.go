@@ -183,6 +183,7 @@ func (s *Server) writeOptions(r *http.Request, opts *PutOptions, conditional boo
 	default:
 		return errInvalidArgument.withMessage("Legal Hold must be either of 'ON' or 'OFF'")
 	}
+	opts.Checksummed = hasChecksum(hd)
 	if opts.Cond == nil && opts.LockMode == "" && hold == "" {
 		return nil
 	}
@@ -190,10 +191,12 @@ func (s *Server) writeOptions(r *http.Request, opts *PutOptions, conditional boo
 		return err
 	}
 	if (opts.LockMode != "" || hold != "") && conditional && r.Method == http.MethodPut && !hasChecksum(hd) { // PutObject
-		return errInvalidRequest.withMessage("Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters")
+		return errLockChecksum
 	}
 	return nil
 }
+
+var errLockChecksum = errInvalidRequest.withMessage("Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters")
 
 // hasChecksum reports whether a request carries Content-MD5 or one of the
 // x-amz-checksum headers (or trailers), as object lock writes must.

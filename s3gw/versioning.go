@@ -153,6 +153,9 @@ var (
 	ErrNoSuchTagSet           = errors.New("s3: no such tag set")
 	ErrNoSuchLifecycle        = errors.New("s3: no such lifecycle configuration")
 	ErrNoSuchObjectLockConfig = errors.New("s3: no object lock configuration")
+	// ErrLockChecksumRequired: a PutObject that would take a retention
+	// carried neither Content-MD5 nor a checksum.
+	ErrLockChecksumRequired = errors.New("s3: object lock PUT needs Content-MD5 or a checksum")
 )
 
 // versionErrors maps the sentinels above; errors.go's toAPIError reads it
@@ -171,6 +174,7 @@ var versionErrors = []struct {
 	{ErrNoSuchTagSet, &APIError{"NoSuchTagSet", http.StatusNotFound, "The TagSet does not exist"}},
 	{ErrNoSuchLifecycle, &APIError{"NoSuchLifecycleConfiguration", http.StatusNotFound, "The lifecycle configuration does not exist"}},
 	{ErrNoSuchObjectLockConfig, &APIError{"ObjectLockConfigurationNotFoundError", http.StatusNotFound, "Object Lock configuration does not exist for this bucket"}},
+	{ErrLockChecksumRequired, errLockChecksum},
 }
 
 // headerError is an error whose response carries headers besides the

@@ -242,6 +242,9 @@ func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader
 	if err != nil {
 		return s3gw.ObjectInfo{}, s3err(err)
 	}
+	if err := lockChecksum(b, opts); err != nil {
+		return s3gw.ObjectInfo{}, err
+	}
 	// This read comes before the first shard is stored: the metadata
 	// refuses a chunk that garbage collection forgot after it, whose
 	// shards it may have deleted under this write.

@@ -224,3 +224,17 @@ func versionInfo(info *s3gw.ObjectInfo, o *meta.Object) {
 	info.IsLatest = o.Latest
 	info.LockMode, info.RetainUntil, info.LegalHold = o.LockMode, o.RetainUntil, o.LegalHold
 }
+
+// lockChecksum refuses, as S3 does, a PutObject without Content-MD5 or a
+// checksum that would take a retention: one of its own, or bucket b's
+// default.
+func lockChecksum(b *meta.Bucket, opts s3gw.PutOptions) error {
+	if opts.Checksummed {
+		return nil
+	}
+	dflt := b.Config != nil && b.Config.ObjectLock != nil && b.Config.ObjectLock.DefaultMode != ""
+	if opts.LockMode != "" || opts.LegalHold || dflt {
+		return s3gw.ErrLockChecksumRequired
+	}
+	return nil
+}

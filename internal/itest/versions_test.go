@@ -518,6 +518,15 @@ func TestObjectLock(t *testing.T) {
 		"X-Amz-Object-Lock-Mode": "GOVERNANCE", "X-Amz-Object-Lock-Retain-Until-Date": until.Format(time.RFC3339),
 	}, time.Now(), p.secret)
 	wantStatus(t, req, 400, "InvalidRequest")
+	// So is a PUT without lock headers into a bucket with a default
+	// retention, and accepted with Content-MD5.
+	req = signed(t, p, "PUT", "/vault/nosum", nil, []byte("x"), nil, time.Now(), p.secret)
+	wantStatus(t, req, 400, "InvalidRequest")
+	sum := md5.Sum([]byte("x"))
+	req = signed(t, p, "PUT", "/vault/nosum", nil, []byte("x"), map[string]string{"Content-MD5": base64.StdEncoding.EncodeToString(sum[:])}, time.Now(), p.secret)
+	if resp, _ := wantStatus(t, req, 200, ""); resp.Header.Get("x-amz-object-lock-mode") != "" {
+		t.Fatalf("PutObject answered lock headers: %v", resp.Header)
+	}
 	refused("InvalidRequest", "put-object-retention", "--bucket", "plain", "--key", "x",
 		"--retention", fmt.Sprintf(`{"Mode":"COMPLIANCE","RetainUntilDate":"%s"}`, until.Format(time.RFC3339)))
 }

@@ -97,7 +97,9 @@ func (s *Store) GetBucket(ctx context.Context, name string) (*Bucket, error) {
 			return err
 		}
 		b.ReadIndex = appliedIndex(tx)
-		return nil
+		var err error
+		b.Config, err = readBucketConfig(tx.Bucket(bBucketConfig), name)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get bucket %q: %w", name, err)

@@ -18,6 +18,10 @@ type Bucket struct {
 	// ReadIndex is, in GetBucket's answer, the last raft index applied
 	// when it was read: a writer's Fence. Not stored.
 	ReadIndex uint64 `json:"read_index,omitempty"`
+	// Config is, in GetBucket's answer, the bucket's configuration
+	// (GetBucketConfig's), so that a writer learns it in the same read.
+	// Not stored with the bucket.
+	Config *BucketConfig `json:"config,omitempty"`
 }
 
 // Object is an object manifest: everything needed to serve the object's
