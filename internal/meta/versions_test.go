@@ -2,8 +2,11 @@ package meta
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func versionIDs(t *testing.T, s *Store, bucket string, q VersionQuery) []string {
@@ -340,6 +343,56 @@ func TestObjectLock(t *testing.T) {
 	must(t, err)
 	if out[0].Err != nil {
 		t.Fatalf("delete after retention: %v", out[0].Err)
+	}
+	checkRefsConsistent(t, s)
+}
+
+// TestStateWithoutVersions: a state machine file from before versioning
+// (no bucket-config, no versions bucket) opens, its objects read as
+// current null versions, and versioning then works on them.
+func TestStateWithoutVersions(t *testing.T) {
+	n := newDev(t, nil)
+	s := n.s
+	must(t, s.CreateBucket(bg, "old", time.Now()))
+	o := object("old", "k", "c1")
+	must(t, s.PutObject(bg, o))
+	n.close()
+	// Take the file back to before versioning: no such buckets, and a
+	// manifest without a sequence.
+	db, err := openBolt(filepath.Join(n.cfg.Dir, "fsm.db"))
+	must(t, err)
+	must(t, db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bBucketConfig, bVersions} {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+		}
+		legacy := *o
+		legacy.V, legacy.VersionID = FormatVersion, ""
+		m, err := encodeObject(&legacy)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bObjects).Put(objectKey("old", "k"), m)
+	}))
+	must(t, db.Close())
+	n.open()
+	waitLeader(t, n.s)
+	s = n.s
+	cfg, err := s.GetBucketConfig(bg, "old")
+	must(t, err)
+	if cfg.Versioning != "" || cfg.ObjectLock != nil {
+		t.Fatalf("config of an old bucket %+v", cfg)
+	}
+	wantList(t, versionIDs(t, s, "old", VersionQuery{}), "k@null*")
+	setVersioning(t, s, "old", VersioningEnabled)
+	o2 := object("old", "k", "c2")
+	must(t, s.PutObject(bg, o2))
+	wantList(t, versionIDs(t, s, "old", VersionQuery{}), "k@"+o2.VersionID+"*", "k@null")
+	got, err := s.GetObjectVersion(bg, "old", "k", NullVersion)
+	must(t, err)
+	if string(got.Chunks[0].CID) != string(cid("c1")) {
+		t.Fatal("the old object's version lost its chunk")
 	}
 	checkRefsConsistent(t, s)
 }
