@@ -275,7 +275,7 @@ func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader
 		Fence:       fence,
 	}
 	setWriteOptions(obj, opts)
-	if err := g.idempotent(ctx, func() error { return g.cfg.Meta.PutObject(ctx, obj) }); err != nil {
+	if err := g.idempotent(ctx, g.putManifest(ctx, obj)); err != nil {
 		return s3gw.ObjectInfo{}, versionErr(err)
 	}
 	return objectInfo(obj), nil

@@ -238,3 +238,25 @@ func lockChecksum(b *meta.Bucket, opts s3gw.PutOptions) error {
 	}
 	return nil
 }
+
+// putManifest returns the metadata write of a PUT's manifest, for
+// idempotent: written again after an outcome it could not learn, it first
+// reads the key's current version, and if that is obj (the same write
+// time, ETag, CID and size: the first attempt was applied) takes it as
+// done, so that a retry makes no second version and does not fail its own
+// If-None-Match.
+func (g *Gateway) putManifest(ctx context.Context, obj *meta.Object) func() error {
+	tries := 0
+	return func() error {
+		tries++
+		if tries > 1 {
+			cur, err := g.cfg.Meta.GetObjectVersion(ctx, obj.Bucket, obj.Key, "")
+			if err == nil && !cur.DeleteMarker && cur.Modified.Equal(obj.Modified) &&
+				cur.ETag == obj.ETag && cur.CID == obj.CID && cur.Size == obj.Size {
+				obj.VersionID = cur.VersionID
+				return nil
+			}
+		}
+		return g.cfg.Meta.PutObject(ctx, obj)
+	}
+}

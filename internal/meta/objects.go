@@ -108,8 +108,11 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string) (*Object, err
 }
 
 // DeleteObjects deletes the objects with the given keys, in one raft
-// entry, releasing their chunks; keys with no object are skipped:
-// ErrNoSuchBucket.
+// entry, as S3's DELETE without version ID does (DeleteVersions, which
+// also answers what it did per key): in a bucket without versioning the
+// object goes and its chunks are released, in a versioning bucket a
+// delete marker is made; keys with no object are skipped, and a locked
+// version is kept: ErrNoSuchBucket.
 func (s *Store) DeleteObjects(ctx context.Context, bucket string, keys []string) error {
 	if err := checkBucket(bucket); err != nil {
 		return fmt.Errorf("delete objects in %q: %w", bucket, err)
