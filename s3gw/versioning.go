@@ -208,6 +208,26 @@ var (
 	opPutObjectLegalHold   = &opSpec{"PutObjectLegalHold", (*Server).putObjectLegalHold}
 )
 
+// subOps maps a sub-resource of this family to its operation by method.
+type subOps struct {
+	sub      string
+	byMethod map[string]*opSpec
+}
+
+var (
+	bucketSubOps = []subOps{
+		{"versions", map[string]*opSpec{http.MethodGet: opListObjectVersions}},
+		{"versioning", map[string]*opSpec{http.MethodGet: opGetBucketVersioningV, http.MethodPut: opPutBucketVersioning}},
+		{"object-lock", map[string]*opSpec{http.MethodGet: opGetObjectLockConfig, http.MethodPut: opPutObjectLockConfig}},
+		{"tagging", map[string]*opSpec{http.MethodGet: opGetBucketTagging, http.MethodPut: opPutBucketTagging, http.MethodDelete: opDeleteBucketTagging}},
+		{"lifecycle", map[string]*opSpec{http.MethodGet: opGetBucketLifecycle, http.MethodPut: opPutBucketLifecycle, http.MethodDelete: opDeleteBucketLifecyle}},
+	}
+	objectSubOps = []subOps{
+		{"retention", map[string]*opSpec{http.MethodGet: opGetObjectRetention, http.MethodPut: opPutObjectRetention}},
+		{"legal-hold", map[string]*opSpec{http.MethodGet: opGetObjectLegalHold, http.MethodPut: opPutObjectLegalHold}},
+	}
+)
+
 // versionOp recognises the requests of this family before parseOp
 // refuses their sub-resources: it sets o.spec and returns true for one of
 // them. Object tagging is not among them (only the bucket's).
@@ -216,46 +236,33 @@ func versionOp(o *op, r *http.Request) (bool, error) {
 	if o.bucket == "" {
 		return false, nil
 	}
-	if o.key == "" {
-		spec := map[string]map[string]*opSpec{
-			"versions":    {http.MethodGet: opListObjectVersions},
-			"versioning":  {http.MethodGet: opGetBucketVersioningV, http.MethodPut: opPutBucketVersioning},
-			"object-lock": {http.MethodGet: opGetObjectLockConfig, http.MethodPut: opPutObjectLockConfig},
-			"tagging":     {http.MethodGet: opGetBucketTagging, http.MethodPut: opPutBucketTagging, http.MethodDelete: opDeleteBucketTagging},
-			"lifecycle":   {http.MethodGet: opGetBucketLifecycle, http.MethodPut: opPutBucketLifecycle, http.MethodDelete: opDeleteBucketLifecyle},
-		}
-		for sub, byMethod := range spec {
-			if q.Has(sub) {
-				s, ok := byMethod[r.Method]
-				if !ok {
-					return true, errMethodNotAllowed
-				}
-				o.spec = s
-				return true, nil
-			}
-		}
-		if r.Method == http.MethodPut && len(q) == 0 && strings.EqualFold(r.Header.Get("X-Amz-Bucket-Object-Lock-Enabled"), "true") {
-			o.spec = opCreateBucketLocked
-			return true, nil
-		}
+	if o.key == "" && r.Method == http.MethodPut && len(q) == 0 &&
+		strings.EqualFold(r.Header.Get("X-Amz-Bucket-Object-Lock-Enabled"), "true") {
+		o.spec = opCreateBucketLocked
+		return true, nil
+	}
+	if len(q) == 0 {
 		return false, nil
 	}
-	spec := map[string]map[string]*opSpec{
-		"retention":  {http.MethodGet: opGetObjectRetention, http.MethodPut: opPutObjectRetention},
-		"legal-hold": {http.MethodGet: opGetObjectLegalHold, http.MethodPut: opPutObjectLegalHold},
+	subs := bucketSubOps
+	if o.key != "" {
+		subs = objectSubOps
 	}
-	for sub, byMethod := range spec {
-		if q.Has(sub) {
+	for _, so := range subs {
+		if !q.Has(so.sub) {
+			continue
+		}
+		if o.key != "" {
 			if err := checkKey(o.key); err != nil {
 				return true, err
 			}
-			s, ok := byMethod[r.Method]
-			if !ok {
-				return true, errMethodNotAllowed
-			}
-			o.spec = s
-			return true, nil
 		}
+		spec, ok := so.byMethod[r.Method]
+		if !ok {
+			return true, errMethodNotAllowed
+		}
+		o.spec = spec
+		return true, nil
 	}
 	return false, nil
 }

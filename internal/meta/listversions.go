@@ -117,7 +117,7 @@ func listVersions(objects, versions *bolt.Bucket, bucket string, q VersionQuery)
 				continue
 			}
 		}
-		vs := versionsOf{objects: objects, versions: versions, bucket: bucket, key: key}
+		vs := versionsOf{objects: objects, versions: versions, bucket: bucket, key: key, headers: true}
 		var list []*Object
 		cur, err := vs.current()
 		if err != nil {

@@ -175,6 +175,17 @@ type version struct {
 type versionsOf struct {
 	objects, versions *bolt.Bucket
 	bucket, key       string
+	// headers: read only the versions' headers (version.raw stays nil),
+	// for a listing.
+	headers bool
+}
+
+// keep returns the copy of a manifest that a version holds.
+func (v versionsOf) keep(raw []byte) []byte {
+	if v.headers {
+		return nil
+	}
+	return bytes.Clone(raw)
 }
 
 func (v versionsOf) current() (*version, error) {
@@ -187,7 +198,7 @@ func (v versionsOf) current() (*version, error) {
 	if err != nil {
 		return nil, fmt.Errorf("object %q: %w", v.key, err)
 	}
-	return &version{hdr: hdr, raw: bytes.Clone(raw), key: ok, current: true}, nil
+	return &version{hdr: hdr, raw: v.keep(raw), key: ok, current: true}, nil
 }
 
 // each calls fn with the key's noncurrent versions, newest first, until
@@ -200,7 +211,7 @@ func (v versionsOf) each(fn func(*version) bool) error {
 		if err != nil {
 			return fmt.Errorf("version of %q: %w", v.key, err)
 		}
-		if !fn(&version{hdr: hdr, raw: bytes.Clone(raw), key: bytes.Clone(k)}) {
+		if !fn(&version{hdr: hdr, raw: v.keep(raw), key: bytes.Clone(k)}) {
 			return nil
 		}
 	}
@@ -231,7 +242,7 @@ func (v versionsOf) find(id string) (*version, error) {
 		if hdr.VersionID != id {
 			return nil, nil
 		}
-		return &version{hdr: hdr, raw: bytes.Clone(raw), key: k}, nil
+		return &version{hdr: hdr, raw: v.keep(raw), key: k}, nil
 	}
 	var found *version
 	err = v.each(func(ver *version) bool {
