@@ -391,7 +391,10 @@ func (s *Server) getBucketVersioningV(w http.ResponseWriter, r *http.Request, o 
 }
 
 // readConfigXML reads a configuration body, checking Content-MD5 when
-// given, or requiring it (or a checksum) when must.
+// given, or requiring it (or a checksum) when must: S3 requires one of
+// PutBucketVersioning, PutBucketTagging, PutBucketLifecycleConfiguration,
+// PutObjectLockConfiguration, PutObjectRetention and PutObjectLegalHold,
+// and the SDKs and CLIs send it.
 func readConfigXML(r *http.Request, o *op, v any, must bool) error {
 	if must && !hasChecksum(r.Header) {
 		return errInvalidRequest.withMessage("Missing required header for this request: Content-MD5")
@@ -420,7 +423,7 @@ func (s *Server) putBucketVersioning(w http.ResponseWriter, r *http.Request, o *
 		return err
 	}
 	var req versioningXML
-	if err := readConfigXML(r, o, &req, false); err != nil {
+	if err := readConfigXML(r, o, &req, true); err != nil {
 		return err
 	}
 	if req.MfaDelete == "Enabled" {
@@ -489,7 +492,7 @@ func (s *Server) putObjectLockConfig(w http.ResponseWriter, r *http.Request, o *
 		return err
 	}
 	var req objectLockConfigXML
-	if err := readConfigXML(r, o, &req, false); err != nil {
+	if err := readConfigXML(r, o, &req, true); err != nil {
 		return err
 	}
 	if req.ObjectLockEnabled != "Enabled" {
@@ -563,7 +566,7 @@ func (s *Server) putObjectRetention(w http.ResponseWriter, r *http.Request, o *o
 		return err
 	}
 	var req retentionXML
-	if err := readConfigXML(r, o, &req, false); err != nil {
+	if err := readConfigXML(r, o, &req, true); err != nil {
 		return err
 	}
 	c := LockChange{Retention: true, Bypass: bypassGovernance(r)}
@@ -606,7 +609,7 @@ func (s *Server) putObjectLegalHold(w http.ResponseWriter, r *http.Request, o *o
 		return err
 	}
 	var req legalHoldXML
-	if err := readConfigXML(r, o, &req, false); err != nil {
+	if err := readConfigXML(r, o, &req, true); err != nil {
 		return err
 	}
 	if req.Status != "ON" && req.Status != "OFF" {
@@ -657,7 +660,7 @@ func (s *Server) putBucketTagging(w http.ResponseWriter, r *http.Request, o *op)
 		return err
 	}
 	var req taggingXML
-	if err := readConfigXML(r, o, &req, false); err != nil {
+	if err := readConfigXML(r, o, &req, true); err != nil {
 		return err
 	}
 	tags, err := checkTags(req.TagSet.Tags)

@@ -122,6 +122,8 @@ func TestVersioning(t *testing.T) {
 	if strings.Contains(string(body), "<Status>") {
 		t.Fatalf("versioning of a new bucket: %s", body)
 	}
+	enable := []byte(`<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`)
+	wantStatus(t, req("PUT", "/ver", url.Values{"versioning": {""}}, enable, nil), 400, "InvalidRequest") // no Content-MD5
 	if err := c.EnableVersioning(ctx, "ver"); err != nil {
 		t.Fatal(err)
 	}
