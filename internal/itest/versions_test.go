@@ -480,6 +480,27 @@ func TestObjectLock(t *testing.T) {
 	if dm["DeleteMarker"] != true {
 		t.Fatalf("delete-object without version: %v", dm)
 	}
+	// Nor does any other key: a second key created with storectl.
+	out, err := storectl(t, p, "key", "create")
+	if err != nil {
+		t.Fatalf("storectl key create: %v\n%s", err, out)
+	}
+	var id2, secret2 string
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "Access key ID:"); ok {
+			id2 = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "Secret access key:"); ok {
+			secret2 = strings.TrimSpace(v)
+		}
+	}
+	other := *p
+	other.access = id2
+	for _, bypass := range []string{"false", "true"} {
+		del := signed(t, &other, "DELETE", "/vault/backup", url.Values{"versionId": {vid}}, nil,
+			map[string]string{"X-Amz-Bypass-Governance-Retention": bypass}, time.Now(), secret2)
+		wantStatus(t, del, 403, "AccessDenied")
+	}
 	if out, err := storectl(t, p, "bucket", "delete", "vault"); err == nil {
 		t.Fatalf("storectl bucket delete of a bucket holding a locked version succeeded:\n%s", out)
 	}
