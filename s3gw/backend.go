@@ -100,8 +100,10 @@ type ObjectInfo struct {
 	PartsCount int
 
 	// Versioning and object lock (VersionedBackend): the version's ID
-	// ("null" for the null version, "" where the backend has none), its
-	// kind, and its lock.
+	// (x-amz-version-id: "null" for a null version written while
+	// versioning was suspended, "" for one of a bucket that never had
+	// versioning, which S3 does not name but in listings), its kind, and
+	// its lock.
 	VersionID    string
 	DeleteMarker bool
 	IsLatest     bool

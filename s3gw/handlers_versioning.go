@@ -135,7 +135,7 @@ func (s *Server) getVersion(r *http.Request, o *op) (Object, error) {
 // version ID (none for the null version) and its lock.
 func setVersionHeaders(w http.ResponseWriter, info ObjectInfo) {
 	h := w.Header()
-	if info.VersionID != "" && info.VersionID != "null" {
+	if info.VersionID != "" {
 		h.Set("x-amz-version-id", info.VersionID)
 	}
 	if info.LockMode != "" {
@@ -756,10 +756,10 @@ func (s *Server) copyObjectFrom(ctx context.Context, src Object, srcBucket, srcK
 }
 
 func setCopyVersionHeaders(w http.ResponseWriter, src, dst ObjectInfo) {
-	if src.VersionID != "" && src.VersionID != "null" {
+	if src.VersionID != "" {
 		w.Header().Set("x-amz-copy-source-version-id", src.VersionID)
 	}
-	if dst.VersionID != "" && dst.VersionID != "null" {
+	if dst.VersionID != "" {
 		w.Header().Set("x-amz-version-id", dst.VersionID)
 	}
 }

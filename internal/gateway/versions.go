@@ -160,6 +160,7 @@ func (g *Gateway) ListObjectVersions(ctx context.Context, bucket string, q s3gw.
 	}
 	for i, v := range l.Versions {
 		out.Versions[i] = objectInfo(v)
+		out.Versions[i].VersionID = v.ID()
 	}
 	return out, nil
 }
@@ -219,7 +220,7 @@ func (g *Gateway) CompleteMultipartUploadCond(ctx context.Context, bucket, key, 
 
 // versionInfo adds to info a version's ID, kind and lock.
 func versionInfo(info *s3gw.ObjectInfo, o *meta.Object) {
-	info.VersionID = o.ID()
+	info.VersionID = o.VersionID
 	info.DeleteMarker = o.DeleteMarker
 	info.IsLatest = o.Latest
 	info.LockMode, info.RetainUntil, info.LegalHold = o.LockMode, o.RetainUntil, o.LegalHold

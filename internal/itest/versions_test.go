@@ -110,9 +110,9 @@ func TestVersioning(t *testing.T) {
 	if lv.String() != "k@null*" {
 		t.Fatalf("versions of an unversioned bucket: %s\n%s", lv, body)
 	}
-	_, got := wantStatus(t, req("GET", "/ver/k", url.Values{"versionId": {"null"}}, nil, nil), 200, "")
-	if string(got) != "null-1" {
-		t.Fatalf("GET versionId=null: %q", got)
+	resp, got := wantStatus(t, req("GET", "/ver/k", url.Values{"versionId": {"null"}}, nil, nil), 200, "")
+	if string(got) != "null-1" || resp.Header.Get("x-amz-version-id") != "" {
+		t.Fatalf("GET versionId=null: %q, x-amz-version-id %q (S3 names no version in a bucket never versioned)", got, resp.Header.Get("x-amz-version-id"))
 	}
 	wantStatus(t, req("GET", "/ver/k", url.Values{"versionId": {"not-a-version"}}, nil, nil), 400, "InvalidArgument")
 	wantStatus(t, req("GET", "/ver/k", url.Values{"versionId": {"00000000000a0001"}}, nil, nil), 404, "NoSuchVersion")
@@ -171,7 +171,7 @@ func TestVersioning(t *testing.T) {
 
 	// A DELETE makes a delete marker: GET answers 404 NoSuchKey with
 	// x-amz-delete-marker; GET of the marker by ID 405.
-	resp, _ := wantStatus(t, req("DELETE", "/ver/k", nil, nil, nil), 204, "")
+	resp, _ = wantStatus(t, req("DELETE", "/ver/k", nil, nil, nil), 204, "")
 	dm := resp.Header.Get("x-amz-version-id")
 	if resp.Header.Get("x-amz-delete-marker") != "true" || dm == "" {
 		t.Fatalf("DELETE headers %v", resp.Header)
@@ -284,8 +284,12 @@ func TestVersioning(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp, _ = wantStatus(t, req("PUT", "/ver/k", nil, []byte("suspended"), nil), 200, "")
-	if v := resp.Header.Get("x-amz-version-id"); v != "" && v != "null" {
+	if v := resp.Header.Get("x-amz-version-id"); v != "null" {
 		t.Fatalf("PUT in a suspended bucket answered version %q", v)
+	}
+	resp, _ = wantStatus(t, req("HEAD", "/ver/k", nil, nil, nil), 200, "")
+	if v := resp.Header.Get("x-amz-version-id"); v != "null" {
+		t.Fatalf("HEAD of a null version in a suspended bucket answered version %q", v)
 	}
 	_, got = wantStatus(t, req("GET", "/ver/k", url.Values{"versionId": {"null"}}, nil, nil), 200, "")
 	if string(got) != "suspended" {

@@ -18,7 +18,7 @@ import (
 // object lock; ErrObjectLocked to replace a locked null version. It counts
 // a reference to each of obj's chunks and releases those of the object
 // replaced, in the same raft entry. obj is not retained; only its
-// VersionID is set, to the version written ("" for the null version). The
+// VersionID is set, to the version written (as Object.VersionID). The
 // stored copy has V set to FormatVersion.
 func (s *Store) PutObject(ctx context.Context, obj *Object) error {
 	if obj == nil {
@@ -32,11 +32,7 @@ func (s *Store) PutObject(ctx context.Context, obj *Object) error {
 	if err != nil {
 		return fmt.Errorf("put object %s/%s: %w", obj.Bucket, obj.Key, err)
 	}
-	if id, ok := res.(string); ok && id != NullVersion {
-		obj.VersionID = id
-	} else {
-		obj.VersionID = ""
-	}
+	obj.VersionID, _ = res.(string)
 	return nil
 }
 

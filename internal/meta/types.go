@@ -49,9 +49,12 @@ type Object struct {
 
 	// The fields below are versioning's and object lock's (versions.go).
 
-	// VersionID names this version of the key: "" for the null version
-	// (S3's "null"), else FormatVersionID(Seq). Set by the state machine
-	// when the version is written; what a writer puts here is ignored.
+	// VersionID names this version of the key: FormatVersionID(Seq), or
+	// for the null version "null" when written while the bucket's
+	// versioning was suspended and "" when it was never enabled (S3
+	// names the version in its answers only in the first case; ID says
+	// "null" for both). Set by the state machine when the version is
+	// written; what a writer puts here is ignored.
 	VersionID string `json:"vid,omitempty"`
 	// Seq orders the versions of a key: the raft index of the command
 	// that wrote the version, shifted left 16 bits, plus its position in

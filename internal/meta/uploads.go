@@ -210,10 +210,7 @@ func (s *Store) CompleteUpload(ctx context.Context, id string, parts []PartRef, 
 		appendCond(e, obj.Cond)
 		var res any
 		res, err = s.proposeResult(ctx, e.b)
-		obj.VersionID = ""
-		if vid, ok := res.(string); ok && vid != NullVersion {
-			obj.VersionID = vid
-		}
+		obj.VersionID, _ = res.(string)
 	}
 	if err != nil {
 		return fmt.Errorf("complete upload %s/%s %s: %w", obj.Bucket, obj.Key, id, err)

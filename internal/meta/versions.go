@@ -74,11 +74,16 @@ func ParseVersionID(id string) (seq uint64, ok bool) {
 
 // ID returns the version's S3 version ID: VersionID, or "null".
 func (o *Object) ID() string {
-	if o.VersionID == "" {
+	if o.isNull() {
 		return NullVersion
 	}
 	return o.VersionID
 }
+
+// isNull reports whether o is the null version: VersionID "" (written
+// while the bucket's versioning was never enabled) or "null" (written
+// while it was suspended, so that S3's answers name it).
+func (o *Object) isNull() bool { return o.VersionID == "" || o.VersionID == NullVersion }
 
 func keyVersionsPrefix(bucket, key string) []byte {
 	return appendEscT(bucketPrefix(bucket), key)
@@ -246,7 +251,7 @@ func (v versionsOf) find(id string) (*version, error) {
 	}
 	var found *version
 	err = v.each(func(ver *version) bool {
-		if ver.hdr.VersionID == "" {
+		if ver.hdr.isNull() {
 			found = ver
 			return false
 		}
@@ -310,12 +315,12 @@ func (w *wtx) drop(v *version, bucket, key string) error {
 // the current version: the noncurrent null version, when versioning is
 // suspended and the current version is not null (nil: nothing).
 func (w *wtx) nullReplaced(vs versionsOf, cur *version) (*version, error) {
-	if cur == nil || cur.hdr.VersionID == "" {
+	if cur == nil || cur.hdr.isNull() {
 		return nil, nil
 	}
 	var null *version
 	err := vs.each(func(v *version) bool {
-		if v.hdr.VersionID == "" {
+		if v.hdr.isNull() {
 			null = v
 			return false
 		}
@@ -352,7 +357,7 @@ func (w *wtx) putVersion(bucket, key string, m []byte, chunks []Chunk, cond *Wri
 	// Everything that can refuse the write, before anything changes.
 	var null *version
 	if !versioned {
-		if cur != nil && cur.hdr.VersionID == "" {
+		if cur != nil && cur.hdr.isNull() {
 			if err := lockRefusal(cur.hdr, w.now, false); err != nil {
 				return reject(err)
 			}
@@ -373,8 +378,11 @@ func (w *wtx) putVersion(bucket, key string, m []byte, chunks []Chunk, cond *Wri
 	seq := w.seq(pos)
 	hdr.Bucket, hdr.Key, hdr.Seq, hdr.DeleteMarker = bucket, key, seq, false
 	hdr.VersionID = ""
-	if versioned {
+	switch {
+	case versioned:
 		hdr.VersionID = FormatVersionID(seq)
+	case cfg.Versioning != "":
+		hdr.VersionID = NullVersion
 	}
 	hdr.Chunks = chunks
 	nm, err := encodeObject(hdr)
@@ -390,7 +398,7 @@ func (w *wtx) putVersion(bucket, key string, m []byte, chunks []Chunk, cond *Wri
 	if err := w.objects.Put(objectKey(bucket, key), nm); err != nil {
 		return err
 	}
-	w.result = hdr.ID()
+	w.result = hdr.VersionID
 	return nil
 }
 
@@ -414,7 +422,7 @@ func (w *wtx) retire(cur, null *version, versioned bool, bucket, key string) err
 	if cur == nil {
 		return nil
 	}
-	if versioned || cur.hdr.VersionID != "" {
+	if versioned || !cur.hdr.isNull() {
 		return w.demote(cur)
 	}
 	chunks, err := decodeManifestChunks(cur.raw)
@@ -613,7 +621,7 @@ func (w *wtx) deleteCurrent(cfg *BucketConfig, bucket, key string, pos int, stam
 	versioned := cfg.Versioning == VersioningEnabled
 	var null *version
 	if !versioned {
-		if cur != nil && cur.hdr.VersionID == "" {
+		if cur != nil && cur.hdr.isNull() {
 			if err := lockRefusal(cur.hdr, w.now, false); err != nil {
 				return DeleteOutcome{}, reject(err)
 			}
@@ -628,7 +636,7 @@ func (w *wtx) deleteCurrent(cfg *BucketConfig, bucket, key string, pos int, stam
 		}
 	}
 	seq := w.seq(pos)
-	dm := &Object{V: FormatVersion, Bucket: bucket, Key: key, Modified: w.now, Seq: seq, DeleteMarker: true}
+	dm := &Object{V: FormatVersion, Bucket: bucket, Key: key, Modified: w.now, Seq: seq, DeleteMarker: true, VersionID: NullVersion}
 	if versioned {
 		dm.VersionID = FormatVersionID(seq)
 	}

@@ -133,7 +133,7 @@ func TestVersioning(t *testing.T) {
 	t2 := clock.now()
 	o3 := object("b", "k", "c3")
 	must(t, s.PutObject(bg, o3))
-	if o3.VersionID != "" {
+	if o3.VersionID != NullVersion {
 		t.Fatalf("suspended put answered %q", o3.VersionID)
 	}
 	wantList(t, versionIDs(t, s, "b", VersionQuery{}), "k@null*", "k@"+o2.VersionID)
