@@ -9,7 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"cairn/internal/meta"
+	"cairn/internal/metrics"
 )
 
 // Meta is what a Runner needs of the metadata store. *meta.Store
@@ -44,6 +47,9 @@ type Config struct {
 	// Now is the clock. Default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics, if set, receives the cairn_lifecycle_* metrics
+	// (docs/metrics.md).
+	Metrics prometheus.Registerer
 }
 
 // Runner carries out lifecycle rules; see the package documentation.
@@ -75,7 +81,20 @@ func New(cfg Config) (*Runner, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{cfg: cfg, log: log}, nil
+	r := &Runner{cfg: cfg, log: log}
+	counter := func(name, help string, v *atomic.Int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: metrics.Namespace, Subsystem: "lifecycle", Name: name, Help: help},
+			func() float64 { return float64(v.Load()) })
+	}
+	if err := metrics.Register(cfg.Metrics,
+		counter("passes_total", "Lifecycle passes run while this node led the metadata group.", &r.passes),
+		counter("expired_total", "Versions and delete markers that lifecycle rules deleted, and delete markers they made.", &r.expired),
+		counter("aborted_uploads_total", "Multipart uploads that lifecycle rules aborted.", &r.aborted),
+		counter("refused_total", "Deletes the metadata store refused (a locked version, a version written meanwhile); tried again at the next pass.", &r.refused),
+	); err != nil {
+		return nil, fmt.Errorf("lifecycle: %w", err)
+	}
+	return r, nil
 }
 
 // Stats are a Runner's figures since it started.

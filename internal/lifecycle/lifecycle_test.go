@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"cairn/internal/meta"
 )
@@ -172,5 +175,31 @@ func TestLockedVersionsStay(t *testing.T) {
 	want(t, versions(t, ms, "lk"), "k", "k", "k(dm)")
 	if r.Stats().Refused == 0 {
 		t.Fatal("no refusal counted")
+	}
+}
+
+// TestMetricsDocumented: every metric a Runner registers is in
+// docs/metrics.md, which lists every metric.
+func TestMetricsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/metrics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	c := &clock{}
+	if _, err := New(Config{Meta: open(t, c), Leader: func() bool { return false }, Metrics: reg}); err != nil {
+		t.Fatal(err)
+	}
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fams) != 4 {
+		t.Fatalf("%d metric families registered", len(fams))
+	}
+	for _, f := range fams {
+		if !strings.Contains(string(doc), "`"+f.GetName()+"`") {
+			t.Errorf("%s is not in docs/metrics.md", f.GetName())
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"cairn/internal/lifecycle"
 	"cairn/internal/meta"
@@ -14,12 +15,13 @@ import (
 // startLifecycle runs buckets' lifecycle rules on a meta node: the runner
 // acts while the node leads the metadata group, on the local store. It
 // stops with ctx; wg waits for it.
-func startLifecycle(ctx context.Context, wg *sync.WaitGroup, cfg Config, ms *meta.Store, log *slog.Logger) error {
+func startLifecycle(ctx context.Context, wg *sync.WaitGroup, cfg Config, ms *meta.Store, reg prometheus.Registerer, log *slog.Logger) error {
 	r, err := lifecycle.New(lifecycle.Config{
-		Meta:   ms,
-		Leader: func() bool { return ms.Raft().State() == raft.Leader },
-		Day:    cfg.LifecycleDay,
-		Logger: log.With("component", "lifecycle"),
+		Metrics: reg,
+		Meta:    ms,
+		Leader:  func() bool { return ms.Raft().State() == raft.Leader },
+		Day:     cfg.LifecycleDay,
+		Logger:  log.With("component", "lifecycle"),
 	})
 	if err != nil {
 		return err

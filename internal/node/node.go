@@ -476,7 +476,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		if healer, err = startHealer(ctx, &wg, cfg, ms, members, nodes, sealer, reg, log); err != nil {
 			return err
 		}
-		if err := startLifecycle(ctx, &wg, cfg, ms, log); err != nil {
+		if err := startLifecycle(ctx, &wg, cfg, ms, reg, log); err != nil {
 			return err
 		}
 	}
