@@ -110,6 +110,9 @@ type ObjectInfo struct {
 	LockMode     string
 	RetainUntil  time.Time
 	LegalHold    bool
+	// LegalHoldSet: a legal hold was ever placed (LegalHold says whether
+	// it still is).
+	LegalHoldSet bool
 }
 
 // PutOptions carries what a PUT or CreateMultipartUpload stores besides bytes.

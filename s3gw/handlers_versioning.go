@@ -596,6 +596,9 @@ func (s *Server) getObjectLegalHold(w http.ResponseWriter, r *http.Request, o *o
 	if err != nil {
 		return err
 	}
+	if !info.LegalHold && !info.LegalHoldSet {
+		return &APIError{"NoSuchObjectLockConfiguration", http.StatusNotFound, "The specified object does not have a ObjectLock configuration"}
+	}
 	status := "OFF"
 	if info.LegalHold {
 		status = "ON"

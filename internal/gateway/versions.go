@@ -196,6 +196,7 @@ func (g *Gateway) CopyObjectVersion(ctx context.Context, srcBucket, srcKey, srcV
 func setWriteOptions(o *meta.Object, opts s3gw.PutOptions) {
 	o.VersionID, o.Seq, o.DeleteMarker, o.Latest = "", 0, false, false
 	o.LockMode, o.RetainUntil, o.LegalHold = opts.LockMode, opts.RetainUntil, opts.LegalHold
+	o.HoldSet = false
 	o.Cond = nil
 	if c := opts.Cond; c != nil {
 		o.Cond = &meta.WriteCond{IfNoneMatch: c.IfNoneMatch, IfMatch: c.IfMatch}
@@ -224,6 +225,7 @@ func versionInfo(info *s3gw.ObjectInfo, o *meta.Object) {
 	info.DeleteMarker = o.DeleteMarker
 	info.IsLatest = o.Latest
 	info.LockMode, info.RetainUntil, info.LegalHold = o.LockMode, o.RetainUntil, o.LegalHold
+	info.LegalHoldSet = o.HoldSet
 }
 
 // lockChecksum refuses, as S3 does, a PutObject without Content-MD5 or a

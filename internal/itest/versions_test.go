@@ -521,6 +521,7 @@ func TestObjectLock(t *testing.T) {
 		"--object-lock-mode", "GOVERNANCE", "--object-lock-retain-until-date", until.Format(time.RFC3339))
 	gid := g["VersionId"].(string)
 	refused("AccessDenied", "delete-object", "--bucket", "vault", "--key", "gov", "--version-id", gid)
+	refused("NoSuchObjectLockConfiguration", "get-object-legal-hold", "--bucket", "vault", "--key", "gov", "--version-id", gid)
 	// Legal hold: refused even with the bypass, until lifted.
 	must("put-object-legal-hold", "--bucket", "vault", "--key", "gov", "--version-id", gid, "--legal-hold", "Status=ON")
 	lh := must("get-object-legal-hold", "--bucket", "vault", "--key", "gov", "--version-id", gid)
@@ -529,6 +530,9 @@ func TestObjectLock(t *testing.T) {
 	}
 	refused("AccessDenied", "delete-object", "--bucket", "vault", "--key", "gov", "--version-id", gid, "--bypass-governance-retention")
 	must("put-object-legal-hold", "--bucket", "vault", "--key", "gov", "--version-id", gid, "--legal-hold", "Status=OFF")
+	if lh := must("get-object-legal-hold", "--bucket", "vault", "--key", "gov", "--version-id", gid); fmt.Sprint(lh) != "map[LegalHold:map[Status:OFF]]" {
+		t.Fatalf("legal hold lifted: %v", lh)
+	}
 	must("delete-object", "--bucket", "vault", "--key", "gov", "--version-id", gid, "--bypass-governance-retention")
 
 	// Default retention applies to a PUT that names none.

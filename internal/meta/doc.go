@@ -177,10 +177,10 @@
 // A snapshot is the 8 bytes "CRNMETA" FormatVersion, then the bbolt file.
 //
 // An object manifest's JSON may carry a version's fields (versions.go):
-// "vid" its version ID (absent: the null version), "seq" its order among
-// the key's versions, "dm" a delete marker, and its object lock
-// ("lock_mode", "retain_until", "legal_hold"). A manifest without them,
-// from before versioning, is a null version.
+// "vid" its version ID ("null", or absent, for the null version), "seq"
+// its order among the key's versions, "dm" a delete marker, and its
+// object lock ("lock_mode", "retain_until", "legal_hold", "hold_set"). A
+// manifest without them, from before versioning, is a null version.
 //
 // A raft command is cmdVersion (1), the op, the proposer's time (Unix ns,
 // 8 bytes BE), then the op's arguments (uvarints and length-prefixed

@@ -73,6 +73,10 @@ type Object struct {
 	Cond *WriteCond `json:"cond,omitempty"`
 	// Latest marks, in a version listing, the current version. Not stored.
 	Latest bool `json:"latest,omitempty"`
+	// HoldSet: a legal hold was ever placed on the version (LegalHold
+	// says whether it still is), which S3's GetObjectLegalHold tells
+	// apart from none.
+	HoldSet bool `json:"hold_set,omitempty"`
 }
 
 // Chunk is one chunk of an object, in object order, and the stripe that

@@ -377,6 +377,7 @@ func (w *wtx) putVersion(bucket, key string, m []byte, chunks []Chunk, cond *Wri
 
 	seq := w.seq(pos)
 	hdr.Bucket, hdr.Key, hdr.Seq, hdr.DeleteMarker = bucket, key, seq, false
+	hdr.HoldSet = hdr.LegalHold
 	hdr.VersionID = ""
 	switch {
 	case versioned:
@@ -816,7 +817,7 @@ func (w *wtx) setObjectLock(d *dec) error {
 		hdr.LockMode, hdr.RetainUntil = c.Mode, c.RetainUntil
 	}
 	if c.Hold {
-		hdr.LegalHold = c.LegalHold
+		hdr.LegalHold, hdr.HoldSet = c.LegalHold, true
 	}
 	chunks, err := decodeManifestChunks(v.raw)
 	if err != nil {
