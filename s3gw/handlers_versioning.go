@@ -142,8 +142,11 @@ func setVersionHeaders(w http.ResponseWriter, info ObjectInfo) {
 		h.Set("x-amz-object-lock-mode", info.LockMode)
 		h.Set("x-amz-object-lock-retain-until-date", info.RetainUntil.UTC().Format(time.RFC3339))
 	}
-	if info.LegalHold {
+	switch {
+	case info.LegalHold:
 		h.Set("x-amz-object-lock-legal-hold", "ON")
+	case info.LegalHoldSet:
+		h.Set("x-amz-object-lock-legal-hold", "OFF")
 	}
 }
 
