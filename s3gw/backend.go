@@ -108,6 +108,21 @@ type ObjectInfo struct {
 	// SSE is how the object is encrypted, as S3 reports it (sse.go);
 	// never its CustomerKey.
 	SSE Encryption
+
+	// Versioning and object lock (VersionedBackend): the version's ID
+	// (x-amz-version-id: "null" for a null version written while
+	// versioning was suspended, "" for one of a bucket that never had
+	// versioning, which S3 does not name but in listings), its kind, and
+	// its lock.
+	VersionID    string
+	DeleteMarker bool
+	IsLatest     bool
+	LockMode     string
+	RetainUntil  time.Time
+	LegalHold    bool
+	// LegalHoldSet: a legal hold was ever placed (LegalHold says whether
+	// it still is).
+	LegalHoldSet bool
 }
 
 // PutOptions carries what a PUT or CreateMultipartUpload stores besides bytes.
@@ -125,6 +140,19 @@ type PutOptions struct {
 	// CustomerKey is set: it must be the upload's (ErrCustomerKeyRequired,
 	// ErrCustomerKeyMismatch, ErrCustomerKeyNotApplicable otherwise).
 	SSE Encryption
+
+	// Cond is the write's condition (VersionedBackend; nil: none).
+	Cond *WriteCond
+	// The lock of the version written (VersionedBackend): a retention
+	// (LockMode "" for the bucket's default) and a legal hold.
+	LockMode    string
+	RetainUntil time.Time
+	LegalHold   bool
+	// Checksummed: the request carried Content-MD5 or an x-amz-checksum
+	// header, which S3 requires of a PutObject that takes a retention
+	// (the bucket's default one included): without it the backend
+	// returns ErrLockChecksumRequired.
+	Checksummed bool
 }
 
 // CopyOptions controls CopyObject.

@@ -107,6 +107,11 @@ func toAPIError(err error) (*APIError, bool) {
 			return e.api, true
 		}
 	}
+	for _, e := range versionErrors {
+		if errors.Is(err, e.err) {
+			return e.api, true
+		}
+	}
 	return errInternal, false
 }
 
@@ -152,6 +157,12 @@ func (s *Server) writeError(w *responseWriter, r *http.Request, o *op, err error
 	for k := range h {
 		if len(k) > 6 && (k[:6] == "x-amz-" || k[:6] == "X-Amz-") && k != "X-Amz-Request-Id" && k != "X-Amz-Id-2" {
 			delete(h, k)
+		}
+	}
+	var he *headerError
+	if errors.As(err, &he) {
+		for k, v := range he.h {
+			h.Set(k, v)
 		}
 	}
 	if api.Code == "SlowDown" {

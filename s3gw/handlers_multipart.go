@@ -35,6 +35,9 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, r *http.Request, o
 		return err
 	}
 	opts.SSE = sse
+	if err := s.writeOptions(r, &opts, false); err != nil {
+		return err
+	}
 	id, err := s.backend.CreateMultipartUpload(r.Context(), o.bucket, o.key, opts)
 	if err != nil {
 		return err
@@ -141,8 +144,9 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, o *op) e
 }
 
 func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request, o *op) error {
-	if r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Match") != "" {
-		return errNotImplemented.withMessage("Conditional writes are not implemented.")
+	var cond PutOptions
+	if err := s.writeOptions(r, &cond, true); err != nil {
+		return err
 	}
 	id := o.query.Get("uploadId")
 	p, err := openPayload(r, o.auth, false)
@@ -160,7 +164,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	info, err := s.backend.CompleteMultipartUpload(r.Context(), o.bucket, o.key, id, parts)
+	info, err := s.completeUpload(r.Context(), o, id, parts, cond.Cond)
 	if errors.Is(err, ErrNoSuchUpload) {
 		info, err = s.completedAlready(r, o, parts, err)
 	}
@@ -169,6 +173,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	}
 	setCID(w, info.CID)
 	setSSEHeaders(w, Encryption{S3: info.SSE.S3}, nil)
+	setVersionHeaders(w, info)
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

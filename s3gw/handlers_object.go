@@ -37,9 +37,6 @@ func checkVersionID(v url.Values) error {
 }
 
 func (s *Server) putObject(w http.ResponseWriter, r *http.Request, o *op) error {
-	if r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Match") != "" {
-		return errNotImplemented.withMessage("Conditional writes are not implemented.")
-	}
 	opts, err := putOptions(r.Header)
 	if err != nil {
 		return err
@@ -49,6 +46,9 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, o *op) error 
 		return err
 	}
 	opts.SSE = sse
+	if err := s.writeOptions(r, &opts, true); err != nil {
+		return err
+	}
 	p, err := openPayload(r, o.auth, true)
 	if err != nil {
 		return err
@@ -63,6 +63,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, o *op) error 
 	w.Header().Set("ETag", quoteETag(info.ETag))
 	setCID(w, info.CID)
 	setSSEHeaders(w, sse, ck)
+	setVersionHeaders(w, info)
 	p.echoChecksum(w)
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -71,9 +72,6 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, o *op) error 
 // getObject serves GetObject and HeadObject.
 func (s *Server) getObject(w http.ResponseWriter, r *http.Request, o *op) error {
 	q := o.query
-	if err := checkVersionID(q); err != nil {
-		return err
-	}
 	partNumber := 0
 	if v := q.Get("partNumber"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -85,7 +83,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, o *op) error 
 		}
 		partNumber = n
 	}
-	obj, err := s.backend.GetObject(r.Context(), o.bucket, o.key)
+	obj, err := s.getVersion(r, o)
 	if err != nil {
 		return err
 	}
@@ -95,6 +93,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, o *op) error 
 	if err != nil {
 		return err
 	}
+	setVersionHeaders(w, info)
 
 	switch plainConditions(r.Header).eval(info) {
 	case condFailed:
@@ -160,11 +159,14 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, o *op) error 
 }
 
 func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, o *op) error {
-	if err := checkVersionID(o.query); err != nil {
-		return err
-	}
 	if r.Header.Get("If-Match") != "" {
 		return errNotImplemented.withMessage("Conditional deletes are not implemented.")
+	}
+	if vb, ok := s.backend.(VersionedBackend); ok {
+		return s.deleteObjectVersioned(w, r, o, vb)
+	}
+	if err := checkVersionID(o.query); err != nil {
+		return err
 	}
 	if err := s.backend.DeleteObject(r.Context(), o.bucket, o.key); err != nil {
 		return err
@@ -192,6 +194,9 @@ func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request, o *op) er
 	}
 	if len(req.Objects) == 0 || len(req.Objects) > maxDeleteKeys {
 		return errMalformedXML
+	}
+	if vb, ok := s.backend.(VersionedBackend); ok {
+		return s.deleteObjectsVersioned(w, r, o, vb, &req)
 	}
 
 	// Keys that fail validation get their error here; the rest go to the
@@ -245,38 +250,40 @@ func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request, o *op) er
 
 // parseCopySource parses x-amz-copy-source: "[/]bucket/key[?versionId=id]",
 // URL-encoded.
-func parseCopySource(v string) (bucket, key string, err error) {
+func parseCopySource(v string) (bucket, key, versionID string, err error) {
 	bad := errInvalidArgument.withMessage("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	path, query, _ := strings.Cut(v, "?")
 	if query != "" {
 		q, err := url.ParseQuery(query)
 		if err != nil {
-			return "", "", bad
+			return "", "", "", bad
 		}
-		if err := checkVersionID(q); err != nil {
-			return "", "", err
+		if q.Has("versionId") {
+			if versionID = q.Get("versionId"); versionID == "" {
+				return "", "", "", errInvalidArgument.withMessage("Version id cannot be the empty string")
+			}
 		}
 	}
 	path, err = url.PathUnescape(path)
 	if err != nil {
-		return "", "", bad
+		return "", "", "", bad
 	}
 	bucket, key, ok := strings.Cut(strings.TrimPrefix(path, "/"), "/")
 	if !ok || bucket == "" || key == "" {
-		return "", "", bad
+		return "", "", "", bad
 	}
-	return bucket, key, checkKey(key)
+	return bucket, key, versionID, checkKey(key)
 }
 
 // copySource resolves the source of CopyObject and UploadPartCopy and
 // applies the x-amz-copy-source-if-* conditions, which fail with 412 where
 // GetObject's would answer 304.
 func (s *Server) copySource(r *http.Request) (Object, string, string, error) {
-	bucket, key, err := parseCopySource(r.Header.Get("X-Amz-Copy-Source"))
+	bucket, key, vid, err := parseCopySource(r.Header.Get("X-Amz-Copy-Source"))
 	if err != nil {
 		return nil, "", "", err
 	}
-	src, err := s.backend.GetObject(r.Context(), bucket, key)
+	src, err := s.copySourceVersion(r, bucket, key, vid)
 	if err != nil {
 		return nil, "", "", err
 	}
@@ -310,6 +317,9 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, o *op) error
 	if err != nil {
 		return err
 	}
+	if err := s.writeOptions(r, &opts.Put, false); err != nil {
+		return err
+	}
 	src, srcBucket, srcKey, err := s.copySource(r)
 	if err != nil {
 		return err
@@ -319,8 +329,9 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, o *op) error
 	if err != nil {
 		return err
 	}
+	_, _, srcVID, _ := parseCopySource(r.Header.Get("X-Amz-Copy-Source"))
 	sameEncryption := sse.S3 == srcInfo.SSE.S3 && ck == nil && srcInfo.SSE.CustomerKeyCheck == nil
-	if srcBucket == o.bucket && srcKey == o.key && !opts.ReplaceMetadata && sameEncryption {
+	if srcBucket == o.bucket && srcKey == o.key && !opts.ReplaceMetadata && sameEncryption && srcVID == "" {
 		return errInvalidRequest.withMessage("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
 	var info ObjectInfo
@@ -330,13 +341,14 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, o *op) error
 		info, err = s.copyThrough(srcCtx, r, src, o, opts, sse)
 	} else {
 		opts.SSES3 = sse.S3
-		info, err = s.backend.CopyObject(r.Context(), srcBucket, srcKey, o.bucket, o.key, opts)
+		info, err = s.copyObjectFrom(r.Context(), src, srcBucket, srcKey, o.bucket, o.key, opts)
 	}
 	if err != nil {
 		return err
 	}
 	setCID(w, info.CID)
 	setSSEHeaders(w, sse, ck)
+	setCopyVersionHeaders(w, srcInfo, info)
 	return writeXML(w, http.StatusOK, copyObjectResult{
 		LastModified: isoTime(info.LastModified),
 		ETag:         quoteETag(info.ETag),
@@ -361,6 +373,10 @@ func (s *Server) copyThrough(srcCtx context.Context, r *http.Request, src Object
 		put.Tags = opts.Tags
 	}
 	put.SSE = sse
+	// The copy's lock is the request's (or the bucket's default); its
+	// bytes come from a stored object, checked as they are read.
+	put.LockMode, put.RetainUntil, put.LegalHold = opts.Put.LockMode, opts.Put.RetainUntil, opts.Put.LegalHold
+	put.Checksummed = true
 	var rc io.ReadCloser = http.NoBody
 	if info.Size > 0 {
 		var err error

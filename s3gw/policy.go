@@ -61,7 +61,7 @@ func authorize(r *http.Request, o *op, p *KeyPolicy) error {
 		return errAccessDenied
 	}
 	if src := r.Header.Get("X-Amz-Copy-Source"); src != "" {
-		b, k, err := parseCopySource(src)
+		b, k, _, err := parseCopySource(src)
 		if err != nil {
 			return err
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"cairn/internal/heal"
+	"cairn/internal/lifecycle"
 	"cairn/internal/node"
 	"cairn/internal/upkeep"
 	"cairn/internal/version"
@@ -176,6 +177,10 @@ func run(args []string, stdout io.Writer) error {
 		return fmt.Errorf("--gc-grace %v: want a positive duration, such as 1h", *v.gcGrace)
 	}
 	cl.GCGrace, dev.GCGrace = *v.gcGrace, *v.gcGrace
+	if *v.lifecycleDay <= 0 {
+		return fmt.Errorf("--lifecycle-day %v: want a positive duration, such as 24h", *v.lifecycleDay)
+	}
+	cl.LifecycleDay, dev.LifecycleDay = *v.lifecycleDay, *v.lifecycleDay
 	if cl.HealInterval <= 0 {
 		return fmt.Errorf("--heal-interval %v: want a positive duration, such as 30s", cl.HealInterval)
 	}
@@ -254,6 +259,7 @@ type flagValues struct {
 	approval       *bool
 	repairRate     *string
 	gcGrace        *time.Duration
+	lifecycleDay   *time.Duration
 	auditRate      *float64
 	ejectThreshold *int
 	stripe         *string
@@ -293,6 +299,7 @@ func newFlagSet(dev *node.DevConfig, cl *node.Config, join *addrList) (fs *flag.
 	v.approval = fs.Bool("approval", false, "meta nodes: admit new storage nodes only after storectl node approve")
 	fs.DurationVar(&cl.Grace, "grace", cl.Grace, "meta nodes: how long a failed storage node keeps its place in the layout")
 	v.repairRate = fs.String("repair-rate", humanize.IBytes(heal.DefaultRate), "meta nodes (and --dev): bytes per second that repair and rebalance may write, `BYTES_PER_S` (such as 64MiB or 1000000)")
+	v.lifecycleDay = fs.Duration("lifecycle-day", lifecycle.DefaultDay, "meta nodes (and --dev): how long a day of bucket lifecycle rules (expiration, noncurrent version expiration, aborting uploads) lasts; shorten it only to test rules")
 	v.gcGrace = fs.Duration("gc-grace", heal.DefaultGCGrace, "meta nodes (and --dev): how long a chunk stays unreferenced before its shards are deleted, and a shard no stripe names before it is collected")
 	fs.DurationVar(&cl.HealInterval, "heal-interval", heal.Default().Interval, "meta nodes (and --dev): time between two heal passes over the chunk table, when no layout change or storectl heal kick asks for one sooner")
 	v.auditRate = fs.Float64("audit-rate", heal.DefaultAuditRate, "meta nodes (and --dev): storage node shards audited per second over the whole cluster, each read from its node and checked against the sum recorded when it was written; 0 turns audits off")

@@ -69,6 +69,7 @@ type Meta interface {
 	Layout(ctx context.Context) (*meta.Layout, error)
 	LayoutVersion(ctx context.Context, v uint64) (*meta.Layout, error)
 	SetObjectTags(ctx context.Context, bucket, key string, tags map[string]string) error
+	VersionMeta
 }
 
 var _ Meta = (*meta.Store)(nil)

@@ -520,9 +520,13 @@ func TestInlineSmallObjects(t *testing.T) {
 type lossyMeta struct {
 	*meta.Store
 	lose atomic.Int32 // answers still to lose
+	drop atomic.Int32 // writes still to drop, unapplied, with an unknown outcome
 }
 
 func (m *lossyMeta) PutObject(ctx context.Context, obj *meta.Object) error {
+	if m.drop.Add(-1) >= 0 {
+		return fmt.Errorf("leader stepped down before committing: %w", meta.ErrOutcomeUnknown)
+	}
 	err := m.Store.PutObject(ctx, obj)
 	if err == nil && m.lose.Add(-1) >= 0 {
 		return fmt.Errorf("leader stepped down: %w", meta.ErrOutcomeUnknown)
@@ -555,10 +559,30 @@ func TestPutRetriesUnknownOutcome(t *testing.T) {
 			t.Errorf("chunk %x has %d references (err %v), want 1", c.CID, n, err)
 		}
 	}
-	lm.lose.Store(3) // more than the gateway tries
+	lm.drop.Store(3) // more than the gateway tries
 	_, err = g.PutObject(context.Background(), "b", "k2", bytes.NewReader(data), int64(len(data)), s3gw.PutOptions{})
 	if !errors.Is(err, s3gw.ErrServiceUnavailable) {
-		t.Fatalf("put with three lost answers: %v, want ErrServiceUnavailable", err)
+		t.Fatalf("put with three writes dropped: %v, want ErrServiceUnavailable", err)
+	}
+
+	// In a versioning bucket, the retry finds the first attempt applied:
+	// one version, whose ID the PUT answers, and an If-None-Match that
+	// holds (the first attempt was this write).
+	ctx := context.Background()
+	if err := e.ms.SetBucketConfig(ctx, "b", meta.ConfigVersioning, &meta.BucketConfig{Versioning: meta.VersioningEnabled}); err != nil {
+		t.Fatal(err)
+	}
+	lm.lose.Store(1)
+	info, err := g.PutObject(ctx, "b", "k3", bytes.NewReader(data), int64(len(data)), s3gw.PutOptions{Cond: &s3gw.WriteCond{IfNoneMatch: true}})
+	if err != nil {
+		t.Fatalf("conditional put with a lost answer: %v", err)
+	}
+	l, err := e.ms.ListObjectVersions(ctx, "b", meta.VersionQuery{Prefix: "k3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Versions) != 1 || l.Versions[0].VersionID != info.VersionID || info.VersionID == "" {
+		t.Fatalf("%d versions after a retried put answering version %q", len(l.Versions), info.VersionID)
 	}
 }
 

@@ -33,6 +33,9 @@ func (g *Gateway) CreateMultipartUpload(ctx context.Context, bucket, key string,
 		UserMeta:    opts.UserMeta,
 		Tags:        opts.Tags,
 		SSE:         metaSSE(opts.SSE),
+		LockMode:    opts.LockMode,
+		RetainUntil: opts.RetainUntil,
+		LegalHold:   opts.LegalHold,
 	}
 	if err := g.cfg.Meta.CreateUpload(ctx, u); err != nil {
 		return "", s3err(err)
@@ -100,7 +103,7 @@ func (g *Gateway) allParts(ctx context.Context, bucket, key, uploadID string) ([
 // CompleteMultipartUpload implements s3gw.Backend. The object is the listed
 // parts' chunks in order; its ETag is the MD5 of the parts' binary MD5s
 // followed by "-N", as S3 computes it.
-func (g *Gateway) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []s3gw.CompletePart) (s3gw.ObjectInfo, error) {
+func (g *Gateway) completeMultipart(ctx context.Context, bucket, key, uploadID string, parts []s3gw.CompletePart, cond *meta.WriteCond) (s3gw.ObjectInfo, error) {
 	u, err := g.cfg.Meta.GetUpload(ctx, bucket, key, uploadID)
 	if err != nil {
 		return s3gw.ObjectInfo{}, s3err(err)
@@ -131,6 +134,10 @@ func (g *Gateway) CompleteMultipartUpload(ctx context.Context, bucket, key, uplo
 		UserMeta:    u.UserMeta,
 		Tags:        u.Tags,
 		SSE:         u.SSE,
+		LockMode:    u.LockMode,
+		RetainUntil: u.RetainUntil,
+		LegalHold:   u.LegalHold,
+		Cond:        cond,
 	}
 	// Every listed part must exist with its ETag before sizes are judged:
 	// a missing part is InvalidPart even when an earlier one is small.
@@ -163,7 +170,7 @@ func (g *Gateway) CompleteMultipartUpload(ctx context.Context, bucket, key, uplo
 		}
 	}
 	if err := g.cfg.Meta.CompleteUpload(ctx, uploadID, refs, obj); err != nil {
-		return s3gw.ObjectInfo{}, s3err(err)
+		return s3gw.ObjectInfo{}, versionErr(err)
 	}
 	return objectInfo(obj), nil
 }

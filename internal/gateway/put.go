@@ -260,6 +260,9 @@ func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader
 	if err != nil {
 		return s3gw.ObjectInfo{}, s3err(err)
 	}
+	if err := lockChecksum(b, opts); err != nil {
+		return s3gw.ObjectInfo{}, err
+	}
 	// This read comes before the first shard is stored: the metadata
 	// refuses a chunk that garbage collection forgot after it, whose
 	// shards it may have deleted under this write.
@@ -295,8 +298,9 @@ func (g *Gateway) PutObject(ctx context.Context, bucket, key string, r io.Reader
 		Tags:        opts.Tags,
 		SSE:         metaSSE(opts.SSE),
 	}
-	if err := g.idempotent(ctx, func() error { return g.cfg.Meta.PutObject(ctx, obj) }); err != nil {
-		return s3gw.ObjectInfo{}, s3err(err)
+	setWriteOptions(obj, opts)
+	if err := g.idempotent(ctx, g.putManifest(ctx, obj)); err != nil {
+		return s3gw.ObjectInfo{}, versionErr(err)
 	}
 	return objectInfo(obj), nil
 }
@@ -326,50 +330,33 @@ func (g *Gateway) idempotent(ctx context.Context, write func() error) error {
 // CopyObject implements s3gw.Backend: the copy shares the source's chunks,
 // so no data moves.
 func (g *Gateway) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, dstKey string, opts s3gw.CopyOptions) (s3gw.ObjectInfo, error) {
-	src, err := g.cfg.Meta.GetObject(ctx, srcBucket, srcKey)
-	if err != nil {
-		return s3gw.ObjectInfo{}, s3err(err)
-	}
-	if keyCheck(src.SSE) != nil {
-		// Its stripes open with the customer's key only: s3gw copies it
-		// by reading and writing (s3gw.CopyOptions).
-		return s3gw.ObjectInfo{}, s3gw.ErrCustomerKeyRequired
-	}
-	if opts.SSES3 && (src.SSE == nil || !src.SSE.S3) {
-		return s3gw.ObjectInfo{}, errors.New("gateway: a copy to SSE-S3 of an object written without it shares chunks that may be inline or unsealed")
-	}
-	dst := *src
-	dst.Bucket, dst.Key = dstBucket, dstKey
-	dst.Modified = g.cfg.Now().UTC()
-	dst.SSE = nil
-	if opts.SSES3 {
-		dst.SSE = &meta.SSE{S3: true}
-	}
-	if opts.ReplaceMetadata {
-		dst.ContentType = opts.Put.ContentType
-		dst.Headers = opts.Put.Headers
-		dst.UserMeta = opts.Put.UserMeta
-	}
-	if opts.ReplaceTags {
-		dst.Tags = opts.Tags
-	}
-	if err := g.cfg.Meta.PutObject(ctx, &dst); err != nil {
-		return s3gw.ObjectInfo{}, s3err(err)
-	}
-	return objectInfo(&dst), nil
+	return g.CopyObjectVersion(ctx, srcBucket, srcKey, "", dstBucket, dstKey, opts)
 }
 
 // DeleteObject implements s3gw.Backend.
 func (g *Gateway) DeleteObject(ctx context.Context, bucket, key string) error {
-	return s3err(g.cfg.Meta.DeleteObjects(ctx, bucket, []string{key}))
+	res, err := g.DeleteVersions(ctx, bucket, []s3gw.DeleteTarget{{Key: key}}, false)
+	if err != nil {
+		return err
+	}
+	return res[0].Err
 }
 
 // DeleteObjects implements s3gw.Backend with one metadata commit.
 func (g *Gateway) DeleteObjects(ctx context.Context, bucket string, keys []string) ([]error, error) {
-	if err := g.cfg.Meta.DeleteObjects(ctx, bucket, keys); err != nil {
-		return nil, s3err(err)
+	ts := make([]s3gw.DeleteTarget, len(keys))
+	for i, k := range keys {
+		ts[i].Key = k
 	}
-	return make([]error, len(keys)), nil
+	res, err := g.DeleteVersions(ctx, bucket, ts, false)
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(keys))
+	for i, r := range res {
+		errs[i] = r.Err
+	}
+	return errs, nil
 }
 
 // ListBuckets implements s3gw.Backend.
@@ -425,7 +412,7 @@ func (g *Gateway) ListObjects(ctx context.Context, bucket string, q s3gw.ListQue
 }
 
 func objectInfo(o *meta.Object) s3gw.ObjectInfo {
-	return s3gw.ObjectInfo{
+	info := s3gw.ObjectInfo{
 		Key:          o.Key,
 		Size:         o.Size,
 		ETag:         o.ETag,
@@ -439,6 +426,8 @@ func objectInfo(o *meta.Object) s3gw.ObjectInfo {
 		Tags:         o.Tags,
 		SSE:          objectSSE(o.SSE),
 	}
+	versionInfo(&info, o)
+	return info
 }
 
 // SetObjectTags implements s3gw.ObjectTagger: one metadata entry that

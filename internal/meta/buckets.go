@@ -66,6 +66,12 @@ func (w *wtx) deleteBucket(d *dec) error {
 	if k, _ := w.objects.Cursor().Seek(base); k != nil && bytes.HasPrefix(k, base) {
 		return reject(ErrBucketNotEmpty)
 	}
+	if hasVersions(w.versions, name) {
+		return reject(ErrBucketNotEmpty)
+	}
+	if err := w.bconfig.Delete([]byte(name)); err != nil {
+		return err
+	}
 	var uploads [][]byte
 	c := w.uploads.Cursor()
 	for k, _ := c.Seek(base); k != nil && bytes.HasPrefix(k, base); k, _ = c.Next() {
@@ -91,7 +97,9 @@ func (s *Store) GetBucket(ctx context.Context, name string) (*Bucket, error) {
 			return err
 		}
 		b.ReadIndex = appliedIndex(tx)
-		return nil
+		var err error
+		b.Config, err = readBucketConfig(tx.Bucket(bBucketConfig), name)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get bucket %q: %w", name, err)

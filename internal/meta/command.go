@@ -40,6 +40,10 @@ const (
 	opAddReputation
 	opReplaceStripe
 	opSetSealMigration
+	opSetBucketConfig
+	opCreateBucketConfigured
+	opDeleteVersions
+	opSetObjectLock
 )
 
 // Ops numbered apart from the list above, which other work appends to:
@@ -106,37 +110,44 @@ func checkPartNumber(n int) error {
 // wtx is a state machine write transaction, with the time of the command
 // being applied.
 type wtx struct {
-	tx      *bolt.Tx
-	index   uint64 // raft index of the entry being applied
-	now     time.Time
-	nowKey  []byte // timeKey(now)
-	buckets *bolt.Bucket
-	objects *bolt.Bucket
-	uploads *bolt.Bucket
-	parts   *bolt.Bucket
-	keys    *bolt.Bucket
-	layouts *bolt.Bucket
-	chunks  *bolt.Bucket
-	garbage *bolt.Bucket
-	forgot  *bolt.Bucket
-	forgotT *bolt.Bucket
-	names   *bolt.Bucket
+	tx    *bolt.Tx
+	index uint64 // raft index of the entry being applied
+	// result is what the command answers when it is not rejected (a
+	// version ID...); nil for most commands.
+	result   any
+	now      time.Time
+	nowKey   []byte // timeKey(now)
+	buckets  *bolt.Bucket
+	objects  *bolt.Bucket
+	uploads  *bolt.Bucket
+	parts    *bolt.Bucket
+	keys     *bolt.Bucket
+	layouts  *bolt.Bucket
+	chunks   *bolt.Bucket
+	garbage  *bolt.Bucket
+	forgot   *bolt.Bucket
+	forgotT  *bolt.Bucket
+	names    *bolt.Bucket
+	bconfig  *bolt.Bucket
+	versions *bolt.Bucket
 }
 
 func newWtx(tx *bolt.Tx) *wtx {
 	return &wtx{
-		tx:      tx,
-		buckets: tx.Bucket(bBuckets),
-		objects: tx.Bucket(bObjects),
-		uploads: tx.Bucket(bUploads),
-		parts:   tx.Bucket(bParts),
-		keys:    tx.Bucket(bKeys),
-		layouts: tx.Bucket(bLayouts),
-		chunks:  tx.Bucket(bChunks),
-		garbage: tx.Bucket(bGarbage),
-		forgot:  tx.Bucket(bForgot),
-		forgotT: tx.Bucket(bForgotT),
-		names:   tx.Bucket(bNames),
+		tx:       tx,
+		buckets:  tx.Bucket(bBuckets),
+		objects:  tx.Bucket(bObjects),
+		uploads:  tx.Bucket(bUploads),
+		parts:    tx.Bucket(bParts),
+		keys:     tx.Bucket(bKeys),
+		layouts:  tx.Bucket(bLayouts),
+		chunks:   tx.Bucket(bChunks),
+		garbage:  tx.Bucket(bGarbage),
+		forgot:   tx.Bucket(bForgot),
+		forgotT:  tx.Bucket(bForgotT),
+		names:    tx.Bucket(bNames),
+		bconfig:  tx.Bucket(bBucketConfig),
+		versions: tx.Bucket(bVersions),
 	}
 }
 
@@ -190,6 +201,14 @@ func (w *wtx) apply(data []byte) error {
 		err = w.setSealMigration(d)
 	case opSetObjectTags:
 		err = w.setObjectTags(d)
+	case opSetBucketConfig:
+		err = w.setBucketConfig(d)
+	case opCreateBucketConfigured:
+		err = w.createBucketConfigured(d)
+	case opDeleteVersions:
+		err = w.deleteVersions(d)
+	case opSetObjectLock:
+		err = w.setObjectLock(d)
 	default:
 		panic(fmt.Sprintf("meta: raft command op %d unknown to this binary: upgrade it", data[1]))
 	}

@@ -131,6 +131,10 @@
 //	         tombstone, kept TombstoneRetention; raft/"forgot-horizon"
 //	         is the highest index of a pruned one
 //	forgot-t when (8 bytes BE) chunk CID -> nothing: the tombstones by time
+//	versions esc(bucket) esc(key) ^seq (8 bytes BE) -> manifest of a
+//	         noncurrent version (versions.go): newest first per key
+//	bucket-config  bucket name -> BucketConfig, JSON: versioning, object
+//	         lock, lifecycle rules, tags; absent: the defaults
 //	reputation  storage node ID -> Reputation, JSON: what audits and reads
 //	         found of the node (counts, last audit and failure, the
 //	         window of recent checks the ejection rule weighs) and
@@ -172,11 +176,21 @@
 //
 // A snapshot is the 8 bytes "CRNMETA" FormatVersion, then the bbolt file.
 //
+// An object manifest's JSON may carry a version's fields (versions.go):
+// "vid" its version ID ("null", or absent, for the null version), "seq"
+// its order among the key's versions, "dm" a delete marker, and its
+// object lock ("lock_mode", "retain_until", "legal_hold", "hold_set"). A
+// manifest without them, from before versioning, is a null version.
+//
 // A raft command is cmdVersion (1), the op, the proposer's time (Unix ns,
 // 8 bytes BE), then the op's arguments (uvarints and length-prefixed
 // strings; an object or part travels as its manifest, stored as is). A
 // PutObject or PutPart may end with one more uvarint, the writer's
-// Fence (a raft index), which commands written before tombstones lack.
+// Fence (a raft index), which commands written before tombstones lack;
+// a PutObject (after its fence) or a CompleteUpload may then end with a
+// write condition: uvarint flags (1 If-None-Match, 2 If-Match) and the
+// ETag. SetBucketConfig, CreateBucketConfigured, DeleteVersions and
+// SetObjectLock are newer than every other op.
 // ReplaceStripe carries its new stripe as in a version 3 manifest. A node
 // that meets a command version or op it does not know stops (panics)
 // rather than diverge: upgrade every node before proposing a new command

@@ -490,6 +490,7 @@ func encodeObject(obj *Object) ([]byte, error) {
 	h := *obj
 	h.V = FormatVersion
 	h.Chunks, h.Fence = nil, 0
+	h.Cond, h.Latest = nil, false
 	return encodeManifest(&h, obj.Chunks)
 }
 

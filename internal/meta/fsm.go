@@ -35,7 +35,10 @@ var (
 	bSettings   = []byte("settings")   // cluster-wide switches: "seal-migration" -> 1 byte
 	bReputation = []byte("reputation") // storage node ID -> JSON Reputation
 
-	allBuckets = [][]byte{bRaft, bBuckets, bObjects, bUploads, bParts, bKeys, bLayouts, bChunks, bGarbage, bForgot, bForgotT, bNames, bSettings, bReputation}
+	bBucketConfig = []byte("bucket-config") // bucket name -> JSON BucketConfig (absent: defaults)
+	bVersions     = []byte("versions")      // versionKey -> noncurrent object version manifest
+
+	allBuckets = [][]byte{bRaft, bBuckets, bObjects, bUploads, bParts, bKeys, bLayouts, bChunks, bGarbage, bForgot, bForgotT, bNames, bSettings, bReputation, bBucketConfig, bVersions}
 
 	kApplied = []byte("applied")
 	kFormat  = []byte("format")
@@ -206,8 +209,9 @@ func (f *fsm) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
 // ApplyBatch applies committed entries in one bbolt transaction, which also
 // records the last index applied: on a restart raft replays its log from
 // the last snapshot, and entries at or below that index are skipped, so
-// every entry takes effect exactly once. The response for a command is nil
-// or the error it was rejected with (ErrNoSuchBucket...); a rejected command
+// every entry takes effect exactly once. The response for a command is nil,
+// what it answers (wtx.result: a version ID...), or the error it was
+// rejected with (ErrNoSuchBucket...); a rejected command
 // changes nothing. If applying an entry fails for any other reason (a bbolt
 // error, a corrupt record), the batch is rolled back and redone one entry
 // per transaction, the failing entry then taking no effect and answering
@@ -245,10 +249,12 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 				continue
 			}
 			w.index = l.Index
+			w.result = nil
 			err := w.apply(l.Data)
 			var rej rejected
 			switch {
 			case err == nil:
+				resp[i] = w.result
 			case errors.As(err, &rej):
 				resp[i] = rej.err
 			default:
@@ -304,6 +310,7 @@ func (f *fsm) applyOne(l *raft.Log) any {
 			var rej rejected
 			switch {
 			case err == nil:
+				resp = w.result
 			case errors.As(err, &rej):
 				resp = rej.err
 			default:

@@ -3,28 +3,36 @@ package meta
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// PutObject stores obj's manifest under obj.Bucket and obj.Key, replacing
-// any object with that key: ErrNoSuchBucket. It counts a reference to each
-// of obj's chunks and releases those of the object replaced, in the same
-// raft entry. obj is not retained or modified; the stored copy has V set to
-// FormatVersion.
+// PutObject stores obj's manifest under obj.Bucket and obj.Key as the
+// key's current version, replacing the object with that key or keeping it
+// as a noncurrent version as the bucket's versioning says (versions.go),
+// if obj.Cond holds (ErrPreconditionFailed, ErrNoSuchKey):
+// ErrNoSuchBucket; ErrLockNotEnabled for a lock on a bucket without
+// object lock; ErrObjectLocked to replace a locked null version. It counts
+// a reference to each of obj's chunks and releases those of the object
+// replaced, in the same raft entry. obj is not retained; only its
+// VersionID is set, to the version written (as Object.VersionID). The
+// stored copy has V set to FormatVersion.
 func (s *Store) PutObject(ctx context.Context, obj *Object) error {
 	if obj == nil {
 		return fmt.Errorf("put object: %w: nil object", ErrInvalidArgument)
 	}
 	cmd, err := putObjectCmd(obj, s.cfg.Now())
+	var res any
 	if err == nil {
-		err = s.propose(ctx, cmd)
+		res, err = s.proposeResult(ctx, cmd)
 	}
 	if err != nil {
 		return fmt.Errorf("put object %s/%s: %w", obj.Bucket, obj.Key, err)
 	}
+	obj.VersionID, _ = res.(string)
 	return nil
 }
 
@@ -44,12 +52,14 @@ func putObjectCmd(obj *Object, now time.Time) ([]byte, error) {
 	e.str(obj.Key)
 	e.bytes(m)
 	e.uvarint(obj.Fence)
+	appendCond(e, obj.Cond)
 	return e.b, nil
 }
 
 func (w *wtx) putObject(d *dec) error {
 	bucket, key, m := d.str(), d.str(), d.raw()
 	fence := optFence(d)
+	cond := optCond(d)
 	if err := args(d); err != nil {
 		return err
 	}
@@ -63,28 +73,7 @@ func (w *wtx) putObject(d *dec) error {
 	if err := w.checkForgotten(chunks, fence); err != nil {
 		return err
 	}
-	return w.setObject(objectKey(bucket, key), m, chunks)
-}
-
-// setObject stores manifest m (whose chunks are chunks) at ok, counting
-// the new references before it releases the replaced object's.
-func (w *wtx) setObject(ok, m []byte, chunks []Chunk) error {
-	if err := w.checkReferable(chunks); err != nil {
-		return err
-	}
-	if err := w.addRefs(chunks); err != nil {
-		return err
-	}
-	if old := w.objects.Get(ok); old != nil {
-		oc, err := decodeManifestChunks(old)
-		if err != nil {
-			return fmt.Errorf("object being replaced: %w", err)
-		}
-		if err := w.releaseRefs(oc); err != nil {
-			return err
-		}
-	}
-	return w.objects.Put(ok, m)
+	return w.putVersion(bucket, key, m, chunks, cond, 1)
 }
 
 // GetObject returns an object's whole manifest: ErrNoSuchBucket,
@@ -103,6 +92,9 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string) (*Object, err
 		if obj, err = decodeObject(v, true); err != nil {
 			return err
 		}
+		if obj.DeleteMarker {
+			return ErrNoSuchKey
+		}
 		return resolveStripes(tx, obj.Chunks)
 	})
 	if err != nil {
@@ -112,8 +104,11 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string) (*Object, err
 }
 
 // DeleteObjects deletes the objects with the given keys, in one raft
-// entry, releasing their chunks; keys with no object are skipped:
-// ErrNoSuchBucket.
+// entry, as S3's DELETE without version ID does (DeleteVersions, which
+// also answers what it did per key): in a bucket without versioning the
+// object goes and its chunks are released, in a versioning bucket a
+// delete marker is made; keys with no object are skipped, and a locked
+// version is kept: ErrNoSuchBucket.
 func (s *Store) DeleteObjects(ctx context.Context, bucket string, keys []string) error {
 	if err := checkBucket(bucket); err != nil {
 		return fmt.Errorf("delete objects in %q: %w", bucket, err)
@@ -156,21 +151,16 @@ func (w *wtx) deleteObjects(d *dec) error {
 	if w.buckets.Get([]byte(bucket)) == nil {
 		return reject(ErrNoSuchBucket)
 	}
-	base := bucketPrefix(bucket)
-	for _, k := range keys {
-		ok := append(base[:len(base):len(base)], k...)
-		old := w.objects.Get(ok)
-		if old == nil {
-			continue
-		}
-		chunks, err := decodeManifestChunks(old)
-		if err != nil {
-			return fmt.Errorf("object being deleted: %w", err)
-		}
-		if err := w.releaseRefs(chunks); err != nil {
-			return err
-		}
-		if err := w.objects.Delete(ok); err != nil {
+	cfg, err := readBucketConfig(w.bconfig, bucket)
+	if err != nil {
+		return err
+	}
+	for i, k := range keys {
+		// As S3's DELETE: a delete marker in a versioning bucket; a
+		// locked version is kept.
+		_, err := w.deleteCurrent(cfg, bucket, string(k), i+1, nil)
+		var rej rejected
+		if err != nil && !errors.As(err, &rej) {
 			return err
 		}
 	}
@@ -226,6 +216,11 @@ func listObjects(c *bolt.Cursor, bucket string, q ListQuery) (*ListResult, error
 			break
 		}
 		if bytes.Compare(key, marker) <= 0 {
+			k, v = c.Next()
+			continue
+		}
+		if isDeleteMarker(v) {
+			// Not listed, nor is a common prefix only they share.
 			k, v = c.Next()
 			continue
 		}

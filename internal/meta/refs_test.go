@@ -181,7 +181,7 @@ func checkRefsConsistent(t *testing.T, s *Store) {
 	t.Helper()
 	d := s.fsm.dump(t)
 	want := map[string]uint64{}
-	for _, name := range []string{string(bObjects), string(bParts)} {
+	for _, name := range []string{string(bObjects), string(bParts), string(bVersions)} {
 		for _, v := range d[name] {
 			cs, err := decodeManifestChunks([]byte(v))
 			must(t, err)

@@ -215,7 +215,7 @@ func TestApplyBatch(t *testing.T) {
 	}
 
 	resp := f.ApplyBatch(logs(1, create("b"), create("b"), put("nope", "k"), put("b", "x", "c1")))
-	if resp[0] != nil || !errors.Is(resp[1].(error), ErrBucketExists) || !errors.Is(resp[2].(error), ErrNoSuchBucket) || resp[3] != nil {
+	if resp[0] != nil || !errors.Is(resp[1].(error), ErrBucketExists) || !errors.Is(resp[2].(error), ErrNoSuchBucket) || resp[3] != "" {
 		t.Fatalf("responses %v", resp)
 	}
 
@@ -225,7 +225,7 @@ func TestApplyBatch(t *testing.T) {
 		return tx.Bucket(bObjects).Put(objectKey("b", "x"), []byte{FormatVersion, 0xFF})
 	}))
 	resp = f.ApplyBatch(logs(5, put("b", "y", "c2"), put("b", "x", "c3"), put("b", "z", "c3")))
-	if resp[0] != nil || resp[1] == nil || resp[2] != nil {
+	if resp[0] != "" || resp[1] == nil || resp[2] != "" {
 		t.Fatalf("responses %v", resp)
 	}
 	if errors.Is(resp[1].(error), ErrNoSuchKey) || !strings.Contains(resp[1].(error).Error(), "entry 6") {
@@ -246,7 +246,7 @@ func TestApplyBatch(t *testing.T) {
 	// Replaying applied entries changes nothing; later ones apply.
 	before := f.dump(t)
 	resp = f.ApplyBatch(logs(7, put("b", "z", "c9"), put("b", "w", "c4")))
-	if resp[0] != nil || resp[1] != nil {
+	if resp[0] != nil || resp[1] != "" {
 		t.Fatalf("responses %v", resp)
 	}
 	after := f.dump(t)

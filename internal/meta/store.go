@@ -324,22 +324,29 @@ func await(ctx context.Context, f raft.Future) error {
 // If ctx ends or ApplyTimeout passes first the error says so, and the
 // command may still be applied later.
 func (s *Store) propose(ctx context.Context, cmd []byte) error {
+	_, err := s.proposeResult(ctx, cmd)
+	return err
+}
+
+// proposeResult is propose, and returns what the command answered
+// (wtx.result) when it was applied.
+func (s *Store) proposeResult(ctx context.Context, cmd []byte) (any, error) {
 	if s.r.State() != raft.Leader {
-		return s.notLeader()
+		return nil, s.notLeader()
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
 	defer cancel()
 	f := s.r.Apply(cmd, s.cfg.ApplyTimeout)
 	if err := await(ctx, f); err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("meta: raft entry not applied yet, it may still be: %w", err)
+			return nil, fmt.Errorf("meta: raft entry not applied yet, it may still be: %w", err)
 		}
-		return s.raftErr(err)
+		return nil, s.raftErr(err)
 	}
 	if err, ok := f.Response().(error); ok {
-		return err
+		return nil, err
 	}
-	return nil
+	return f.Response(), nil
 }
 
 // linearize returns nil when a read of the state machine that follows

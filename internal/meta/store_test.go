@@ -107,7 +107,7 @@ func TestBuckets(t *testing.T) {
 		t.Errorf("GetBucket's read index %d, applied %d", b.ReadIndex, applied)
 	}
 	b.ReadIndex = 0
-	if want := (&Bucket{V: FormatVersion, Name: "zeta", Created: now}); !reflect.DeepEqual(b, want) {
+	if want := (&Bucket{V: FormatVersion, Name: "zeta", Created: now, Config: &BucketConfig{V: FormatVersion}}); !reflect.DeepEqual(b, want) {
 		t.Errorf("GetBucket = %+v, want %+v", b, want)
 	}
 	_, err = s.GetBucket(bg, "nope")
@@ -150,6 +150,7 @@ func TestObjects(t *testing.T) {
 	must(t, err)
 	want := *o
 	want.V = FormatVersion
+	want.Seq = got.Seq // the state machine's, which orders versions
 	if !reflect.DeepEqual(got, &want) {
 		t.Errorf("GetObject =\n%+v, want\n%+v", got, &want)
 	}

@@ -18,6 +18,10 @@ type Bucket struct {
 	// ReadIndex is, in GetBucket's answer, the last raft index applied
 	// when it was read: a writer's Fence. Not stored.
 	ReadIndex uint64 `json:"read_index,omitempty"`
+	// Config is, in GetBucket's answer, the bucket's configuration
+	// (GetBucketConfig's), so that a writer learns it in the same read.
+	// Not stored with the bucket.
+	Config *BucketConfig `json:"config,omitempty"`
 }
 
 // Object is an object manifest: everything needed to serve the object's
@@ -48,6 +52,37 @@ type Object struct {
 	// SSE is the server-side encryption the object was written with (S3's
 	// SSE-S3 or SSE-C); nil: none was asked for.
 	SSE *SSE `json:"sse,omitempty"`
+
+	// The fields below are versioning's and object lock's (versions.go).
+
+	// VersionID names this version of the key: FormatVersionID(Seq), or
+	// for the null version "null" when written while the bucket's
+	// versioning was suspended and "" when it was never enabled (S3
+	// names the version in its answers only in the first case; ID says
+	// "null" for both). Set by the state machine when the version is
+	// written; what a writer puts here is ignored.
+	VersionID string `json:"vid,omitempty"`
+	// Seq orders the versions of a key: the raft index of the command
+	// that wrote the version, shifted left 16 bits, plus its position in
+	// the command. 0 for a record written before versioning.
+	Seq uint64 `json:"seq,omitempty"`
+	// DeleteMarker: this version is a delete marker (no data, no chunks).
+	DeleteMarker bool `json:"dm,omitempty"`
+	// LockMode is the version's retention mode, LockGovernance or
+	// LockCompliance ("" none), in force until RetainUntil.
+	LockMode    string    `json:"lock_mode,omitempty"`
+	RetainUntil time.Time `json:"retain_until,omitzero"`
+	// LegalHold: the version cannot be deleted until the hold is lifted.
+	LegalHold bool `json:"legal_hold,omitempty"`
+	// Cond is the condition a write must meet, checked in the raft entry
+	// that commits it (PutObject, CompleteUpload). Not stored.
+	Cond *WriteCond `json:"cond,omitempty"`
+	// Latest marks, in a version listing, the current version. Not stored.
+	Latest bool `json:"latest,omitempty"`
+	// HoldSet: a legal hold was ever placed on the version (LegalHold
+	// says whether it still is), which S3's GetObjectLegalHold tells
+	// apart from none.
+	HoldSet bool `json:"hold_set,omitempty"`
 }
 
 // SSE records the server-side encryption an object, or an upload's
@@ -133,6 +168,10 @@ type Upload struct {
 	// SSE is the encryption the completed object gets; every part is
 	// written with it.
 	SSE *SSE `json:"sse,omitempty"`
+	// The object lock the completed object takes (as Object's).
+	LockMode    string    `json:"lock_mode,omitempty"`
+	RetainUntil time.Time `json:"retain_until,omitzero"`
+	LegalHold   bool      `json:"legal_hold,omitempty"`
 }
 
 // Part is one uploaded part of an upload.
@@ -298,4 +337,18 @@ var (
 	// with old shards it no longer has or for a chunk no longer live, or
 	// either for a chunk with no record.
 	ErrStripeChanged = errors.New("meta: stripe changed meanwhile")
+
+	// ErrNoSuchVersion: a version ID that names no version of the key.
+	ErrNoSuchVersion = errors.New("meta: no such version")
+	// ErrPreconditionFailed: a write whose WriteCond does not hold.
+	ErrPreconditionFailed = errors.New("meta: precondition failed")
+	// ErrObjectLocked: deleting a version, or shortening its retention,
+	// that its retention or legal hold protects.
+	ErrObjectLocked = errors.New("meta: object version is locked")
+	// ErrLockNotEnabled: object lock settings for a bucket created
+	// without object lock.
+	ErrLockNotEnabled = errors.New("meta: object lock is not enabled on the bucket")
+	// ErrInvalidBucketState: a bucket setting its other settings forbid
+	// (suspending versioning on an object lock bucket).
+	ErrInvalidBucketState = errors.New("meta: invalid bucket state")
 )

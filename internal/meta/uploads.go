@@ -178,7 +178,8 @@ func (s *Store) ListParts(ctx context.Context, bucket, key, id string, marker, l
 // ErrInvalidPart; ErrNoSuchUpload. In one raft entry obj, which the caller
 // built from those parts, becomes the object (replacing any), and the
 // upload and all its parts go away: chunks of parts that obj does not list
-// lose their reference. obj is not retained or modified.
+// lose their reference. The object is a version as PutObject's, under
+// obj.Cond; obj is not retained, and only its VersionID is set.
 func (s *Store) CompleteUpload(ctx context.Context, id string, parts []PartRef, obj *Object) error {
 	if obj == nil {
 		return fmt.Errorf("complete upload %s: %w: nil object", id, ErrInvalidArgument)
@@ -206,7 +207,10 @@ func (s *Store) CompleteUpload(ctx context.Context, id string, parts []PartRef, 
 			e.str(p.ETag)
 		}
 		e.bytes(m)
-		err = s.propose(ctx, e.b)
+		appendCond(e, obj.Cond)
+		var res any
+		res, err = s.proposeResult(ctx, e.b)
+		obj.VersionID, _ = res.(string)
 	}
 	if err != nil {
 		return fmt.Errorf("complete upload %s/%s %s: %w", obj.Bucket, obj.Key, id, err)
@@ -225,6 +229,7 @@ func (w *wtx) completeUpload(d *dec) error {
 		refs = append(refs, PartRef{Number: d.int(), ETag: d.str()})
 	}
 	m := d.raw()
+	cond := optCond(d)
 	if err := args(d); err != nil {
 		return err
 	}
@@ -249,7 +254,7 @@ func (w *wtx) completeUpload(d *dec) error {
 	if err != nil {
 		return reject(err)
 	}
-	if err := w.setObject(objectKey(bucket, key), m, chunks); err != nil {
+	if err := w.putVersion(bucket, key, m, chunks, cond, 1); err != nil {
 		return err
 	}
 	return w.dropUpload(uk)

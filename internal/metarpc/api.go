@@ -56,6 +56,13 @@ type API interface {
 	SetSealMigration(ctx context.Context, on bool) error
 
 	SetObjectTags(ctx context.Context, bucket, key string, tags map[string]string) error
+	GetBucketConfig(ctx context.Context, bucket string) (*meta.BucketConfig, error)
+	SetBucketConfig(ctx context.Context, bucket string, part meta.BucketConfigPart, cfg *meta.BucketConfig) error
+	CreateBucketConfigured(ctx context.Context, name string, now time.Time, cfg *meta.BucketConfig) error
+	GetObjectVersion(ctx context.Context, bucket, key, id string) (*meta.Object, error)
+	DeleteVersions(ctx context.Context, bucket string, targets []meta.DeleteTarget, bypass bool) ([]meta.DeleteOutcome, error)
+	ListObjectVersions(ctx context.Context, bucket string, q meta.VersionQuery) (*meta.VersionList, error)
+	SetObjectLock(ctx context.Context, bucket, key, id string, c meta.LockChange) (string, error)
 }
 
 var (

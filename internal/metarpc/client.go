@@ -221,7 +221,7 @@ func (c *Client) do(ctx context.Context, base string, m method, body []byte, has
 	}
 	defer func() { _ = resp.Body.Close() }()
 
-	if resp.StatusCode == http.StatusOK && m.write {
+	if _, none := res.(*noResult); resp.StatusCode == http.StatusOK && m.write && none {
 		// Applied: there is nothing more to know (the result is {}).
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
 		return nil
@@ -311,7 +311,12 @@ func (c *Client) ListBuckets(ctx context.Context) ([]*meta.Bucket, error) {
 
 // PutObject implements API.
 func (c *Client) PutObject(ctx context.Context, obj *meta.Object) error {
-	return c.call(ctx, mPutObject, &objectReq{Object: obj}, &noResult{})
+	var res versionResult
+	err := c.call(ctx, mPutObject, &objectReq{Object: obj}, &res)
+	if obj != nil {
+		obj.VersionID = res.VersionID
+	}
+	return err
 }
 
 // GetObject implements API.
@@ -371,7 +376,12 @@ func (c *Client) ListParts(ctx context.Context, bucket, key, id string, marker, 
 // the caller may then find ErrNoSuchUpload although the object was
 // completed.
 func (c *Client) CompleteUpload(ctx context.Context, id string, parts []meta.PartRef, obj *meta.Object) error {
-	return c.call(ctx, mCompleteUpload, &completeUploadReq{ID: id, Parts: toPartRefs(parts), Object: obj}, &noResult{})
+	var res versionResult
+	err := c.call(ctx, mCompleteUpload, &completeUploadReq{ID: id, Parts: toPartRefs(parts), Object: obj}, &res)
+	if obj != nil {
+		obj.VersionID = res.VersionID
+	}
+	return err
 }
 
 // AbortUpload implements API.

@@ -259,6 +259,7 @@ func TestCluster(t *testing.T) {
 		}
 		want := *o
 		want.V = meta.FormatVersion
+		want.Seq = got.Seq // the state machine's, which orders versions
 		if !reflect.DeepEqual(got, &want) {
 			t.Errorf("object %s after failover:\n%+v\nwant\n%+v", o.Key, got, &want)
 		}

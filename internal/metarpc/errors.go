@@ -68,6 +68,11 @@ var errCodes = []errCode{
 	{"NoSuchLayout", meta.ErrNoSuchLayout, nil, http.StatusNotFound},
 	{"ChunkCollecting", meta.ErrChunkCollecting, nil, http.StatusConflict},
 	{"StripeChanged", meta.ErrStripeChanged, nil, http.StatusConflict},
+	{"NoSuchVersion", meta.ErrNoSuchVersion, nil, http.StatusNotFound},
+	{"PreconditionFailed", meta.ErrPreconditionFailed, nil, http.StatusPreconditionFailed},
+	{"ObjectLocked", meta.ErrObjectLocked, nil, http.StatusForbidden},
+	{"LockNotEnabled", meta.ErrLockNotEnabled, nil, http.StatusBadRequest},
+	{"InvalidBucketState", meta.ErrInvalidBucketState, nil, http.StatusConflict},
 	// The leader stepped down after appending the entry, which the next
 	// leader may still commit.
 	{codeOutcomeUnknown, ErrOutcomeUnknown, []error{raft.ErrLeadershipLost}, http.StatusServiceUnavailable},

@@ -257,8 +257,11 @@ func handlers() map[string]handler {
 			bs, err := api.ListBuckets(ctx)
 			return &bucketsResult{bs}, err
 		}),
-		mPutObject.name: write(func(ctx context.Context, api API, r *objectReq) error {
-			return api.PutObject(ctx, r.Object)
+		mPutObject.name: decode(func(ctx context.Context, api API, r *objectReq) (any, error) {
+			if err := api.PutObject(ctx, r.Object); err != nil {
+				return nil, err
+			}
+			return &versionResult{r.Object.VersionID}, nil
 		}),
 		mGetObject.name: decode(func(ctx context.Context, api API, r *objectKeyReq) (any, error) {
 			o, err := api.GetObject(ctx, r.Bucket, r.Key)
@@ -288,8 +291,11 @@ func handlers() map[string]handler {
 			ps, truncated, err := api.ListParts(ctx, r.Bucket, r.Key, r.ID, r.Marker, r.Limit)
 			return &listPartsResult{ps, truncated}, err
 		}),
-		mCompleteUpload.name: write(func(ctx context.Context, api API, r *completeUploadReq) error {
-			return api.CompleteUpload(ctx, r.ID, metaPartRefs(r.Parts), r.Object)
+		mCompleteUpload.name: decode(func(ctx context.Context, api API, r *completeUploadReq) (any, error) {
+			if err := api.CompleteUpload(ctx, r.ID, metaPartRefs(r.Parts), r.Object); err != nil {
+				return nil, err
+			}
+			return &versionResult{r.Object.VersionID}, nil
 		}),
 		mAbortUpload.name: write(func(ctx context.Context, api API, r *uploadIDReq) error {
 			return api.AbortUpload(ctx, r.Bucket, r.Key, r.ID)
@@ -376,5 +382,6 @@ func handlers() map[string]handler {
 			return api.SetObjectTags(ctx, r.Bucket, r.Key, r.Tags)
 		}),
 	}
+	versionHandlers(hs)
 	return hs
 }

@@ -62,6 +62,8 @@ type DevConfig struct {
 	GCGrace        time.Duration
 	AuditRate      float64
 	EjectThreshold int
+	// LifecycleDay is the metadata node's (Config).
+	LifecycleDay time.Duration
 	// ScrubInterval is the storage nodes' (Config).
 	ScrubInterval time.Duration
 	// Out receives the human-readable start banner (endpoint, keys).
@@ -216,6 +218,7 @@ func RunDev(ctx context.Context, cfg DevConfig) error {
 		c.Secret, c.Local, c.K, c.M, c.Seal = secret, local, cfg.K, cfg.M, cfg.Seal
 		c.RepairRate, c.HealInterval, c.GCGrace = cfg.RepairRate, cfg.HealInterval, cfg.GCGrace
 		c.AuditRate, c.EjectThreshold = cfg.AuditRate, cfg.EjectThreshold
+		c.LifecycleDay = cfg.LifecycleDay
 		c.ScrubInterval = cfg.ScrubInterval
 		c.GossipProfile = cluster.ProfileLocal
 		c.Out, c.Logger = io.Discard, log

@@ -117,6 +117,9 @@ type Config struct {
 	// deletes its shards, and a stray shard before it is deleted (0:
 	// heal.DefaultGCGrace).
 	GCGrace time.Duration
+	// LifecycleDay is how long a day of bucket lifecycle rules lasts on a
+	// meta node (0: lifecycle.DefaultDay, a day); tests shorten it.
+	LifecycleDay time.Duration
 	// AuditRate is how many shards per second the meta node's auditor
 	// checks over the cluster while it leads (0: heal.DefaultAuditRate;
 	// negative: no audits). EjectThreshold is the ejection rule's N, the
@@ -493,6 +496,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	var healer *heal.Healer
 	if ms != nil {
 		if healer, err = startHealer(ctx, &wg, cfg, ms, members, nodes, sealer, reg, log); err != nil {
+			return err
+		}
+		if err := startLifecycle(ctx, &wg, cfg, ms, reg, log); err != nil {
 			return err
 		}
 	}
