@@ -107,6 +107,11 @@ func toAPIError(err error) (*APIError, bool) {
 			return e.api, true
 		}
 	}
+	for _, e := range accessErrors {
+		if errors.Is(err, e.err) {
+			return e.api, true
+		}
+	}
 	return errInternal, false
 }
 

@@ -17,7 +17,8 @@ type Config struct {
 	// Backend stores and retrieves buckets and objects.
 	Backend Backend
 	// Credentials looks up the secret key of the access key that signed a
-	// request. Every request must be signed: anonymous requests are denied.
+	// request. An unsigned request is anonymous: allowed only where the
+	// bucket's policy or ACL allows everyone (access.go).
 	Credentials Credentials
 	// Region is the region this endpoint answers for. The region in a
 	// request's credential scope must equal it (AuthorizationHeaderMalformed
@@ -151,9 +152,15 @@ func (s *Server) serve(w *responseWriter, r *http.Request, o *op, perr error) er
 		return err
 	}
 	if perr != nil {
+		if a.accessKey == "" {
+			return errAccessDenied // anonymous requests learn nothing more
+		}
 		return perr
 	}
 	o.auth = a
+	if err := s.authorize(r, o); err != nil {
+		return err
+	}
 	return o.spec.handle(s, w, r, o)
 }
 
