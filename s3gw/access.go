@@ -121,5 +121,9 @@ func (s *Server) authorize(r *http.Request, o *op) error {
 	if principal != "" {
 		return nil
 	}
+	if aclAllowsAnonymous(cfg.ACL, rc.action, false) || bucketACLAllowsWrite(cfg.ACL, rc.action) ||
+		s.objectACLAllows(r.Context(), o, rc.action) {
+		return nil
+	}
 	return errAccessDenied
 }

@@ -21,8 +21,11 @@ var accessOps = struct{ bucket, object map[string]map[string]*opSpec }{
 	bucket: map[string]map[string]*opSpec{
 		"policy":       {http.MethodGet: opGetBucketPolicy, http.MethodPut: opPutBucketPolicy, http.MethodDelete: opDeleteBucketPolicy},
 		"policyStatus": {http.MethodGet: opGetBucketPolicyStatus},
+		"acl":          {http.MethodGet: opGetBucketACL, http.MethodPut: opPutBucketACL},
 	},
-	object: map[string]map[string]*opSpec{},
+	object: map[string]map[string]*opSpec{
+		"acl": {http.MethodGet: opGetObjectACL, http.MethodPut: opPutObjectACL},
+	},
 }
 
 // accessOp recognises the requests of this family before parseOp refuses

@@ -312,6 +312,9 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, o *op) error
 	if srcBucket == o.bucket && srcKey == o.key && !opts.ReplaceMetadata && srcVID == "" {
 		return errInvalidRequest.withMessage("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
+	if err := copyACL(r, src.Info(), &opts); err != nil {
+		return err
+	}
 	info, err := s.copyObjectFrom(r.Context(), src, srcBucket, srcKey, o.bucket, o.key, opts)
 	if err != nil {
 		return err

@@ -57,6 +57,13 @@ func putOptions(h http.Header) (PutOptions, error) {
 	if size > maxUserMeta {
 		return opts, errMetadataTooLarge
 	}
+	acl, err := requestACL(h)
+	if err != nil {
+		return opts, err
+	}
+	if acl != "" {
+		opts.Headers[objectACLHeader] = acl
+	}
 	md5, err := contentMD5(h)
 	opts.ContentMD5 = md5
 	return opts, err
@@ -104,7 +111,9 @@ func setObjectHeaders(w http.ResponseWriter, info ObjectInfo) {
 	}
 	h.Set("Content-Type", ct)
 	for k, v := range info.Headers {
-		h.Set(k, v)
+		if k != objectACLHeader {
+			h.Set(k, v)
+		}
 	}
 	for k, v := range info.UserMeta {
 		if k != cidMeta {

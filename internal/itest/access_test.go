@@ -184,3 +184,150 @@ func TestBucketPolicy(t *testing.T) {
 		t.Fatalf("PUT by the second key without a policy: %v", err)
 	}
 }
+
+// TestCannedACL drives canned ACLs with the AWS CLI and minio-go: buckets
+// and objects created public-read are readable by plain unsigned HTTP,
+// private ones are not; Get*Acl answer AWS's AccessControlPolicy; grants no
+// canned ACL expresses are refused.
+func TestCannedACL(t *testing.T) {
+	p := startDev(t, "")
+	ctx := ctxT(t)
+	c := p.client()
+	env := awsEnv(t, p)
+	aws := func(args ...string) (string, error) {
+		return toolErr(t, env, "aws", append([]string{"--endpoint-url", p.url(), "--output", "json"}, args...)...)
+	}
+	must := func(args ...string) string {
+		t.Helper()
+		out, err := aws(args...)
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	type aclOut struct {
+		Owner  struct{ ID string }
+		Grants []struct {
+			Grantee struct {
+				Type string
+				ID   string
+				URI  string
+			}
+			Permission string
+		}
+	}
+	grants := func(out string) string {
+		t.Helper()
+		var a aclOut
+		if err := json.Unmarshal([]byte(out), &a); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if a.Owner.ID != p.access {
+			t.Fatalf("owner %q, want %q", a.Owner.ID, p.access)
+		}
+		var s []string
+		for _, g := range a.Grants {
+			s = append(s, g.Grantee.Type+":"+g.Grantee.ID+g.Grantee.URI+":"+g.Permission)
+		}
+		return strings.Join(s, " ")
+	}
+	owner := "CanonicalUser:" + p.access + ":FULL_CONTROL"
+	allRead := "Group:http://acs.amazonaws.com/groups/global/AllUsers:READ"
+
+	// A bucket created public-read: anonymous listings work, its objects
+	// stay private unless written public-read.
+	must("s3api", "create-bucket", "--bucket", "pubb", "--acl", "public-read")
+	if g := grants(must("s3api", "get-bucket-acl", "--bucket", "pubb")); g != owner+" "+allRead {
+		t.Fatalf("get-bucket-acl of a public-read bucket: %s", g)
+	}
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	os.WriteFile(f, []byte("public bytes"), 0o600)
+	must("s3api", "put-object", "--bucket", "pubb", "--key", "open.txt", "--body", f, "--acl", "public-read")
+	must("s3api", "put-object", "--bucket", "pubb", "--key", "closed.txt", "--body", f)
+	if b := anon(t, p, "GET", "/pubb?list-type=2", nil, 200, ""); !bytes.Contains(b, []byte("<Key>closed.txt</Key>")) {
+		t.Fatalf("anonymous listing of a public-read bucket:\n%s", b)
+	}
+	if b := anon(t, p, "GET", "/pubb/open.txt", nil, 200, ""); string(b) != "public bytes" {
+		t.Fatalf("anonymous GET of a public-read object: %q", b)
+	}
+	anon(t, p, "GET", "/pubb/closed.txt", nil, 403, "AccessDenied")
+	anon(t, p, "PUT", "/pubb/new.txt", []byte("x"), 403, "AccessDenied")
+	anon(t, p, "GET", "/pubb/open.txt?acl", nil, 403, "AccessDenied")
+	if g := grants(must("s3api", "get-object-acl", "--bucket", "pubb", "--key", "open.txt")); g != owner+" "+allRead {
+		t.Fatalf("get-object-acl of a public-read object: %s", g)
+	}
+	if g := grants(must("s3api", "get-object-acl", "--bucket", "pubb", "--key", "closed.txt")); g != owner {
+		t.Fatalf("get-object-acl of a private object: %s", g)
+	}
+	// The ACL is not user metadata nor a header of the object.
+	resp, _ := wantStatus(t, mustReq(t, "GET", p.url()+"/pubb/open.txt"), 200, "")
+	if resp.Header.Get("X-Amz-Acl") != "" {
+		t.Fatalf("GET sent the ACL back: %v", resp.Header)
+	}
+
+	// PutObjectAcl turns it around, both ways; the bytes stay.
+	must("s3api", "put-object-acl", "--bucket", "pubb", "--key", "open.txt", "--acl", "private")
+	anon(t, p, "GET", "/pubb/open.txt", nil, 403, "AccessDenied")
+	must("s3api", "put-object-acl", "--bucket", "pubb", "--key", "closed.txt", "--acl", "public-read")
+	if b := anon(t, p, "GET", "/pubb/closed.txt", nil, 200, ""); string(b) != "public bytes" {
+		t.Fatalf("anonymous GET after put-object-acl public-read: %q", b)
+	}
+	// A copy takes the request's ACL, not its source's.
+	if _, err := c.CopyObject(ctx, minio.CopyDestOptions{Bucket: "pubb", Object: "copy.txt"}, minio.CopySrcOptions{Bucket: "pubb", Object: "closed.txt"}); err != nil {
+		t.Fatal(err)
+	}
+	anon(t, p, "GET", "/pubb/copy.txt", nil, 403, "AccessDenied")
+
+	// The bucket goes private: listings close.
+	must("s3api", "put-bucket-acl", "--bucket", "pubb", "--acl", "private")
+	if g := grants(must("s3api", "get-bucket-acl", "--bucket", "pubb")); g != owner {
+		t.Fatalf("get-bucket-acl after private: %s", g)
+	}
+	anon(t, p, "GET", "/pubb?list-type=2", nil, 403, "AccessDenied")
+
+	// An AccessControlPolicy document of a canned ACL is kept; grants no
+	// canned ACL expresses are refused, as are the grant headers.
+	doc := `{"Owner":{"ID":"` + p.access + `"},"Grants":[{"Grantee":{"Type":"CanonicalUser","ID":"` + p.access + `"},"Permission":"FULL_CONTROL"},{"Grantee":{"Type":"Group","URI":"http://acs.amazonaws.com/groups/global/AllUsers"},"Permission":"READ"}]}`
+	must("s3api", "put-bucket-acl", "--bucket", "pubb", "--access-control-policy", doc)
+	if g := grants(must("s3api", "get-bucket-acl", "--bucket", "pubb")); g != owner+" "+allRead {
+		t.Fatalf("get-bucket-acl after a public-read document: %s", g)
+	}
+	bad := `{"Owner":{"ID":"` + p.access + `"},"Grants":[{"Grantee":{"Type":"AmazonCustomerByEmail","EmailAddress":"a@example.com"},"Permission":"READ"}]}`
+	if out, err := aws("s3api", "put-bucket-acl", "--bucket", "pubb", "--access-control-policy", bad); err == nil || !strings.Contains(out, "NotImplemented") {
+		t.Fatalf("put-bucket-acl with an e-mail grantee: %v\n%s", err, out)
+	}
+	if out, err := aws("s3api", "put-bucket-acl", "--bucket", "pubb", "--grant-read", "uri=http://acs.amazonaws.com/groups/global/AllUsers"); err == nil || !strings.Contains(out, "NotImplemented") {
+		t.Fatalf("put-bucket-acl --grant-read: %v\n%s", err, out)
+	}
+	if out, err := aws("s3api", "put-object", "--bucket", "pubb", "--key", "k", "--body", f, "--acl", "log-delivery-write"); err == nil || !strings.Contains(out, "NotImplemented") {
+		t.Fatalf("put-object --acl log-delivery-write: %v\n%s", err, out)
+	}
+	if g := grants(must("s3api", "get-bucket-acl", "--bucket", "pubb")); g != owner+" "+allRead {
+		t.Fatalf("a refused put-bucket-acl changed the ACL: %s", g)
+	}
+
+	// A public-read-write bucket takes anonymous writes and deletes.
+	if err := c.MakeBucket(ctx, "rwb", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	must("s3api", "put-bucket-acl", "--bucket", "rwb", "--acl", "public-read-write")
+	anon(t, p, "PUT", "/rwb/dropped.txt", []byte("anonymous bytes"), 200, "")
+	r, err := c.GetObject(ctx, "rwb", "dropped.txt", minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(r); err != nil || string(b) != "anonymous bytes" {
+		t.Fatalf("read back an anonymous write: %q %v", b, err)
+	}
+	anon(t, p, "DELETE", "/rwb/dropped.txt", nil, 204, "")
+}
+
+func mustReq(t *testing.T, method, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}

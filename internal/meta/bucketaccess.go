@@ -13,11 +13,10 @@ const (
 	MaxCORSRules = 100
 )
 
-// The canned ACLs a bucket or object can hold ("" is private).
+// The canned ACLs a bucket can hold ("" is private).
 var cannedACLs = map[string]bool{
 	"": true, "private": true, "public-read": true, "public-read-write": true,
-	"authenticated-read": true, "bucket-owner-read": true, "bucket-owner-full-control": true,
-	"aws-exec-read": true, "log-delivery-write": true,
+	"authenticated-read": true,
 }
 
 // CORSRule is one rule of a bucket's CORS configuration.
