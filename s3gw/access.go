@@ -72,8 +72,14 @@ var rootActions = map[string]bool{
 // Identity policies attached to keys would be evaluated in the same pass:
 // evaluate(rc, keyPolicy, bucketPolicy), a key with a policy needing an
 // Allow from one of them.
-func (s *Server) authorize(r *http.Request, o *op) error {
+//
+// It also sets the CORS headers of a request from a browser (cors.go),
+// since it reads the bucket's rules.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *op) error {
 	principal := o.auth.accessKey
+	if o.spec == opPreflight {
+		return nil // answered from the CORS rules alone
+	}
 	if o.bucket == "" || o.spec == opCreateBucket || o.spec == opCreateBucketLocked {
 		// No bucket policy applies to ListBuckets, nor to a bucket
 		// being created.
@@ -98,6 +104,7 @@ func (s *Server) authorize(r *http.Request, o *op) error {
 	case err != nil:
 		return err
 	}
+	corsHeaders(w, r, cfg.CORS)
 	var bucketPolicy *Policy
 	if cfg.Policy != "" {
 		if bucketPolicy, err = parsePolicy([]byte(cfg.Policy), o.bucket); err != nil {

@@ -22,6 +22,7 @@ var accessOps = struct{ bucket, object map[string]map[string]*opSpec }{
 		"policy":       {http.MethodGet: opGetBucketPolicy, http.MethodPut: opPutBucketPolicy, http.MethodDelete: opDeleteBucketPolicy},
 		"policyStatus": {http.MethodGet: opGetBucketPolicyStatus},
 		"acl":          {http.MethodGet: opGetBucketACL, http.MethodPut: opPutBucketACL},
+		"cors":         {http.MethodGet: opGetBucketCors, http.MethodPut: opPutBucketCors, http.MethodDelete: opDeleteBucketCors},
 	},
 	object: map[string]map[string]*opSpec{
 		"acl": {http.MethodGet: opGetObjectACL, http.MethodPut: opPutObjectACL},
@@ -33,6 +34,10 @@ var accessOps = struct{ bucket, object map[string]map[string]*opSpec }{
 func accessOp(o *op, r *http.Request) (bool, error) {
 	if o.bucket == "" {
 		return false, nil
+	}
+	if r.Method == http.MethodOptions {
+		o.spec = opPreflight
+		return true, checkKey(o.key)
 	}
 	table := accessOps.bucket
 	if o.key != "" {

@@ -158,7 +158,7 @@ func (s *Server) serve(w *responseWriter, r *http.Request, o *op, perr error) er
 		return perr
 	}
 	o.auth = a
-	if err := s.authorize(r, o); err != nil {
+	if err := s.authorize(w, r, o); err != nil {
 		return err
 	}
 	return o.spec.handle(s, w, r, o)

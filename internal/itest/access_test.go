@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -330,4 +331,137 @@ func mustReq(t *testing.T, method, url string) *http.Request {
 		t.Fatal(err)
 	}
 	return req
+}
+
+// TestCORS drives a bucket's CORS configuration with the AWS CLI and
+// answers preflights and actual requests from browsers' origins as S3
+// does, errors included.
+func TestCORS(t *testing.T) {
+	p := startDev(t, "")
+	ctx := ctxT(t)
+	c := p.client()
+	mkBucket(t, c, "web")
+	if _, err := c.PutObject(ctx, "web", "page.txt", strings.NewReader("hello"), 5, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	env := awsEnv(t, p)
+	aws := func(args ...string) (string, error) {
+		return toolErr(t, env, "aws", append([]string{"--endpoint-url", p.url(), "--output", "json"}, args...)...)
+	}
+	if out, err := aws("s3api", "get-bucket-cors", "--bucket", "web"); err == nil || !strings.Contains(out, "NoSuchCORSConfiguration") {
+		t.Fatalf("get-bucket-cors without rules: %v\n%s", err, out)
+	}
+	preflight := func(target, origin, method, headers string, status int, code string) *http.Response {
+		t.Helper()
+		req := mustReq(t, "OPTIONS", p.url()+target)
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		req.Header.Set("Access-Control-Request-Method", method)
+		if headers != "" {
+			req.Header.Set("Access-Control-Request-Headers", headers)
+		}
+		resp, _ := wantStatus(t, req, status, code)
+		return resp
+	}
+	// No rules: every preflight is refused.
+	preflight("/web/page.txt", "http://app.test", "GET", "", 403, "AccessForbidden")
+
+	bad := `{"CORSRules":[{"AllowedOrigins":["*"],"AllowedMethods":["PATCH"]}]}`
+	if out, err := aws("s3api", "put-bucket-cors", "--bucket", "web", "--cors-configuration", bad); err == nil || !strings.Contains(out, "InvalidRequest") {
+		t.Fatalf("put-bucket-cors with PATCH: %v\n%s", err, out)
+	}
+	cfg := `{"CORSRules":[
+	  {"ID":"app","AllowedOrigins":["http://*.app.test"],"AllowedMethods":["GET","HEAD","PUT"],"AllowedHeaders":["x-amz-*","content-type"],"ExposeHeaders":["ETag","x-amz-request-id"],"MaxAgeSeconds":600},
+	  {"ID":"any","AllowedOrigins":["*"],"AllowedMethods":["GET"]}]}`
+	if out, err := aws("s3api", "put-bucket-cors", "--bucket", "web", "--cors-configuration", cfg); err != nil {
+		t.Fatalf("put-bucket-cors: %v\n%s", err, out)
+	}
+	out, err := aws("s3api", "get-bucket-cors", "--bucket", "web")
+	if err != nil {
+		t.Fatalf("get-bucket-cors: %v\n%s", err, out)
+	}
+	var got struct {
+		CORSRules []struct {
+			ID             string
+			AllowedOrigins []string
+			AllowedMethods []string
+			AllowedHeaders []string
+			ExposeHeaders  []string
+			MaxAgeSeconds  int
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got.CORSRules) != 2 || got.CORSRules[0].ID != "app" ||
+		got.CORSRules[0].MaxAgeSeconds != 600 || strings.Join(got.CORSRules[0].AllowedMethods, ",") != "GET,HEAD,PUT" ||
+		strings.Join(got.CORSRules[0].ExposeHeaders, ",") != "ETag,x-amz-request-id" || got.CORSRules[1].AllowedOrigins[0] != "*" {
+		t.Fatalf("get-bucket-cors answered %s", out)
+	}
+
+	// Preflights: a matching rule answers with its headers.
+	resp := preflight("/web/page.txt", "http://www.app.test", "PUT", "Content-Type, X-Amz-Date", 200, "")
+	for k, want := range map[string]string{
+		"Access-Control-Allow-Origin":      "http://www.app.test",
+		"Access-Control-Allow-Methods":     "GET, HEAD, PUT",
+		"Access-Control-Allow-Headers":     "content-type, x-amz-date",
+		"Access-Control-Expose-Headers":    "ETag, x-amz-request-id",
+		"Access-Control-Max-Age":           "600",
+		"Access-Control-Allow-Credentials": "true",
+	} {
+		if v := resp.Header.Get(k); v != want {
+			t.Errorf("preflight %s = %q, want %q", k, v, want)
+		}
+	}
+	if !strings.Contains(resp.Header.Get("Vary"), "Origin") {
+		t.Errorf("preflight Vary = %q", resp.Header.Get("Vary"))
+	}
+	resp = preflight("/web", "http://elsewhere.test", "GET", "", 200, "")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" || resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("preflight under the * rule: %v", resp.Header)
+	}
+	// ... and no rule, a 403 AccessForbidden.
+	preflight("/web/page.txt", "http://elsewhere.test", "PUT", "", 403, "AccessForbidden")
+	preflight("/web/page.txt", "http://www.app.test", "PUT", "Authorization", 403, "AccessForbidden")
+	preflight("/web/page.txt", "http://www.app.test", "DELETE", "", 403, "AccessForbidden")
+	preflight("/web/page.txt", "", "GET", "", 400, "BadRequest")
+	preflight("/nobucket/k", "http://www.app.test", "GET", "", 403, "AccessForbidden")
+
+	// Actual requests from a matching origin carry the headers, errors
+	// too (an anonymous GET without a policy is refused, and says so to
+	// the page).
+	req := mustReq(t, "GET", p.url()+"/web/page.txt")
+	req.Header.Set("Origin", "http://www.app.test")
+	resp, _ = wantStatus(t, req, 403, "AccessDenied")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "http://www.app.test" || resp.Header.Get("Access-Control-Expose-Headers") != "ETag, x-amz-request-id" ||
+		!strings.Contains(resp.Header.Get("Vary"), "Origin") {
+		t.Fatalf("CORS headers of an error: %v", resp.Header)
+	}
+	// A signed request through minio-go would not carry Origin; a
+	// presigned URL fetched by a page does.
+	u, err := c.PresignedGetObject(ctx, "web", "page.txt", time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req = mustReq(t, "GET", u.String())
+	req.Header.Set("Origin", "http://www.app.test")
+	resp, body := wantStatus(t, req, 200, "")
+	if string(body) != "hello" || resp.Header.Get("Access-Control-Allow-Origin") != "http://www.app.test" {
+		t.Fatalf("presigned GET from a page: %q %v", body, resp.Header)
+	}
+	req = mustReq(t, "GET", u.String())
+	req.Header.Set("Origin", "http://other.test")
+	resp, _ = wantStatus(t, req, 200, "")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("GET from another origin under the * rule: %v", resp.Header)
+	}
+	req = mustReq(t, "DELETE", p.url()+"/web/page.txt")
+	req.Header.Set("Origin", "http://other.test")
+	resp, _ = wantStatus(t, req, 403, "AccessDenied")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("a DELETE no rule allows got %v", resp.Header)
+	}
+
+	if out, err := aws("s3api", "delete-bucket-cors", "--bucket", "web"); err != nil {
+		t.Fatalf("delete-bucket-cors: %v\n%s", err, out)
+	}
+	preflight("/web/page.txt", "http://www.app.test", "GET", "", 403, "AccessForbidden")
 }
