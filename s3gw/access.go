@@ -76,37 +76,60 @@ var rootActions = map[string]bool{
 // It also sets the CORS headers of a request from a browser (cors.go),
 // since it reads the bucket's rules.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *op) error {
-	principal := o.auth.accessKey
 	if o.spec == opPreflight {
 		return nil // answered from the CORS rules alone
 	}
 	if o.bucket == "" || o.spec == opCreateBucket || o.spec == opCreateBucketLocked {
 		// No bucket policy applies to ListBuckets, nor to a bucket
 		// being created.
-		if principal == "" {
+		if o.auth.accessKey == "" {
 			return errAccessDenied
 		}
 		return nil
 	}
-	vb, ok := s.backend.(VersionedBackend)
-	if !ok {
-		if principal == "" {
-			return errAccessDenied
-		}
-		return nil
-	}
-	cfg, err := vb.BucketConfig(r.Context(), o.bucket)
-	switch {
-	case errors.Is(err, ErrNoSuchBucket) && principal != "":
-		return nil // the handler answers NoSuchBucket
-	case errors.Is(err, ErrNoSuchBucket):
-		return errAccessDenied
-	case err != nil:
+	cfg, err := s.bucketAccess(r.Context(), o.bucket)
+	if err != nil {
 		return err
 	}
-	corsHeaders(w, r, cfg.CORS)
+	if cfg != nil {
+		corsHeaders(w, r, cfg.CORS)
+	}
+	if o.spec == opPostObject {
+		return nil // postObject decides once the form says who signed it, for which key
+	}
+	return s.decide(r, o, cfg)
+}
+
+// bucketAccess returns a bucket's configuration, nil if the backend keeps
+// none or the bucket does not exist.
+func (s *Server) bucketAccess(ctx context.Context, bucket string) (*BucketConfig, error) {
+	vb, ok := s.backend.(VersionedBackend)
+	if !ok {
+		return nil, nil
+	}
+	cfg, err := vb.BucketConfig(ctx, bucket)
+	switch {
+	case errors.Is(err, ErrNoSuchBucket):
+		return nil, nil // a signed request's handler answers NoSuchBucket
+	case err != nil:
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// decide evaluates o's authorization against its bucket's configuration
+// (nil: none).
+func (s *Server) decide(r *http.Request, o *op, cfg *BucketConfig) error {
+	principal := o.auth.accessKey
+	if cfg == nil {
+		if principal == "" {
+			return errAccessDenied
+		}
+		return nil
+	}
 	var bucketPolicy *Policy
 	if cfg.Policy != "" {
+		var err error
 		if bucketPolicy, err = parsePolicy([]byte(cfg.Policy), o.bucket); err != nil {
 			// It was checked when it was put; a parser that changed
 			// since must not open the bucket.

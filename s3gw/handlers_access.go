@@ -39,6 +39,10 @@ func accessOp(o *op, r *http.Request) (bool, error) {
 		o.spec = opPreflight
 		return true, checkKey(o.key)
 	}
+	if isPostUpload(o, r) {
+		o.spec = opPostObject
+		return true, nil
+	}
 	table := accessOps.bucket
 	if o.key != "" {
 		table = accessOps.object

@@ -5,9 +5,12 @@ package itest
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"io"
+	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -464,4 +467,198 @@ func TestCORS(t *testing.T) {
 		t.Fatalf("delete-bucket-cors: %v\n%s", err, out)
 	}
 	preflight("/web/page.txt", "http://www.app.test", "GET", "", 403, "AccessForbidden")
+}
+
+// postForm posts a multipart form: the fields, then the file last.
+func postForm(t *testing.T, target string, fields map[string]string, filename string, data []byte) (*http.Response, []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	fw, _ := mw.CreateFormFile("file", filename)
+	fw.Write(data)
+	mw.Close()
+	req, err := http.NewRequest("POST", target, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return send(t, req)
+}
+
+func wantPost(t *testing.T, resp *http.Response, body []byte, status int, code, msg string) {
+	t.Helper()
+	var e s3Error
+	xml.Unmarshal(body, &e)
+	if resp.StatusCode != status || e.Code != code || !strings.Contains(string(body), msg) {
+		t.Fatalf("POST: %d %q, want %d %q %q\n%s", resp.StatusCode, e.Code, status, code, msg, body)
+	}
+}
+
+// TestPostUpload uploads with HTML-form POSTs signed by minio-go's
+// PresignedPostPolicy (SigV4 and SigV2), and checks the policy's
+// conditions, its expiry, the signature and the size range, each refusal
+// storing nothing.
+func TestPostUpload(t *testing.T) {
+	p := startDev(t, "")
+	ctx := ctxT(t)
+	c := p.client()
+	mkBucket(t, c, "forms")
+	data := payloadBytes(7, 300<<10)
+
+	policy := func(c *minio.Client, mod func(*minio.PostPolicy)) (string, map[string]string) {
+		t.Helper()
+		pp := minio.NewPostPolicy()
+		pp.SetBucket("forms")
+		pp.SetKeyStartsWith("uploads/")
+		pp.SetExpires(time.Now().UTC().Add(10 * time.Minute))
+		pp.SetContentLengthRange(1, 1<<20)
+		if mod != nil {
+			mod(pp)
+		}
+		u, fields, err := c.PresignedPostPolicy(ctx, pp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.String(), fields
+	}
+	readBack := func(key string) []byte {
+		t.Helper()
+		r, err := c.GetObject(ctx, "forms", key, minio.GetObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatalf("read back %s: %v", key, err)
+		}
+		return b
+	}
+	absent := func(key string) {
+		t.Helper()
+		if _, err := c.StatObject(ctx, "forms", key, minio.StatObjectOptions{}); minioCode(err) != "NoSuchKey" {
+			t.Fatalf("%s was stored: %v", key, err)
+		}
+	}
+
+	// SigV4, ${filename}, metadata and content type, 201 with PostResponse.
+	u, f := policy(c, func(pp *minio.PostPolicy) {
+		pp.SetContentType("image/png")
+		pp.SetUserMetadata("origin", "form")
+		pp.SetSuccessStatusAction("201")
+	})
+	f["key"] = "uploads/${filename}"
+	resp, body := postForm(t, u, f, "photo.png", data)
+	if resp.StatusCode != 201 {
+		t.Fatalf("POST: %d\n%s", resp.StatusCode, body)
+	}
+	var pr struct{ Bucket, Key, ETag, Location string }
+	if err := xml.Unmarshal(body, &pr); err != nil || pr.Bucket != "forms" || pr.Key != "uploads/photo.png" || pr.ETag != resp.Header.Get("ETag") || !strings.HasSuffix(pr.Location, "/forms/uploads/photo.png") {
+		t.Fatalf("PostResponse %+v (%v)\n%s", pr, err, body)
+	}
+	if !bytes.Equal(readBack("uploads/photo.png"), data) {
+		t.Fatal("the bytes read back differ from the bytes posted")
+	}
+	st, err := c.StatObject(ctx, "forms", "uploads/photo.png", minio.StatObjectOptions{})
+	if err != nil || st.ContentType != "image/png" || st.UserMetadata["Origin"] != "form" {
+		t.Fatalf("stat: %+v %v", st, err)
+	}
+
+	// SigV2 (AWSAccessKeyId, signature), default 204.
+	v2, err := minio.New(p.endpoint, &minio.Options{Creds: credentials.NewStaticV2(p.access, p.secret, ""), Region: region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, f = policy(v2, nil)
+	if f["AWSAccessKeyId"] == "" || f["signature"] == "" {
+		t.Fatalf("minio-go made no SigV2 form: %v", f)
+	}
+	f["key"] = "uploads/v2.bin"
+	resp, body = postForm(t, u, f, "v2.bin", data[:1000])
+	if resp.StatusCode != 204 {
+		t.Fatalf("SigV2 POST: %d\n%s", resp.StatusCode, body)
+	}
+	if !bytes.Equal(readBack("uploads/v2.bin"), data[:1000]) {
+		t.Fatal("SigV2 POST: bytes differ")
+	}
+
+	// Refusals.
+	u, f = policy(c, nil)
+	f["key"] = "elsewhere/x"
+	resp, body = postForm(t, u, f, "x", data[:10])
+	wantPost(t, resp, body, 403, "AccessDenied", "Invalid according to Policy: Policy Condition failed: [&#34;starts-with&#34;, &#34;$key&#34;, &#34;uploads/&#34;]")
+	absent("elsewhere/x")
+
+	f["key"] = "uploads/extra"
+	f["x-amz-meta-sneaky"] = "1"
+	resp, body = postForm(t, u, f, "x", data[:10])
+	wantPost(t, resp, body, 403, "AccessDenied", "Invalid according to Policy: Extra input fields: x-amz-meta-sneaky")
+	delete(f, "x-amz-meta-sneaky")
+	absent("uploads/extra")
+
+	f["key"] = "uploads/big"
+	resp, body = postForm(t, u, f, "big", payloadBytes(8, 1<<20+1))
+	wantPost(t, resp, body, 400, "EntityTooLarge", "")
+	absent("uploads/big")
+	f["key"] = "uploads/empty"
+	resp, body = postForm(t, u, f, "empty", nil)
+	wantPost(t, resp, body, 400, "EntityTooSmall", "")
+	absent("uploads/empty")
+
+	f["key"] = "uploads/forged"
+	sig := f["x-amz-signature"]
+	f["x-amz-signature"] = strings.Repeat("0", len(sig))
+	resp, body = postForm(t, u, f, "x", data[:10])
+	wantPost(t, resp, body, 403, "SignatureDoesNotMatch", "")
+	f["x-amz-signature"] = sig
+	f["policy"] = "not base64!"
+	resp, body = postForm(t, u, f, "x", data[:10])
+	wantPost(t, resp, body, 403, "SignatureDoesNotMatch", "")
+	absent("uploads/forged")
+
+	u, f = policy(c, func(pp *minio.PostPolicy) { pp.SetExpires(time.Now().UTC().Add(-time.Minute)) })
+	f["key"] = "uploads/late"
+	resp, body = postForm(t, u, f, "x", data[:10])
+	wantPost(t, resp, body, 403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+	absent("uploads/late")
+
+	delete(f, "key")
+	resp, body = postForm(t, u, f, "x", data[:10])
+	wantPost(t, resp, body, 400, "InvalidArgument", "Bucket POST must contain a field named &#39;key&#39;")
+
+	// An unsigned form is anonymous: refused unless the bucket lets
+	// everyone write.
+	resp, body = postForm(t, p.url()+"/forms", map[string]string{"key": "uploads/anon"}, "x", data[:10])
+	wantPost(t, resp, body, 403, "AccessDenied", "")
+	absent("uploads/anon")
+
+	// success_action_redirect: 303 to the page with bucket, key and ETag.
+	u, f = policy(c, func(pp *minio.PostPolicy) { pp.SetSuccessActionRedirect("http://127.0.0.1:1/done?x=1") })
+	f["key"] = "uploads/redirected"
+	noFollow := &http.Client{Timeout: time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range f {
+		mw.WriteField(k, v)
+	}
+	fw, _ := mw.CreateFormFile("file", "r")
+	fw.Write(data[:10])
+	mw.Close()
+	req, _ := http.NewRequest("POST", u, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err = noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != 303 || loc == nil || loc.Host != "127.0.0.1:1" || loc.Query().Get("key") != "uploads/redirected" ||
+		loc.Query().Get("bucket") != "forms" || loc.Query().Get("etag") == "" || loc.Query().Get("x") != "1" {
+		t.Fatalf("redirect: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if !bytes.Equal(readBack("uploads/redirected"), data[:10]) {
+		t.Fatal("redirected POST: bytes differ")
+	}
 }
