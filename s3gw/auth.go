@@ -32,7 +32,7 @@ const (
 // it, how its payload is protected, and what is needed to check the
 // signatures of an aws-chunked payload.
 type authInfo struct {
-	accessKey string
+	accessKey string // "" for an anonymous (unsigned) request
 	presigned bool
 	// payload is the x-amz-content-sha256 value the signature covers: a hex
 	// SHA-256, or one of the constants above.
@@ -89,7 +89,7 @@ func (s *Server) authenticate(r *http.Request) (*authInfo, error) {
 	case presignedV2:
 		return s.authPresignedV2(r, q)
 	}
-	return nil, errAnonymous
+	return &authInfo{payload: unsignedPayload}, nil // anonymous
 }
 
 func (s *Server) authHeader(r *http.Request, authz string) (*authInfo, error) {

@@ -36,9 +36,12 @@
 //
 // # Authentication
 //
-// Every request must be signed with an access key that Config.Credentials
-// knows: there is no anonymous access. A request carries one of these, and
-// only one (InvalidArgument when it carries several):
+// A signed request must be signed with an access key that
+// Config.Credentials knows. A request with no signature at all is
+// anonymous: authorize (access.go) allows it only where the bucket's
+// policy or canned ACL allows everyone, and refuses it with AccessDenied
+// otherwise. A signed request carries one of these, and only one
+// (InvalidArgument when it carries several):
 //
 //   - SigV4 in the Authorization header (AWS4-HMAC-SHA256). The scope's
 //     region must be Config.Region, the request time within Config.MaxSkew

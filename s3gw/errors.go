@@ -65,11 +65,7 @@ var (
 	errIncompleteBody               = &APIError{"IncompleteBody", http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header."}
 	errEntityTooLarge               = &APIError{"EntityTooLarge", http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed object size."}
 	errIllegalLocationConstraint    = &APIError{"IllegalLocationConstraintException", http.StatusBadRequest, "The location constraint is incompatible for the region specific endpoint this request was sent to."}
-	// errAnonymous is authenticate's answer to a request with no
-	// credentials at all; serve turns it into NoSuchBucket when the
-	// bucket does not exist, as S3 does.
-	errAnonymous = errAccessDenied.withMessage("Access Denied")
-	errInternal  = &APIError{"InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again."}
+	errInternal                     = &APIError{"InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again."}
 )
 
 // errorTable maps the Backend's sentinels to S3 errors. It is the only place
@@ -108,6 +104,11 @@ func toAPIError(err error) (*APIError, bool) {
 		}
 	}
 	for _, e := range versionErrors {
+		if errors.Is(err, e.err) {
+			return e.api, true
+		}
+	}
+	for _, e := range accessErrors {
 		if errors.Is(err, e.err) {
 			return e.api, true
 		}

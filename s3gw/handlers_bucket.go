@@ -78,6 +78,10 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request, o *op) err
 	if err := s.checkLocation(cfg.LocationConstraint); err != nil {
 		return err
 	}
+	acl, err := s.createACL(r)
+	if err != nil {
+		return err
+	}
 	err = s.backend.CreateBucket(r.Context(), o.bucket)
 	// In us-east-1, S3 answers 200 to creating a bucket you own already;
 	// every other region answers 409 BucketAlreadyOwnedByYou.
@@ -85,6 +89,9 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request, o *op) err
 		err = nil
 	}
 	if err != nil {
+		return err
+	}
+	if err := s.setCreatedACL(r.Context(), o.bucket, acl); err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/"+o.bucket)

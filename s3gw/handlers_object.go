@@ -334,6 +334,9 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, o *op) error
 	if srcBucket == o.bucket && srcKey == o.key && !opts.ReplaceMetadata && sameEncryption && srcVID == "" {
 		return errInvalidRequest.withMessage("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
+	if err := copyACL(r, srcInfo, &opts); err != nil {
+		return err
+	}
 	var info ObjectInfo
 	if ck != nil || srcInfo.SSE.CustomerKeyCheck != nil || (sse.S3 && !srcInfo.SSE.S3) {
 		// The copy's bytes are encrypted otherwise than its source's:

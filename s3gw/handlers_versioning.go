@@ -459,7 +459,14 @@ func (s *Server) createBucketLocked(w http.ResponseWriter, r *http.Request, o *o
 	if _, err := readXML(p, &cfg, true); err != nil {
 		return err
 	}
+	acl, err := s.createACL(r)
+	if err != nil {
+		return err
+	}
 	if err := vb.CreateBucketWithLock(r.Context(), o.bucket); err != nil {
+		return err
+	}
+	if err := s.setCreatedACL(r.Context(), o.bucket, acl); err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/"+o.bucket)

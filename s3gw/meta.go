@@ -63,6 +63,13 @@ func putOptions(h http.Header) (PutOptions, error) {
 		return opts, err
 	}
 	opts.Tags = tags
+	acl, err := requestACL(h)
+	if err != nil {
+		return opts, err
+	}
+	if acl != "" {
+		opts.Headers[objectACLHeader] = acl
+	}
 	md5, err := contentMD5(h)
 	opts.ContentMD5 = md5
 	return opts, err
@@ -110,7 +117,9 @@ func setObjectHeaders(w http.ResponseWriter, info ObjectInfo) {
 	}
 	h.Set("Content-Type", ct)
 	for k, v := range info.Headers {
-		h.Set(k, v)
+		if k != objectACLHeader {
+			h.Set(k, v)
+		}
 	}
 	for k, v := range info.UserMeta {
 		h["x-amz-meta-"+k] = []string{v}

@@ -108,6 +108,9 @@ func parseOp(r *http.Request, domains []string) (*op, error) {
 	if ok, err := versionOp(o, r); ok || err != nil {
 		return o, err
 	}
+	if ok, err := accessOp(o, r); ok || err != nil {
+		return o, err
+	}
 	for _, sub := range unsupported {
 		if q.Has(sub) {
 			return o, errNotImplemented.withMessage("The %q sub-resource is not implemented.", sub)

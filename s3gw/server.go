@@ -17,7 +17,8 @@ type Config struct {
 	// Backend stores and retrieves buckets and objects.
 	Backend Backend
 	// Credentials looks up the secret key of the access key that signed a
-	// request. Every request must be signed: anonymous requests are denied.
+	// request. An unsigned request is anonymous: allowed only where the
+	// bucket's policy or ACL allows everyone (access.go).
 	Credentials Credentials
 	// Region is the region this endpoint answers for. The region in a
 	// request's credential scope must equal it (AuthorizationHeaderMalformed
@@ -147,7 +148,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serve(w *responseWriter, r *http.Request, o *op, perr error) error {
 	a, err := s.authenticate(r)
-	if err == errAnonymous && perr == nil && o.bucket != "" && o.spec != opCreateBucket {
+	if err == nil && a.accessKey == "" && perr == nil && o.bucket != "" && o.spec != opCreateBucket && o.spec != opPreflight {
 		// S3 tells an anonymous client that a bucket does not exist
 		// before it tells it that it may not use it.
 		if _, herr := s.backend.HeadBucket(r.Context(), o.bucket); errors.Is(herr, ErrNoSuchBucket) {
@@ -158,10 +159,16 @@ func (s *Server) serve(w *responseWriter, r *http.Request, o *op, perr error) er
 		return err
 	}
 	if perr != nil {
+		if a.accessKey == "" {
+			return errAccessDenied // anonymous requests learn nothing more
+		}
 		return perr
 	}
 	o.auth = a
-	if err := authorize(r, o, a.policy); err != nil {
+	if err := authorize(r, o, a.policy); err != nil { // the key's own policy
+		return err
+	}
+	if err := s.authorize(w, r, o); err != nil { // the bucket's policy and ACLs
 		return err
 	}
 	return o.spec.handle(s, w, r, o)

@@ -61,6 +61,11 @@ type BucketConfig struct {
 	ObjectLock *ObjectLockConfig
 	Lifecycle  []LifecycleRule
 	Tags       []Tag
+	// Access control (access.go): the policy document ("" none), the
+	// canned ACL ("" private), the CORS rules.
+	Policy string
+	ACL    string
+	CORS   []CORSRule
 }
 
 // ObjectLockConfig is an object lock bucket's default retention (Mode ""

@@ -76,6 +76,7 @@ func (g *Gateway) BucketConfig(ctx context.Context, bucket string) (s3gw.BucketC
 		}
 		out.Lifecycle = append(out.Lifecycle, rl)
 	}
+	accessConfig(&out, c)
 	return out, nil
 }
 

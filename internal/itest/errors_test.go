@@ -136,7 +136,8 @@ func TestErrorCodes(t *testing.T) {
 	expectError(t, req("POST", "/errs", url.Values{"delete": {""}}, []byte("<Delete><Object><Key>k"), map[string]string{
 		"Content-MD5": b64md5([]byte("<Delete><Object><Key>k")),
 	}), 400, "MalformedXML")
-	expectError(t, req("PUT", "/errs", url.Values{"policy": {""}}, []byte("{}"), nil), 501, "NotImplemented")
+	expectError(t, req("PUT", "/errs", url.Values{"policy": {""}}, []byte("{}"), nil), 400, "MalformedPolicy")
+	expectError(t, req("PUT", "/errs", url.Values{"website": {""}}, []byte("<WebsiteConfiguration/>"), nil), 501, "NotImplemented")
 
 	// Multipart errors.
 	expectError(t, req("PUT", "/errs/mp", url.Values{"partNumber": {"1"}, "uploadId": {"nope"}}, []byte("x"), nil), 404, "NoSuchUpload")

@@ -23,21 +23,6 @@ import (
 	"github.com/minio/minio-go/v7"
 )
 
-// send sends a request and returns the response (body read) and body.
-func send(t *testing.T, req *http.Request) (*http.Response, []byte) {
-	t.Helper()
-	resp, err := rawClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
-}
-
 // wantStatus checks a response's status and S3 error code ("" for a
 // success) and returns the response.
 func wantStatus(t *testing.T, req *http.Request, status int, code string) (*http.Response, []byte) {

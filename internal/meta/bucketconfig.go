@@ -27,6 +27,12 @@ type BucketConfig struct {
 	Lifecycle []LifecycleRule `json:"lifecycle,omitempty"`
 	// Tags are the bucket's tags, in the order given (nil: none).
 	Tags []Tag `json:"tags,omitempty"`
+
+	// Access control (access.go): the bucket policy document as given
+	// ("" none), the bucket's canned ACL ("" private) and its CORS rules.
+	Policy string     `json:"policy,omitempty"`
+	ACL    string     `json:"acl,omitempty"`
+	CORS   []CORSRule `json:"cors,omitempty"`
 }
 
 // Versioning states.
@@ -98,6 +104,15 @@ const (
 	ConfigTags
 )
 
+// The parts of access control (access.go), numbered apart from the parts
+// above so that parts other branches append cannot take their numbers:
+// the number is in the raft log.
+const (
+	ConfigPolicy BucketConfigPart = 16 + iota
+	ConfigACL
+	ConfigCORS
+)
+
 func (p BucketConfigPart) String() string {
 	switch p {
 	case ConfigVersioning:
@@ -108,6 +123,12 @@ func (p BucketConfigPart) String() string {
 		return "lifecycle"
 	case ConfigTags:
 		return "tags"
+	case ConfigPolicy:
+		return "policy"
+	case ConfigACL:
+		return "acl"
+	case ConfigCORS:
+		return "cors"
 	}
 	return fmt.Sprintf("part %d", byte(p))
 }
@@ -192,6 +213,8 @@ func checkBucketConfig(part BucketConfigPart, cfg *BucketConfig) error {
 		if len(cfg.Tags) > 50 {
 			return fmt.Errorf("%w: more than 50 tags", ErrInvalidArgument)
 		}
+	case ConfigPolicy, ConfigACL, ConfigCORS:
+		return checkAccessConfig(part, cfg)
 	default:
 		return fmt.Errorf("%w: %s", ErrInvalidArgument, part)
 	}
@@ -249,6 +272,8 @@ func (w *wtx) setBucketConfig(d *dec) error {
 		cfg.Lifecycle = in.Lifecycle
 	case ConfigTags:
 		cfg.Tags = in.Tags
+	case ConfigPolicy, ConfigACL, ConfigCORS:
+		setAccessConfig(part, cfg, &in)
 	}
 	return w.putBucketConfig(bucket, cfg)
 }
