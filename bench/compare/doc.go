@@ -38,7 +38,7 @@
 //     first from round to round (round 1: Cairn, MinIO; round 2: MinIO,
 //     Cairn; …), and reports for each the round with the most operations
 //     per second (best of Rounds). With Config.ProfileDir, it saves a CPU
-//     profile of each Cairn gateway over each of Cairn's timed phases.
+//     profile of each Cairn process over each of Cairn's timed phases.
 //   - Loads each side with a 50/50 GET/PUT mix of 64 MiB objects at
 //     concurrency 64, sampling its VmRSS every 100 ms, and reads VmRSS
 //     again after an idle period.
