@@ -30,8 +30,8 @@
 //   - Measures the machine's kernels: loopback TCP, mutual TLS 1.3 over
 //     loopback on one connection and on one per CPU, AES-256-GCM sealing
 //     of 1 MiB chunks with a key derived per chunk, SHA-256, MD5, BLAKE3,
-//     Reed-Solomon 4+2 encoding and memory copy on one core, sequential
-//     disk writes with fsync, and the latency of a small fsync.
+//     HighwayHash, Reed-Solomon 4+2 encoding and memory copy on one core,
+//     sequential disk writes with fsync, and the latency of a small fsync.
 //   - Starts both sides with their data under one temporary directory on
 //     the same disk.
 //   - Runs each workload of the plan against both, alternating which goes
