@@ -279,7 +279,7 @@ func (s *LogStore) load(skip map[string]bool) error {
 		if err != nil || len(e.Name()) != 16 || !e.Type().IsRegular() || skip[e.Name()] {
 			continue
 		}
-		f, err := os.Open(filepath.Join(s.dir, segmentsDir, e.Name()))
+		f, err := openSegment(filepath.Join(s.dir, segmentsDir, e.Name()))
 		if err != nil {
 			return err
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"unsafe"
@@ -280,7 +279,7 @@ func (s *LogStore) newSegment(gen uint64) (*segment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new segment: %w", err)
 	}
-	r, err := os.Open(path)
+	r, err := openSegment(path)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("new segment: %w", err)
