@@ -14,7 +14,7 @@ func openAppend(path string, _ bool) (*os.File, error) {
 
 func openRead(path string, _ bool) (*os.File, error) { return os.Open(path) }
 
-func openSegment(path string) (*os.File, error) { return os.Open(path) }
+func adviseRandom(*os.File) {}
 
 func clearDirect(*os.File) error { return nil }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"unsafe"
@@ -279,7 +280,7 @@ func (s *LogStore) newSegment(gen uint64) (*segment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new segment: %w", err)
 	}
-	r, err := openSegment(path)
+	r, err := os.Open(path)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("new segment: %w", err)
@@ -291,6 +292,7 @@ func (s *LogStore) newSegment(gen uint64) (*segment, error) {
 			return nil, fmt.Errorf("new segment: %w", err)
 		}
 	}
+	adviseRandom(r)
 	seg := &segment{id: id, gen: gen, r: r, w: w}
 	s.mu.Lock()
 	if s.segs != nil && gen == s.gen {
