@@ -17,6 +17,7 @@ require (
 	github.com/ipfs/boxo v0.39.0
 	github.com/ipfs/go-cid v0.6.2
 	github.com/klauspost/reedsolomon v1.14.2
+	github.com/minio/highwayhash v1.0.3
 	github.com/minio/md5-simd v1.1.2
 	github.com/minio/minio-go/v7 v7.4.1
 	github.com/multiformats/go-multihash v0.2.3

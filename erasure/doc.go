@@ -11,7 +11,7 @@
 //	Sealer   — seals a chunk (AES-256-GCM under a key derived from the
 //	           tenant's master key and the chunk's hash) and gives it a
 //	           keyed name that reveals nothing of its CID; ShardSum sums
-//	           one stored shard (BLAKE3, 16 bytes)
+//	           one stored shard (HighwayHash-128 under a key of its own)
 //	Codec    — codes a (sealed) chunk into k data + m parity shards (and back)
 //	ShardName — names a shard by its chunk's CID and its place in the
 //	           stripe, without hashing its bytes (ShardCID, a blake3
@@ -34,7 +34,7 @@
 //		sealed := sealer.Seal(nil, chunk, id)
 //		shards, err := codec.Encode(sealed, shards)
 //		... erasure.ShardName(sealer.Name(id), k, m, i) and
-//		    erasure.ShardSum(shard) for each shard ...
+//		    sealer.ShardSum(shard) for each shard ...
 //	}
 //	root, err := dag.Root()
 //

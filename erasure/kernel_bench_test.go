@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/klauspost/reedsolomon"
+	"github.com/minio/highwayhash"
 	"github.com/zeebo/blake3"
 )
 
@@ -26,6 +27,15 @@ func BenchmarkKernelSHA256(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		sha256.Sum256(data)
+	}
+}
+
+func BenchmarkKernelHighwayHash(b *testing.B) {
+	data, key := bytesOf(1, kernelSize), bytesOf(2, 32)
+	b.SetBytes(kernelSize)
+	b.ReportAllocs()
+	for b.Loop() {
+		highwayhash.Sum128(data, key)
 	}
 }
 

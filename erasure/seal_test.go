@@ -153,17 +153,73 @@ func TestNewSealerRefuses(t *testing.T) {
 }
 
 func TestShardSum(t *testing.T) {
+	s, other := mustSealer(t, 1), mustSealer(t, 2)
 	a, b := bytesOf(1, 1000), bytesOf(1, 1000)
-	if got := ShardSum(a); len(got) != ShardSumSize || !bytes.Equal(got, ShardSum(b)) {
+	got := s.ShardSum(a)
+	if len(got) != ShardSumSize || got[0] != ShardSumHighway || !bytes.Equal(got, s.ShardSum(b)) {
 		t.Fatalf("ShardSum: %x (%d bytes), not a function of the bytes", got, len(got))
 	}
+	if bytes.Equal(got, other.ShardSum(a)) {
+		t.Fatal("two master keys give the same sum: the sum is not keyed")
+	}
+	if err := s.CheckShardSum(got, b); err != nil {
+		t.Fatalf("CheckShardSum of the shard's own sum: %v", err)
+	}
 	b[500] ^= 1
-	if bytes.Equal(ShardSum(a), ShardSum(b)) {
+	if bytes.Equal(got, s.ShardSum(b)) {
 		t.Fatal("a flipped bit leaves the sum unchanged")
 	}
+	if err := s.CheckShardSum(got, b); !errors.Is(err, ErrShardSumMismatch) {
+		t.Fatalf("CheckShardSum of a flipped bit: %v, want ErrShardSumMismatch", err)
+	}
+	// The stored format: HighwayHash-128 of "abc" under the sum key of
+	// master key 00 01 ... 1f, after the kind byte.
+	master := make([]byte, MasterKeySize)
+	for i := range master {
+		master[i] = byte(i)
+	}
+	fixed, err := NewSealer(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := hex.EncodeToString(fixed.ShardSum([]byte("abc"))), shardSumABC; got != want {
+		t.Fatalf("ShardSum(abc) = %s, want %s", got, want)
+	}
+}
+
+// shardSumABC is Sealer.ShardSum("abc") under master key 00 01 ... 1f.
+const shardSumABC = "01de43c29206a65b3d709b0ed6687f34f9"
+
+// Stripes sealed before keyed sums record 16-byte BLAKE3 sums: they are
+// still checked, with or without the key; a keyed sum without the key, or
+// a sum of an unknown kind, is ErrShardSumUnknown, not a mismatch.
+func TestShardSumBLAKE3(t *testing.T) {
 	// BLAKE3 of "abc", truncated: the published test vector's first half.
-	if got, want := ShardSum([]byte("abc")), "6437b3ac38465133ffb63b75273a8db5"; hex.EncodeToString(got) != want {
-		t.Fatalf("ShardSum(abc) = %s, want %s", hex.EncodeToString(got), want)
+	if got, want := ShardSumBLAKE3([]byte("abc")), "6437b3ac38465133ffb63b75273a8db5"; hex.EncodeToString(got) != want {
+		t.Fatalf("ShardSumBLAKE3(abc) = %s, want %s", hex.EncodeToString(got), want)
+	}
+	s := mustSealer(t, 1)
+	shard := bytesOf(4, 5000)
+	old := ShardSumBLAKE3(shard)
+	for _, sealer := range []*Sealer{s, nil} {
+		if err := sealer.CheckShardSum(old, shard); err != nil || !sealer.CanCheckShardSum(old) {
+			t.Fatalf("a BLAKE3 sum (sealer %v): %v", sealer != nil, err)
+		}
+		bad := bytes.Clone(shard)
+		bad[0] ^= 1
+		if err := sealer.CheckShardSum(old, bad); !errors.Is(err, ErrShardSumMismatch) {
+			t.Fatalf("a BLAKE3 sum of other bytes (sealer %v): %v, want ErrShardSumMismatch", sealer != nil, err)
+		}
+	}
+	var none *Sealer
+	keyed := s.ShardSum(shard)
+	if err := none.CheckShardSum(keyed, shard); !errors.Is(err, ErrShardSumUnknown) || none.CanCheckShardSum(keyed) {
+		t.Fatalf("a keyed sum without the key: %v, want ErrShardSumUnknown", err)
+	}
+	for _, sum := range [][]byte{nil, {}, append([]byte{9}, keyed[1:]...), keyed[:10], append(bytes.Clone(keyed), 0)} {
+		if err := s.CheckShardSum(sum, shard); !errors.Is(err, ErrShardSumUnknown) || s.CanCheckShardSum(sum) {
+			t.Fatalf("sum %x: %v, want ErrShardSumUnknown", sum, err)
+		}
 	}
 }
 

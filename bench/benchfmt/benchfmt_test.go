@@ -330,7 +330,7 @@ func TestLimitFor(t *testing.T) {
 // kernels, each term one kind, a reason for each entry, and a limit for
 // every criterion.
 func TestLimitsWellFormed(t *testing.T) {
-	known := []string{SHA256, BLAKE3, MD5, AESGCM, Copy, RSEncode4p2, CRC32C, Fsync}
+	known := []string{SHA256, BLAKE3, HighwayHash, MD5, AESGCM, Copy, RSEncode4p2, CRC32C, Fsync}
 	for _, l := range Limits {
 		if l.Pkg == "" || l.Why == "" || len(l.Terms) == 0 {
 			t.Errorf("%s %s: package, reason and terms are required", l.Pkg, l.Bench)

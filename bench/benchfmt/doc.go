@@ -9,8 +9,8 @@
 // sub-benchmarks, that runs one raw operation over a buffer (1 MiB unless
 // its doc says otherwise) with b.SetBytes set to the bytes processed, or,
 // for a per-operation kernel such as Fsync, once per op. The names in use
-// are the constants SHA256, BLAKE3, MD5, AESGCM, Copy, RSEncode4p2, CRC32C and
-// Fsync. Each package that has bounded benchmarks defines the kernels they
+// are the constants SHA256, BLAKE3, HighwayHash, MD5, AESGCM, Copy,
+// RSEncode4p2, CRC32C and Fsync. Each package that has bounded benchmarks defines the kernels they
 // need, so that a figure and its kernels are measured minutes apart on the
 // same machine; a kernel missing from a package is taken from another
 // package of the same run, and the table marks it with a dagger.

@@ -363,7 +363,7 @@ func (r *Run) Summary() []string {
 
 func kernelDoc(k string) string {
 	switch k {
-	case SHA256, BLAKE3, MD5, AESGCM, CRC32C:
+	case SHA256, BLAKE3, HighwayHash, MD5, AESGCM, CRC32C:
 		return "1 MiB buffer"
 	case Copy:
 		return "1 MiB into 4 × 256 KiB"

@@ -36,10 +36,10 @@ type Config struct {
 	// distributed mode on six processes with one drive each (EC:2)
 	// driven through its six endpoints.
 	Cluster bool
-	// ProfileDir, when set, runs Cairn's gateways with --debug-addr and
+	// ProfileDir, when set, runs Cairn's processes with --debug-addr and
 	// saves a CPU profile of each over every timed phase of Cairn's in it,
-	// as WORKLOAD-roundN-GATEWAY.pprof (the dev cluster's gateway is
-	// "dev"). Profiling costs the gateways a little CPU.
+	// as WORKLOAD-roundN-NODE.pprof (n1 to n6 in cluster mode, "dev" for
+	// the dev cluster). Profiling costs the processes a little CPU.
 	ProfileDir string
 
 	// Duration is the timed phase of each run. Default 10s.

@@ -30,15 +30,15 @@
 //   - Measures the machine's kernels: loopback TCP, mutual TLS 1.3 over
 //     loopback on one connection and on one per CPU, AES-256-GCM sealing
 //     of 1 MiB chunks with a key derived per chunk, SHA-256, MD5, BLAKE3,
-//     Reed-Solomon 4+2 encoding and memory copy on one core, sequential
-//     disk writes with fsync, and the latency of a small fsync.
+//     HighwayHash, Reed-Solomon 4+2 encoding and memory copy on one core,
+//     sequential disk writes with fsync, and the latency of a small fsync.
 //   - Starts both sides with their data under one temporary directory on
 //     the same disk.
 //   - Runs each workload of the plan against both, alternating which goes
 //     first from round to round (round 1: Cairn, MinIO; round 2: MinIO,
 //     Cairn; …), and reports for each the round with the most operations
 //     per second (best of Rounds). With Config.ProfileDir, it saves a CPU
-//     profile of each Cairn gateway over each of Cairn's timed phases.
+//     profile of each Cairn process over each of Cairn's timed phases.
 //   - Loads each side with a 50/50 GET/PUT mix of 64 MiB objects at
 //     concurrency 64, sampling its VmRSS every 100 ms, and reads VmRSS
 //     again after an idle period.

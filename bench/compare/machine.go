@@ -44,6 +44,9 @@ type Machine struct {
 	// BLAKE3MiBps is BLAKE3 on one core: the body hash of each signed
 	// shard request, at both ends.
 	BLAKE3MiBps float64 `json:"blake3_one_core_mib_per_s"`
+	// HighwayHashMiBps is keyed HighwayHash-128 on one core: a sealed
+	// stripe's shard sums (1.5 bytes per byte stored).
+	HighwayHashMiBps float64 `json:"highwayhash_one_core_mib_per_s"`
 	// AEADMiBps is AES-256-GCM sealing of 1 MiB chunks on one core, with
 	// a key derived for each chunk as the gateway derives it.
 	AEADMiBps float64 `json:"aead_seal_one_core_mib_per_s"`
@@ -97,6 +100,7 @@ func measureMachine(dir string) (Machine, error) {
 	m.SHA256MiBps = machine.SHA256(256 << 20)
 	m.MD5MiBps = machine.MD5(kernelTime)
 	m.BLAKE3MiBps = machine.BLAKE3(kernelTime)
+	m.HighwayHashMiBps = machine.HighwayHash(kernelTime)
 	if m.AEADMiBps, err = machine.AEAD(kernelTime); err != nil {
 		return m, fmt.Errorf("aead: %w", err)
 	}
@@ -123,6 +127,7 @@ func (m Machine) kernelTable() table {
 	add("SHA-256", m.SHA256MiBps, "MiB/s", "one core")
 	add("MD5", m.MD5MiBps, "MiB/s", "one core")
 	add("BLAKE3", m.BLAKE3MiBps, "MiB/s", "one core (zeebo/blake3)")
+	add("HighwayHash-128", m.HighwayHashMiBps, "MiB/s", "one core, keyed (minio/highwayhash): the shard sums")
 	add("Reed-Solomon 4+2 encode", m.RSEncodeMiBps, "MiB/s", "1 MiB chunks, one goroutine, chunk bytes")
 	add("memory copy", m.CopyMiBps, "MiB/s", "1 MiB into 4 × 256 KiB")
 	add("disk write", m.DiskWriteMiBps, "MiB/s", "256 MiB in 1 MiB writes, then fsync")

@@ -111,9 +111,11 @@ func startClusters(ctx context.Context, cfg Config, rep *Report, dir string, s *
 		if n.S3 {
 			cairn.endpoints = append(cairn.endpoints, n.S3Addr)
 			gateways = append(gateways, n.Name)
-			if n.DebugAddr != "" {
-				cairn.profilers = append(cairn.profilers, profiler{name: n.Name, addr: n.DebugAddr})
-			}
+		}
+		// Every node, not just the gateways: the storage-only nodes'
+		// share of a PUT's CPU (receiving and storing shards) is large.
+		if n.DebugAddr != "" {
+			cairn.profilers = append(cairn.profilers, profiler{name: n.Name, addr: n.DebugAddr})
 		}
 	}
 

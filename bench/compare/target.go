@@ -21,7 +21,7 @@ type target struct {
 	endpoints []string
 	accessKey string
 	secretKey string
-	// profilers are the --debug-addr of Cairn's gateways when the
+	// profilers are the --debug-addr of Cairn's processes when the
 	// comparison profiles them (Config.ProfileDir).
 	profilers []profiler
 }

@@ -47,6 +47,9 @@ func TestKernels(t *testing.T) {
 	if v := BLAKE3(d); v <= 0 {
 		t.Fatalf("blake3: %v", v)
 	}
+	if v := HighwayHash(d); v <= 0 {
+		t.Fatalf("highwayhash: %v", v)
+	}
 	if v := Copy(d); v <= 0 {
 		t.Fatalf("copy: %v", v)
 	}

@@ -313,6 +313,9 @@ func (s *LogStore) load(skip map[string]bool) error {
 		if err != nil {
 			return fmt.Errorf("segment %s: %w", e.Name(), err)
 		}
+		// The scan read the headers in order, with read-ahead; Gets read
+		// one record at a time.
+		adviseRandom(f)
 	}
 	s.index = make(map[string]shardLoc, len(latest))
 	for key, l := range latest {

@@ -292,6 +292,7 @@ func (s *LogStore) newSegment(gen uint64) (*segment, error) {
 			return nil, fmt.Errorf("new segment: %w", err)
 		}
 	}
+	adviseRandom(r)
 	seg := &segment{id: id, gen: gen, r: r, w: w}
 	s.mu.Lock()
 	if s.segs != nil && gen == s.gen {

@@ -105,7 +105,9 @@ type Config struct {
 	// ReadAhead is how many chunks a GET fetches ahead of the client.
 	ReadAhead int
 	// HedgeAfter is how long a read waits for its data shards before it
-	// also asks the parity holders, using whichever K shards come first.
+	// also asks the parity holders, using whichever K shards come first:
+	// at least this long, and longer while shard reads are slow across
+	// the board (hedgeDelay), up to maxHedgeFactor times it.
 	HedgeAfter time.Duration
 	// MemoryBudget bounds the bytes of chunks (and their shards) that all
 	// requests together hold at once; a request beyond it waits for
@@ -238,6 +240,7 @@ type Gateway struct {
 
 	chunkBufs sync.Pool           // *chunkBuf
 	uploads   atomic.Int32        // bodies being hashed for their ETags
+	shardRead atomic.Int64        // moving average of a shard read's latency, ns (hedgeDelay)
 	bufSlots  *semaphore.Weighted // chunk buffers in use, across all requests
 
 	current atomic.Pointer[layoutView]

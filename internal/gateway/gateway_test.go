@@ -26,9 +26,10 @@ import (
 // faultyStore wraps a shard store with switchable failures.
 type faultyStore struct {
 	ShardStore
-	down    atomic.Bool // every call fails
-	corrupt atomic.Bool // Get returns flipped bytes
-	stall   atomic.Bool // Get blocks until its context ends
+	down    atomic.Bool  // every call fails
+	corrupt atomic.Bool  // Get returns flipped bytes
+	stall   atomic.Bool  // Get blocks until its context ends
+	delay   atomic.Int64 // ns every Get waits first
 	gets    atomic.Int64
 	stalled atomic.Int64 // Gets that ended by cancellation
 }
@@ -54,6 +55,14 @@ func (f *faultyStore) Get(ctx context.Context, id cid.Cid, dst []byte) ([]byte, 
 		<-ctx.Done()
 		f.stalled.Add(1)
 		return nil, ctx.Err()
+	}
+	if d := time.Duration(f.delay.Load()); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			f.stalled.Add(1)
+			return nil, ctx.Err()
+		}
 	}
 	b, err := f.ShardStore.Get(ctx, id, dst)
 	if err == nil && f.corrupt.Load() && len(b) > 0 {
@@ -484,6 +493,86 @@ func TestHedgedRead(t *testing.T) {
 		t.Fatal("no stalled request was ever cancelled: the test did not exercise hedging")
 	}
 	t.Logf("%d shard GETs, %d stalled ones cancelled after the hedge", gets, stalled)
+}
+
+func TestHedgeDelay(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct{ floor, avg, want time.Duration }{
+		{250 * ms, 0, 250 * ms},                       // nothing read yet: the floor
+		{250 * ms, 2 * ms, 250 * ms},                  // quick reads: the floor
+		{250 * ms, 100 * ms, 400 * ms},                // every read slow: four times as slow
+		{250 * ms, 10 * time.Second, 2 * time.Second}, // at most eight times the floor
+	} {
+		if got := hedgeDelay(c.floor, c.avg); got != c.want {
+			t.Errorf("hedgeDelay(%v, %v) = %v, want %v", c.floor, c.avg, got, c.want)
+		}
+	}
+}
+
+// TestHedgeLearnsSlowReads: when every node reads slower than
+// HedgeAfter, reads learn it, and the hedge waits for longer than a read
+// takes (the data shards are not late, everything is slow), while a
+// stalled node is still hedged around (TestHedgedRead). Asserted on the
+// learnt average, which a read's latency bounds from below, not on how
+// many shards a read asked for, which would depend on the machine's pace.
+func TestHedgeLearnsSlowReads(t *testing.T) {
+	e := newEnv(t, 4096)
+	data := randBytes(12, 4096*8)
+	e.put(t, "k", data)
+	slow := 3 * e.cfg.HedgeAfter / 2
+	for _, n := range e.nodes {
+		n.delay.Store(int64(slow))
+	}
+	read := func() {
+		t.Helper()
+		o, err := e.g.GetObject(context.Background(), "b", "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := o.Open(context.Background(), 0, int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("read %d bytes, err %v", len(got), err)
+		}
+	}
+	// Every shard read observed took at least slow: after enough of them
+	// the average is at least slow too (its first sample is taken whole).
+	for range 4 {
+		read()
+	}
+	avg := time.Duration(e.g.shardRead.Load())
+	if avg < slow*9/10 {
+		t.Fatalf("learnt a shard read takes %v; every one took at least %v", avg, slow)
+	}
+	if d := hedgeDelay(e.cfg.HedgeAfter, avg); d < 2*slow {
+		t.Fatalf("hedges after %v, when every read takes %v", d, slow)
+	}
+}
+
+func TestObserveShardRead(t *testing.T) {
+	var g Gateway
+	ms := time.Millisecond
+	g.observeShardRead(10 * ms)
+	if got := time.Duration(g.shardRead.Load()); got != 10*ms {
+		t.Fatalf("first sample: average %v, want 10ms", got)
+	}
+	for range 200 {
+		g.observeShardRead(20 * ms)
+	}
+	if got := time.Duration(g.shardRead.Load()); got < 19*ms || got > 20*ms {
+		t.Fatalf("after many 20ms samples: average %v", got)
+	}
+	// One node 100 times slower moves the average by at most
+	// (hedgeFactor-1)/16 of it per sample.
+	before := g.shardRead.Load()
+	g.observeShardRead(2 * time.Second)
+	if got, limit := g.shardRead.Load(), before+before*(hedgeFactor-1)/16; got > limit {
+		t.Fatalf("one slow sample moved the average from %v to %v", time.Duration(before), time.Duration(got))
+	}
 }
 
 // TestInlineSmallObjects: objects up to InlineMax live in their manifest —

@@ -511,21 +511,64 @@ func assemble(dst []byte, data [][]byte, size int) ([]byte, error) {
 	return out, nil
 }
 
+// Hedging reads: how much longer than a typical shard read a read waits
+// for its data shards before it asks the parity holders too, and how far
+// beyond HedgeAfter that may take it.
+const (
+	hedgeFactor    = 4
+	maxHedgeFactor = 8
+)
+
+// hedgeDelay is how long a read waits for its data shards before it
+// hedges: HedgeAfter, or hedgeFactor times the moving average of recent
+// shard reads if that is longer, at most maxHedgeFactor times HedgeAfter.
+// A hedge is for a node that is slow when the others are not: when every
+// read is slow (the gateway's CPU is saturated, say), hedging at a fixed
+// delay asks for two more shards per chunk, and cancelling the losers
+// closes their connections (HTTP/1.1 cannot abandon a response and keep
+// its connection), so the next requests pay TLS handshakes: 5.5% of a
+// saturated cluster's GET CPU (bench/RESULTS.md, 2026-12-07).
+func hedgeDelay(floor, avg time.Duration) time.Duration {
+	return min(max(floor, hedgeFactor*avg), maxHedgeFactor*floor)
+}
+
+// observeShardRead folds the latency of a successful shard read into the
+// moving average hedgeDelay reads (weight 1/16 for the new sample, which
+// counts as at most hedgeFactor times the average: one slow node must not
+// drag the average up to its own pace, or nothing would hedge around it).
+func (g *Gateway) observeShardRead(d time.Duration) {
+	for {
+		old := g.shardRead.Load()
+		sample := int64(d)
+		if old > 0 {
+			sample = min(sample, hedgeFactor*old)
+		}
+		next := old + (sample-old)/16
+		if old == 0 {
+			next = int64(d)
+		}
+		if g.shardRead.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
 // gatherShards fetches shards of a stripe until K good ones are in hand or
 // every shard has been tried, shard i into dsts[i] when that has room. It
 // asks the K data-shard holders first; each failure launches the next
 // parity request, and if data shards are still outstanding after
-// HedgeAfter, all remaining parity requests start. It returns with every
+// hedgeDelay, all remaining parity requests start. It returns with every
 // request it started finished (the rest are cancelled), so nothing writes
 // to dsts after it.
 func (g *Gateway) gatherShards(ctx context.Context, st meta.Stripe, nodes []string, dsts [][]byte) (shards [][]byte, vouched []bool, errs []error) {
 	n := st.K + st.M
 	shards, vouched, errs = make([][]byte, n), make([]bool, n), make([]error, n)
 	type result struct {
-		i   int
-		b   []byte
-		ok  bool
-		err error
+		i    int
+		b    []byte
+		ok   bool
+		err  error
+		took time.Duration
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	results := make(chan result, n)
@@ -541,14 +584,15 @@ func (g *Gateway) gatherShards(ctx context.Context, st meta.Stripe, nodes []stri
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			start := time.Now()
 			b, ok, err := g.getShard(ctx, nodes[i], st.Shards[i], st.ShardSize, dsts[i])
-			results <- result{i, b, ok, err}
+			results <- result{i, b, ok, err, time.Since(start)}
 		}()
 	}
 	for range st.K {
 		launch()
 	}
-	hedge := time.NewTimer(g.cfg.HedgeAfter)
+	hedge := time.NewTimer(hedgeDelay(g.cfg.HedgeAfter, time.Duration(g.shardRead.Load())))
 	defer hedge.Stop()
 	have, inflight := 0, st.K
 	for have < st.K && inflight > 0 {
@@ -565,6 +609,7 @@ func (g *Gateway) gatherShards(ctx context.Context, st meta.Stripe, nodes []stri
 			}
 			shards[r.i], vouched[r.i] = r.b, r.ok
 			have++
+			g.observeShardRead(r.took)
 		case <-hedge.C:
 			for next < n {
 				launch()

@@ -10,6 +10,7 @@ import (
 
 func BenchmarkKernelSHA256(b *testing.B)      { kerneltest.SHA256(b) }
 func BenchmarkKernelBLAKE3(b *testing.B)      { kerneltest.BLAKE3(b) }
+func BenchmarkKernelHighwayHash(b *testing.B) { kerneltest.HighwayHash(b) }
 func BenchmarkKernelMD5(b *testing.B)         { kerneltest.MD5(b) }
 func BenchmarkKernelCopy(b *testing.B)        { kerneltest.Copy(b) }
 func BenchmarkKernelAESGCM(b *testing.B)      { kerneltest.AESGCM(b) }

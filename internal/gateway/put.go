@@ -173,7 +173,7 @@ func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, p
 	for i, s := range shards {
 		wg.Go(func() {
 			if sums != nil {
-				sums[i] = erasure.ShardSum(s)
+				sums[i] = g.cfg.Sealer.ShardSum(s)
 			}
 			errs[i] = g.putShard(ctx, nodes[i], sids[i], s)
 		})

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
-	"cairn/erasure"
 	"cairn/internal/blob"
 	"cairn/internal/meta"
 )
@@ -225,7 +224,7 @@ func (a *auditor) sample(ctx context.Context, v *view) ([]auditTask, error) {
 		best, bestN, ties := -1, int64(0), 0
 		for j, node := range c.Stripe.Nodes {
 			s := v.state(node)
-			if node == "" || (s != NodeUp && s != NodeDraining) || j >= len(sums) || len(sums[j]) == 0 || j >= len(c.Stripe.Shards) {
+			if node == "" || (s != NodeUp && s != NodeDraining) || j >= len(sums) || !a.h.cfg.Sealer.CanCheckShardSum(sums[j]) || j >= len(c.Stripe.Shards) {
 				continue
 			}
 			switch n := a.selected[node]; {
@@ -300,7 +299,7 @@ func (a *auditor) audit(ctx context.Context, t auditTask) auditResult {
 	cancel()
 	var res auditResult
 	switch {
-	case err == nil && len(b) == st.ShardSize && bytes.Equal(erasure.ShardSum(b), t.sum):
+	case err == nil && len(b) == st.ShardSize && a.h.cfg.Sealer.CheckShardSum(t.sum, b) == nil:
 		return auditPassed
 	case err == nil:
 		res = auditCorrupt

@@ -164,6 +164,74 @@ func TestAuditFindsMissingAndCorrupt(t *testing.T) {
 	}
 }
 
+// TestAuditBLAKE3Sums: stripes sealed before keyed sums record BLAKE3
+// sums, which audits still check: a shard its node altered is corrupt,
+// the others pass. A healer without the sealing key, which cannot check
+// keyed sums, audits only the shards with BLAKE3 sums.
+func TestAuditBLAKE3Sums(t *testing.T) {
+	c := newCluster(t, 6)
+	old := map[string]bool{} // chunk names with BLAKE3 sums
+	for i := range 40 {
+		ci := c.putSealed(uint64(i), 3000)
+		if i%2 == 1 {
+			continue
+		}
+		for j, node := range ci.Stripe.Nodes {
+			id, _ := cid.Cast(ci.Stripe.Shards[j])
+			ci.Stripe.Sums[j] = erasure.ShardSumBLAKE3(c.nodes[node].shards[id.KeyString()])
+		}
+		name, _ := cid.Cast(ci.Stripe.Name)
+		old[name.KeyString()] = true
+	}
+	var altered *meta.ChunkInfo
+	for _, ci := range c.meta.chunks {
+		if name, _ := cid.Cast(ci.Stripe.Name); old[name.KeyString()] {
+			altered = ci
+			break
+		}
+	}
+	id, _ := cid.Cast(altered.Stripe.Shards[2])
+	c.nodes[altered.Stripe.Nodes[2]].shards[id.KeyString()][10] ^= 0x01
+	h := c.auditHealer(&hostileNodes{fakeNodes: c.nodes}, nil)
+	for _, ci := range c.meta.chunks {
+		for i := range ci.Stripe.Nodes {
+			want := auditPassed
+			if ci == altered && i == 2 {
+				want = auditCorrupt
+			}
+			if res := h.audit.audit(bg, c.task(ci, i)); res != want {
+				t.Errorf("shard %d of a stripe with %d-byte sums: %v, want %v", i, len(ci.Stripe.Sums[i]), res, want)
+			}
+		}
+	}
+
+	var mu sync.Mutex
+	audited := map[string]bool{}
+	nodes := &hostileNodes{fakeNodes: c.nodes, beforeGet: func(_ string, id cid.Cid) {
+		chunk, _, _, _, _ := erasure.ParseShardName(id)
+		mu.Lock()
+		audited[chunk.KeyString()] = true
+		mu.Unlock()
+	}}
+	keyless := c.auditHealer(nodes, func(cfg *Config) { cfg.Sealer = nil })
+	for range 10 {
+		if _, err := keyless.audit.round(bg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(audited) == 0 {
+		t.Fatal("a healer without the key audited nothing, not even the BLAKE3 sums")
+	}
+	for k := range audited {
+		if !old[k] {
+			t.Fatal("a healer without the key audited a shard with a keyed sum")
+		}
+	}
+	if s := keyless.Status().Audit; s.Corrupt > 1 || s.Passed == 0 {
+		t.Fatalf("keyless audits: %+v", s)
+	}
+}
+
 // TestAuditStale: a shard moved away between the record's read and the
 // audit's read (a rebalance deleted the old copy after it recorded the
 // new one) is not a failure of its old node, and the record is left

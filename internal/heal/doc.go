@@ -72,7 +72,9 @@
 // a second over the whole cluster (and within Config.Rate's bytes), it
 // reads a page of live chunk records from a random key and audits one
 // shard of each: one with a recorded sum (meta.Stripe.Sums, which sealed
-// stripes record, erasure.ShardSum of each shard as it was written;
+// stripes record, erasure.Sealer.ShardSum of each shard as it was written,
+// or the BLAKE3 sums of stripes sealed before keyed sums; one this healer
+// cannot check, a keyed sum without Config.Sealer, is not picked;
 // unsealed stripes are audited once the seal migration has sealed them),
 // on a node that is up, the one audited least so far, so that audits
 // spread evenly over the nodes. An audit reads the shard

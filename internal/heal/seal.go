@@ -136,7 +136,7 @@ func (h *Healer) sealStripe(ctx context.Context, v *view, w work) error {
 			return err
 		}
 		next.Shards[i] = sids[i].Bytes()
-		next.Sums[i] = erasure.ShardSum(shards[i])
+		next.Sums[i] = s.ShardSum(shards[i])
 	}
 	errs := make([]error, n)
 	var wg sync.WaitGroup

@@ -48,7 +48,7 @@ func (h *Healer) heal(ctx context.Context, v *view, w work) error {
 			return err
 		}
 		for _, r := range w.plan.Rebuild {
-			err := checkSum(st, r.Shard, data[r.Shard])
+			err := checkSum(h.cfg.Sealer, st, r.Shard, data[r.Shard])
 			if err == nil {
 				err = h.write(ctx, r.Node, names[r.Shard], data[r.Shard])
 			}
@@ -289,12 +289,12 @@ func mustCID(b []byte) cid.Cid {
 var errSumMismatch = errors.New("shard does not match its recorded sum")
 
 // checkSum checks shard i of a stripe against its recorded sum, if the
-// stripe records sums.
-func checkSum(st *meta.Stripe, i int, b []byte) error {
+// stripe records sums that s can check (a keyed sum needs the Sealer).
+func checkSum(s *erasure.Sealer, st *meta.Stripe, i int, b []byte) error {
 	if i >= len(st.Sums) {
 		return nil
 	}
-	if !bytes.Equal(erasure.ShardSum(b), st.Sums[i]) {
+	if err := s.CheckShardSum(st.Sums[i], b); errors.Is(err, erasure.ErrShardSumMismatch) {
 		return fmt.Errorf("shard %d: %w", i, errSumMismatch)
 	}
 	return nil
@@ -308,7 +308,7 @@ func (h *Healer) readChecked(ctx context.Context, st *meta.Stripe, i int, node s
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSum(st, i, b); err != nil {
+	if err := checkSum(h.cfg.Sealer, st, i, b); err != nil {
 		h.cfg.Logger.Warn("heal: a node returned a shard that does not match its sum", "shard", id, "node", node)
 		return nil, fmt.Errorf("shard %s from %s: %w", id, node, err)
 	}

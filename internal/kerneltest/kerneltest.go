@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/klauspost/reedsolomon"
+	"github.com/minio/highwayhash"
 	"github.com/zeebo/blake3"
 )
 
@@ -50,6 +51,18 @@ func BLAKE3(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		blake3.Sum256(data)
+	}
+}
+
+// HighwayHash sums 1 MiB with minio/highwayhash's 128-bit keyed hash, as
+// sealed stripes sum their shards (erasure.Sealer.ShardSum).
+func HighwayHash(b *testing.B) {
+	data := Bytes(1, Size)
+	key := Bytes(2, 32)
+	b.SetBytes(Size)
+	b.ReportAllocs()
+	for b.Loop() {
+		highwayhash.Sum128(data, key)
 	}
 }
 

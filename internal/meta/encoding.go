@@ -307,7 +307,7 @@ func readList(d *dec) [][]byte {
 	return out
 }
 
-// maxSumLen bounds one shard sum (erasure.ShardSum's are 16 bytes).
+// maxSumLen bounds one shard sum (erasure's are 16 or 17 bytes).
 const maxSumLen = 64
 
 func checkChunks(chunks []Chunk) error {

@@ -145,9 +145,11 @@ type Stripe struct {
 	// shards are named and placed after the chunk's CID. The chunk table
 	// indexes it (Store.ChunkByName).
 	Name []byte `json:"name,omitempty"`
-	// Sums holds erasure.ShardSum of each shard, in shard order, as it was
-	// written: a single shard can be checked against it without decoding
-	// the stripe. Nil when not known (stripes written unsealed).
+	// Sums holds the sum of each shard (erasure.Sealer.ShardSum, or for
+	// stripes sealed before keyed sums erasure.ShardSumBLAKE3; the length
+	// says which), in shard order, as it was written: a single shard can
+	// be checked against it without decoding the stripe. Nil when not
+	// known (stripes written unsealed).
 	Sums [][]byte `json:"sums,omitempty"`
 }
 

@@ -142,7 +142,8 @@ func (e *RemoteError) Error() string {
 // Put implements blob.Store.Put: the shard is durable on the node when
 // Put returns nil. The body goes unsigned (the node checks it against id)
 // when id's hash is strong enough to authenticate it, and signed
-// otherwise.
+// otherwise. Without a Signer (mutual TLS) nothing is signed, and the
+// body is not hashed: the record layer authenticates every byte.
 func (c *Client) Put(ctx context.Context, id cid.Cid, data []byte) error {
 	if err := checkID(id); err != nil {
 		return c.errorf("put shard", id, err)
@@ -151,7 +152,7 @@ func (c *Client) Put(ctx context.Context, id cid.Cid, data []byte) error {
 		return c.errorf("put shard", id, fmt.Errorf("%w: %d bytes, maximum %d", ErrTooLarge, len(data), c.maxShard))
 	}
 	bodyHash := nodeauth.UnsignedPayload
-	if !bodyAuthenticatedByCID(id) {
+	if c.signer != nil && !bodyAuthenticatedByCID(id) {
 		// A shard name (or a weak hash) does not pin the body down: sign
 		// it, with the faster of the two body hashes.
 		bodyHash = nodeauth.BodyHashBLAKE3(data)
