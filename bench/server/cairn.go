@@ -33,7 +33,9 @@ const startTimeout = 90 * time.Second
 // StartCairn starts `storaged --dev` with its S3 gateway on a free loopback
 // port and returns once it serves S3. The caller must Stop it.
 func StartCairn(ctx context.Context, o CairnOptions) (*Proc, error) {
-	args := append([]string{"--dev", "--data", o.Data, "--s3", "127.0.0.1:0"}, o.Args...)
+	// Free ports for the admin API and no console: the dev defaults
+	// (127.0.0.1:7070, :9001) may be taken by a `make run` on the machine.
+	args := append([]string{"--dev", "--data", o.Data, "--s3", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--console", ""}, o.Args...)
 	cmd := exec.Command(o.Bin, args...)
 	cmd.Env = append(WithoutEnv(os.Environ(), "CAIRN_", "AWS_"),
 		"CAIRN_ACCESS_KEY="+o.AccessKey, "CAIRN_SECRET_KEY="+o.SecretKey)
