@@ -170,6 +170,9 @@ func (s *Sealer) ForCustomer(customerKey []byte) (*Sealer, error) {
 		}
 		copy(d.to[:], k)
 	}
+	// Shard sums stay under the tenant's sum key: healing and audits check
+	// a customer-sealed stripe's shards without the customer's key.
+	c.sumKey = s.sumKey
 	return c, nil
 }
 

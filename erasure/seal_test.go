@@ -290,6 +290,15 @@ func TestForCustomer(t *testing.T) {
 			t.Fatalf("open with another key: %v, want ErrSealBroken", err)
 		}
 	}
+	// Healing and audits check a customer-sealed stripe's shard sums with
+	// the tenant's sealer: the sums must not depend on the customer's key.
+	shard := sealed[:len(sealed)/2]
+	if err := s.CheckShardSum(c1.ShardSum(shard), shard); err != nil {
+		t.Fatalf("the tenant's sealer cannot check a customer sealer's shard sum: %v", err)
+	}
+	if err := s.CheckShardSum(c1.ShardSum(shard), shard[1:]); !errors.Is(err, ErrShardSumMismatch) {
+		t.Fatalf("other bytes against a customer sealer's sum: %v, want ErrShardSumMismatch", err)
+	}
 	if _, err := s.ForCustomer(k1[:31]); err == nil {
 		t.Fatal("a 31-byte customer key was accepted")
 	}

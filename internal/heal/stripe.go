@@ -219,7 +219,7 @@ func (h *Healer) decode(ctx context.Context, v *view, c *meta.ChunkInfo, cur []s
 		}
 		if st.Seal == erasure.SealCustomer {
 			for i, sh := range shards {
-				if checkSum(st, i, sh) != nil {
+				if checkSum(h.cfg.Sealer, st, i, sh) != nil {
 					return shards, false, nil
 				}
 			}
