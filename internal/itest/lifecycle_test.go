@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/tags"
 
 	"cairn/internal/blob/blobtest"
 )
@@ -52,6 +53,25 @@ func TestLifecycle(t *testing.T) {
 	if _, err := core.PutObjectPart(ctx, "lcb", "tmp/upload", id, 1, bytes.NewReader(payloadBytes(20, 5*MiB+1)), 5*MiB+1, minio.PutObjectPartOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Under tag/, a rule with And{Prefix, Tags} expires only what carries
+	// its tag: tag/old (tagged at PUT) and tag/retagged (by
+	// PutObjectTagging) go; tag/plain (untagged) and tag/other (another
+	// value) stay. Inline too.
+	tagged := map[string]map[string]string{
+		"tag/old": {"expire": "yes", "team": "a"}, "tag/retagged": nil, "tag/plain": nil, "tag/other": {"expire": "no"},
+	}
+	for key, tags := range tagged {
+		if _, err := c.PutObject(ctx, "lcb", key, bytes.NewReader(keep), int64(len(keep)), minio.PutObjectOptions{UserTags: tags}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts, err := tags.NewTags(map[string]string{"expire": "yes"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PutObjectTagging(ctx, "lcb", "tag/retagged", ts, minio.PutObjectTaggingOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	full := allocated(t, p)
 	if full < before+15*MiB {
 		t.Fatalf("the writes took only %d bytes: the test proves nothing", full-before)
@@ -61,13 +81,16 @@ func TestLifecycle(t *testing.T) {
 	ep := "--endpoint-url=" + p.url()
 	rules := `{"Rules":[{"ID":"tmp","Status":"Enabled","Filter":{"Prefix":"tmp/"},
 		"Expiration":{"Days":1},"NoncurrentVersionExpiration":{"NoncurrentDays":1},
-		"AbortIncompleteMultipartUpload":{"DaysAfterInitiation":1}}]}`
+		"AbortIncompleteMultipartUpload":{"DaysAfterInitiation":1}},
+		{"ID":"tagged","Status":"Enabled","Filter":{"And":{"Prefix":"tag/","Tags":[{"Key":"expire","Value":"yes"}]}},
+		"Expiration":{"Days":1}}]}`
 	tool(t, env, "aws", ep, "s3api", "put-bucket-lifecycle-configuration", "--bucket", "lcb", "--lifecycle-configuration", rules)
 	var got struct{ Rules []map[string]any }
 	if err := json.Unmarshal([]byte(tool(t, env, "aws", ep, "--output", "json", "s3api", "get-bucket-lifecycle-configuration", "--bucket", "lcb")), &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Rules) != 1 || got.Rules[0]["ID"] != "tmp" || fmt.Sprint(got.Rules[0]["Expiration"]) != "map[Days:1]" ||
+	if len(got.Rules) != 2 || got.Rules[0]["ID"] != "tmp" || got.Rules[1]["ID"] != "tagged" ||
+		fmt.Sprint(got.Rules[1]["Filter"]) != "map[And:map[Prefix:tag/ Tags:[map[Key:expire Value:yes]]]]" || fmt.Sprint(got.Rules[0]["Expiration"]) != "map[Days:1]" ||
 		fmt.Sprint(got.Rules[0]["AbortIncompleteMultipartUpload"]) != "map[DaysAfterInitiation:1]" {
 		t.Fatalf("get-bucket-lifecycle-configuration: %+v", got)
 	}
@@ -105,6 +128,25 @@ func TestLifecycle(t *testing.T) {
 	b, err := io.ReadAll(o)
 	if err != nil || !bytes.Equal(b, keep) {
 		t.Fatalf("keep/data read back %d bytes, err %v", len(b), err)
+	}
+	waitFor(t, time.Minute, "the tag rule to expire tag/old and tag/retagged", func() error {
+		for _, key := range []string{"tag/old", "tag/retagged"} {
+			_, err := c.StatObject(ctx, "lcb", key, minio.StatObjectOptions{})
+			if code := minio.ToErrorResponse(err).Code; code != "NoSuchKey" {
+				return fmt.Errorf("%s: %v", key, err)
+			}
+		}
+		return nil
+	})
+	for _, key := range []string{"tag/plain", "tag/other"} {
+		o, err := c.GetObject(ctx, "lcb", key, minio.GetObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(o)
+		if err != nil || !bytes.Equal(b, keep) {
+			t.Fatalf("%s, which the tag rule does not match, read back %d bytes, err %v", key, len(b), err)
+		}
 	}
 	tool(t, env, "aws", ep, "s3api", "delete-bucket-lifecycle", "--bucket", "lcb")
 	if out, err := toolErr(t, env, "aws", ep, "s3api", "get-bucket-lifecycle-configuration", "--bucket", "lcb"); err == nil || !bytesContains(out, "NoSuchLifecycleConfiguration") {

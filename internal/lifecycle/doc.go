@@ -26,8 +26,11 @@
 // a wall-clock date. Passes run every Config.Interval (default Day/24,
 // at least one second).
 //
-// Filters: a rule matches keys with its prefix and objects with all its
-// tags. Cairn keeps no object tags in this version of the store, so a
-// rule that filters by tags matches no object until object tagging
-// stores them (Runner.tags is the one place to read them from).
+// Filters: a rule matches keys with its prefix and versions with all its
+// tags (Filter Tag, or And's Tags), each with the same value: the tags of
+// the version itself (meta.Object.Tags, set by x-amz-tagging or
+// PutObjectTagging), so a version retagged after it became noncurrent is
+// judged by its new tags. A delete marker carries no tags: a rule with a
+// tag filter never matches one. Uploads carry no tags either, so a rule
+// with tags aborts no upload.
 package lifecycle

@@ -168,8 +168,8 @@ func (r *Runner) Pass(ctx context.Context) error {
 func (r *Runner) days(n int) time.Duration { return time.Duration(n) * r.cfg.Day }
 
 // tags returns an object version's tags, which lifecycle filters match:
-// none are stored yet (see the package documentation).
-func (r *Runner) tags(*meta.Object) map[string]string { return nil }
+// those of its manifest (S3 object tagging; a delete marker has none).
+func (r *Runner) tags(o *meta.Object) map[string]string { return o.Tags }
 
 func (r *Runner) matches(rl *meta.LifecycleRule, o *meta.Object) bool {
 	if !strings.HasPrefix(o.Key, rl.Prefix) {

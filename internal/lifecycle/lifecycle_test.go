@@ -143,6 +143,59 @@ func TestRules(t *testing.T) {
 	}
 }
 
+// TestTagFilters: a rule with a tag filter (Filter/Tag, or And with a
+// prefix and tags) expires only the objects that carry every one of its
+// tags with the same value, read from the objects' own tags: a tagged
+// object under the prefix goes, an untagged one or one tagged otherwise
+// beside it stays, and tags set after the write count.
+func TestTagFilters(t *testing.T) {
+	c := &clock{}
+	c.ns.Store(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	ms := open(t, c)
+	ctx := context.Background()
+	r, err := New(Config{Meta: ms, Leader: func() bool { return true }, Day: time.Minute, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(ms.CreateBucket(ctx, "b", c.now()))
+	must(ms.SetBucketConfig(ctx, "b", meta.ConfigLifecycle, &meta.BucketConfig{Lifecycle: []meta.LifecycleRule{
+		{ID: "and", Enabled: true, Prefix: "tmp/", ExpirationDays: 1, Tags: []meta.Tag{{Key: "class", Value: "scratch"}, {Key: "team", Value: "a"}}},
+		{ID: "tag", Enabled: true, ExpirationDays: 1, Tags: []meta.Tag{{Key: "expire", Value: "yes"}}},
+	}}))
+	tagged := func(key string, tags map[string]string) {
+		t.Helper()
+		h := sha256.Sum256([]byte(key))
+		id := append([]byte{0x01, 0x55, 0x12, 0x20}, h[:]...)
+		must(ms.PutObject(ctx, &meta.Object{Bucket: "b", Key: key, Size: int64(len(key)), ETag: fmt.Sprintf("%x", h[:16]), CID: "bafk" + key, Modified: c.now(),
+			Tags: tags, Chunks: []meta.Chunk{{CID: id, Size: int64(len(key)), Data: []byte(key)}}}))
+	}
+	tagged("tmp/both", map[string]string{"class": "scratch", "team": "a", "other": "x"})
+	tagged("tmp/one", map[string]string{"class": "scratch"})                // And needs both
+	tagged("tmp/wrong", map[string]string{"class": "scratch", "team": "b"}) // another value
+	tagged("tmp/plain", nil)
+	tagged("keep/both", map[string]string{"class": "scratch", "team": "a"}) // outside the prefix
+	tagged("any/flagged", map[string]string{"expire": "yes"})
+	tagged("any/later", nil)
+	must(ms.SetObjectTags(ctx, "b", "any/later", map[string]string{"expire": "yes"}))
+	tagged("any/unflagged", map[string]string{"expire": "no"})
+
+	must(r.Pass(ctx))
+	all := []string{"any/flagged", "any/later", "any/unflagged", "keep/both", "tmp/both", "tmp/one", "tmp/plain", "tmp/wrong"}
+	want(t, versions(t, ms, "b"), all...)
+	c.add(time.Minute)
+	must(r.Pass(ctx))
+	want(t, versions(t, ms, "b"), "any/unflagged", "keep/both", "tmp/one", "tmp/plain", "tmp/wrong")
+	if st := r.Stats(); st.Expired != 3 {
+		t.Fatalf("stats %+v, want 3 expired", st)
+	}
+}
+
 // TestLockedVersionsStay: a rule never deletes a version under object
 // lock; the state machine refuses, and the runner counts the refusal.
 func TestLockedVersionsStay(t *testing.T) {
