@@ -46,6 +46,7 @@ var versionActions = map[string]string{
 	"s3:GetObjectTagging":    "s3:GetObjectVersionTagging",
 	"s3:PutObjectTagging":    "s3:PutObjectVersionTagging",
 	"s3:DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
+	"s3:GetObjectAttributes": "s3:GetObjectVersionAttributes",
 }
 
 // iamAction returns the IAM action of o.

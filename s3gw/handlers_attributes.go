@@ -41,9 +41,6 @@ var objectAttributes = []string{"ETag", "Checksum", "ObjectParts", "StorageClass
 // ObjectParts is given for multipart objects only, as on S3, paged by
 // x-amz-max-parts and x-amz-part-number-marker.
 func (s *Server) getObjectAttributes(w http.ResponseWriter, r *http.Request, o *op) error {
-	if err := checkVersionID(o.query); err != nil {
-		return err
-	}
 	want := map[string]bool{}
 	for _, v := range r.Header.Values("X-Amz-Object-Attributes") {
 		for _, a := range strings.Split(v, ",") {
@@ -68,7 +65,7 @@ func (s *Server) getObjectAttributes(w http.ResponseWriter, r *http.Request, o *
 	if err != nil {
 		return err
 	}
-	obj, err := s.backend.GetObject(r.Context(), o.bucket, o.key)
+	obj, err := s.getVersion(r, o)
 	if err != nil {
 		return err
 	}
@@ -105,6 +102,9 @@ func (s *Server) getObjectAttributes(w http.ResponseWriter, r *http.Request, o *
 		out.ObjectParts = parts
 	}
 	w.Header().Set("Last-Modified", httpTime(info.LastModified))
+	if info.VersionID != "" {
+		w.Header().Set("x-amz-version-id", info.VersionID)
+	}
 	setSSEHeaders(w, info.SSE, ck)
 	return writeXML(w, http.StatusOK, out)
 }

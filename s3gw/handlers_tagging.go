@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/xml"
+	"errors"
 	"maps"
 	"net/http"
 	"net/url"
@@ -25,6 +26,22 @@ type ObjectTagger interface {
 	// Errors: ErrNoSuchBucket, ErrNoSuchKey.
 	SetObjectTags(ctx context.Context, bucket, key string, tags map[string]string) error
 }
+
+// VersionTagger is an ObjectTagger that tags versions: a Backend with it
+// serves ?tagging with versionId, and answers x-amz-version-id.
+type VersionTagger interface {
+	// SetVersionTags replaces the tags of one version of bucket/key ("":
+	// the current one; nil removes them) and answers its version ID as
+	// S3 names it ("" for the null version of a bucket whose versioning
+	// was never enabled). Errors: ErrNoSuchBucket, ErrNoSuchKey (no
+	// current object), ErrNoSuchVersion, ErrInvalidVersionID,
+	// ErrVersionIsDeleteMarker (the ID names a delete marker).
+	SetVersionTags(ctx context.Context, bucket, key, versionID string, tags map[string]string) (string, error)
+}
+
+// ErrVersionIsDeleteMarker: a request that needs an object named a
+// delete marker by its version ID (405 MethodNotAllowed).
+var ErrVersionIsDeleteMarker = errors.New("s3: the version is a delete marker")
 
 // S3's limits on object tags.
 const (
@@ -129,13 +146,56 @@ func (s *Server) tagger() (ObjectTagger, error) {
 	return t, nil
 }
 
-// putObjectTagging replaces an object's tags with the request's TagSet.
-func (s *Server) putObjectTagging(w http.ResponseWriter, r *http.Request, o *op) error {
+// setTags replaces the tags of the object, or of the version that
+// versionId names, and answers x-amz-version-id: through the backend's
+// VersionTagger if it has one, else its ObjectTagger (the null version
+// only).
+func (s *Server) setTags(w http.ResponseWriter, r *http.Request, o *op, tags map[string]string) error {
+	vt, ok := s.backend.(VersionTagger)
+	if !ok {
+		if err := checkVersionID(o.query); err != nil {
+			return err
+		}
+		t, err := s.tagger()
+		if err != nil {
+			return err
+		}
+		return t.SetObjectTags(r.Context(), o.bucket, o.key, tags)
+	}
+	id, err := versionIDParam(o)
+	if err != nil {
+		return err
+	}
+	vid, err := vt.SetVersionTags(r.Context(), o.bucket, o.key, id, tags)
+	if errors.Is(err, ErrVersionIsDeleteMarker) {
+		return &headerError{errMethodNotAllowed, map[string]string{"x-amz-delete-marker": "true", "x-amz-version-id": id}}
+	}
+	if err != nil {
+		return err
+	}
+	if vid != "" {
+		w.Header().Set("x-amz-version-id", vid)
+	}
+	return nil
+}
+
+// checkTagger refuses, before the request's body is read, a tagging
+// request that the backend cannot serve.
+func (s *Server) checkTagger(o *op) error {
+	if _, ok := s.backend.(VersionTagger); ok {
+		_, err := versionIDParam(o)
+		return err
+	}
 	if err := checkVersionID(o.query); err != nil {
 		return err
 	}
-	t, err := s.tagger()
-	if err != nil {
+	_, err := s.tagger()
+	return err
+}
+
+// putObjectTagging replaces an object's tags with the request's TagSet.
+func (s *Server) putObjectTagging(w http.ResponseWriter, r *http.Request, o *op) error {
+	if err := s.checkTagger(o); err != nil {
 		return err
 	}
 	wantMD5, err := contentMD5(r.Header)
@@ -173,23 +233,25 @@ func (s *Server) putObjectTagging(w http.ResponseWriter, r *http.Request, o *op)
 	if len(tags) == 0 {
 		tags = nil
 	}
-	if err := t.SetObjectTags(r.Context(), o.bucket, o.key, tags); err != nil {
+	if err := s.setTags(w, r, o, tags); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
 
-// getObjectTagging answers an object's tags, sorted by key.
+// getObjectTagging answers the tags of an object, or of the version
+// versionId names, sorted by key.
 func (s *Server) getObjectTagging(w http.ResponseWriter, r *http.Request, o *op) error {
-	if err := checkVersionID(o.query); err != nil {
-		return err
-	}
-	obj, err := s.backend.GetObject(r.Context(), o.bucket, o.key)
+	obj, err := s.getVersion(r, o)
 	if err != nil {
 		return err
 	}
-	tags := obj.Info().Tags
+	info := obj.Info()
+	if info.VersionID != "" {
+		w.Header().Set("x-amz-version-id", info.VersionID)
+	}
+	tags := info.Tags
 	var out taggingResult
 	out.TagSet.Tags = make([]tagResultXML, 0, len(tags))
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
@@ -198,16 +260,13 @@ func (s *Server) getObjectTagging(w http.ResponseWriter, r *http.Request, o *op)
 	return writeXML(w, http.StatusOK, out)
 }
 
-// deleteObjectTagging removes an object's tags: 204.
+// deleteObjectTagging removes the tags of an object, or of the version
+// versionId names: 204.
 func (s *Server) deleteObjectTagging(w http.ResponseWriter, r *http.Request, o *op) error {
-	if err := checkVersionID(o.query); err != nil {
+	if err := s.checkTagger(o); err != nil {
 		return err
 	}
-	t, err := s.tagger()
-	if err != nil {
-		return err
-	}
-	if err := t.SetObjectTags(r.Context(), o.bucket, o.key, nil); err != nil {
+	if err := s.setTags(w, r, o, nil); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -180,6 +180,7 @@ var versionErrors = []struct {
 	{ErrNoSuchLifecycle, &APIError{"NoSuchLifecycleConfiguration", http.StatusNotFound, "The lifecycle configuration does not exist"}},
 	{ErrNoSuchObjectLockConfig, &APIError{"ObjectLockConfigurationNotFoundError", http.StatusNotFound, "Object Lock configuration does not exist for this bucket"}},
 	{ErrLockChecksumRequired, errLockChecksum},
+	{ErrVersionIsDeleteMarker, errMethodNotAllowed},
 }
 
 // headerError is an error whose response carries headers besides the

@@ -9,8 +9,7 @@ import (
 )
 
 // TestVersionOps: the sub-resources of versioning, object lock, bucket
-// tagging and lifecycle name their operations by method; object tagging
-// is still refused.
+// tagging, lifecycle and object tagging name their operations by method.
 func TestVersionOps(t *testing.T) {
 	for _, tc := range []struct {
 		method, target string
@@ -32,7 +31,8 @@ func TestVersionOps(t *testing.T) {
 		{"PUT", "/b/k?retention", nil, "PutObjectRetention"},
 		{"GET", "/b/k?legal-hold", nil, "GetObjectLegalHold"},
 		{"POST", "/b/k?legal-hold", nil, "MethodNotAllowed"},
-		{"GET", "/b/k?tagging", nil, "NotImplemented"},
+		{"GET", "/b/k?tagging", nil, "GetObjectTagging"},
+		{"PUT", "/b/k?tagging&versionId=x", nil, "PutObjectTagging"},
 		{"GET", "/b/k?versionId=x", nil, "GetObject"},
 	} {
 		r := httptest.NewRequest(tc.method, "http://localhost"+tc.target, nil)

@@ -69,6 +69,7 @@ type Meta interface {
 	Layout(ctx context.Context) (*meta.Layout, error)
 	LayoutVersion(ctx context.Context, v uint64) (*meta.Layout, error)
 	SetObjectTags(ctx context.Context, bucket, key string, tags map[string]string) error
+	SetVersionTags(ctx context.Context, bucket, key, id string, tags map[string]string) (string, error)
 	VersionMeta
 }
 

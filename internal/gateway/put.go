@@ -436,6 +436,17 @@ func (g *Gateway) SetObjectTags(ctx context.Context, bucket, key string, tags ma
 	return s3err(g.cfg.Meta.SetObjectTags(ctx, bucket, key, tags))
 }
 
+// SetVersionTags implements s3gw.VersionTagger: one metadata entry that
+// changes the tags and nothing else of one version's manifest, current
+// or noncurrent.
+func (g *Gateway) SetVersionTags(ctx context.Context, bucket, key, versionID string, tags map[string]string) (string, error) {
+	id, err := g.cfg.Meta.SetVersionTags(ctx, bucket, key, versionID, tags)
+	if errors.Is(err, meta.ErrDeleteMarker) {
+		return "", fmt.Errorf("%w: %w", s3gw.ErrVersionIsDeleteMarker, err)
+	}
+	return id, versionErr(err)
+}
+
 func objectSSE(sse *meta.SSE) s3gw.Encryption {
 	if sse == nil {
 		return s3gw.Encryption{}

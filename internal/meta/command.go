@@ -49,7 +49,8 @@ const (
 // Ops numbered apart from the list above, which other work appends to:
 // an op's number is stored in the raft log and must never change.
 const (
-	opSetObjectTags op = 64
+	opSetObjectTags  op = 64
+	opSetVersionTags op = 65 // SetObjectTags of one version (op 64 stays as it was)
 )
 
 const cmdHeaderLen = 10
@@ -201,6 +202,8 @@ func (w *wtx) apply(data []byte) error {
 		err = w.setSealMigration(d)
 	case opSetObjectTags:
 		err = w.setObjectTags(d)
+	case opSetVersionTags:
+		err = w.setVersionTags(d)
 	case opSetBucketConfig:
 		err = w.setBucketConfig(d)
 	case opCreateBucketConfigured:

@@ -353,4 +353,7 @@ var (
 	// ErrInvalidBucketState: a bucket setting its other settings forbid
 	// (suspending versioning on an object lock bucket).
 	ErrInvalidBucketState = errors.New("meta: invalid bucket state")
+	// ErrDeleteMarker: a request that needs an object named a delete
+	// marker by its version ID (SetVersionTags).
+	ErrDeleteMarker = errors.New("meta: the version is a delete marker")
 )

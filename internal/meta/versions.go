@@ -650,7 +650,9 @@ func (w *wtx) deleteVersion(bucket, key, id string, bypass bool, stamp *Stamp) (
 
 // GetObjectVersion returns a version's whole manifest: with id "" the
 // current version, which may be a delete marker (DeleteMarker); else the
-// version with that ID ("null" for the null version). ErrNoSuchBucket,
+// version with that ID ("null" for the null version). Its VersionID is
+// the one S3 answers (NameVersion: "null" for the null version once the
+// bucket's versioning was ever set, "" before). ErrNoSuchBucket,
 // ErrNoSuchKey (no current version), ErrNoSuchVersion, ErrInvalidArgument
 // (an ID that is no version ID).
 func (s *Store) GetObjectVersion(ctx context.Context, bucket, key, id string) (*Object, error) {
@@ -679,6 +681,11 @@ func (s *Store) GetObjectVersion(ctx context.Context, bucket, key, id string) (*
 			return err
 		}
 		obj.Latest = v.current
+		cfg, err := readBucketConfig(tx.Bucket(bBucketConfig), bucket)
+		if err != nil {
+			return err
+		}
+		obj.VersionID = NameVersion(obj, cfg)
 		return resolveStripes(tx, obj.Chunks)
 	})
 	if err != nil {

@@ -63,6 +63,7 @@ type API interface {
 	DeleteVersions(ctx context.Context, bucket string, targets []meta.DeleteTarget, bypass bool) ([]meta.DeleteOutcome, error)
 	ListObjectVersions(ctx context.Context, bucket string, q meta.VersionQuery) (*meta.VersionList, error)
 	SetObjectLock(ctx context.Context, bucket, key, id string, c meta.LockChange) (string, error)
+	SetVersionTags(ctx context.Context, bucket, key, id string, tags map[string]string) (string, error)
 }
 
 var (

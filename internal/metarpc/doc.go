@@ -110,6 +110,7 @@
 //	SealMigration    -                                      on
 //	SetSealMigration on                                     {}
 //	SetObjectTags    bucket, key, tags {name: value}        {}
+//	SetVersionTags   bucket, key, vid ("": current), tags   {vid}
 //
 // The methods with result {} are the writes (one raft entry each); the
 // others are reads. Unknown fields are ignored: version 1 may gain an
@@ -191,7 +192,7 @@
 //   - idempotent: PutObject (the same manifest replaces itself, and the
 //     chunk references it adds and releases cancel out), PutPart,
 //     CreateUpload (same upload ID), PutKey, DeleteObjects,
-//     ForgetGarbage, SetSealMigration and SetObjectTags. A retry does re-apply over any write made in
+//     ForgetGarbage, SetSealMigration, SetObjectTags and SetVersionTags. A retry does re-apply over any write made in
 //     between: a PutObject retried after another client's put of the
 //     same key puts the retried manifest back (last writer wins, as in
 //     S3);

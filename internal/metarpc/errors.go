@@ -73,6 +73,7 @@ var errCodes = []errCode{
 	{"ObjectLocked", meta.ErrObjectLocked, nil, http.StatusForbidden},
 	{"LockNotEnabled", meta.ErrLockNotEnabled, nil, http.StatusBadRequest},
 	{"InvalidBucketState", meta.ErrInvalidBucketState, nil, http.StatusConflict},
+	{"DeleteMarker", meta.ErrDeleteMarker, nil, http.StatusMethodNotAllowed},
 	// The leader stepped down after appending the entry, which the next
 	// leader may still commit.
 	{codeOutcomeUnknown, ErrOutcomeUnknown, []error{raft.ErrLeadershipLost}, http.StatusServiceUnavailable},

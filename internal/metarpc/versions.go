@@ -19,6 +19,7 @@ var (
 	mDeleteVersions         = method{"DeleteVersions", true}
 	mListObjectVersions     = method{"ListObjectVersions", false}
 	mSetObjectLock          = method{"SetObjectLock", true}
+	mSetVersionTags         = method{"SetVersionTags", true}
 )
 
 // Requests and results.
@@ -75,8 +76,14 @@ type (
 		VersionID string          `json:"vid"`
 		Change    meta.LockChange `json:"change"`
 	}
+	setVersionTagsReq struct {
+		Bucket    string            `json:"bucket"`
+		Key       string            `json:"key"`
+		VersionID string            `json:"vid"`
+		Tags      map[string]string `json:"tags"`
+	}
 	// versionResult answers a write that makes or names a version:
-	// PutObject, CompleteUpload, SetObjectLock. A server from before
+	// PutObject, CompleteUpload, SetObjectLock, SetVersionTags. A server from before
 	// versioning answers {}: the null version.
 	versionResult struct {
 		VersionID string `json:"vid,omitempty"`
@@ -122,6 +129,10 @@ func versionHandlers(hs map[string]handler) {
 	})
 	hs[mSetObjectLock.name] = decode(func(ctx context.Context, api API, r *setObjectLockReq) (any, error) {
 		id, err := api.SetObjectLock(ctx, r.Bucket, r.Key, r.VersionID, r.Change)
+		return &versionResult{id}, err
+	})
+	hs[mSetVersionTags.name] = decode(func(ctx context.Context, api API, r *setVersionTagsReq) (any, error) {
+		id, err := api.SetVersionTags(ctx, r.Bucket, r.Key, r.VersionID, r.Tags)
 		return &versionResult{id}, err
 	})
 }
@@ -184,6 +195,16 @@ func (c *Client) ListObjectVersions(ctx context.Context, bucket string, q meta.V
 func (c *Client) SetObjectLock(ctx context.Context, bucket, key, id string, ch meta.LockChange) (string, error) {
 	var res versionResult
 	if err := c.call(ctx, mSetObjectLock, &setObjectLockReq{bucket, key, id, ch}, &res); err != nil {
+		return "", err
+	}
+	return res.VersionID, nil
+}
+
+// SetVersionTags implements API. Idempotent: the same tags replace
+// themselves.
+func (c *Client) SetVersionTags(ctx context.Context, bucket, key, id string, tags map[string]string) (string, error) {
+	var res versionResult
+	if err := c.call(ctx, mSetVersionTags, &setVersionTagsReq{bucket, key, id, tags}, &res); err != nil {
 		return "", err
 	}
 	return res.VersionID, nil
