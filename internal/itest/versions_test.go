@@ -153,6 +153,12 @@ func TestVersioning(t *testing.T) {
 	if want := fmt.Sprintf("k@%s* k@%s k@%s k@null", ids[2], ids[1], ids[0]); lv.String() != want {
 		t.Fatalf("versions %s, want %s", lv, want)
 	}
+	// The null version written before versioning, now in a versioned
+	// bucket: S3 names it, x-amz-version-id: null.
+	resp, got = wantStatus(t, req("GET", "/ver/k", url.Values{"versionId": {"null"}}, nil, nil), 200, "")
+	if string(got) != "null-1" || resp.Header.Get("x-amz-version-id") != "null" {
+		t.Fatalf("GET versionId=null in an Enabled bucket: %q, x-amz-version-id %q", got, resp.Header.Get("x-amz-version-id"))
+	}
 
 	// A DELETE makes a delete marker: GET answers 404 NoSuchKey with
 	// x-amz-delete-marker; GET of the marker by ID 405.
@@ -276,9 +282,9 @@ func TestVersioning(t *testing.T) {
 	if v := resp.Header.Get("x-amz-version-id"); v != "null" {
 		t.Fatalf("HEAD of a null version in a suspended bucket answered version %q", v)
 	}
-	_, got = wantStatus(t, req("GET", "/ver/k", url.Values{"versionId": {"null"}}, nil, nil), 200, "")
-	if string(got) != "suspended" {
-		t.Fatalf("null version %q", got)
+	resp, got = wantStatus(t, req("GET", "/ver/k", url.Values{"versionId": {"null"}}, nil, nil), 200, "")
+	if string(got) != "suspended" || resp.Header.Get("x-amz-version-id") != "null" {
+		t.Fatalf("null version %q, x-amz-version-id %q", got, resp.Header.Get("x-amz-version-id"))
 	}
 	wantStatus(t, req("GET", "/ver/k", url.Values{"versionId": {cp.VersionID}}, nil, nil), 200, "")
 	resp, _ = wantStatus(t, req("DELETE", "/ver/k", nil, nil, nil), 204, "")
