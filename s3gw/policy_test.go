@@ -192,6 +192,10 @@ func TestIAMActions(t *testing.T) {
 		{"GET", "/b/k?uploadId=u", "", "s3:ListMultipartUploadParts"},
 		{"GET", "/b/k?retention", "", "s3:GetObjectRetention"},
 		{"PUT", "/b/k?legal-hold", "", "s3:PutObjectLegalHold"},
+		{"PUT", "/b/k?tagging&versionId=3", "", "s3:PutObjectVersionTagging"},
+		{"GET", "/b/k?tagging&versionId=3", "", "s3:GetObjectVersionTagging"},
+		{"GET", "/b/k?attributes", "", "s3:GetObjectAttributes"},
+		{"GET", "/b/k?attributes&versionId=3", "", "s3:GetObjectVersionAttributes"},
 	} {
 		r := httptest.NewRequest(c.method, c.target, nil)
 		if c.hdr != "" {
