@@ -32,7 +32,7 @@ func TestVersionOps(t *testing.T) {
 		{"PUT", "/b/k?retention", nil, "PutObjectRetention"},
 		{"GET", "/b/k?legal-hold", nil, "GetObjectLegalHold"},
 		{"POST", "/b/k?legal-hold", nil, "MethodNotAllowed"},
-		{"GET", "/b/k?tagging", nil, "NotImplemented"},
+		{"GET", "/b/k?tagging", nil, "GetObjectTagging"},
 		{"GET", "/b/k?versionId=x", nil, "GetObject"},
 	} {
 		r := httptest.NewRequest(tc.method, "http://localhost"+tc.target, nil)

@@ -39,7 +39,7 @@ func (c *cluster) putCustomer(cs *erasure.Sealer, seed uint64, size int) {
 		sn, err := erasure.ShardName(name, 4, 2, i)
 		must(c.t, err)
 		st.Shards = append(st.Shards, sn.Bytes())
-		st.Sums = append(st.Sums, erasure.ShardSum(s))
+		st.Sums = append(st.Sums, cs.ShardSum(s))
 		must(c.t, c.nodes[nodes[i]].Put(bg, sn, s))
 	}
 	c.meta.chunks[string(name.Bytes())] = &meta.ChunkInfo{CID: name.Bytes(), Size: int64(size), Refs: 1, Stripe: st}
