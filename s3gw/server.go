@@ -148,7 +148,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serve(w *responseWriter, r *http.Request, o *op, perr error) error {
 	a, err := s.authenticate(r)
-	if err == nil && a.accessKey == "" && perr == nil && o.bucket != "" && o.spec != opCreateBucket && o.spec != opPreflight {
+	if err == nil && a.accessKey == "" && perr == nil && o.bucket != "" && o.spec != opCreateBucket && o.spec != opCreateBucketLocked && o.spec != opPreflight {
 		// S3 tells an anonymous client that a bucket does not exist
 		// before it tells it that it may not use it.
 		if _, herr := s.backend.HeadBucket(r.Context(), o.bucket); errors.Is(herr, ErrNoSuchBucket) {
