@@ -98,7 +98,7 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request, o *op) error
 		return err
 	}
 
-	principal, err := s.postAuth(r, fields)
+	principal, keyPolicy, err := s.postAuth(r, fields)
 	if err != nil {
 		return err
 	}
@@ -120,6 +120,9 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request, o *op) error
 	ko := *o
 	ko.key = key
 	ko.auth = &authInfo{accessKey: principal, payload: unsignedPayload}
+	if err := authorize(r, &ko, keyPolicy); err != nil { // the signer's own policy
+		return err
+	}
 	cfg, err := s.bucketAccess(r.Context(), o.bucket)
 	if err != nil {
 		return err
@@ -178,8 +181,9 @@ func objectURL(r *http.Request, bucket, key string) string {
 }
 
 // postAuth checks the form's signature of its policy and returns the
-// access key that made it, "" for an unsigned form.
-func (s *Server) postAuth(r *http.Request, f map[string]string) (string, error) {
+// access key that made it and that key's policy (nil: none), "" for an
+// unsigned form.
+func (s *Server) postAuth(r *http.Request, f map[string]string) (string, *KeyPolicy, error) {
 	missing := func(name string) error {
 		return errInvalidArgument.withMessage("Bucket POST must contain a field named '%s'.  If it is specified, please check the order of the fields.", name)
 	}
@@ -187,48 +191,48 @@ func (s *Server) postAuth(r *http.Request, f map[string]string) (string, error) 
 	switch {
 	case f["x-amz-algorithm"] != "" || f["x-amz-credential"] != "" || f["x-amz-signature"] != "":
 		if f["x-amz-algorithm"] != sigV4Algorithm {
-			return "", errInvalidArgument.withMessage("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")
+			return "", nil, errInvalidArgument.withMessage("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")
 		}
 		for _, k := range []string{"x-amz-credential", "x-amz-date", "x-amz-signature", "policy"} {
 			if f[k] == "" {
-				return "", missing(k)
+				return "", nil, missing(k)
 			}
 		}
 		v, err := s.parseCredential(f["x-amz-credential"], errInvalidArgument, "")
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		when, err := time.Parse(amzDateFormat, f["x-amz-date"])
 		if err != nil || when.Format(scopeDate) != v.date {
-			return "", errInvalidArgument.withMessage("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\" and on the credential's date.")
+			return "", nil, errInvalidArgument.withMessage("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\" and on the credential's date.")
 		}
-		secret, err := s.cfg.Credentials.SecretKey(r.Context(), v.accessKey)
+		secret, kp, err := s.lookupKey(r.Context(), v.accessKey)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		want := hex.EncodeToString(hmacSHA256(signingKey(secret, v.date, v.region, v.service), policy))
 		if !hmac.Equal([]byte(want), []byte(f["x-amz-signature"])) {
-			return "", errSignatureDoesNotMatch
+			return "", nil, errSignatureDoesNotMatch
 		}
-		return v.accessKey, nil
+		return v.accessKey, kp, nil
 	case f["awsaccesskeyid"] != "":
 		for _, k := range []string{"signature", "policy"} {
 			if f[k] == "" {
-				return "", missing(k)
+				return "", nil, missing(k)
 			}
 		}
-		secret, err := s.cfg.Credentials.SecretKey(r.Context(), f["awsaccesskeyid"])
+		secret, kp, err := s.lookupKey(r.Context(), f["awsaccesskeyid"])
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		if !hmac.Equal([]byte(signV2(secret, policy)), []byte(f["signature"])) {
-			return "", errSignatureDoesNotMatch
+			return "", nil, errSignatureDoesNotMatch
 		}
-		return f["awsaccesskeyid"], nil
+		return f["awsaccesskeyid"], kp, nil
 	case f["signature"] != "":
-		return "", missing("AWSAccessKeyId")
+		return "", nil, missing("AWSAccessKeyId")
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 // postPutOptions reads what the form's fields store with the object: the

@@ -1,9 +1,15 @@
 package s3gw
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // policyCreds are memCreds with a policy per key.
@@ -114,4 +120,58 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// TestKeyPolicyPostUpload: a browser POST upload is a write by the key
+// that signed its policy, so a read-only key's signature stores nothing
+// (403 AccessDenied) where an unrestricted key's stores the file.
+func TestKeyPolicyPostUpload(t *testing.T) {
+	const roAK, roSK = "READONLYKEY", "read-only-secret"
+	creds := policyCreds{
+		memCreds: memCreds{testAK: testSK, roAK: roSK},
+		policies: map[string]*KeyPolicy{roAK: {ReadOnly: true}},
+	}
+	e := newTestEnv(t, false, func(c *Config) { c.Credentials = creds })
+	e.must(200, "PUT", "/mine", nil)
+	post := func(ak, sk, key string) (int, string) {
+		t.Helper()
+		policy := base64.StdEncoding.EncodeToString([]byte(`{"expiration":"` +
+			time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05.000Z") +
+			`","conditions":[{"bucket":"mine"},["starts-with","$key",""]]}`))
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		for _, f := range [][2]string{{"key", key}, {"AWSAccessKeyId", ak}, {"policy", policy}, {"signature", signV2(sk, policy)}} {
+			if err := mw.WriteField(f[0], f[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fw, err := mw.CreateFormFile("file", "f.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write([]byte("posted"))
+		mw.Close()
+		req, err := http.NewRequest("POST", e.ts.URL+"/mine", &body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := post(roAK, roSK, "by-read-only"); code != 403 || !strings.Contains(body, "<Code>AccessDenied</Code>") {
+		t.Fatalf("POST upload signed by a read-only key: %d %s, want 403 AccessDenied", code, body)
+	}
+	e.must(404, "GET", "/mine/by-read-only", nil)
+	if code, body := post(testAK, testSK, "by-full-key"); code != 204 {
+		t.Fatalf("POST upload signed by an unrestricted key: %d %s, want 204", code, body)
+	}
+	if _, got := e.must(200, "GET", "/mine/by-full-key", nil); string(got) != "posted" {
+		t.Fatalf("the posted object reads %q", got)
+	}
 }
