@@ -96,6 +96,27 @@ func authorize(r *http.Request, o *op, p *KeyPolicy) error {
 	return nil
 }
 
+// Permits reports whether the policy lets its key make a request outside
+// S3 (the web console's) of the given kind: a write or a read of object
+// key in bucket; key "" for the bucket itself (a listing passes its
+// prefix as key), bucket "" for the list of buckets. A nil policy
+// permits everything. The same rules as S3 requests: a read-only key
+// never writes, a bucket key reaches no other bucket and not the bucket
+// list, a prefix key only object keys (and listings) under its prefix.
+func (p *KeyPolicy) Permits(write bool, bucket, key string) bool {
+	switch {
+	case p == nil:
+		return true
+	case write && p.ReadOnly:
+		return false
+	case bucket == "":
+		return p.Bucket == ""
+	case p.Bucket != "" && bucket != p.Bucket:
+		return false
+	}
+	return strings.HasPrefix(key, p.Prefix)
+}
+
 // keyAllowed reports whether a key's policy lets it use object key k of
 // the request's bucket (authorize has checked the bucket).
 func keyAllowed(p *KeyPolicy, k string) bool {

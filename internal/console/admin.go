@@ -111,9 +111,12 @@ func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, _ *session) e
 
 // shards answers an object's manifest and shard map (GET
 // /api/object/shards?bucket=B&key=K).
-func (s *Server) shards(w http.ResponseWriter, r *http.Request, _ *session) error {
+func (s *Server) shards(w http.ResponseWriter, r *http.Request, sess *session) error {
 	bucket, key, err := objectParams(r)
 	if err != nil {
+		return err
+	}
+	if err := s.permit(r, sess, false, bucket, key); err != nil {
 		return err
 	}
 	return s.proxyAdmin(w, r, http.MethodGet, "objects/"+escape(bucket)+"/"+escape(key))

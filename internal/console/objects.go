@@ -17,6 +17,36 @@ import (
 // requests do. Names travel in the query string (bucket=, key=), so that
 // any S3 key, "a//b" or "dir/" included, reaches the store as it is.
 
+// errPolicy refuses what a key session's own policy (storectl key create
+// --policy) does not allow, as S3 would with AccessDenied.
+var errPolicy = newError(http.StatusForbidden, "AccessDenied", "the access key's policy does not allow this")
+
+// permit checks a request of a key session against the key's policy: an
+// admin session may do everything; a key session what its key may do
+// through S3 (s3gw.KeyPolicy.Permits). Bucket policies are S3's: the
+// console does not evaluate them.
+func (s *Server) permit(r *http.Request, sess *session, write bool, bucket, key string) error {
+	if sess == nil || sess.role != RoleKey {
+		return nil
+	}
+	gw, err := s.gateway()
+	if err != nil {
+		return err
+	}
+	pc, ok := gw.(s3gw.PolicyCredentials)
+	if !ok {
+		return nil // a store without key policies: every key may do everything
+	}
+	_, p, err := pc.KeyPolicy(r.Context(), sess.accessKey)
+	if err != nil {
+		return err
+	}
+	if !p.Permits(write, bucket, key) {
+		return errPolicy
+	}
+	return nil
+}
+
 // maxListKeys is the page size of a listing.
 const maxListKeys = 1000
 
@@ -54,7 +84,10 @@ type bucketJSON struct {
 	Created time.Time `json:"created"`
 }
 
-func (s *Server) buckets(w http.ResponseWriter, r *http.Request, _ *session) error {
+func (s *Server) buckets(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if err := s.permit(r, sess, false, "", ""); err != nil {
+		return err
+	}
 	gw, err := s.gateway()
 	if err != nil {
 		return err
@@ -70,9 +103,12 @@ func (s *Server) buckets(w http.ResponseWriter, r *http.Request, _ *session) err
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) createBucket(w http.ResponseWriter, r *http.Request, _ *session) error {
+func (s *Server) createBucket(w http.ResponseWriter, r *http.Request, sess *session) error {
 	bucket, err := bucketParam(r)
 	if err != nil {
+		return err
+	}
+	if err := s.permit(r, sess, true, bucket, ""); err != nil {
 		return err
 	}
 	gw, err := s.gateway()
@@ -86,9 +122,12 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request, _ *session
 	return nil
 }
 
-func (s *Server) deleteBucket(w http.ResponseWriter, r *http.Request, _ *session) error {
+func (s *Server) deleteBucket(w http.ResponseWriter, r *http.Request, sess *session) error {
 	bucket, err := bucketParam(r)
 	if err != nil {
+		return err
+	}
+	if err := s.permit(r, sess, true, bucket, ""); err != nil {
 		return err
 	}
 	gw, err := s.gateway()
@@ -122,9 +161,12 @@ type listing struct {
 }
 
 // list answers GET /api/objects?bucket=B&prefix=P&marker=M.
-func (s *Server) list(w http.ResponseWriter, r *http.Request, _ *session) error {
+func (s *Server) list(w http.ResponseWriter, r *http.Request, sess *session) error {
 	bucket, err := bucketParam(r)
 	if err != nil {
+		return err
+	}
+	if err := s.permit(r, sess, false, bucket, r.URL.Query().Get("prefix")); err != nil {
 		return err
 	}
 	gw, err := s.gateway()
@@ -151,9 +193,12 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, _ *session) error 
 
 // upload answers PUT /api/object?bucket=B&key=K: the body, streamed into
 // the store, becomes the object. It answers the object's ETag and CID.
-func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ *session) error {
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) error {
 	bucket, key, err := objectParams(r)
 	if err != nil {
+		return err
+	}
+	if err := s.permit(r, sess, true, bucket, key); err != nil {
 		return err
 	}
 	gw, err := s.gateway()
@@ -174,9 +219,12 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, _ *session) erro
 
 // download answers GET /api/object?bucket=B&key=K with the object's
 // bytes, as an attachment.
-func (s *Server) download(w http.ResponseWriter, r *http.Request, _ *session) error {
+func (s *Server) download(w http.ResponseWriter, r *http.Request, sess *session) error {
 	bucket, key, err := objectParams(r)
 	if err != nil {
+		return err
+	}
+	if err := s.permit(r, sess, false, bucket, key); err != nil {
 		return err
 	}
 	gw, err := s.gateway()
@@ -214,7 +262,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, _ *session) er
 
 // deleteObject answers DELETE /api/objects?bucket=B with a JSON list of
 // keys; it answers the keys it could not delete, with why.
-func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, _ *session) error {
+func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, sess *session) error {
 	bucket, err := bucketParam(r)
 	if err != nil {
 		return err
@@ -222,6 +270,11 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, _ *session
 	var keys []string
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&keys); err != nil || len(keys) == 0 || len(keys) > maxListKeys {
 		return newError(http.StatusBadRequest, "BadRequest", "want a JSON list of 1 to %d keys", maxListKeys)
+	}
+	for _, k := range keys {
+		if err := s.permit(r, sess, true, bucket, k); err != nil {
+			return err
+		}
 	}
 	gw, err := s.gateway()
 	if err != nil {

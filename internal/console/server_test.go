@@ -450,3 +450,71 @@ func TestPage(t *testing.T) {
 		t.Errorf("the page: %s", w.Body)
 	}
 }
+
+// policyGateway is fakeGateway whose keys have policies (storectl key
+// create --policy).
+type policyGateway struct {
+	*fakeGateway
+	policies map[string]*s3gw.KeyPolicy
+}
+
+func (g policyGateway) KeyPolicy(ctx context.Context, id string) (string, *s3gw.KeyPolicy, error) {
+	secret, err := g.SecretKey(ctx, id)
+	return secret, g.policies[id], err
+}
+
+// TestKeySessionPolicy: a key session may do in the console what its key
+// may do through S3, nothing more: a read-only key reads and never
+// writes; a key bound to a prefix of one bucket stays there.
+func TestKeySessionPolicy(t *testing.T) {
+	f := newFixture(t)
+	pg := policyGateway{fakeGateway: f.gw, policies: map[string]*s3gw.KeyPolicy{
+		"RO":  {ReadOnly: true},
+		"PFX": {Bucket: "photos", Prefix: "team/"},
+	}}
+	f.gw.keys["RO"], f.gw.keys["PFX"] = "ro-secret", "pfx-secret"
+	f.gw.objects["photos/team/a"] = []byte("a")
+	f.srv.cfg.Gateway = func() Gateway { return pg }
+
+	ro := f.login(t, `{"access_key":"RO","secret_key":"ro-secret"}`)
+	pfx := f.login(t, `{"access_key":"PFX","secret_key":"pfx-secret"}`)
+	for _, tc := range []struct {
+		who    *http.Cookie
+		method string
+		target string
+		body   string
+		status int
+	}{
+		{ro, "GET", "/api/buckets", "", 200},
+		{ro, "GET", "/api/objects?bucket=photos", "", 200},
+		{ro, "GET", "/api/object?bucket=photos&key=team/a", "", 200},
+		{ro, "PUT", "/api/object?bucket=photos&key=new", "x", 403},
+		{ro, "DELETE", "/api/objects?bucket=photos", `["team/a"]`, 403},
+		{ro, "POST", "/api/buckets?bucket=more", "", 403},
+		{ro, "DELETE", "/api/buckets?bucket=photos", "", 403},
+		{pfx, "GET", "/api/buckets", "", 403},
+		{pfx, "GET", "/api/objects?bucket=photos", "", 403},
+		{pfx, "GET", "/api/objects?bucket=photos&prefix=team/", "", 200},
+		{pfx, "PUT", "/api/object?bucket=photos&key=team/b", "b", 200},
+		{pfx, "PUT", "/api/object?bucket=photos&key=top", "t", 403},
+		{pfx, "GET", "/api/object?bucket=photos&key=top", "", 403},
+		{pfx, "DELETE", "/api/objects?bucket=photos", `["team/b","top"]`, 403},
+		{pfx, "DELETE", "/api/objects?bucket=photos", `["team/b"]`, 200},
+		{pfx, "DELETE", "/api/buckets?bucket=photos", "", 403},
+	} {
+		w := f.do(tc.method, tc.target, strings.NewReader(tc.body), tc.who)
+		if w.Code != tc.status {
+			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.target, w.Code, w.Body, tc.status)
+			continue
+		}
+		if tc.status == 403 && errorCode(t, w) != "AccessDenied" {
+			t.Errorf("%s %s: code %s, want AccessDenied", tc.method, tc.target, errorCode(t, w))
+		}
+	}
+	if _, ok := f.gw.objects["photos/new"]; ok {
+		t.Error("a read-only key's upload was stored")
+	}
+	if _, ok := f.gw.objects["photos/team/a"]; !ok {
+		t.Error("a read-only key's delete removed the object")
+	}
+}
