@@ -76,7 +76,7 @@ race: ## the race detector on the packages with concurrency
 integration: ## real storaged processes driven by minio-go, the AWS CLI, rclone, s3cmd
 	$(GO) test -count=1 -tags integration -timeout 20m -v $(ITEST_PKG)
 
-chaos: ## the chaos test with more kills (CHAOS_ROUNDS, default 200) than make test's 20
+chaos: ## the chaos test with more kills (CHAOS_ROUNDS, default 200) than make test's 12
 	CAIRN_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(GO) test -count=1 -tags integration -timeout 60m -v -run 'TestChaos$$' $(ITEST_PKG)
 
 lint: ## go vet, staticcheck, gofmt, go mod tidy -diff

@@ -15,7 +15,7 @@ import (
 )
 
 // chaosRounds is how many kills TestChaos makes: CAIRN_CHAOS_ROUNDS, or
-// 20 (make chaos runs more).
+// 12 (make chaos runs more).
 func chaosRounds(t *testing.T) int {
 	if v := os.Getenv("CAIRN_CHAOS_ROUNDS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -24,7 +24,7 @@ func chaosRounds(t *testing.T) int {
 		}
 		return n
 	}
-	return 20
+	return 12
 }
 
 // TestChaos: while clients write and healing moves shards to a node that
