@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,23 +21,6 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/cors"
 )
-
-// chromiumBin returns the Chromium to drive: Debian's /usr/bin/chromium or
-// one on the PATH. Without one the test fails under CI=true (.ci/run
-// installs the chromium package) and is skipped, saying why, elsewhere.
-func chromiumBin(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no chromium on the PATH: .ci/run installs Debian's chromium package")
-	}
-	t.Skip("no chromium on the PATH (apt-get install chromium)")
-	return ""
-}
 
 // fetchResult is what the test pages leave in window.result after a
 // cross-origin fetch() of the object.
@@ -92,7 +74,7 @@ var (
 // is the one the redirect reported. The same fetch from an origin no rule
 // allows is blocked by the browser.
 func TestBrowserPostCORS(t *testing.T) {
-	chromium := chromiumBin(t)
+	chromium := findChromium(t)
 	p := startDev(t, "")
 	ctx := ctxT(t)
 	c := p.client()
