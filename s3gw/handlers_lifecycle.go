@@ -51,11 +51,7 @@ type lifecycleXML struct {
 var errInvalidLifecycle = errMalformedXML
 
 func (s *Server) getBucketLifecycle(w http.ResponseWriter, r *http.Request, o *op) error {
-	vb, err := s.versioned()
-	if err != nil {
-		return err
-	}
-	cfg, err := vb.BucketConfig(r.Context(), o.bucket)
+	cfg, err := s.bucketConfig(r, o)
 	if err != nil {
 		return err
 	}

@@ -476,11 +476,7 @@ func (s *Server) createBucketLocked(w http.ResponseWriter, r *http.Request, o *o
 }
 
 func (s *Server) getObjectLockConfig(w http.ResponseWriter, r *http.Request, o *op) error {
-	vb, err := s.versioned()
-	if err != nil {
-		return err
-	}
-	cfg, err := vb.BucketConfig(r.Context(), o.bucket)
+	cfg, err := s.bucketConfig(r, o)
 	if err != nil {
 		return err
 	}
@@ -641,11 +637,7 @@ func (s *Server) putObjectLegalHold(w http.ResponseWriter, r *http.Request, o *o
 }
 
 func (s *Server) getBucketTagging(w http.ResponseWriter, r *http.Request, o *op) error {
-	vb, err := s.versioned()
-	if err != nil {
-		return err
-	}
-	cfg, err := vb.BucketConfig(r.Context(), o.bucket)
+	cfg, err := s.bucketConfig(r, o)
 	if err != nil {
 		return err
 	}
@@ -719,6 +711,16 @@ func (s *Server) deleteBucketTagging(w http.ResponseWriter, r *http.Request, o *
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// bucketConfig returns the configuration of the request's bucket
+// (NotImplemented when the backend keeps none).
+func (s *Server) bucketConfig(r *http.Request, o *op) (BucketConfig, error) {
+	vb, err := s.versioned()
+	if err != nil {
+		return BucketConfig{}, err
+	}
+	return vb.BucketConfig(r.Context(), o.bucket)
 }
 
 const s3NS = "http://s3.amazonaws.com/doc/2006-03-01/"
