@@ -16,6 +16,7 @@ import (
 
 	"cairn/erasure"
 	"cairn/internal/layout"
+	"cairn/internal/md5x"
 	"cairn/internal/meta"
 	"cairn/placement"
 	"cairn/s3gw"
@@ -240,7 +241,7 @@ type Gateway struct {
 	quorum int
 
 	chunkBufs sync.Pool           // *chunkBuf
-	uploads   atomic.Int32        // bodies being hashed for their ETags
+	md5       *md5x.Batcher       // bodies' MD5s for their ETags, hashed together
 	shardRead atomic.Int64        // moving average of a shard read's latency, ns (hedgeDelay)
 	bufSlots  *semaphore.Weighted // chunk buffers in use, across all requests
 
@@ -303,6 +304,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		quorum:  cfg.WriteQuorum,
 		layouts: make(map[uint64]*layoutView),
 		codecs:  map[[2]int]*erasure.Codec{{cfg.K, cfg.M}: codec},
+		md5:     md5x.NewBatcher(md5x.Options{}),
 	}
 	if g.quorum == 0 {
 		g.quorum = min(cfg.K+1, cfg.K+cfg.M)

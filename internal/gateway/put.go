@@ -3,16 +3,13 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
-	md5simd "github.com/minio/md5-simd"
 	"golang.org/x/sync/errgroup"
 
 	"cairn/erasure"
@@ -36,8 +33,8 @@ func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64, sl s
 	lv := g.current.Load()
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(g.cfg.ChunksInFlight)
-	h, release := g.newMD5()
-	defer release()
+	h := g.md5.NewStream()
+	defer h.Close()
 	ch := erasure.NewChunker(r, g.cfg.ChunkSize)
 	var (
 		chunks []*meta.Chunk
@@ -57,7 +54,10 @@ func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64, sl s
 			}
 			break
 		}
-		h.Write(data)
+		// data is hashed for the ETag beside the chunk's CID, with other
+		// uploads' chunks; it must not change, nor buf be reused, until
+		// hashed() returns.
+		hashed := h.Submit(data)
 		total += int64(len(data))
 		c := new(meta.Chunk)
 		chunks = append(chunks, c)
@@ -65,14 +65,17 @@ func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64, sl s
 			// A short first chunk is the whole stream: small enough to
 			// keep in the manifest, with no shards and no fsyncs of its own.
 			*c = meta.Chunk{CID: erasure.ChunkCID(data).Bytes(), Size: int64(len(data)), Data: bytes.Clone(data)}
+			hashed()
 			g.putBuf(buf)
 			continue
 		}
 		eg.Go(func() error {
 			defer g.putBuf(buf)
-			return g.writeChunk(ectx, lv, data, buf.parity, c, sl)
+			defer hashed() // before putBuf, whatever writeChunk returns
+			return g.writeChunk(ectx, lv, data, buf.parity, c, sl, hashed)
 		})
 	}
+	h.Close() // no more chunks: other uploads' stop waiting for this one's
 	werr := eg.Wait()
 	switch {
 	case rerr != nil:
@@ -91,28 +94,6 @@ func (g *Gateway) writeChunks(ctx context.Context, r io.Reader, size int64, sl s
 	return w, nil
 }
 
-// md5Lanes is the process's multi-lane MD5 hasher: one goroutine that
-// hashes up to 16 streams at once with AVX2 (or AVX-512), started on first
-// use. (On other CPUs it is crypto/md5.)
-var md5Lanes = sync.OnceValue(md5simd.NewServer)
-
-// simdUploads is how many bodies must be hashed at once before a new one
-// joins md5Lanes: one lane alone runs slower than crypto/md5, and the
-// lanes pay from about four streams up. Measured on a 2-core AVX2 EPYC:
-// crypto/md5 687 MB/s per core; md5-simd 493 MB/s for one stream, 1160
-// for four and 2300 for sixteen, on one core.
-const simdUploads = 4
-
-// newMD5 returns the hash for a body's ETag, and a func to call when the
-// body is hashed.
-func (g *Gateway) newMD5() (hash.Hash, func()) {
-	if g.uploads.Add(1) < simdUploads {
-		return md5.New(), func() { g.uploads.Add(-1) }
-	}
-	h := md5Lanes().NewHash()
-	return h, func() { h.Close(); g.uploads.Add(-1) }
-}
-
 // writeChunk seals one chunk in place when the gateway seals (data's
 // backing array must then hold erasure.SealOverhead more bytes), encodes
 // it into a stripe, in place (data's backing array becomes the data
@@ -122,9 +103,11 @@ func (g *Gateway) newMD5() (hash.Hash, func()) {
 // placed after the chunk's keyed name, and summed as they are sent. The
 // stripe records the node of each shard stored, "" for each shard whose
 // write failed. Every shard write has ended when it returns, so the
-// buffers can be reused.
-func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, parity [][]byte, out *meta.Chunk, sl sealing) error {
+// buffers can be reused. hashed returns when data's MD5 is done: it is
+// called after data's CID and before anything changes data.
+func (g *Gateway) writeChunk(ctx context.Context, lv *layoutView, data []byte, parity [][]byte, out *meta.Chunk, sl sealing, hashed func()) error {
 	id := erasure.ChunkCID(data)
+	hashed()
 	size := len(data)
 	name, seal := id, sl.scheme // what the shards are named and placed after
 	switch seal {
