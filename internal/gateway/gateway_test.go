@@ -754,41 +754,46 @@ func (b *barrierReader) Read(p []byte) (int, error) {
 	return b.r.Read(p)
 }
 
-// TestConcurrentPutsETags writes twelve objects at once, so that most
-// bodies are hashed on the multi-lane MD5 (newMD5 picks it from the fourth
-// body in flight), and checks every ETag against crypto/md5 and every
-// object's bytes.
+// TestConcurrentPutsETags writes twelve objects at once, so that their
+// chunks are hashed together on md5x's lanes, through a gateway that
+// seals chunks in place (right after their MD5) and one that does not,
+// and checks every ETag against crypto/md5 and every object's bytes.
 func TestConcurrentPutsETags(t *testing.T) {
-	e := newEnv(t, 64<<10)
-	const n = 12
-	var arrive sync.WaitGroup
-	arrive.Add(n)
-	release := make(chan struct{})
-	go func() { arrive.Wait(); close(release) }()
-	bodies := make([][]byte, n)
-	infos := make([]s3gw.ObjectInfo, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		bodies[i] = randBytes(uint64(100+i), 1000+i*37_000) // 1 KB to 408 KB: inline and multi-chunk
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			body := &barrierReader{r: bytes.NewReader(bodies[i]), arrive: &arrive, release: release}
-			infos[i], errs[i] = e.g.PutObject(context.Background(), "b", fmt.Sprint("k", i), body, int64(len(bodies[i])), s3gw.PutOptions{})
-		}()
-	}
-	wg.Wait()
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("put %d: %v", i, errs[i])
-		}
-		if want := fmt.Sprintf("%x", md5.Sum(bodies[i])); infos[i].ETag != want {
-			t.Errorf("put %d: ETag %s, want %s", i, infos[i].ETag, want)
-		}
-		got, err := e.read(fmt.Sprint("k", i), 0, int64(len(bodies[i])))
-		if err != nil || !bytes.Equal(got, bodies[i]) {
-			t.Errorf("read %d: %d bytes, %v", i, len(got), err)
-		}
+	plain := newEnv(t, 64<<10)
+	sealed, _ := newSealedEnv(t, 64<<10)
+	for name, e := range map[string]*env{"plain": plain, "sealed": sealed} {
+		t.Run(name, func(t *testing.T) {
+			const n = 12
+			var arrive sync.WaitGroup
+			arrive.Add(n)
+			release := make(chan struct{})
+			go func() { arrive.Wait(); close(release) }()
+			bodies := make([][]byte, n)
+			infos := make([]s3gw.ObjectInfo, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				bodies[i] = randBytes(uint64(100+i), 1000+i*37_000) // 1 KB to 408 KB: inline and multi-chunk
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					body := &barrierReader{r: bytes.NewReader(bodies[i]), arrive: &arrive, release: release}
+					infos[i], errs[i] = e.g.PutObject(context.Background(), "b", fmt.Sprint("k", i), body, int64(len(bodies[i])), s3gw.PutOptions{})
+				}()
+			}
+			wg.Wait()
+			for i := range n {
+				if errs[i] != nil {
+					t.Fatalf("put %d: %v", i, errs[i])
+				}
+				if want := fmt.Sprintf("%x", md5.Sum(bodies[i])); infos[i].ETag != want {
+					t.Errorf("put %d: ETag %s, want %s", i, infos[i].ETag, want)
+				}
+				got, err := e.read(fmt.Sprint("k", i), 0, int64(len(bodies[i])))
+				if err != nil || !bytes.Equal(got, bodies[i]) {
+					t.Errorf("read %d: %d bytes, %v", i, len(got), err)
+				}
+			}
+		})
 	}
 }

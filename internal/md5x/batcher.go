@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"hash"
 	"math"
+	"math/bits"
 	"sync"
 	"time"
 	"unsafe"
@@ -14,21 +15,24 @@ const Lanes = 16
 
 // Options tune a Batcher. The zero value means the defaults.
 type Options struct {
-	// MaxWait bounds how long a submitted chunk waits for other streams'
-	// chunks to join it before it is hashed with whatever is pending.
-	// Default 1 ms.
+	// MaxWait bounds how long a caller waiting for a chunk (a wait func,
+	// Submit with a full queue) waits for other streams' chunks to join it
+	// before the chunks pending are hashed as they are. Default 5 ms.
 	MaxWait time.Duration
 	// MinLanes is how many streams must be open for chunks to be batched,
 	// and how many chunks a round must hold to use the multi-lane kernel:
 	// below it chunks are hashed with crypto/md5, in Submit when too few
-	// streams are open. Default 3: one lane of the kernel runs at about
-	// 0.6 times crypto/md5's speed, so two lanes barely break even.
+	// streams are open. Default 3: one lane of the kernel runs no faster
+	// than crypto/md5, and two barely pay (BenchmarkBatcher).
 	MinLanes int
 	// Scalar turns the multi-lane kernel off: every chunk is hashed with
 	// crypto/md5 in Submit (for comparisons, and what CPUs without
 	// AVX-512 get).
 	Scalar bool
 }
+
+// maxQueue is how many of a stream's chunks may wait to be hashed.
+const maxQueue = 8
 
 // minChunk is the smallest chunk worth a place in a batch; shorter ones
 // are hashed in Submit.
@@ -50,9 +54,16 @@ type Batcher struct {
 	busy    int       // streams whose chunk a round is hashing
 	pending []*Stream // streams with a chunk to hash, not in a round
 	urgent  int       // callers of Sum waiting
+	waiting int       // callers waiting for a chunk to be hashed
 	armed   bool      // timer runs: it sets expired after maxWait
-	expired bool      // the oldest pending chunk waited maxWait
+	expired bool      // a caller waited maxWait for a pending chunk
 	timer   *time.Timer
+	stats   stats
+}
+
+// stats count what the rounds did, for benchmarks.
+type stats struct {
+	rounds, lanes, scalarRounds, expired int
 }
 
 // NewBatcher returns a Batcher. Without AVX-512 it hashes every chunk with
@@ -60,7 +71,7 @@ type Batcher struct {
 func NewBatcher(opts Options) *Batcher {
 	b := &Batcher{maxWait: opts.MaxWait, minLanes: opts.MinLanes, lanes: haveKernel && !opts.Scalar, offLimit: math.MaxInt32}
 	if b.maxWait <= 0 {
-		b.maxWait = time.Millisecond
+		b.maxWait = 5 * time.Millisecond
 	}
 	if b.minLanes <= 0 {
 		b.minLanes = 3
@@ -79,9 +90,10 @@ type Stream struct {
 	d    hash.Hash // crypto/md5; a round's alone while the stream is busy
 	data []byte    // the chunk being hashed; data[pos:] is left
 	pos  int
-	n    uint64 // bytes hashed
-	seq  uint64 // chunks submitted to the batcher
-	done uint64 // of them, chunks hashed
+	next [][]byte // chunks submitted after data, at most maxQueue-1
+	n    uint64   // bytes hashed
+	seq  uint64   // chunks submitted to the batcher
+	done uint64   // of them, chunks hashed
 	open bool
 }
 
@@ -96,26 +108,33 @@ func (b *Batcher) NewStream() *Stream {
 
 // Submit adds data to the stream's hash. The caller must not modify data
 // until wait returns, and must call wait (once or more, from any
-// goroutine) before it reuses data. Submit itself may block until the
-// stream's previous chunk is hashed, and may hash data before returning.
+// goroutine) before it reuses data. Submit blocks while maxQueue of the
+// stream's chunks wait to be hashed, and may hash data before returning.
 func (s *Stream) Submit(data []byte) (wait func()) {
 	b := s.b
 	b.mu.Lock()
-	b.waitLocked(s, s.seq)
 	if !b.lanes || !s.open || b.active < b.minLanes || len(data) < minChunk {
+		b.waitLocked(s, s.seq) // what came before first
 		b.mu.Unlock()
 		s.d.Write(data)
 		s.n += uint64(len(data))
 		return func() {}
 	}
-	s.data, s.pos = data, 0
+	if s.seq-s.done >= maxQueue {
+		b.waitLocked(s, s.seq+1-maxQueue)
+	}
+	if s.seq == s.done {
+		s.data, s.pos = data, 0
+		b.pending = append(b.pending, s)
+		b.armLocked()
+		if b.readyLocked() {
+			b.cond.Broadcast() // a waiter may run the round now
+		}
+	} else {
+		s.next = append(s.next, data) // after the chunk being hashed
+	}
 	s.seq++
 	seq := s.seq
-	b.pending = append(b.pending, s)
-	b.armLocked()
-	if b.readyLocked() {
-		b.cond.Broadcast() // a waiter may run the round now
-	}
 	b.mu.Unlock()
 	return func() {
 		b.mu.Lock()
@@ -132,10 +151,11 @@ func (s *Stream) Sum(in []byte) []byte {
 }
 
 // Close says no more chunks will come: other streams' chunks stop
-// waiting for this one's. Chunks submitted before are still hashed (wait
-// for them, or Sum), and Sum may be called after Close; a chunk submitted
-// after it is hashed with crypto/md5 in Submit. Close may be called more
-// than once. Every stream must be closed.
+// waiting for this one's, and this one's stop waiting for others'. Chunks
+// submitted before are still hashed (wait for them, or Sum), and Sum may
+// be called after Close; a chunk submitted after it is hashed with
+// crypto/md5 in Submit. Close may be called more than once. Every stream
+// must be closed.
 func (s *Stream) Close() {
 	b := s.b
 	b.mu.Lock()
@@ -162,6 +182,11 @@ func (s *Stream) flush() {
 // waitLocked returns when s's chunk seq is hashed, running rounds when
 // they are due.
 func (b *Batcher) waitLocked(s *Stream, seq uint64) {
+	if s.done >= seq {
+		return
+	}
+	b.waiting++
+	b.armLocked()
 	for s.done < seq {
 		if b.readyLocked() {
 			b.roundLocked()
@@ -169,18 +194,38 @@ func (b *Batcher) waitLocked(s *Stream, seq uint64) {
 		}
 		b.cond.Wait()
 	}
+	b.waiting--
 }
 
-// readyLocked reports whether a round is due: every open stream not in a
-// round has a chunk pending, or a full kernel's worth, or the oldest
-// waited long enough, or someone wants a sum.
+// readyLocked reports whether a round is due: a full kernel's worth is
+// pending, or someone wants a sum, or a closed stream's chunk is pending
+// (no more of its chunks will come: hashing its last ones now keeps its
+// latency), or every open stream not in a round has a chunk pending, or a
+// caller waited maxWait. But fewer than minLanes chunks wait for a round
+// running, which brings its streams' next chunks back, rather than go
+// through crypto/md5.
 func (b *Batcher) readyLocked() bool {
 	n := len(b.pending)
-	return n > 0 && (n >= Lanes || n >= b.active-b.busy || b.expired || b.urgent > 0)
+	switch {
+	case n == 0:
+		return false
+	case n >= Lanes || b.urgent > 0:
+		return true
+	case n < b.minLanes && b.busy > 0:
+		return false
+	case n >= b.active-b.busy || b.expired:
+		return true
+	}
+	for _, s := range b.pending {
+		if !s.open {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *Batcher) armLocked() {
-	if len(b.pending) > 0 && !b.armed && !b.expired {
+	if len(b.pending) > 0 && b.waiting > 0 && !b.armed && !b.expired {
 		b.armed = true
 		b.timer.Reset(b.maxWait)
 	}
@@ -203,6 +248,11 @@ func (b *Batcher) roundLocked() {
 	b.pending = append(b.pending[:0], b.pending[n:]...)
 	clear(b.pending[len(b.pending):cap(b.pending)])
 	b.busy += n
+	b.stats.rounds++
+
+	if b.expired {
+		b.stats.expired++
+	}
 	b.expired = false
 	if b.armed {
 		b.armed = false
@@ -211,15 +261,26 @@ func (b *Batcher) roundLocked() {
 	b.armLocked()
 	b.mu.Unlock()
 
-	hashRound(batch[:n], b.minLanes, b.offLimit)
+	lanes := hashRound(batch[:n], b.minLanes, b.offLimit)
 
 	b.mu.Lock()
+	b.stats.lanes += lanes
+	if lanes == 0 {
+		b.stats.scalarRounds++
+	}
 	b.busy -= n
 	for _, s := range batch[:n] {
 		if s.pos == len(s.data) {
-			s.data = nil
+			s.data, s.pos = nil, 0
 			s.done++
-		} else {
+			if len(s.next) > 0 {
+				s.data = s.next[0]
+				copy(s.next, s.next[1:])
+				s.next[len(s.next)-1] = nil
+				s.next = s.next[:len(s.next)-1]
+			}
+		}
+		if s.data != nil {
 			b.pending = append(b.pending, s)
 		}
 	}
@@ -230,8 +291,9 @@ func (b *Batcher) roundLocked() {
 // hashRound hashes the chunks of batch: what is not a whole block (the
 // end of a partial block the digest holds, a tail) with crypto/md5; the
 // blocks, when at least minLanes chunks have some, with one kernel call
-// over the number of blocks they all have. The rest is left in s.pos.
-func hashRound(batch []*Stream, minLanes int, offLimit int64) {
+// over the number of blocks they all have. The rest is left in s.pos. It
+// returns how many lanes the kernel ran (0: none).
+func hashRound(batch []*Stream, minLanes int, offLimit int64) (lanesUsed int) {
 	var (
 		lanes [Lanes]*Stream
 		sts   [Lanes]laneState
@@ -255,7 +317,7 @@ func hashRound(batch []*Stream, minLanes int, offLimit int64) {
 		for _, s := range lanes[:n] {
 			s.write(len(s.data) - s.pos)
 		}
-		return
+		return 0
 	}
 	var (
 		state [64]uint32
@@ -297,6 +359,7 @@ func hashRound(batch []*Stream, minLanes int, offLimit int64) {
 			s.write(k) // buffered in the digest: no block hashed
 		}
 	}
+	return bits.OnesCount16(mask)
 }
 
 // write hashes the next k bytes of s's chunk with crypto/md5.

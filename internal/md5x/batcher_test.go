@@ -2,9 +2,13 @@ package md5x
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/md5"
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -233,4 +237,82 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkUploads is a gateway's PUT in miniature: streams uploads of 16
+// chunks of 1 MiB, each read into one of its 5 buffers (a copy), submitted,
+// then in one of at most 4 goroutines per upload given its SHA-256,
+// waited for and sealed in place with AES-GCM. It reports the CPU per MiB
+// of all that, and for the lanes how many chunks a kernel call hashed.
+func BenchmarkUploads(b *testing.B) {
+	const chunk, chunks, bufs, inFlight = 1 << 20, 16, 5, 4
+	src := randBytes(rand.New(rand.NewPCG(1, 1)), chunk)
+	block, err := aes.NewCipher(make([]byte, 32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []string{"scalar", "lanes-1ms", "lanes-2ms", "lanes-5ms", "lanes-10ms"} {
+		var wait time.Duration
+		if d, ok := strings.CutPrefix(mode, "lanes-"); ok {
+			var err error
+			if wait, err = time.ParseDuration(d); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, streams := range []int{3, 5, 16} {
+			b.Run(fmt.Sprintf("%s/streams=%d", mode, streams), func(b *testing.B) {
+				bt := NewBatcher(Options{Scalar: mode == "scalar", MaxWait: wait})
+				pools := make([]chan []byte, streams)
+				for i := range pools {
+					pools[i] = make(chan []byte, bufs)
+					for range bufs {
+						pools[i] <- make([]byte, chunk+gcm.Overhead())
+					}
+				}
+				b.SetBytes(int64(streams * chunks * chunk))
+				cpu0 := cpuTime(b)
+				for b.Loop() {
+					var wg sync.WaitGroup
+					for i := range streams {
+						wg.Go(func() {
+							s := bt.NewStream()
+							defer s.Close()
+							var cw sync.WaitGroup
+							slots := make(chan struct{}, inFlight)
+							for range chunks {
+								buf := <-pools[i]
+								data := buf[:chunk]
+								copy(data, src)
+								hashed := s.Submit(data)
+								slots <- struct{}{}
+								cw.Go(func() {
+									sha256.Sum256(data)
+									hashed()
+									gcm.Seal(data[:0], make([]byte, 12), data, nil)
+									pools[i] <- buf
+									<-slots
+								})
+							}
+							s.Close()
+							cw.Wait()
+							s.Sum(nil)
+						})
+					}
+					wg.Wait()
+				}
+				mib := float64(b.N*streams*chunks*chunk) / (1 << 20)
+				b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/mib, "cpu-µs/MiB")
+				bt.mu.Lock()
+				if st := bt.stats; st.rounds > 0 {
+					b.ReportMetric(float64(st.lanes)/float64(st.rounds), "lanes/round")
+					b.ReportMetric(float64(st.expired)/float64(st.rounds), "expired/round")
+				}
+				bt.mu.Unlock()
+			})
+		}
+	}
 }

@@ -26,6 +26,7 @@ import (
 
 func main() {
 	out := flag.String("out", "block16_amd64.s", "output file")
+	prefetch := flag.Bool("prefetch", true, "gather the next block's words during the last round, not all at the top of each block")
 	flag.Parse()
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -59,14 +60,6 @@ func main() {
 	w("\tTESTQ DX, DX")
 	w("\tJZ done")
 	w("")
-	w("loop:")
-	for j := range 16 {
-		w("\tKMOVW K1, K2")
-		w("\tVPGATHERDD %d(BX)(Z9*1), K2, Z%d", 4*j, 16+j)
-	}
-	for i := range 4 {
-		w("\tVMOVDQA32 Z%d, Z%d", i, 4+i)
-	}
 	// f as a function of (b, c, d), one bit each.
 	funcs := []func(b, c, d uint8) uint8{
 		func(b, c, d uint8) uint8 { return (b & c) | (^b & d) },
@@ -75,45 +68,89 @@ func main() {
 		func(b, c, d uint8) uint8 { return c ^ (b | ^d) },
 	}
 	shifts := [4][4]int{{7, 12, 17, 22}, {5, 9, 14, 20}, {4, 11, 16, 23}, {6, 10, 15, 21}}
-	reg := [4]int{0, 1, 2, 3} // registers holding a, b, c, d
-	for i := range 64 {
-		r := i / 16
-		var k int
-		switch r {
-		case 0:
-			k = i
-		case 1:
-			k = (5*i + 1) % 16
-		case 2:
-			k = (3*i + 5) % 16
-		case 3:
-			k = (7 * i) % 16
+	gather := func(disp, j int) {
+		w("\tKMOVW K1, K2")
+		w("\tVPGATHERDD %d(BX)(Z9*1), K2, Z%d", disp+4*j, 16+j)
+	}
+	if *prefetch {
+		for j := range 16 {
+			gather(0, j)
 		}
-		// VPTERNLOGD $imm, src3, src2, dst computes, for each bit,
-		// imm[dst<<2 | src2<<1 | src3]; here dst = d (a copy in Z8),
-		// src2 = c, src3 = b.
-		var imm uint8
-		for idx := range 8 {
-			d, c, bb := uint8(idx>>2)&1, uint8(idx>>1)&1, uint8(idx)&1
-			imm |= (funcs[r](bb, c, d) & 1) << idx
+	}
+	w("loop:")
+	if !*prefetch {
+		for j := range 16 {
+			gather(0, j)
 		}
-		a, bR, c, d := reg[0], reg[1], reg[2], reg[3]
-		w("\t// step %d", i)
-		w("\tVPADDD.BCST %d(SI), Z%d, Z%d", 4*i, a, a)
-		w("\tVPADDD Z%d, Z%d, Z%d", 16+k, a, a)
-		w("\tVMOVDQA32 Z%d, Z8", d)
-		w("\tVPTERNLOGD $0x%02x, Z%d, Z%d, Z8", imm, bR, c)
-		w("\tVPADDD Z8, Z%d, Z%d", a, a)
-		w("\tVPROLD $%d, Z%d, Z%d", shifts[r][i%4], a, a)
-		w("\tVPADDD Z%d, Z%d, Z%d", bR, a, a)
-		reg = [4]int{d, a, bR, c}
 	}
 	for i := range 4 {
-		w("\tVPADDD Z%d, Z%d, Z%d", 4+i, i, i)
+		w("\tVMOVDQA32 Z%d, Z%d", i, 4+i)
 	}
-	w("\tADDQ $64, BX")
-	w("\tDECQ DX")
-	w("\tJNZ loop")
+	// steps writes steps from to to-1; with next, each word's register is
+	// refilled from the next block right after its last use in this one.
+	steps := func(from, to int, next bool) {
+		reg := [4]int{0, 1, 2, 3} // registers holding a, b, c, d (from is a multiple of 4)
+		for i := from; i < to; i++ {
+			r := i / 16
+			var k int
+			switch r {
+			case 0:
+				k = i
+			case 1:
+				k = (5*i + 1) % 16
+			case 2:
+				k = (3*i + 5) % 16
+			case 3:
+				k = (7 * i) % 16
+			}
+			// VPTERNLOGD $imm, src3, src2, dst computes, for each bit,
+			// imm[dst<<2 | src2<<1 | src3]; here dst = d (a copy in Z8),
+			// src2 = c, src3 = b.
+			var imm uint8
+			for idx := range 8 {
+				d, c, bb := uint8(idx>>2)&1, uint8(idx>>1)&1, uint8(idx)&1
+				imm |= (funcs[r](bb, c, d) & 1) << idx
+			}
+			a, bR, c, d := reg[0], reg[1], reg[2], reg[3]
+			w("\t// step %d", i)
+			w("\tVPADDD.BCST %d(SI), Z%d, Z%d", 4*i, a, a)
+			w("\tVPADDD Z%d, Z%d, Z%d", 16+k, a, a)
+			if next && r == 3 {
+				gather(64, k) // round 4 uses each word once: this was its last use
+			}
+			w("\tVMOVDQA32 Z%d, Z8", d)
+			w("\tVPTERNLOGD $0x%02x, Z%d, Z%d, Z8", imm, bR, c)
+			w("\tVPADDD Z8, Z%d, Z%d", a, a)
+			w("\tVPROLD $%d, Z%d, Z%d", shifts[r][i%4], a, a)
+			w("\tVPADDD Z%d, Z%d, Z%d", bR, a, a)
+			reg = [4]int{d, a, bR, c}
+		}
+	}
+	addSaved := func() {
+		for i := range 4 {
+			w("\tVPADDD Z%d, Z%d, Z%d", 4+i, i, i)
+		}
+	}
+	if !*prefetch {
+		steps(0, 64, false)
+		addSaved()
+		w("\tADDQ $64, BX")
+		w("\tDECQ DX")
+		w("\tJNZ loop")
+	} else {
+		steps(0, 48, false)
+		w("\tCMPQ DX, $1")
+		w("\tJEQ last")
+		steps(48, 64, true)
+		addSaved()
+		w("\tADDQ $64, BX")
+		w("\tDECQ DX")
+		w("\tJMP loop")
+		w("")
+		w("last:")
+		steps(48, 64, false)
+		addSaved()
+	}
 	w("")
 	w("done:")
 	for i := range 4 {
