@@ -17,7 +17,8 @@ const Lanes = 16
 type Options struct {
 	// MaxWait bounds how long a caller waiting for a chunk (a wait func,
 	// Submit with a full queue) waits for other streams' chunks to join it
-	// before the chunks pending are hashed as they are. Default 5 ms.
+	// before the chunks pending are hashed as they are. Default 20 ms
+	// (see the package doc: chunks arrive slower than the kernel hashes).
 	MaxWait time.Duration
 	// MinLanes is how many streams must be open for chunks to be batched,
 	// and how many chunks a round must hold to use the multi-lane kernel:
@@ -71,7 +72,7 @@ type stats struct {
 func NewBatcher(opts Options) *Batcher {
 	b := &Batcher{maxWait: opts.MaxWait, minLanes: opts.MinLanes, lanes: haveKernel && !opts.Scalar, offLimit: math.MaxInt32}
 	if b.maxWait <= 0 {
-		b.maxWait = 5 * time.Millisecond
+		b.maxWait = 20 * time.Millisecond
 	}
 	if b.minLanes <= 0 {
 		b.minLanes = 3
