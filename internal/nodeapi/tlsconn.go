@@ -19,10 +19,11 @@ import (
 // crypto/tls hands each record (at most 16 KiB of plaintext) to the
 // connection beneath it in a write of its own, and reads into a buffer
 // about one record long, so a 256 KiB shard crosses the kernel in some
-// sixteen sends and as many receives, each a loopback skb, a wakeup and a
-// softirq on the other side. TLSConn puts a buffer under the tls.Conn:
-// the records of one Write leave in one send when the Write returns, and
-// a receive brings in as many records as the socket holds.
+// sixteen sends, each a loopback skb, a wakeup and a softirq on the other
+// side. TLSConn puts a buffer under the tls.Conn: the records of one
+// Write leave in one send when the Write returns. (Reads are not
+// buffered: reading ahead into a buffer of 256 KiB cost more in copies
+// than it saved in receives, BenchmarkTLSShard.)
 //
 // What bytes may sit in the buffer, and for how long, is the whole
 // contract:
@@ -45,25 +46,20 @@ const (
 	// coalesceSize is how many bytes of records one send carries: 16 full
 	// records (256 KiB of plaintext, a default shard) and their overhead.
 	coalesceSize = 256<<10 + 16<<10
-	// readAheadSize is how many bytes one receive may bring in once the
-	// peer is sending more than crypto/tls asks for.
-	readAheadSize = 256 << 10
 	// plainChunk is how much of a request body ReadFrom encrypts at once
 	// (what net/http would otherwise copy through 32 KiB).
 	plainChunk = 256 << 10
 )
 
 // Buffers are pooled and held only while in use: a send's buffer from
-// the first buffered record to the send, a receive's from the receive to
-// the last byte read out of it. An idle connection holds none.
+// the first buffered record to the send. An idle connection holds none.
 var (
-	coalescePool  = sync.Pool{New: func() any { b := make([]byte, 0, coalesceSize); return &b }}
-	readAheadPool = sync.Pool{New: func() any { b := make([]byte, readAheadSize); return &b }}
-	plainPool     = sync.Pool{New: func() any { b := make([]byte, plainChunk); return &b }}
+	coalescePool = sync.Pool{New: func() any { b := make([]byte, 0, coalesceSize); return &b }}
+	plainPool    = sync.Pool{New: func() any { b := make([]byte, plainChunk); return &b }}
 )
 
 // bufConn is the TCP connection beneath a tls.Conn: it holds records until
-// flush, and reads ahead when the peer has more to send.
+// flush.
 type bufConn struct {
 	net.Conn
 
@@ -71,12 +67,6 @@ type bufConn struct {
 	mu   sync.Mutex
 	wbuf *[]byte // pending records; nil when none
 	werr error   // sticky: the first failed send
-
-	// Read side: one reader at a time (crypto/tls reads under its own lock).
-	rbuf   *[]byte // read-ahead; nil when drained
-	rbytes []byte  // unread part of *rbuf
-	rerr   error   // the error that came with the last read-ahead, for after it
-	ahead  bool    // the last receive filled the buffer it was given: read ahead next
 }
 
 // Write buffers p, sending what is pending first when p would not fit.
@@ -132,9 +122,7 @@ func (c *bufConn) send(p []byte) (int, error) {
 }
 
 // Read sends what crypto/tls wrote on its own (it may be about to wait
-// for the answer), then reads: from the read-ahead if any is left, else
-// from the socket, into a read-ahead buffer when the last receive showed
-// the peer sending faster than crypto/tls asks.
+// for the answer), then reads from the socket.
 func (c *bufConn) Read(p []byte) (int, error) {
 	// A writer holding mu sends what it buffered itself; crypto/tls's own
 	// writes come from this goroutine, so they are never left behind.
@@ -145,39 +133,7 @@ func (c *bufConn) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if len(c.rbytes) > 0 {
-		n := copy(p, c.rbytes)
-		c.rbytes = c.rbytes[n:]
-		if len(c.rbytes) == 0 {
-			readAheadPool.Put(c.rbuf)
-			c.rbuf = nil
-		}
-		return n, nil
-	}
-	if err := c.rerr; err != nil {
-		c.rerr = nil
-		return 0, err
-	}
-	if !c.ahead || len(p) >= readAheadSize {
-		n, err := c.Conn.Read(p)
-		c.ahead = n == len(p)
-		return n, err
-	}
-	c.rbuf = readAheadPool.Get().(*[]byte)
-	n, err := c.Conn.Read(*c.rbuf)
-	c.ahead = n == len(*c.rbuf)
-	m := copy(p, (*c.rbuf)[:n])
-	if m == n {
-		readAheadPool.Put(c.rbuf)
-		c.rbuf = nil
-		return m, err
-	}
-	c.rbytes = (*c.rbuf)[m:n]
-	c.rerr = err
-	return m, nil
+	return c.Conn.Read(p)
 }
 
 // SetWriteDeadline sends what is pending under the deadline in force when
