@@ -189,11 +189,17 @@ func parseStatus(b []byte) (Mem, error) {
 // CPUTime returns the CPU time (user and system) the process has used, from
 // /proc/PID/stat.
 func (p *Proc) CPUTime() (time.Duration, error) {
+	u, s, err := p.CPUTimes()
+	return u + s, err
+}
+
+// CPUTimes is CPUTime in its two parts: user and system (kernel) time.
+func (p *Proc) CPUTimes() (user, sys time.Duration, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.PID()))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return parseStat(b)
+	return parseStatTimes(b)
 }
 
 // clockTick is USER_HZ, the unit of /proc/PID/stat's times: 100 on every
@@ -202,23 +208,29 @@ const clockTick = 100
 
 // parseStat reads utime+stime from the text of /proc/PID/stat.
 func parseStat(b []byte) (time.Duration, error) {
+	u, s, err := parseStatTimes(b)
+	return u + s, err
+}
+
+// parseStatTimes reads utime and stime from the text of /proc/PID/stat.
+func parseStatTimes(b []byte) (user, sys time.Duration, err error) {
 	// The command name (field 2) is in parentheses and may hold spaces;
 	// fields are counted after its closing parenthesis.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, errors.New("/proc stat: no command name")
+		return 0, 0, errors.New("/proc stat: no command name")
 	}
 	f := strings.Fields(string(b[i+1:]))
 	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
 	if len(f) < 13 {
-		return 0, errors.New("/proc stat: too few fields")
+		return 0, 0, errors.New("/proc stat: too few fields")
 	}
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
 	st, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("/proc stat: %w", err)
+		return 0, 0, fmt.Errorf("/proc stat: %w", err)
 	}
-	return time.Duration(ut+st) * time.Second / clockTick, nil
+	return time.Duration(ut) * time.Second / clockTick, time.Duration(st) * time.Second / clockTick, nil
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.

@@ -543,7 +543,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}()
 	// Every node API connection is mutual TLS with the cluster CA, and
 	// only tenant peers are served.
-	serve(t.requireTenant(mux), tls.NewListener(apiLn, t.serverTLS()), 10*time.Second)
+	serve(t.requireTenant(mux), nodeapi.NewTLSListener(apiLn, t.serverTLS(), log), 10*time.Second)
 	opAddr := ""
 	if ln := cfg.AdminListener; ln != nil || cfg.AdminAddr != "" {
 		if ln == nil {

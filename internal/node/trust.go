@@ -228,17 +228,13 @@ func (t *trust) clientTLS(want string, tenantOnly bool) *tls.Config {
 // tenantTransport is the HTTP transport for calls to tenant nodes
 // (metadata, admin forwarding): their certificates must say tenant.
 func (t *trust) tenantTransport() *http.Transport {
-	tr := nodeapi.NewTransport()
-	tr.TLSClientConfig = t.clientTLS("", true)
-	return tr
+	return nodeapi.NewTLSTransport(t.clientTLS("", true))
 }
 
 // nodeTransport is the HTTP transport for calls to the node id: its
 // certificate must name it.
 func (t *trust) nodeTransport(id string) *http.Transport {
-	tr := nodeapi.NewTransport()
-	tr.TLSClientConfig = t.clientTLS(id, false)
-	return tr
+	return nodeapi.NewTLSTransport(t.clientTLS(id, false))
 }
 
 // probe connects to addr and returns who the node there is, when it is

@@ -11,6 +11,7 @@ const (
 	maxConnsPerHost     = 64 // concurrent connections to one node, busy or idle
 	maxIdleConnsPerHost = 32
 	maxIdleConns        = 1024 // idle connections over all nodes
+	dialTimeout         = 5 * time.Second
 )
 
 // NewTransport returns an http.Transport for node-to-node traffic, to be
@@ -22,7 +23,7 @@ const (
 // transparent compression (shards are incompressible, and lengths stay
 // what the node declared). It speaks HTTP/1.1.
 func NewTransport() *http.Transport {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy:                 nil,
 		DialContext:           dialer.DialContext,
