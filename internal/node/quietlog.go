@@ -112,7 +112,8 @@ var repeating = map[string]bool{
 //     all left on purpose: an operator stopping nodes;
 //   - while this node stops, the members it sees fail: in the dev cluster
 //     every node stops at once, and a member that stops before it heard
-//     another leave sees it go silent.
+//     another leave sees it go silent, and gossip's last rounds fail as
+//     its own sockets and its peers' close.
 //
 // The same warnings about a peer that failed (crashed, cut off) stay
 // warnings.
@@ -142,6 +143,11 @@ func (h *quietHandler) routine(r slog.Record) bool {
 	switch {
 	case h.stopping.Load() && strings.Contains(err, "transport shutdown"):
 		return true // Raft's connections close as it stops
+	case h.stopping.Load() && attrString(r, "lib") == "memberlist":
+		// Gossip's last rounds: its own sockets closing, peers stopping
+		// at the same moment ("Failed to send gossip ... use of closed
+		// network connection", "... over TCP but UDP probes failed").
+		return true
 	case h.votersLeft() && (strings.Contains(err, "not the raft leader") || strings.Contains(err, "leadership lost") ||
 		strings.Contains(err, "no leader")):
 		return true // the metadata group stopped with its voters

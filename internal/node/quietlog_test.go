@@ -123,10 +123,25 @@ func TestQuietRoutine(t *testing.T) {
 			t.Errorf("%s: %q, want one line at %s", tc.name, got, tc.level)
 		}
 	}
+	// Gossip's complaints while this node runs are kept; while it stops
+	// they are its own sockets and its peers' closing.
+	gossip := log.With("component", "gossip")
+	gossipLines := func() {
+		gossip.Error("Failed to send gossip to 127.0.0.1:41731: write udp 127.0.0.1:36567->127.0.0.1:41731: use of closed network connection", "lib", "memberlist")
+		gossip.Warn("Was able to connect to dev-1 over TCP but UDP probes failed, network may be misconfigured", "lib", "memberlist")
+	}
+	gossipLines()
+	if got := lines(buf); len(got) != 2 || !strings.Contains(got[0], "level=ERROR") || !strings.Contains(got[1], "level=WARN") {
+		t.Errorf("gossip failing while this node runs: %q, want ERROR and WARN", got)
+	}
 	h.stopping.Store(true)
 	log.Warn("member failed", "id", "n3")
 	if got := lines(buf); len(got) != 1 || !strings.Contains(got[0], "level=INFO") {
 		t.Errorf("member failed while this node stops: %q, want INFO", got)
+	}
+	gossipLines()
+	if got := lines(buf); len(got) != 2 || !strings.Contains(got[0], "level=INFO") || !strings.Contains(got[1], "level=INFO") {
+		t.Errorf("gossip failing while this node stops: %q, want INFO", got)
 	}
 
 	// Lowered below the handler's level, a line is dropped.
