@@ -397,28 +397,64 @@ func (c *Cluster) Close() error {
 	return c.closeErr
 }
 
+// failGrace is how long a member's failure waits before it is logged
+// as a warning. A member that leaves gracefully sends two messages:
+// serf's leave intent, then memberlist's own "left". They travel by
+// gossip separately, so a member may hear the second first; serf then
+// reports the member failed, and left once the intent arrives. A
+// failure that turns into a leave within failGrace was a leave.
+const failGrace = 3 * time.Second
+
+// failure is a member's failure not yet logged: see failGrace.
+type failure struct {
+	attrs []any
+	at    time.Time
+}
+
 // run turns serf's events into status records, logs and notifications,
 // until serf shuts down.
 func (c *Cluster) run() {
 	defer c.wg.Done()
 	defer close(c.done)
 	shutdown := c.serf.ShutdownCh()
+	pending := make(map[string]failure) // run's own
+	grace := time.NewTimer(failGrace)
+	grace.Stop()
+	defer grace.Stop()
 	for {
 		select {
 		case e := <-c.events:
-			c.handle(e)
+			if c.handle(e, pending) && len(pending) == 1 {
+				grace.Reset(failGrace)
+			}
+		case now := <-grace.C:
+			next := time.Duration(0)
+			for id, f := range pending {
+				if wait := failGrace - now.Sub(f.at); wait > 0 {
+					if next == 0 || wait < next {
+						next = wait
+					}
+					continue
+				}
+				c.log.Warn("member failed", f.attrs...)
+				delete(pending, id)
+			}
+			if next > 0 {
+				grace.Reset(next)
+			}
 		case <-shutdown:
 		drain:
 			for {
 				select {
 				case e := <-c.events:
-					c.handle(e)
+					c.handle(e, pending)
 				default:
 					break drain
 				}
 			}
 			c.mu.Lock()
-			if !c.closed {
+			closed := c.closed
+			if !closed {
 				c.err = ErrStopped
 				if c.conflicts.Load() > 0 {
 					c.err = c.conflictErr()
@@ -426,16 +462,24 @@ func (c *Cluster) run() {
 				c.log.Error("gossip stopped on its own", "err", c.err)
 			}
 			c.mu.Unlock()
+			for _, f := range pending {
+				// Not confirmed: this node stopped listening first.
+				c.log.Info("member failed", f.attrs...)
+			}
 			c.signal()
 			return
 		}
 	}
 }
 
-func (c *Cluster) handle(e serf.Event) {
+// handle records a member event, logs it and notifies Events' readers.
+// A failure is not logged at once but added to pending (see failGrace),
+// and handle reports whether it added one; a leave of a pending member
+// drops it, any other event of a pending member logs it first.
+func (c *Cluster) handle(e serf.Event, pending map[string]failure) (added bool) {
 	me, ok := e.(serf.MemberEvent)
 	if !ok {
-		return // user events and queries: unused
+		return false // user events and queries: unused
 	}
 	now := time.Now()
 	c.mu.Lock()
@@ -461,6 +505,12 @@ func (c *Cluster) handle(e serf.Event) {
 			continue
 		}
 		attrs := []any{"id", m.ID, "gossip", gossip, "zone", m.Zone, "roles", m.Roles}
+		if f, ok := pending[sm.Name]; ok {
+			delete(pending, sm.Name)
+			if me.Type != serf.EventMemberLeave {
+				c.log.Warn("member failed", f.attrs...)
+			}
+		}
 		switch me.Type {
 		case serf.EventMemberJoin:
 			c.log.Info("member joined", attrs...)
@@ -469,10 +519,12 @@ func (c *Cluster) handle(e serf.Event) {
 		case serf.EventMemberLeave:
 			c.log.Info("member left", attrs...)
 		case serf.EventMemberFailed:
-			c.log.Warn("member failed", attrs...)
+			pending[sm.Name] = failure{attrs, now}
+			added = true
 		case serf.EventMemberReap:
 			c.log.Info("member forgotten", attrs...)
 		}
 	}
 	c.signal()
+	return added
 }

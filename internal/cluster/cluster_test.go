@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"reflect"
 	"testing"
 	"time"
@@ -70,7 +71,10 @@ func TestThreeNodesJoin(t *testing.T) {
 }
 
 func TestFailAndLeave(t *testing.T) {
-	a := start(t, testConfig(t, "a", RoleMeta))
+	cfgA := testConfig(t, "a", RoleMeta)
+	logA := newTestLog(t)
+	cfgA.Logger = logA.logger(slog.LevelInfo)
+	a := start(t, cfgA)
 	var others []*Cluster
 	for _, id := range []string{"b", "c", "d"} {
 		cfg := testConfig(t, id, RoleStorage)
@@ -108,6 +112,13 @@ func TestFailAndLeave(t *testing.T) {
 	if err := b.Err(); err != nil {
 		t.Errorf("Err after Close = %v", err)
 	}
+	// The failure is a warning, once failGrace passed without a leave.
+	eventually(t, func() error {
+		if !logA.contains(`level=WARN msg="member failed" id=b `) {
+			return errors.New("a did not warn that b failed")
+		}
+		return nil
+	})
 
 	// c leaves: the others see it leave.
 	drain(a)
@@ -121,6 +132,10 @@ func TestFailAndLeave(t *testing.T) {
 	if s := c.Self().Status; s != StatusLeft {
 		t.Errorf("c sees itself %s after Leave, want left", s)
 	}
+	time.Sleep(failGrace + 500*time.Millisecond)
+	if logA.contains(`msg="member failed" id=c `) {
+		t.Error("a logged c failed; c left")
+	}
 	if err := c.Leave(context.Background()); err != nil {
 		t.Errorf("second Leave: %v", err)
 	}
@@ -132,6 +147,39 @@ func TestFailAndLeave(t *testing.T) {
 	}
 	if err := c.Leave(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Errorf("Leave after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestFailureThenLeave checks the order gossip may deliver a graceful
+// leave in: memberlist's "left" before serf's leave intent, which serf
+// reports as a failure, then a leave. That is no warning; a failure
+// followed by anything else, or by nothing for failGrace, is.
+func TestFailureThenLeave(t *testing.T) {
+	log := newTestLog(t)
+	c := &Cluster{log: log.logger(slog.LevelInfo), notify: make(chan struct{}, 1), seen: make(map[string]seen)}
+	ev := func(typ serf.EventType, id string, status serf.MemberStatus) serf.Event {
+		tags := encodeTags(Member{ID: id, Zone: "z", Roles: []Role{RoleStorage}, APIAddr: "127.0.0.1:7000", Weight: 1})
+		return serf.MemberEvent{Type: typ, Members: []serf.Member{{Name: id, Addr: net.IPv4(127, 0, 0, 1), Port: 7946, Tags: tags, Status: status}}}
+	}
+	pending := make(map[string]failure)
+	if !c.handle(ev(serf.EventMemberFailed, "b", serf.StatusFailed), pending) {
+		t.Fatal("a failure was not held back")
+	}
+	c.handle(ev(serf.EventMemberLeave, "b", serf.StatusLeft), pending)
+	c.handle(ev(serf.EventMemberFailed, "c", serf.StatusFailed), pending)
+	c.handle(ev(serf.EventMemberJoin, "c", serf.StatusAlive), pending) // it flapped
+	c.handle(ev(serf.EventMemberFailed, "d", serf.StatusFailed), pending)
+	if log.contains(`msg="member failed" id=b `) {
+		t.Error("b left, but was logged failed")
+	}
+	if !log.contains(`level=WARN msg="member failed" id=c `) {
+		t.Error("c failed and came back, without a warning")
+	}
+	if log.contains(`msg="member failed" id=d `) {
+		t.Error("d's failure was logged before failGrace")
+	}
+	if _, ok := pending["d"]; !ok || len(pending) != 1 {
+		t.Errorf("pending = %v, want d only", pending)
 	}
 }
 
