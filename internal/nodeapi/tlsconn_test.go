@@ -408,3 +408,30 @@ func BenchmarkTLSShard(b *testing.B) {
 		}
 	}
 }
+
+// TestLimitedWriter: a body written through ReadFrom's WriterTo path stops
+// at the length net/http declared, and says so when it had more.
+func TestLimitedWriter(t *testing.T) {
+	for _, tc := range []struct {
+		body  string
+		limit int64
+		want  string
+		err   error
+	}{
+		{"abcdef", 6, "abcdef", nil},
+		{"abcdef", 10, "abcdef", nil},
+		{"abcdef", 4, "abcd", errPastLimit},
+		{"abcdef", 0, "", errPastLimit},
+		{"", 0, "", nil},
+	} {
+		var got bytes.Buffer
+		lw := &limitedWriter{w: &got, n: tc.limit}
+		n, err := strings.NewReader(tc.body).WriteTo(lw)
+		if got.String() != tc.want || n != int64(len(tc.want)) || !errors.Is(err, tc.err) {
+			t.Errorf("%q limited to %d: wrote %q (n %d), err %v; want %q, %v", tc.body, tc.limit, got.String(), n, err, tc.want, tc.err)
+		}
+		if wantLeft := tc.limit - int64(len(tc.want)); lw.n != wantLeft {
+			t.Errorf("%q limited to %d: %d left, want %d", tc.body, tc.limit, lw.n, wantLeft)
+		}
+	}
+}
