@@ -1,6 +1,7 @@
 package load
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,11 @@ type Config struct {
 	// would send them. The bucket is made, checked and removed through
 	// the first.
 	Endpoints []string
+
+	// RootCAs, when not nil, are the only certificate authorities the
+	// client trusts on https:// endpoints (a benchmark's throwaway CA);
+	// nil trusts the system's.
+	RootCAs *x509.CertPool
 
 	// AccessKey and SecretKey sign every request (AWS Signature V4).
 	AccessKey, SecretKey string

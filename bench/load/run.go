@@ -152,6 +152,9 @@ func newRunner(cfg Config) (*runner, error) {
 			return nil, err
 		}
 		tr.Proxy = nil // a load test talks to the endpoint, never through a proxy
+		if secure && cfg.RootCAs != nil {
+			tr.TLSClientConfig.RootCAs = cfg.RootCAs
+		}
 		tr.MaxIdleConns = 2*cfg.Concurrency + 16
 		tr.MaxIdleConnsPerHost = cfg.Concurrency + 16
 		tr.ResponseHeaderTimeout = 5 * time.Minute // a big PUT is answered after its last byte is stored

@@ -3,6 +3,8 @@ package load
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -364,5 +366,37 @@ func TestDefaultObjects(t *testing.T) {
 		if got := defaultObjects(c.workload, c.size, c.concurrency); got != c.want {
 			t.Errorf("defaultObjects(%s, %d, %d) = %d, want %d", c.workload, c.size, c.concurrency, got, c.want)
 		}
+	}
+}
+
+// TestRootCAs: over https:// the client trusts the authorities of
+// Config.RootCAs, and without them refuses a certificate the system does
+// not know.
+func TestRootCAs(t *testing.T) {
+	fake := &fakeS3{objects: map[string][]byte{}, refused: map[string]bool{}}
+	srv := httptest.NewTLSServer(fake)
+	defer srv.Close()
+	if !strings.HasPrefix(srv.URL, "https://") {
+		t.Fatalf("test server at %s", srv.URL)
+	}
+	cfg := DefaultConfig()
+	cfg.Endpoint, cfg.AccessKey, cfg.SecretKey, cfg.Bucket = srv.URL, "access", "secret", "bench"
+	cfg.Workload, cfg.Size, cfg.Objects, cfg.Concurrency, cfg.Count, cfg.Keep = WorkloadGet, 10_000, 2, 2, 10, true
+	_, err := Run(context.Background(), cfg)
+	var unknown x509.UnknownAuthorityError
+	if !errors.As(err, &unknown) {
+		t.Fatalf("without root CAs: %v, want an unknown authority", err)
+	}
+	cfg.RootCAs = x509.NewCertPool()
+	cfg.RootCAs.AddCert(srv.Certificate())
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors() != 0 || res.Total.Count != 10 {
+		t.Fatalf("%d ok, %d errors %q", res.Total.Count, res.Errors(), res.FirstErrors)
+	}
+	if puts, objects := fake.stored(); puts != 2 || objects != 2 {
+		t.Errorf("%d PUTs, %d objects over HTTPS, want 2 and 2", puts, objects)
 	}
 }

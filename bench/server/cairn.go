@@ -25,6 +25,9 @@ type CairnOptions struct {
 	AccessKey, SecretKey string
 	// Args are more flags, such as "--log-level", "warn".
 	Args []string
+	// TLS, when not nil, makes the S3 port serve HTTPS with its server
+	// certificate (--s3-cert, --s3-key).
+	TLS *TLS
 }
 
 // startTimeout bounds a server's start, until it answers S3.
@@ -35,7 +38,11 @@ const startTimeout = 90 * time.Second
 func StartCairn(ctx context.Context, o CairnOptions) (*Proc, error) {
 	// Free ports for the admin API and no console: the dev defaults
 	// (127.0.0.1:7070, :9001) may be taken by a `make run` on the machine.
-	args := append([]string{"--dev", "--data", o.Data, "--s3", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--console", ""}, o.Args...)
+	args := []string{"--dev", "--data", o.Data, "--s3", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--console", ""}
+	if o.TLS != nil {
+		args = append(args, "--s3-cert", o.TLS.CertFile, "--s3-key", o.TLS.KeyFile)
+	}
+	args = append(args, o.Args...)
 	cmd := exec.Command(o.Bin, args...)
 	cmd.Env = append(WithoutEnv(os.Environ(), "CAIRN_", "AWS_"),
 		"CAIRN_ACCESS_KEY="+o.AccessKey, "CAIRN_SECRET_KEY="+o.SecretKey)
@@ -46,6 +53,9 @@ func StartCairn(ctx context.Context, o CairnOptions) (*Proc, error) {
 		return nil, err
 	}
 	p.AccessKey, p.SecretKey = o.AccessKey, o.SecretKey
+	if o.TLS != nil {
+		p.RootCAs = o.TLS.Roots
+	}
 	go func() {
 		<-p.exited
 		pw.Close()
@@ -59,7 +69,8 @@ func StartCairn(ctx context.Context, o CairnOptions) (*Proc, error) {
 		for sc.Scan() {
 			line := sc.Text()
 			if v, ok := strings.CutPrefix(line, "S3 endpoint:"); ok {
-				ep = strings.TrimPrefix(strings.TrimSpace(v), "http://")
+				ep = strings.TrimSpace(v)
+				ep = strings.TrimPrefix(strings.TrimPrefix(ep, "http://"), "https://")
 			}
 			if strings.HasPrefix(line, "Secret key:") {
 				endpoint <- ep

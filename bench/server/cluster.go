@@ -63,6 +63,10 @@ type ClusterOptions struct {
 	// Debug gives every node --debug-addr on a loopback port of its own
 	// (Node.DebugAddr), where Go's profiler serves /debug/pprof/.
 	Debug bool
+	// TLS, when not nil, makes the gateways serve S3 over HTTPS with its
+	// server certificate (--s3-cert, --s3-key), and their Proc.Client
+	// trust its authority.
+	TLS *TLS
 }
 
 // Node is one storaged process of a Cluster.
@@ -218,6 +222,9 @@ func (c *Cluster) args(n *Node, join []string) []string {
 	}
 	if n.S3 {
 		a = append(a, "--s3", n.S3Addr)
+		if c.opts.TLS != nil {
+			a = append(a, "--s3-cert", c.opts.TLS.CertFile, "--s3-key", c.opts.TLS.KeyFile)
+		}
 	}
 	if len(join) > 0 {
 		a = append(a, "--join", strings.Join(join, ","))
@@ -242,6 +249,9 @@ func (c *Cluster) launch(ctx context.Context, n *Node, join []string) error {
 	n.Proc = p
 	if n.S3 {
 		p.Endpoint = n.S3Addr
+		if c.opts.TLS != nil {
+			p.RootCAs = c.opts.TLS.Roots
+		}
 	}
 	go func() {
 		<-p.exited

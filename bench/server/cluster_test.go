@@ -66,6 +66,14 @@ func TestClusterArgs(t *testing.T) {
 	if got := strings.Join(c.args(storage, nil), " "); strings.Contains(got, "--admin") {
 		t.Errorf("args %q: --admin for a storaged without it", got)
 	}
+	// With TLS the gateways, and only they, serve S3 over HTTPS.
+	c.opts.TLS = &TLS{CertFile: "/t/server.crt", KeyFile: "/t/server.key"}
+	if got := strings.Join(c.args(meta, nil), " "); !strings.Contains(got, "--s3 s:1 --s3-cert /t/server.crt --s3-key /t/server.key") {
+		t.Errorf("gateway args with TLS %q", got)
+	}
+	if got := strings.Join(c.args(storage, nil), " "); strings.Contains(got, "--s3") {
+		t.Errorf("storage node args with TLS %q", got)
+	}
 }
 
 func TestHelpListsFlag(t *testing.T) {

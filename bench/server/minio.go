@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
@@ -30,6 +32,14 @@ type MinIOOptions struct {
 	// AccessKey and SecretKey become the root user (MINIO_ROOT_USER,
 	// MINIO_ROOT_PASSWORD); the secret needs at least 8 characters.
 	AccessKey, SecretKey string
+	// TLS, when not nil, makes MinIO serve HTTPS with its server
+	// certificate (--certs-dir, written under Dir), and its Procs'
+	// Client trust its authority.
+	TLS *TLS
+	// KMSSecretKey, when set, is MINIO_KMS_SECRET_KEY, a static key
+	// "NAME:BASE64" (NewKMSSecretKey) that MinIO's SSE-S3 encrypts
+	// objects at rest with, in a bucket whose default encryption is SSE-S3.
+	KMSSecretKey string
 }
 
 // StartMinIO starts `minio server` over Drives directories with its API and
@@ -58,14 +68,24 @@ func StartMinIO(ctx context.Context, o MinIOOptions) (*Proc, error) {
 	addr := fmt.Sprintf("127.0.0.1:%d", api)
 	// MinIO expands the ellipsis itself: Dir/d{1...6}.
 	drives := filepath.Join(o.Dir, fmt.Sprintf("d{1...%d}", o.Drives))
-	cmd := exec.Command(o.Bin, "server", "--address", addr,
-		"--console-address", fmt.Sprintf("127.0.0.1:%d", console), drives)
-	cmd.Env = minioEnv(o.AccessKey, o.SecretKey, o.Parity)
+	args := []string{"server", "--address", addr, "--console-address", fmt.Sprintf("127.0.0.1:%d", console)}
+	if o.TLS != nil {
+		certs := filepath.Join(o.Dir, "certs")
+		if err := o.TLS.MinIOCertsDir(certs); err != nil {
+			return nil, err
+		}
+		args = append(args, "--certs-dir", certs)
+	}
+	cmd := exec.Command(o.Bin, append(args, drives)...)
+	cmd.Env = minioEnv(o.AccessKey, o.SecretKey, o.Parity, o.KMSSecretKey)
 	p, err := start("minio", cmd, o.LogPath, nil)
 	if err != nil {
 		return nil, err
 	}
 	p.Endpoint, p.AccessKey, p.SecretKey = addr, o.AccessKey, o.SecretKey
+	if o.TLS != nil {
+		p.RootCAs = o.TLS.Roots
+	}
 	if err := p.waitServing(ctx, startTimeout); err != nil {
 		p.Stop(5 * time.Second)
 		return nil, err
@@ -92,6 +112,15 @@ type MinIOClusterOptions struct {
 	// refuses endpoints that resolve to loopback. Nil runs them on
 	// 127.0.0.1.
 	Netns *Netns
+	// TLS, when not nil, makes MinIO serve HTTPS with its server
+	// certificate (--certs-dir, written under Dir), on S3 and between its nodes
+	// (https:// endpoints), and its Procs'
+	// Client trust its authority.
+	TLS *TLS
+	// KMSSecretKey, when set, is MINIO_KMS_SECRET_KEY, a static key
+	// "NAME:BASE64" (NewKMSSecretKey) that MinIO's SSE-S3 encrypts
+	// objects at rest with, in a bucket whose default encryption is SSE-S3.
+	KMSSecretKey string
 }
 
 // MinIOCluster is a running distributed MinIO. Stop ends every process.
@@ -110,18 +139,38 @@ type minioNode struct {
 
 // minioClusterArgs is the command line of node i (from 0) of nodes: its
 // own addresses, then every node's drive URL, the same on every node.
-func minioClusterArgs(nodes []minioNode, i int) []string {
+// With certsDir (--certs-dir) the nodes serve HTTPS, to clients and to
+// each other, so the drive URLs are https://.
+func minioClusterArgs(nodes []minioNode, i int, certsDir string) []string {
 	args := []string{"server", "--address", nodes[i].api, "--console-address", nodes[i].console}
+	scheme := "http://"
+	if certsDir != "" {
+		args = append(args, "--certs-dir", certsDir)
+		scheme = "https://"
+	}
 	for _, n := range nodes {
-		args = append(args, "http://"+n.api+n.drive)
+		args = append(args, scheme+n.api+n.drive)
 	}
 	return args
 }
 
+// NewKMSSecretKey returns a MinIO static KMS key named name
+// (MINIO_KMS_SECRET_KEY): "name:" and 32 random bytes in base64.
+func NewKMSSecretKey(name string) string {
+	var key [32]byte
+	rand.Read(key[:])
+	return name + ":" + base64.StdEncoding.EncodeToString(key[:])
+}
+
 // minioEnv is the environment of a MinIO server: the root user, the
-// parity, no browser, no update checks, and no root-disk probe.
-func minioEnv(accessKey, secretKey string, parity int) []string {
-	return append(WithoutEnv(os.Environ(), "MINIO_", "AWS_"),
+// parity, no browser, no update checks, no root-disk probe, and the static
+// KMS key kmsKey unless it is "".
+func minioEnv(accessKey, secretKey string, parity int, kmsKey string) []string {
+	env := WithoutEnv(os.Environ(), "MINIO_", "AWS_")
+	if kmsKey != "" {
+		env = append(env, "MINIO_KMS_SECRET_KEY="+kmsKey)
+	}
+	return append(env,
 		"MINIO_ROOT_USER="+accessKey,
 		"MINIO_ROOT_PASSWORD="+secretKey,
 		fmt.Sprintf("MINIO_STORAGE_CLASS_STANDARD=EC:%d", parity),
@@ -168,20 +217,30 @@ func StartMinIOCluster(ctx context.Context, o MinIOClusterOptions) (*MinIOCluste
 			*addr = net.JoinHostPort("127.0.0.1", p)
 		}
 	}
+	var certs string
+	if o.TLS != nil {
+		certs = filepath.Join(o.Dir, "certs")
+		if err := o.TLS.MinIOCertsDir(certs); err != nil {
+			return nil, err
+		}
+	}
 	c := &MinIOCluster{}
 	for i, n := range nodes {
-		args := minioClusterArgs(nodes, i)
+		args := minioClusterArgs(nodes, i, certs)
 		cmd := exec.Command(o.Bin, args...)
 		if o.Netns != nil {
 			cmd = o.Netns.Command(o.Bin, args...)
 		}
-		cmd.Env = minioEnv(o.AccessKey, o.SecretKey, o.Parity)
+		cmd.Env = minioEnv(o.AccessKey, o.SecretKey, o.Parity, o.KMSSecretKey)
 		p, err := start(fmt.Sprintf("minio n%d", i+1), cmd, n.log, nil)
 		if err != nil {
 			c.Stop(5 * time.Second)
 			return nil, err
 		}
 		p.Endpoint, p.AccessKey, p.SecretKey = n.api, o.AccessKey, o.SecretKey
+		if o.TLS != nil {
+			p.RootCAs = o.TLS.Roots
+		}
 		c.Procs = append(c.Procs, p)
 		c.Endpoints = append(c.Endpoints, n.api)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,9 @@ type Proc struct {
 	Endpoint string
 	// AccessKey and SecretKey are its S3 credentials.
 	AccessKey, SecretKey string
+	// RootCAs, when not nil, says the server serves S3 over HTTPS with a
+	// certificate these authorities signed.
+	RootCAs *x509.CertPool
 	// LogPath holds its stdout and stderr.
 	LogPath string
 
@@ -109,13 +113,33 @@ func (p *Proc) LogTail(n int) string {
 	return string(b)
 }
 
-// Client returns an S3 client for the server.
+// URL is the server's S3 endpoint as a URL: https://Endpoint when it
+// serves HTTPS (RootCAs), else http://Endpoint.
+func (p *Proc) URL() string {
+	if p.RootCAs != nil {
+		return "https://" + p.Endpoint
+	}
+	return "http://" + p.Endpoint
+}
+
+// Client returns an S3 client for the server, over HTTPS trusting only
+// RootCAs when they are set.
 func (p *Proc) Client() (*minio.Client, error) {
-	return minio.New(p.Endpoint, &minio.Options{
+	opts := &minio.Options{
 		Creds:        credentials.NewStaticV4(p.AccessKey, p.SecretKey, ""),
 		Region:       "us-east-1",
 		BucketLookup: minio.BucketLookupPath,
-	})
+	}
+	if p.RootCAs != nil {
+		tr, err := minio.DefaultTransport(true)
+		if err != nil {
+			return nil, err
+		}
+		tr.Proxy = nil
+		tr.TLSClientConfig.RootCAs = p.RootCAs
+		opts.Secure, opts.Transport = true, tr
+	}
+	return minio.New(p.Endpoint, opts)
 }
 
 // waitServing polls ListBuckets until the server answers it, the process
