@@ -8,7 +8,7 @@ ADMIN     ?= 127.0.0.1:7070
 RACE_PKGS ?= ./internal/... ./s3gw/... ./erasure/...
 # Integration tests start real storaged processes (see internal/itest).
 ITEST_PKG ?= ./internal/itest/
-# Flags for bench-compare (e.g. --quick, --cluster, --duration 20s, --json, --markdown),
+# Flags for bench-compare (e.g. --quick, --cluster, --secure, --duration 20s, --json, --markdown),
 # for bench-load (e.g. --workload get --size 64MiB --concurrency 32) and for
 # bench-heal (e.g. --data 256MiB --load 5s --rates default,unlimited --markdown).
 COMPARE_FLAGS ?=

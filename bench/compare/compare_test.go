@@ -2,12 +2,19 @@ package compare
 
 import (
 	"context"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 func TestPlan(t *testing.T) {
@@ -96,6 +103,23 @@ func TestReportWrite(t *testing.T) {
 			t.Errorf("cluster report lacks %q:\n%s", want, text.String())
 		}
 	}
+	if strings.Contains(text.String(), "secure") {
+		t.Errorf("a plain report says secure:\n%s", text.String())
+	}
+
+	// The secure variant says so, and what each side runs.
+	r.Secure, r.Security = true, securityNote(true)
+	text.Reset()
+	r.Write(&text, false)
+	for _, want := range []string{"Mode cluster, secure variant: both serve S3 over HTTPS", "mutual TLS 1.3 between its nodes",
+		"AES-256-GCM sealing", "TLS between its nodes (--certs-dir, https:// endpoints)", "SSE-S3", "Cairn: storaged --dev"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("secure cluster report lacks %q:\n%s", want, text.String())
+		}
+	}
+	if dev := securityNote(false); !strings.Contains(dev, "HTTPS") || !strings.Contains(dev, "SSE-S3") || strings.Contains(dev, "TLS between") {
+		t.Errorf("dev mode's note %q", dev)
+	}
 }
 
 // A target of several endpoints spreads the load over them; of one, it
@@ -116,6 +140,65 @@ func TestLoadConfig(t *testing.T) {
 	three.AccessKey, three.SecretKey = "k", "s"
 	if err := three.Validate(); err != nil {
 		t.Error(err)
+	}
+	if three.RootCAs != nil {
+		t.Error("root CAs for a plain target")
+	}
+	pool := x509.NewCertPool()
+	secure := loadConfig(DefaultConfig(), &target{endpoints: []string{"https://a:1"}, rootCAs: pool}, w, time.Second)
+	if secure.RootCAs != pool || secure.Endpoint != "https://a:1" {
+		t.Errorf("secure target: root CAs %p, endpoint %q", secure.RootCAs, secure.Endpoint)
+	}
+}
+
+// TestCheckSSE: the check passes only when the object the run wrote
+// reports SSE-S3 (AES256), and fails with the key and what it found
+// otherwise, or when the run wrote nothing. The server is an S3 fake with
+// one object, read through minio-go as the real check reads MinIO.
+func TestCheckSSE(t *testing.T) {
+	var header string // x-amz-server-side-encryption of the object
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet && strings.TrimSuffix(r.URL.Path, "/") == "/"+benchBucket && r.URL.Query().Get("list-type") == "2":
+			prefix := r.URL.Query().Get("prefix")
+			contents := ""
+			if prefix == "run/" {
+				contents = `<Contents><Key>run/put/000/00000001</Key><Size>4</Size><ETag>"x"</ETag><LastModified>2026-12-07T21:00:00.000Z</LastModified></Contents>`
+			}
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>%s</Name><Prefix>%s</Prefix><KeyCount>1</KeyCount><MaxKeys>1</MaxKeys><IsTruncated>false</IsTruncated>%s</ListBucketResult>`,
+				benchBucket, prefix, contents)
+		case r.Method == http.MethodHead && r.URL.Path == "/"+benchBucket+"/run/put/000/00000001":
+			w.Header().Set("Content-Length", "4")
+			w.Header().Set("ETag", `"x"`)
+			w.Header().Set("Last-Modified", time.Now().UTC().Format(http.TimeFormat))
+			if header != "" {
+				w.Header().Set("X-Amz-Server-Side-Encryption", header)
+			}
+		default:
+			w.WriteHeader(http.StatusNotImplemented)
+		}
+	}))
+	defer srv.Close()
+	c, err := minio.New(strings.TrimPrefix(srv.URL, "http://"), &minio.Options{
+		Creds: credentials.NewStaticV4("k", "s", ""), Region: "us-east-1", BucketLookup: minio.BucketLookupPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	header = "AES256"
+	if err := checkSSE(ctx, c, "run/"); err != nil {
+		t.Errorf("SSE-S3 object: %v", err)
+	}
+	for _, h := range []string{"", "aws:kms"} {
+		header = h
+		err := checkSSE(ctx, c, "run/")
+		if err == nil || !strings.Contains(err.Error(), "run/put/000/00000001 is not encrypted at rest with SSE-S3") ||
+			!strings.Contains(err.Error(), fmt.Sprintf("x-amz-server-side-encryption %q", h)) {
+			t.Errorf("header %q: %v", h, err)
+		}
+	}
+	if err := checkSSE(ctx, c, "other/"); err == nil || !strings.Contains(err.Error(), "wrote no object under other/") {
+		t.Errorf("no object: %v", err)
 	}
 }
 

@@ -22,6 +22,25 @@
 //     pair with loopback's MTU; the TCP rate into it joins the kernels.
 //     Memory and CPU are summed over each side's six processes.
 //
+// # Secure variant
+//
+// By default Cairn's S3 port and all of MinIO are plain HTTP and MinIO
+// stores plaintext, while Cairn runs mutual TLS 1.3 between its nodes and
+// seals (AES-256-GCM) every chunk at rest whatever it is told. With
+// Config.Secure (`compare --secure`, in either mode) both do the same
+// work: both serve S3 over HTTPS with one server certificate of a
+// throwaway CA (ECDSA P-256, written in the run's temporary directory,
+// valid for 127.0.0.1 and MinIO's namespace address), which the load
+// generator alone trusts; MinIO gets it through --certs-dir, and in the
+// cluster mode its nodes' endpoints become https://, so they talk TLS to
+// each other too; and MinIO encrypts at rest with SSE-S3, under a static
+// KMS key (MINIO_KMS_SECRET_KEY) and as the bench bucket's default
+// encryption. After every MinIO run's timed phase an object the run wrote
+// must report x-amz-server-side-encryption AES256, or the comparison
+// fails. The report's mode line says what each side runs. In the dev mode
+// neither side has traffic between nodes (Cairn's six share its process,
+// and MinIO is one).
+//
 // # What it does
 //
 //   - Builds storaged from the working tree, and MinIO at the pinned

@@ -17,10 +17,13 @@ type Report struct {
 	Date time.Time `json:"date"`
 	// Mode is ModeDev (storaged --dev against one MinIO process) or
 	// ModeCluster (six processes each).
-	Mode    string  `json:"mode"`
-	Machine Machine `json:"machine"`
-	Cairn   Binary  `json:"cairn"` // Version is the git commit
-	MinIO   Binary  `json:"minio"`
+	Mode string `json:"mode"`
+	// Secure is Config.Secure; Security says what each side then runs.
+	Secure   bool    `json:"secure"`
+	Security string  `json:"security,omitempty"`
+	Machine  Machine `json:"machine"`
+	Cairn    Binary  `json:"cairn"` // Version is the git commit
+	MinIO    Binary  `json:"minio"`
 	// CairnSetup and MinIOSetup say how each ran, in a sentence.
 	CairnSetup  string  `json:"cairn_setup"`
 	MinIOSetup  string  `json:"minio_setup"`
@@ -110,7 +113,11 @@ func (r *Report) Write(w io.Writer, markdown bool) {
 	p("Raw limits (kernels), measured in this run:")
 	m.kernelTable().write(w, markdown, 2)
 	p("")
-	p("Mode %s. Cairn: %s. MinIO: %s.", orDash(r.Mode), orDash(r.CairnSetup), orDash(r.MinIOSetup))
+	mode := orDash(r.Mode)
+	if r.Secure {
+		mode += ", secure variant: " + r.Security
+	}
+	p("Mode %s. Cairn: %s. MinIO: %s.", mode, orDash(r.CairnSetup), orDash(r.MinIOSetup))
 	p("Each run %.0fs, %s, alternating which server goes first; concurrency %d; latencies in ms; "+
 		"cpu = server CPU cores busy.", r.Duration, r.Selection, r.Concurrency)
 	if !markdown {

@@ -2,6 +2,7 @@ package compare
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/minio/minio-go/v7"
 
 	"cairn/bench/server"
 )
@@ -21,6 +24,12 @@ type target struct {
 	endpoints []string
 	accessKey string
 	secretKey string
+	// rootCAs, when not nil, is the throwaway CA the endpoints' HTTPS
+	// certificate chains to (Config.Secure).
+	rootCAs *x509.CertPool
+	// sse, when not nil, is a client of the target that checks an object
+	// of every run for SSE-S3 (MinIO with Config.Secure).
+	sse *minio.Client
 	// profilers are the --debug-addr of Cairn's processes when the
 	// comparison profiles them (Config.ProfileDir).
 	profilers []profiler

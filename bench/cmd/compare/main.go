@@ -1,7 +1,8 @@
 // Command compare runs the same S3 workloads against Cairn's dev cluster
 // and a pinned MinIO on this machine (with --cluster: six storaged
-// processes against MinIO's distributed mode on six) and prints them side
-// by side with the machine's kernels; `make bench-compare` runs it. See
+// processes against MinIO's distributed mode on six; with --secure: both
+// over HTTPS, with TLS between nodes and encryption at rest) and prints
+// them side by side with the machine's kernels; `make bench-compare` runs it. See
 // package cairn/bench/compare.
 package main
 
@@ -75,6 +76,9 @@ func parseArgs(args []string, stderr io.Writer) (compare.Config, output, error) 
 	fs.StringVar(&cfg.MinIO, "minio", "", "minio binary to use instead of the pinned build ("+compare.MinIOVersion+")")
 	fs.StringVar(&cfg.Dir, "dir", "", "parent of the temporary data directory: the disk both servers use (default $TMPDIR or /tmp)")
 	fs.BoolVar(&cfg.Cluster, "cluster", false, "six storaged processes (3 gateways) against MinIO's distributed mode on six processes, instead of storaged --dev against one MinIO process")
+	fs.BoolVar(&cfg.Secure, "secure", false, "equal security on both sides: S3 over HTTPS (a throwaway CA's certificate) for Cairn and MinIO, "+
+		"TLS between MinIO's nodes (--cluster) and MinIO's SSE-S3 at rest under a static KMS key, checked on every run "+
+		"(Cairn's mutual TLS between nodes and sealing are always on); without it Cairn's S3 and all of MinIO are plain HTTP and MinIO stores plaintext")
 	fs.StringVar(&cfg.ProfileDir, "cpuprofile", "", "save a CPU profile of each Cairn process over each of Cairn's timed phases in this `dir` (storaged --debug-addr)")
 	fs.DurationVar(&cfg.Duration, "duration", d.Duration, "timed phase of each run")
 	fs.IntVar(&cfg.Rounds, "rounds", d.Rounds, "rounds per workload and server (best reported; at least 2)")

@@ -24,6 +24,15 @@ func TestParseArgs(t *testing.T) {
 	if !slices.Equal(cfg.Only, []string{"put-64MiB", "get-64MiB"}) {
 		t.Errorf("only %q", cfg.Only)
 	}
+	if cfg.Secure {
+		t.Error("secure without --secure")
+	}
+	for _, args := range [][]string{{"--secure"}, {"--cluster", "--secure"}} {
+		cfg, _, err := parseArgs(args, io.Discard)
+		if err != nil || !cfg.Secure || cfg.Cluster != (len(args) == 2) {
+			t.Errorf("%q: %v, secure %v, cluster %v", args, err, cfg.Secure, cfg.Cluster)
+		}
+	}
 	// --quick leaves what is given.
 	if cfg, _, err = parseArgs([]string{"--quick", "--duration", "7s"}, io.Discard); err != nil || cfg.Duration != 7*time.Second || cfg.Cluster {
 		t.Errorf("--quick --duration 7s: %v, %v, cluster %v", cfg.Duration, err, cfg.Cluster)
@@ -39,7 +48,7 @@ func TestParseArgs(t *testing.T) {
 		}
 	}
 	var help strings.Builder
-	if _, _, err := parseArgs([]string{"--help"}, &help); !errors.Is(err, flag.ErrHelp) || !strings.Contains(help.String(), "-cluster") {
+	if _, _, err := parseArgs([]string{"--help"}, &help); !errors.Is(err, flag.ErrHelp) || !strings.Contains(help.String(), "-cluster") || !strings.Contains(help.String(), "-secure") {
 		t.Errorf("--help: %v\n%s", err, help.String())
 	}
 }
