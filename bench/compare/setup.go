@@ -238,17 +238,14 @@ func minioEncryptedBucket(ctx context.Context, p *server.Proc) (*minio.Client, e
 func checkSSE(ctx context.Context, c *minio.Client, prefix string) error {
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel() // ends the listing after its first object
-	var key string
-	for o := range c.ListObjects(lctx, benchBucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true, MaxKeys: 1}) {
-		if o.Err != nil {
-			return fmt.Errorf("minio: SSE-S3 check: list %s: %w", prefix, o.Err)
-		}
-		key = o.Key
-		break
+	o, ok := <-c.ListObjects(lctx, benchBucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true, MaxKeys: 1})
+	if ok && o.Err != nil {
+		return fmt.Errorf("minio: SSE-S3 check: list %s: %w", prefix, o.Err)
 	}
-	if key == "" {
+	if !ok || o.Key == "" {
 		return fmt.Errorf("minio: SSE-S3 check: the run wrote no object under %s", prefix)
 	}
+	key := o.Key
 	st, err := c.StatObject(ctx, benchBucket, key, minio.StatObjectOptions{})
 	if err != nil {
 		return fmt.Errorf("minio: SSE-S3 check: stat %s: %w", key, err)
