@@ -421,13 +421,17 @@ func (c *Cluster) run() {
 	grace := time.NewTimer(failGrace)
 	grace.Stop()
 	defer grace.Stop()
+	armed := false // grace runs: it fires by the time the oldest pending failure is due
 	for {
 		select {
 		case e := <-c.events:
-			if c.handle(e, pending) && len(pending) == 1 {
+			c.handle(e, pending)
+			if len(pending) > 0 && !armed {
 				grace.Reset(failGrace)
+				armed = true
 			}
 		case now := <-grace.C:
+			armed = false
 			next := time.Duration(0)
 			for id, f := range pending {
 				if wait := failGrace - now.Sub(f.at); wait > 0 {
@@ -441,6 +445,7 @@ func (c *Cluster) run() {
 			}
 			if next > 0 {
 				grace.Reset(next)
+				armed = true
 			}
 		case <-shutdown:
 		drain:
@@ -453,8 +458,7 @@ func (c *Cluster) run() {
 				}
 			}
 			c.mu.Lock()
-			closed := c.closed
-			if !closed {
+			if !c.closed {
 				c.err = ErrStopped
 				if c.conflicts.Load() > 0 {
 					c.err = c.conflictErr()
@@ -473,13 +477,13 @@ func (c *Cluster) run() {
 }
 
 // handle records a member event, logs it and notifies Events' readers.
-// A failure is not logged at once but added to pending (see failGrace),
-// and handle reports whether it added one; a leave of a pending member
-// drops it, any other event of a pending member logs it first.
-func (c *Cluster) handle(e serf.Event, pending map[string]failure) (added bool) {
+// A failure is not logged at once but added to pending (see failGrace);
+// a leave of a pending member drops it, any other event of a pending
+// member logs it first.
+func (c *Cluster) handle(e serf.Event, pending map[string]failure) {
 	me, ok := e.(serf.MemberEvent)
 	if !ok {
-		return false // user events and queries: unused
+		return // user events and queries: unused
 	}
 	now := time.Now()
 	c.mu.Lock()
@@ -520,11 +524,9 @@ func (c *Cluster) handle(e serf.Event, pending map[string]failure) (added bool) 
 			c.log.Info("member left", attrs...)
 		case serf.EventMemberFailed:
 			pending[sm.Name] = failure{attrs, now}
-			added = true
 		case serf.EventMemberReap:
 			c.log.Info("member forgotten", attrs...)
 		}
 	}
 	c.signal()
-	return added
 }
